@@ -1,0 +1,58 @@
+# Flowcast — `make run` to try it, `make test` to test it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+FLOWCAST_HOST ?= 127.0.0.1
+FLOWCAST_PORT ?= 8000
+export FLOWCAST_HOST FLOWCAST_PORT
+
+.PHONY: help install run test lint bench check-deploy test-services clean
+
+help:
+	@echo "make run           set up, load demo data, start web + worker + beat"
+	@echo "make test          set up, start throwaway PostgreSQL and Redis, run every test"
+	@echo "make lint          ruff (format + lint), mypy, migrations up to date"
+	@echo "make bench         run the benchmarks in bench/ (figures, not pass/fail)"
+	@echo "make check-deploy  Django's deployment checks with production settings"
+	@echo "make install       the .venv virtualenv with every dependency (idempotent)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+# The console on this machine: SQLite and the filesystem broker unless DATABASE_URL /
+# CELERY_BROKER_URL say otherwise. DEBUG is on unless set.
+run: export DEBUG ?= true
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py ensure_admin --url http://$(FLOWCAST_HOST):$(FLOWCAST_PORT)/admin/
+	PATH="$(BIN):$$PATH" exec $(BIN)/honcho start --env /dev/null -f Procfile
+
+test: install test-services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-services:
+	@bash bin/ensure-test-services
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: install test-services
+	@for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+check-deploy: install
+	DEBUG=false SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	ALLOWED_HOSTS=flowcast.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,257 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from flows.models import Flow
+from messaging.models import Message
+
+from .lifecycle import (
+    EDITABLE_FIELDS,
+    CampaignRefused,
+    campaign_create,
+    campaign_delete,
+    campaign_end,
+    campaign_suspend,
+    campaign_update,
+)
+from .models import Campaign, CampaignEvent, CampaignRun
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = list(EDITABLE_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "flow" in self.fields:
+            field = self.fields["flow"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Flow.objects.filter(
+                status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
+            )
+            field.help_text = (
+                "Only published flows whose trigger type is Manual can be chosen."
+            )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            current = Campaign.objects.get(pk=self.instance.pk)
+            if not current.is_editable:
+                raise ValidationError(
+                    f"This campaign is {current.get_status_display()}; only pending or "
+                    "suspended campaigns can be modified."
+                )
+        return cleaned
+
+
+class CampaignEventInline(admin.TabularInline):
+    model = CampaignEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "from_status", "to_status", "actor", "note")
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CampaignRunInline(admin.TabularInline):
+    model = CampaignRun
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "scheduled_for",
+        "recipients",
+        "messages_created",
+        "skipped",
+        "messages",
+    )
+    show_change_link = True
+    max_num = 0
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
+        return super().get_queryset(request).order_by("-scheduled_for")
+
+    @admin.display(description="messages")
+    def messages(self, run: CampaignRun) -> str:
+        url = reverse("admin:messaging_message_changelist")
+        return format_html('<a href="{}?run__id__exact={}">View</a>', url, run.pk)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ["name", "flow", "group", "schedule", "status", "start_at", "end_at"]
+    list_filter = ["status", "schedule", "flow", "group"]
+    list_select_related = ["flow", "group"]
+    search_fields = ["name", "flow__name", "group__name"]
+    date_hierarchy = "start_at"
+    readonly_fields = ["status", "flow_version", "created_at", "updated_at"]
+    actions = ["suspend_selected", "end_selected"]
+    inlines = [CampaignRunInline, CampaignEventInline]
+
+    def get_fields(
+        self, request: HttpRequest, obj: Campaign | None = None
+    ) -> list[Any]:
+        return [*EDITABLE_FIELDS, *(self.readonly_fields if obj is not None else ())]
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Campaign | None = None
+    ) -> bool:
+        if obj is not None and not obj.is_editable:
+            # Shown read-only: seed 000 allows modifying pending/suspended only.
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Campaign | None = None
+    ) -> bool:
+        if obj is not None and not obj.is_deletable:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: Campaign, form: forms.ModelForm, change: bool
+    ) -> None:
+        values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
+        try:
+            if change:
+                campaign_update(campaign=obj, actor=request.user, **values)  # type: ignore[arg-type]
+            else:
+                saved = campaign_create(actor=request.user, **values)  # type: ignore[arg-type]
+                obj.pk = saved.pk
+                obj.refresh_from_db()
+        except (CampaignRefused, ValidationError) as exc:
+            self.message_user(request, f"Not saved: {_reason(exc)}", messages.ERROR)
+
+    def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
+        campaign_delete(campaign=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> None:
+        for campaign in queryset:
+            try:
+                campaign_delete(campaign=campaign, actor=request.user)  # type: ignore[arg-type]
+            except CampaignRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description="Suspend selected campaigns", permissions=["suspend"])
+    def suspend_selected(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> None:
+        self._apply(request, queryset, campaign_suspend, "suspended")
+
+    @admin.action(
+        description="End selected campaigns (cannot be undone)", permissions=["end"]
+    )
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._apply(request, queryset, campaign_end, "ended")
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.suspend_campaign")
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.end_campaign")
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Campaign], action: Any, done: str
+    ) -> None:
+        succeeded = []
+        for campaign in queryset:
+            try:
+                action(campaign=campaign, actor=request.user)
+            except CampaignRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                succeeded.append(campaign.name)
+        if succeeded:
+            self.message_user(request, f"{done.capitalize()}: {', '.join(succeeded)}.")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+@admin.register(CampaignRun)
+class CampaignRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "campaign",
+        "scheduled_for",
+        "recipients",
+        "queued",
+        "sent",
+        "failed",
+        "skipped_count",
+    ]
+    list_filter = ["campaign"]
+    list_select_related = ["campaign"]
+    search_fields = ["campaign__name"]
+    date_hierarchy = "scheduled_for"
+    fields = readonly_fields = (
+        "campaign",
+        "scheduled_for",
+        "flow_version",
+        "status",
+        "recipients",
+        "messages_created",
+        "skipped",
+        "started_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
+        def count(*statuses: str) -> Count:
+            return Count("messages", filter=Q(messages__status__in=statuses))
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _queued=count(
+                    Message.Status.QUEUED,
+                    Message.Status.DEFERRED,
+                    Message.Status.SENDING,
+                ),
+                _sent=count(Message.Status.SENT, Message.Status.DELIVERED),
+                _failed=count(Message.Status.FAILED),
+                _skipped=count(Message.Status.SKIPPED),
+            )
+        )
+
+    @admin.display(description="waiting", ordering="_queued")
+    def queued(self, run: CampaignRun) -> int:
+        return getattr(run, "_queued", 0)
+
+    @admin.display(description="sent", ordering="_sent")
+    def sent(self, run: CampaignRun) -> int:
+        return getattr(run, "_sent", 0)
+
+    @admin.display(description="failed", ordering="_failed")
+    def failed(self, run: CampaignRun) -> int:
+        return getattr(run, "_failed", 0)
+
+    @admin.display(description="skipped", ordering="_skipped")
+    def skipped_count(self, run: CampaignRun) -> int:
+        return getattr(run, "_skipped", 0)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

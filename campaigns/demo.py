@@ -1,0 +1,75 @@
+"""Demo data: a group with a few contacts, a published flow, a campaign. Idempotent."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from audiences.models import AudienceGroup, Contact, Membership
+from flows.models import Flow, FlowStep
+from flows.publishing import flow_publish
+from messaging.models import Channel
+
+from .lifecycle import campaign_create
+from .models import Campaign, Schedule
+
+DEMO_CONTACTS = [
+    (
+        "+525500998877",
+        "Carlos",
+        {"NOMBRE": "Carlos", "MONTO": 1200, "FECHA": "2016-12-25"},
+    ),
+    ("+525511223344", "Ana", {"NOMBRE": "Ana", "MONTO": 1350, "FECHA": "2016-10-25"}),
+    (
+        "+525533445566",
+        "Alfredo",
+        {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
+    ),
+]
+DEMO_CAMPAIGN = "Demo: payment reminder"
+
+
+def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
+    """Create the demo objects that are missing; return the campaign if new."""
+    if Campaign.objects.filter(name=DEMO_CAMPAIGN).exists():
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        channel, _ = Channel.objects.get_or_create(
+            name="Console", defaults={"kind": Channel.Kind.CONSOLE}
+        )
+        group, _ = AudienceGroup.objects.get_or_create(
+            name="Demo customers",
+            defaults={"description": "Three contacts with custom data, from seed 003."},
+        )
+        for phone, name, data in DEMO_CONTACTS:
+            contact, _ = Contact.objects.get_or_create(
+                phone=phone, defaults={"name": name, "data": data}
+            )
+            Membership.objects.get_or_create(group=group, contact=contact)
+        flow, created = Flow.objects.get_or_create(
+            name="Payment reminder",
+            defaults={"description": "One message with the amount due and its date."},
+        )
+        if created:
+            FlowStep.objects.create(
+                flow=flow,
+                position=1,
+                kind=FlowStep.Kind.SEND,
+                channel=channel,
+                body="Hola {{NOMBRE}}, your payment of ${{MONTO}} is due on {{FECHA}}.",
+            )
+            FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
+        if not flow.can_run_in_campaign:
+            flow_publish(flow=flow)
+        # First tick on the next whole minute at least 30 s away, then hourly.
+        start = (now + dt.timedelta(seconds=90)).replace(second=0, microsecond=0)
+        return campaign_create(
+            name=DEMO_CAMPAIGN,
+            description="Reminds the demo customers of their payment every hour.",
+            flow=flow,
+            group=group,
+            start_at=start,
+            end_at=start + dt.timedelta(days=7),
+            schedule=Schedule.HOURLY,
+        )

@@ -1,0 +1,249 @@
+"""Campaign lifecycle: the allowed moves, their guards, and the only writer of status.
+
+Every write here is a keyword-only function named ``campaign_<verb>``. A refused action
+raises CampaignRefused with a message written for the operator.
+"""
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.models import Message
+
+from .models import Campaign, CampaignEvent, CampaignStatus
+from .scheduling import campaign_drop_schedule, campaign_sync_schedule
+
+logger = logging.getLogger(__name__)
+
+Actor = User | None
+
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "flow",
+    "group",
+    "start_at",
+    "end_at",
+    "schedule",
+)
+
+
+class CampaignRefused(Exception):
+    """An action the campaign's status or data does not allow; the text says why."""
+
+
+def campaign_transition(
+    *, campaign: Campaign, to: str, actor: Actor = None, note: str = ""
+) -> Campaign:
+    """Move ``campaign`` to status ``to`` if the table allows it, and record the move.
+
+    The update is conditional on the status read, so of two concurrent moves only one
+    wins; the loser gets CampaignRefused.
+    """
+    old = campaign.status
+    if not campaign.can_transition_to(to):
+        raise CampaignRefused(
+            f"Campaign {campaign.name!r} is {campaign.get_status_display()}; "
+            f"it cannot become {CampaignStatus(to).label}."
+        )
+    with transaction.atomic():
+        changed = Campaign.objects.filter(pk=campaign.pk, status=old).update(
+            status=to, updated_at=timezone.now()
+        )
+        if not changed:
+            campaign.refresh_from_db(fields=["status"])
+            raise CampaignRefused(
+                f"Campaign {campaign.name!r} was changed meanwhile and is now "
+                f"{campaign.get_status_display()}; nothing was done."
+            )
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            from_status=old,
+            to_status=to,
+            actor=actor if actor is not None and actor.pk else None,
+            note=note[:255],
+        )
+        campaign.status = to
+        campaign_sync_schedule(campaign=campaign)
+    logger.info("campaign %s: %s -> %s (%s)", campaign.pk, old, to, note or "no note")
+    return campaign
+
+
+def _pin_flow_version(campaign: Campaign) -> None:
+    if not campaign.flow.can_run_in_campaign:
+        raise CampaignRefused(
+            f"Flow {campaign.flow.name!r} is not a published Manual flow."
+        )
+    version = campaign.flow.current_version
+    assert version is not None  # can_run_in_campaign says so
+    campaign.flow_version = version
+
+
+def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
+    """Validate (C1, C2), save a pending campaign and create its beat schedule."""
+    campaign = Campaign(**fields)
+    campaign.full_clean(exclude=["flow_version"])
+    _pin_flow_version(campaign)
+    with transaction.atomic():
+        campaign.save()
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            from_status=CampaignStatus.PENDING,
+            to_status=CampaignStatus.PENDING,
+            actor=actor if actor is not None and actor.pk else None,
+            note="created",
+        )
+        campaign_sync_schedule(campaign=campaign)
+    return campaign
+
+
+def campaign_update(
+    *, campaign: Campaign, actor: Actor = None, **fields: Any
+) -> Campaign:
+    """Modify a pending or suspended campaign (C6); a suspended one becomes pending
+    again with its new start time (C5)."""
+    current = Campaign.objects.get(pk=campaign.pk)
+    if not current.is_editable:
+        raise CampaignRefused(
+            f"Campaign {current.name!r} is {current.get_status_display()}; "
+            "only pending or suspended campaigns can be modified."
+        )
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise CampaignRefused(
+            f"These fields cannot be changed: {', '.join(sorted(unknown))}."
+        )
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    campaign.status = current.status
+    campaign.full_clean(exclude=["flow_version"])
+    _pin_flow_version(campaign)
+    with transaction.atomic():
+        saved = Campaign.objects.filter(pk=campaign.pk, status=current.status).update(
+            flow_version=campaign.flow_version_id,
+            updated_at=timezone.now(),
+            **{name: getattr(campaign, name) for name in EDITABLE_FIELDS},
+        )
+        if not saved:
+            raise CampaignRefused(
+                f"Campaign {campaign.name!r} changed status meanwhile; "
+                "nothing was saved."
+            )
+        if current.status == CampaignStatus.SUSPENDED:
+            campaign_transition(
+                campaign=campaign,
+                to=CampaignStatus.PENDING,
+                actor=actor,
+                note=f"resumed, new start {campaign.start_at:%Y-%m-%d %H:%M %Z}",
+            )
+        else:
+            CampaignEvent.objects.create(
+                campaign=campaign,
+                from_status=current.status,
+                to_status=current.status,
+                actor=actor if actor is not None and actor.pk else None,
+                note="modified",
+            )
+            campaign_sync_schedule(campaign=campaign)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
+    """Pause an in-progress campaign (C5): no further runs until a new start is set."""
+    if campaign.status != CampaignStatus.IN_PROGRESS:
+        raise CampaignRefused(
+            f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only a "
+            "campaign in progress can be suspended."
+        )
+    return campaign_transition(
+        campaign=campaign, to=CampaignStatus.SUSPENDED, actor=actor, note="suspended"
+    )
+
+
+def campaign_end(
+    *, campaign: Campaign, actor: Actor = None, note: str = "finished on demand"
+) -> Campaign:
+    """End a campaign for good (C9): nothing more is sent for it. Cannot be undone."""
+    if campaign.status == CampaignStatus.ENDED:
+        raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
+    with transaction.atomic():
+        campaign_transition(
+            campaign=campaign, to=CampaignStatus.ENDED, actor=actor, note=note
+        )
+        cancelled = Message.objects.filter(
+            run__campaign=campaign,
+            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+        ).update(status=Message.Status.CANCELLED, error="campaign ended")
+    if cancelled:
+        logger.info(
+            "campaign %s ended: %d unsent messages cancelled", campaign.pk, cancelled
+        )
+    return campaign
+
+
+def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
+    """Delete a campaign that is not in progress (C7), with its schedule."""
+    current = Campaign.objects.get(pk=campaign.pk)
+    if not current.is_deletable:
+        raise CampaignRefused(
+            f"Campaign {current.name!r} is in progress; suspend or end it before "
+            "deleting it."
+        )
+    with transaction.atomic():
+        deleted, _ = Campaign.objects.filter(
+            pk=campaign.pk, status=current.status
+        ).delete()
+        if not deleted:
+            raise CampaignRefused(
+                f"Campaign {current.name!r} changed status meanwhile; "
+                "it was not deleted."
+            )
+        campaign_drop_schedule(campaign=current)
+    logger.info("campaign %s deleted by %s", campaign.pk, actor)
+
+
+def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
+    """Pending → in progress once the start time has come (C3)."""
+    if campaign.status == CampaignStatus.PENDING and now >= campaign.start_at:
+        try:
+            campaign_transition(
+                campaign=campaign,
+                to=CampaignStatus.IN_PROGRESS,
+                note="start time reached",
+            )
+        except CampaignRefused:
+            campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
+    """End the campaign if its end time has passed (C3). Return whether it has ended."""
+    if campaign.status == CampaignStatus.ENDED:
+        return True
+    if now < campaign.end_at:
+        return False
+    try:
+        campaign_end(campaign=campaign, note="end time reached")
+    except CampaignRefused:
+        campaign.refresh_from_db()
+    return campaign.status == CampaignStatus.ENDED
+
+
+def campaigns_advance(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Start every pending campaign whose start has come and end every campaign whose
+    end has passed. Return (started, ended)."""
+    now = now or timezone.now()
+    started = ended = 0
+    for campaign in Campaign.objects.may_run().filter(end_at__lte=now):
+        ended += campaign_end_if_due(campaign=campaign, now=now)
+    for campaign in Campaign.objects.filter(
+        status=CampaignStatus.PENDING, start_at__lte=now
+    ):
+        campaign_start_if_due(campaign=campaign, now=now)
+        started += campaign.status == CampaignStatus.IN_PROGRESS
+    return started, ended

@@ -1,0 +1,215 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class CampaignStatus(models.TextChoices):
+    PENDING = "pending", "Pending execution"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUSPENDED = "suspended", "Suspended"
+    ENDED = "ended", "Ended"
+
+
+# Every legal move of Campaign.status; campaigns.lifecycle.campaign_transition() is the
+# only code that writes the field. Ended is final (seed 003: it cannot be undone).
+CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
+    CampaignStatus.PENDING: frozenset(
+        {CampaignStatus.IN_PROGRESS, CampaignStatus.ENDED}
+    ),
+    CampaignStatus.IN_PROGRESS: frozenset(
+        {CampaignStatus.SUSPENDED, CampaignStatus.ENDED}
+    ),
+    CampaignStatus.SUSPENDED: frozenset({CampaignStatus.PENDING, CampaignStatus.ENDED}),
+    CampaignStatus.ENDED: frozenset(),
+}
+
+
+class Schedule(models.TextChoices):
+    MINUTE = "minute", "Every minute"
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+    ONCE = "once", "Once (bulk message)"
+
+
+class CampaignQuerySet(models.QuerySet["Campaign"]):
+    def may_run(self) -> "CampaignQuerySet":
+        return self.filter(
+            status__in=(CampaignStatus.PENDING, CampaignStatus.IN_PROGRESS)
+        )
+
+
+class Campaign(models.Model):
+    Status = CampaignStatus
+
+    name = models.CharField(max_length=60, help_text="At most 60 characters.")
+    description = models.CharField(
+        max_length=90, blank=True, help_text="At most 90 characters."
+    )
+    flow = models.ForeignKey(
+        "flows.Flow",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        help_text="A published flow whose trigger type is Manual.",
+    )
+    flow_version = models.ForeignKey(
+        "flows.FlowVersion",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        editable=False,
+        help_text="The published version of the flow this campaign sends. Fixed when "
+        "the campaign is saved, so later edits of the flow change nothing it sends.",
+    )
+    group = models.ForeignKey(
+        "audiences.AudienceGroup",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name="associated group",
+    )
+    start_at = models.DateTimeField(
+        "start",
+        help_text="The campaign starts by itself at this time (to the minute); it "
+        "must be later than now.",
+    )
+    end_at = models.DateTimeField(
+        "end",
+        help_text="The campaign ends by itself at this time; later than the start.",
+    )
+    schedule = models.CharField(
+        "execution plan",
+        max_length=10,
+        choices=Schedule.choices,
+        default=Schedule.DAILY,
+        help_text="How often, while in progress, the flow runs for the whole group: "
+        "every minute, every hour or every day, counted from the start time.",
+    )
+    status = models.CharField(
+        max_length=12,
+        choices=CampaignStatus.choices,
+        default=CampaignStatus.PENDING,
+        editable=False,
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_at"]
+        indexes = [
+            models.Index(fields=["status", "end_at"], name="campaign_status_idx"),
+            models.Index(fields=["name"], name="campaign_name_idx"),
+        ]
+        permissions = [
+            ("suspend_campaign", "Can suspend campaigns"),
+            ("end_campaign", "Can end campaigns"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Field rules C1 and C2; the flow must be a published Manual flow (F3)."""
+        errors: dict[str, str] = {}
+        if self.start_at is not None:
+            # Schedules fire on whole minutes.
+            self.start_at = self.start_at.replace(second=0, microsecond=0)
+            if self.start_at <= timezone.now():
+                errors["start_at"] = "The start must be later than the current time."
+        if self.end_at is not None:
+            self.end_at = self.end_at.replace(second=0, microsecond=0)
+            if self.start_at is not None and self.end_at <= self.start_at:
+                errors["end_at"] = "The end must be later than the start."
+        if self.flow_id is not None and not self.flow.can_run_in_campaign:
+            errors["flow"] = (
+                f"Flow {self.flow.name!r} cannot be used: a campaign needs a published "
+                "flow whose trigger type is Manual."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in CAMPAIGN_TRANSITIONS[self.status]
+
+    @property
+    def is_editable(self) -> bool:
+        """Seed 000: a campaign can be modified only when pending or suspended."""
+        return self.status in (CampaignStatus.PENDING, CampaignStatus.SUSPENDED)
+
+    @property
+    def is_deletable(self) -> bool:
+        return self.status != CampaignStatus.IN_PROGRESS
+
+
+class CampaignEvent(models.Model):
+    """One row per status change: who, when, from what to what, and why."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="events"
+    )
+    from_status = models.CharField(max_length=12, choices=CampaignStatus.choices)
+    to_status = models.CharField(max_length=12, choices=CampaignStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the schedule made the change.",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.from_status} → {self.to_status}"
+
+
+class CampaignRun(models.Model):
+    """One tick of a campaign: the flow sent once to the whole group."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        CANCELLED = "cancelled", "Cancelled"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="runs"
+    )
+    scheduled_for = models.DateTimeField(
+        help_text="The schedule slot this run belongs to; one run per slot."
+    )
+    flow_version = models.ForeignKey(
+        "flows.FlowVersion", on_delete=models.PROTECT, related_name="runs"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING, editable=False
+    )
+    recipients = models.PositiveIntegerField(
+        default=0, help_text="Contacts of the group when the run started."
+    )
+    messages_created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Contacts left out because they opted out."
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "scheduled_for"], name="campaignrun_once_per_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} @ {self.scheduled_for:%Y-%m-%d %H:%M}"

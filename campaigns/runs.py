@@ -1,0 +1,67 @@
+"""Campaign runs: what one beat tick does.
+
+A tick opens the run for its schedule slot and fans the flow's messages out to the
+group in the same transaction, so a run exists exactly when its messages do. The
+unique (campaign, slot) key turns a duplicate tick (a second beat, a redelivered task,
+django-celery-beat re-firing after a schedule change) into a no-op.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messaging.fanout import messages_create_for_run
+
+from .lifecycle import campaign_end_if_due, campaign_start_if_due
+from .models import Campaign, CampaignRun, CampaignStatus
+from .scheduling import slot_for
+
+logger = logging.getLogger(__name__)
+
+
+def campaign_tick(
+    *, campaign_id: int, now: dt.datetime | None = None
+) -> CampaignRun | None:
+    """Open the campaign's run for the slot of ``now`` and create its messages.
+
+    Return the new run, or None when nothing was due: the campaign is gone, not yet
+    started, suspended or ended, or this slot already has its run. Idempotent.
+    """
+    now = now or timezone.now()
+    campaign = (
+        Campaign.objects.select_related("flow_version").filter(pk=campaign_id).first()
+    )
+    if campaign is None:
+        logger.warning("tick for campaign %s, which no longer exists", campaign_id)
+        return None
+    if campaign_end_if_due(campaign=campaign, now=now):
+        return None
+    campaign_start_if_due(campaign=campaign, now=now)
+    if campaign.status != CampaignStatus.IN_PROGRESS:
+        return None
+    slot = slot_for(campaign, now)
+    if slot is None:
+        return None
+    try:
+        with transaction.atomic():
+            run = CampaignRun.objects.create(
+                campaign=campaign,
+                scheduled_for=slot,
+                flow_version_id=campaign.flow_version_id,
+            )
+            messages_create_for_run(run=run)
+    except IntegrityError:
+        logger.info("campaign %s: slot %s already has its run", campaign.pk, slot)
+        return None
+    logger.info(
+        "campaign %s: run %s for %s, %d messages for %d contacts (%d opted out)",
+        campaign.pk,
+        run.pk,
+        slot.isoformat(),
+        run.messages_created,
+        run.recipients,
+        run.skipped,
+    )
+    return run

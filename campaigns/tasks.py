@@ -1,0 +1,21 @@
+"""Celery entry points of campaigns: ids in, one call, nothing else.
+
+Task names are public: ``campaigns.tasks.tick`` is stored in every campaign's
+PeriodicTask row. Do not rename them.
+"""
+
+from celery import shared_task
+
+from . import lifecycle, runs
+
+
+@shared_task(name="campaigns.tasks.tick")
+def tick(campaign_id: int) -> int | None:
+    """One beat tick of a campaign. Return the id of the run it opened, if any."""
+    run = runs.campaign_tick(campaign_id=campaign_id)
+    return run.pk if run else None
+
+
+@shared_task(name="campaigns.tasks.advance_lifecycles")
+def advance_lifecycles() -> tuple[int, int]:
+    return lifecycle.campaigns_advance()

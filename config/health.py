@@ -1,0 +1,32 @@
+"""/healthz: is the database reachable, is the broker reachable."""
+
+from django.db import connection
+from django.http import HttpResponseRedirect, JsonResponse
+from django.http.request import HttpRequest
+
+
+def redirect_to_admin() -> HttpResponseRedirect:
+    return HttpResponseRedirect("/admin/")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure is the answer, not a crash
+        checks["database"] = f"error: {exc}"
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"error: {exc}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks},
+        status=200 if healthy else 503,
+    )

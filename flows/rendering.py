@@ -1,0 +1,34 @@
+"""Message templates: {{VARIABLE}} placeholders filled from a contact's data."""
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from audiences.models import Contact
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render(template: str, contact: "Contact") -> str:
+    """Fill ``template`` for ``contact``.
+
+    A placeholder names a custom-data variable (``{{NOMBRE}}``) or one of PHONE, NAME,
+    EMAIL; custom data wins over those. A variable the contact lacks becomes empty.
+    """
+    builtins = {"PHONE": contact.phone, "NAME": contact.name, "EMAIL": contact.email}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in contact.data:
+            return _text(contact.data[name])
+        return _text(builtins.get(name.upper()))
+
+    return PLACEHOLDER.sub(fill, template)

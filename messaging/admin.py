@@ -1,0 +1,71 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Channel, Message
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "enabled",
+        "active_from",
+        "active_until",
+        "timezone",
+    ]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "contact",
+        "campaign",
+        "channel",
+        "status",
+        "attempts",
+        "sent_at",
+        "short_error",
+    ]
+    list_filter = ["status", "channel"]
+    list_select_related = ["contact", "channel", "run__campaign"]
+    search_fields = ["=contact__phone", "=provider_id"]
+    raw_id_fields = ["run", "contact"]
+    fields = readonly_fields = (
+        "run",
+        "contact",
+        "step",
+        "channel",
+        "status",
+        "attempts",
+        "not_before",
+        "lease_until",
+        "body",
+        "created_at",
+        "sent_at",
+        "error",
+        "provider_id",
+    )
+    show_full_result_count = False
+    list_per_page = 100
+
+    @admin.display(description="campaign", ordering="run__campaign__name")
+    def campaign(self, message: Message) -> str:
+        return message.run.campaign.name
+
+    @admin.display(description="error")
+    def short_error(self, message: Message) -> str:
+        return message.error[:80]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Messages are the record of what was sent; they go with their campaign.
+        return False

@@ -1,0 +1,23 @@
+import logging
+from typing import TYPE_CHECKING
+
+from .base import BaseBackend, Receipt
+
+if TYPE_CHECKING:
+    from messaging.models import Message
+
+logger = logging.getLogger("messaging.console")
+
+
+class ConsoleBackend(BaseBackend):
+    """Development channel: writes each message to the log instead of sending it."""
+
+    def send(self, message: "Message") -> Receipt:
+        logger.info(
+            "console message %s to %s via %s: %s",
+            message.pk,
+            message.contact.phone,
+            message.channel.name,
+            message.body,
+        )
+        return Receipt(provider_id=f"console-{message.pk}")

@@ -1,0 +1,262 @@
+"""Dispatch: hand queued messages to their channel backends, in chunks.
+
+A message is claimed before its provider is called: one conditional UPDATE moves a
+range of due rows to ``sending`` under a fresh claim token, so two workers handed the
+same range (a redelivered task, a sweeper re-queue) never both send a row. Outcomes are
+recorded per row, conditional on the claim. Nothing is deferred through the broker:
+``not_before`` in the database says when a retried or out-of-hours message is due, and
+the sweeper queues it then.
+"""
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Max, Min, Q
+from django.utils import timezone
+
+from campaigns.models import CampaignRun
+from flows.rendering import render
+
+from .backends import DeliveryError, get_backend
+from .models import Channel, Message, MessageQuerySet
+from .windows import window_opens_at
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Back off 30 s, 1 min, 2 min, ... up to an hour after the n-th failed attempt."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def id_ranges(ids: Iterable[int], size: int) -> list[tuple[int, int]]:
+    """Cut sorted ids into (first, last) ranges holding at most ``size`` ids each."""
+    ranges: list[tuple[int, int]] = []
+    chunk: list[int] = []
+    for message_id in ids:
+        chunk.append(message_id)
+        if len(chunk) == size:
+            ranges.append((chunk[0], chunk[-1]))
+            chunk = []
+    if chunk:
+        ranges.append((chunk[0], chunk[-1]))
+    return ranges
+
+
+def dispatch_run_on_commit(*, run_id: int) -> None:
+    """Queue the run's send tasks once the current transaction commits."""
+    transaction.on_commit(lambda: dispatch_run(run_id=run_id))
+
+
+def dispatch_run(*, run_id: int) -> int:
+    """Queue one send task per range of the run's message ids. Return the task count."""
+    from .tasks import send_messages
+
+    bounds = Message.objects.filter(run_id=run_id).aggregate(
+        low=Min("id"), high=Max("id")
+    )
+    if bounds["low"] is None:
+        return 0
+    size = settings.MESSAGING_DISPATCH_CHUNK
+    count = 0
+    for first in range(bounds["low"], bounds["high"] + 1, size):
+        send_messages.delay(run_id, first, min(first + size - 1, bounds["high"]))
+        count += 1
+    return count
+
+
+def messages_send_range(
+    *, run_id: int, first_id: int, last_id: int, now: dt.datetime | None = None
+) -> DispatchReport:
+    """Claim the due messages of a run with ids in [first_id, last_id] and send them.
+
+    Safe to call twice for the same range: rows already claimed or finished are left
+    alone.
+    """
+    now = now or timezone.now()
+    report = DispatchReport()
+    in_range = Message.objects.filter(run_id=run_id, id__gte=first_id, id__lte=last_id)
+    _defer_outside_active_hours(in_range, now, report)
+    token = uuid.uuid4()
+    claimed = in_range.due(now).update(
+        status=Message.Status.SENDING,
+        claim_token=token,
+        lease_until=now + _lease(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return report
+    mine = in_range.filter(claim_token=token, status=Message.Status.SENDING)
+    report.skipped = mine.filter(contact__opted_out_at__isnull=False).update(
+        status=Message.Status.SKIPPED, claim_token=None, lease_until=None
+    )
+    steps = {
+        step["id"]: step
+        for step in CampaignRun.objects.values_list(
+            "flow_version__steps", flat=True
+        ).get(pk=run_id)
+    }
+    for message in mine.select_related("contact", "channel"):
+        _deliver(message, steps, token, report)
+    return report
+
+
+def _defer_outside_active_hours(
+    messages: MessageQuerySet, now: dt.datetime, report: DispatchReport
+) -> None:
+    channel_ids = messages.due(now).values_list("channel_id", flat=True).distinct()
+    for channel in Channel.objects.filter(pk__in=list(channel_ids)):
+        opens_at = window_opens_at(
+            start=channel.active_from,
+            end=channel.active_until,
+            timezone=channel.timezone,
+            now=now,
+        )
+        if opens_at is not None:
+            report.deferred += (
+                messages.due(now)
+                .filter(channel=channel)
+                .update(
+                    status=Message.Status.DEFERRED,
+                    not_before=opens_at,
+                    lease_until=None,
+                )
+            )
+
+
+def _deliver(
+    message: Message,
+    steps: dict[int, dict[str, Any]],
+    token: uuid.UUID,
+    report: DispatchReport,
+) -> None:
+    step = steps.get(message.step)
+    mine = Message.objects.filter(
+        pk=message.pk, claim_token=token, status=Message.Status.SENDING
+    )
+    if step is None:
+        mine.update(
+            status=Message.Status.FAILED, error="flow step not found in version"
+        )
+        report.failed += 1
+        return
+    message.body = render(step.get("body", ""), message.contact)
+    try:
+        receipt = get_backend(message.channel.kind).send(message)
+    except DeliveryError as exc:
+        _record_failure(
+            mine, message, exc.reason, permanent=exc.permanent, report=report
+        )
+    except Exception as exc:  # a bug or an unexpected provider answer: retry, loudly
+        logger.exception("sending message %s failed unexpectedly", message.pk)
+        _record_failure(
+            mine,
+            message,
+            f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            report=report,
+        )
+    else:
+        mine.update(
+            status=Message.Status.SENT,
+            body=message.body,
+            provider_id=receipt.provider_id[:200],
+            sent_at=timezone.now(),
+            claim_token=None,
+            lease_until=None,
+            error="",
+        )
+        report.sent += 1
+
+
+def _record_failure(
+    mine: "models.QuerySet[Message]",
+    message: Message,
+    reason: str,
+    *,
+    permanent: bool,
+    report: DispatchReport,
+) -> None:
+    report.errors.append(f"message {message.pk}: {reason}")
+    if permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS:
+        mine.update(
+            status=Message.Status.FAILED,
+            body=message.body,
+            error=reason[:2000],
+            claim_token=None,
+            lease_until=None,
+        )
+        report.failed += 1
+        return
+    mine.update(
+        status=Message.Status.QUEUED,
+        error=reason[:2000],
+        not_before=timezone.now() + retry_delay(message.attempts),
+        claim_token=None,
+        lease_until=None,
+    )
+    report.retrying += 1
+
+
+def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> int:
+    """Give back expired claims and queue send tasks for due messages nobody holds.
+
+    Catches what the broker lost, what a dead worker left, retries whose back-off is
+    over and deferred messages whose window opened. Return the number of send tasks
+    queued.
+    """
+    from .tasks import send_messages
+
+    now = now or timezone.now()
+    expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+    expired.filter(attempts__gte=settings.MESSAGING_MAX_ATTEMPTS).update(
+        status=Message.Status.FAILED,
+        error="no outcome recorded: the worker was lost while sending",
+        claim_token=None,
+        lease_until=None,
+    )
+    expired.update(
+        status=Message.Status.QUEUED,
+        error="no outcome recorded: the worker was lost while sending; retried",
+        claim_token=None,
+        lease_until=None,
+    )
+    due = (
+        Message.objects.due(now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("run_id", "id")
+        .values_list("run_id", "id")[:limit]
+    )
+    by_run: dict[int, list[int]] = {}
+    for run_id, message_id in due:
+        by_run.setdefault(run_id, []).append(message_id)
+    queued = 0
+    size = settings.MESSAGING_DISPATCH_CHUNK
+    for run_id, ids in by_run.items():
+        for first, last in id_ranges(ids, size):
+            Message.objects.filter(run_id=run_id, id__gte=first, id__lte=last).due(
+                now
+            ).update(lease_until=now + _lease())
+            send_messages.delay(run_id, first, last)
+            queued += 1
+    return queued

@@ -1,0 +1,71 @@
+"""Fan-out: one Message row per contact per send step of a run, inserted set-wise."""
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from audiences.models import Contact, Membership
+
+from .dispatch import dispatch_run_on_commit
+from .models import Message
+
+if TYPE_CHECKING:
+    from campaigns.models import CampaignRun
+
+
+def messages_create_for_run(*, run: "CampaignRun") -> int:
+    """Insert the run's messages with one INSERT … SELECT per send step.
+
+    Opted-out contacts get a ``skipped`` row, so reports show them. A row that already
+    exists (same run, contact, step) is left alone. Fills the run's counters, queues
+    dispatch once the transaction commits, and returns how many rows were inserted.
+    """
+    campaign = run.campaign
+    message, contact, membership = (
+        Message._meta.db_table,
+        Contact._meta.db_table,
+        Membership._meta.db_table,
+    )
+    created = 0
+    now = timezone.now()
+    # The dispatch task queued at commit owns the rows until then; after it, the
+    # sweeper queues them again (the broker may have lost the task).
+    lease_until = now + dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        for step in run.flow_version.send_steps():
+            cursor.execute(
+                f"""
+                INSERT INTO {message}
+                    (run_id, contact_id, step, channel_id, status, attempts,
+                     body, error, provider_id, created_at, lease_until)
+                SELECT %s, c.id, %s, %s,
+                       CASE WHEN c.opted_out_at IS NULL THEN %s ELSE %s END,
+                       0, '', '', '', %s, %s
+                FROM {contact} c
+                JOIN {membership} m ON m.contact_id = c.id
+                WHERE m.group_id = %s
+                ORDER BY c.id
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    run.pk,
+                    step["id"],
+                    step["channel_id"],
+                    Message.Status.QUEUED,
+                    Message.Status.SKIPPED,
+                    now,
+                    lease_until,
+                    campaign.group_id,
+                ],
+            )
+            created += max(cursor.rowcount, 0)
+    members = campaign.group.members()
+    run.recipients = members.count()
+    run.skipped = members.filter(opted_out_at__isnull=False).count()
+    run.messages_created = created
+    run.save(update_fields=["recipients", "skipped", "messages_created"])
+    dispatch_run_on_commit(run_id=run.pk)
+    return created

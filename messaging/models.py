@@ -1,0 +1,146 @@
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        CONSOLE = "console", "Console (log only, for development)"
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp-style chat"
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook (HTTP POST)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONSOLE)
+    enabled = models.BooleanField(default=True)
+    active_from = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the daily sending window (e.g. 08:00). Leave both times "
+        "empty to send at any hour.",
+    )
+    active_until = models.TimeField(
+        null=True, blank=True, help_text="End of the daily sending window (e.g. 21:00)."
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default=default_timezone,
+        help_text="Time zone of the sending window, e.g. America/Bogota or Etc/GMT+5.",
+    )
+    rate_per_second = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most messages per second; empty for no limit."
+    )
+    settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Provider settings (sender, endpoint, ...). Secrets are read from "
+        "the environment, not stored here.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind not in settings.MESSAGING_BACKENDS:
+            errors["kind"] = (
+                f"No delivery backend is installed for {self.get_kind_display()} "
+                "channels yet."
+            )
+        if (self.active_from is None) != (self.active_until is None):
+            errors["active_until"] = "Give both ends of the sending window, or neither."
+        elif self.active_from is not None and self.active_from == self.active_until:
+            errors["active_until"] = (
+                "The window must not start and end at the same time."
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = f"{self.timezone!r} is not a known time zone."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def due(self, now: Any) -> "MessageQuerySet":
+        """Queued or deferred messages whose time has come."""
+        return self.filter(
+            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED)
+        ).filter(models.Q(not_before__isnull=True) | models.Q(not_before__lte=now))
+
+
+class Message(models.Model):
+    """One message to one contact, for one send step of one campaign run."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DEFERRED = "deferred", "Deferred (waiting for active hours)"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (opted out)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    run = models.ForeignKey(
+        "campaigns.CampaignRun", on_delete=models.CASCADE, related_name="messages"
+    )
+    contact = models.ForeignKey(
+        "audiences.Contact", on_delete=models.CASCADE, related_name="messages"
+    )
+    step = models.PositiveIntegerField(
+        help_text="The flow step (its id in the run's flow version)."
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, editable=False
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    not_before = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    body = models.TextField(blank=True, editable=False, help_text="The text as sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    provider_id = models.CharField(max_length=200, blank=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "contact", "step"], name="message_once_per_contact_step"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="message_run_status_idx"),
+            models.Index(fields=["contact"], name="message_contact_idx"),
+            models.Index(fields=["status", "created_at"], name="message_status_idx"),
+            models.Index(
+                fields=["not_before"],
+                name="message_pending_idx",
+                condition=models.Q(status__in=["queued", "deferred"]),
+            ),
+            models.Index(
+                fields=["lease_until"],
+                name="message_leased_idx",
+                condition=models.Q(status="sending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} to {self.contact_id} ({self.status})"

@@ -1,0 +1,188 @@
+"""The test session starts its own PostgreSQL and Redis servers; all tests use them.
+
+A missing server program fails the run (pytest-postgresql / pytest-redis cannot start),
+it never skips tests: `make test` installs the programs first.
+"""
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from pytest_postgresql import factories as postgresql_factories
+from pytest_redis import factories as redis_factories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+postgresql_proc = postgresql_factories.postgresql_proc(
+    executable=str(ROOT / "bin" / "pg_ctl_nonroot"), port=None
+)
+redis_proc = redis_factories.redis_proc(
+    executable=shutil.which("redis-server") or "/usr/bin/redis-server",
+    port=None,  # type: ignore[arg-type]  # None: any free port
+)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(postgresql_proc: Any) -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    database: dict[str, Any] = settings.DATABASES["default"]  # type: ignore[assignment]
+    database.update(
+        ENGINE="django.db.backends.postgresql",
+        HOST=postgresql_proc.host,
+        PORT=str(postgresql_proc.port),
+        USER=postgresql_proc.user,
+        PASSWORD=postgresql_proc.password or "",
+        NAME="flowcast",
+        OPTIONS={},
+        CONN_MAX_AGE=0,
+        CONN_HEALTH_CHECKS=False,
+    )
+    # The SQLite connection wrapper was built when settings loaded; without this the
+    # tests would quietly keep using it.
+    del connections["default"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_url(redis_proc: Any) -> str:
+    """Point Celery at the session's Redis server."""
+    from config.celery import app
+
+    url = f"redis://{redis_proc.host}:{redis_proc.port}/0"
+    app.conf.update(
+        broker_url=url, broker_transport_options={"visibility_timeout": 3600}
+    )
+    return url
+
+
+@pytest.fixture
+def redis_client(broker_url: str) -> Iterator[Any]:
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, redis_client: Any) -> Iterator[Any]:
+    """A real Celery worker, in threads of this process, consuming from Redis."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+# --- Object makers -----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_channel(db: None) -> Callable[..., Any]:
+    from messaging.models import Channel
+
+    def make(**fields: Any) -> Channel:
+        fields.setdefault("name", f"Console {Channel.objects.count() + 1}")
+        fields.setdefault("kind", Channel.Kind.CONSOLE)
+        return Channel.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_group(db: None) -> Callable[..., Any]:
+    from audiences.models import AudienceGroup, Contact, Membership
+
+    def make(phones: list[str] | None = None, **fields: Any) -> AudienceGroup:
+        fields.setdefault("name", f"Group {AudienceGroup.objects.count() + 1}")
+        group = AudienceGroup.objects.create(**fields)
+        for index, phone in enumerate(phones or []):
+            contact, _ = Contact.objects.get_or_create(
+                phone=phone,
+                defaults={"name": f"Contact {index}", "data": {"NOMBRE": f"N{index}"}},
+            )
+            Membership.objects.create(group=group, contact=contact)
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_flow(db: None, make_channel: Callable[..., Any]) -> Callable[..., Any]:
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_publish
+
+    def make(
+        *, publish: bool = True, body: str = "Hola {{NOMBRE}}", **fields: Any
+    ) -> Flow:
+        fields.setdefault("name", f"Flow {Flow.objects.count() + 1}")
+        channel = fields.pop("channel", None) or make_channel()
+        flow = Flow.objects.create(**fields)
+        FlowStep.objects.create(
+            flow=flow, position=1, kind=FlowStep.Kind.SEND, channel=channel, body=body
+        )
+        if publish:
+            flow_publish(flow=flow)
+        return flow
+
+    return make
+
+
+PHONES = ["+525500998877", "+525511223344", "+525533445566"]
+
+
+@pytest.fixture
+def make_campaign(
+    make_flow: Callable[..., Any], make_group: Callable[..., Any]
+) -> Callable[..., Any]:
+    from campaigns.lifecycle import campaign_create
+    from campaigns.models import Campaign
+
+    def make(*, started: bool = False, **fields: Any) -> Campaign:
+        """A campaign made through campaign_create (start in the future), or with
+        ``started=True`` one whose start is an hour ago, as if created back then."""
+        fields.setdefault("name", "Spring sale")
+        fields.setdefault("flow", make_flow())
+        fields.setdefault("group", make_group(PHONES))
+        fields.setdefault("schedule", "daily")
+        now = timezone.now().replace(second=0, microsecond=0)
+        if started:
+            start = fields.pop("start_at", now - dt.timedelta(hours=1))
+            fields.setdefault("end_at", start + dt.timedelta(days=7))
+            campaign = campaign_create(start_at=now + dt.timedelta(hours=1), **fields)
+            Campaign.objects.filter(pk=campaign.pk).update(start_at=start)
+            campaign.refresh_from_db()
+            from campaigns.scheduling import campaign_sync_schedule
+
+            campaign_sync_schedule(campaign=campaign)
+            return campaign
+        fields.setdefault("start_at", now + dt.timedelta(hours=1))
+        fields.setdefault("end_at", fields["start_at"] + dt.timedelta(days=7))
+        return campaign_create(**fields)
+
+    return make
