@@ -155,6 +155,7 @@ def campaign_update(
 
 def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
     """Pause an in-progress campaign (C5): no further runs until a new start is set."""
+    campaign.refresh_from_db(fields=["status"])
     if campaign.status != CampaignStatus.IN_PROGRESS:
         raise CampaignRefused(
             f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only a "
@@ -169,6 +170,7 @@ def campaign_end(
     *, campaign: Campaign, actor: Actor = None, note: str = "finished on demand"
 ) -> Campaign:
     """End a campaign for good (C9): nothing more is sent for it. Cannot be undone."""
+    campaign.refresh_from_db(fields=["status"])
     if campaign.status == CampaignStatus.ENDED:
         raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
     with transaction.atomic():

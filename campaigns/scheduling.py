@@ -74,13 +74,18 @@ def campaign_sync_schedule(*, campaign: Campaign) -> PeriodicTask:
     ``start_time`` before the first tick. Idempotent.
     """
     task = campaign.periodic_task or PeriodicTask(task=TICK_TASK)
+    # Before start_time, django-celery-beat sleeps until the first crontab boundary
+    # *after* start_time: given the start itself, the first run would slip a whole
+    # period (a day, for a daily campaign). One second earlier, that boundary is the
+    # start. A tick in that second finds the campaign not started and does nothing.
+    start_time = campaign.start_at - dt.timedelta(seconds=1)
     # A new or moved start counts from itself, not from an older run.
-    if task.pk is None or task.start_time != campaign.start_at:
+    if task.pk is None or task.start_time != start_time:
         task.last_run_at = None
     task.name = periodic_task_name(campaign)
     task.task = TICK_TASK
     task.kwargs = json.dumps({"campaign_id": campaign.pk})
-    task.start_time = campaign.start_at
+    task.start_time = start_time
     task.enabled = campaign.status in (
         CampaignStatus.PENDING,
         CampaignStatus.IN_PROGRESS,

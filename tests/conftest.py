@@ -173,9 +173,13 @@ def make_campaign(
         now = timezone.now().replace(second=0, microsecond=0)
         if started:
             start = fields.pop("start_at", now - dt.timedelta(hours=1))
-            fields.setdefault("end_at", start + dt.timedelta(days=7))
-            campaign = campaign_create(start_at=now + dt.timedelta(hours=1), **fields)
-            Campaign.objects.filter(pk=campaign.pk).update(start_at=start)
+            end = fields.pop("end_at", start + dt.timedelta(days=7))
+            campaign = campaign_create(
+                start_at=now + dt.timedelta(hours=1),
+                end_at=now + dt.timedelta(hours=2),
+                **fields,
+            )
+            Campaign.objects.filter(pk=campaign.pk).update(start_at=start, end_at=end)
             campaign.refresh_from_db()
             from campaigns.scheduling import campaign_sync_schedule
 

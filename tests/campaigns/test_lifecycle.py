@@ -1,0 +1,181 @@
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from campaigns.lifecycle import (
+    CampaignRefused,
+    campaign_delete,
+    campaign_end,
+    campaign_suspend,
+    campaign_transition,
+    campaign_update,
+    campaigns_advance,
+)
+from campaigns.models import CAMPAIGN_TRANSITIONS, Campaign, CampaignEvent
+from messaging.models import Message
+
+
+def test_ended_is_final_and_in_progress_cannot_go_back_to_pending() -> None:
+    assert CAMPAIGN_TRANSITIONS["ended"] == frozenset()
+    assert "pending" not in CAMPAIGN_TRANSITIONS["in_progress"]
+
+
+@pytest.mark.django_db
+class TestFieldRules:
+    def test_start_must_be_later_than_now(self, make_campaign: Any) -> None:
+        with pytest.raises(ValidationError) as info:
+            make_campaign(start_at=timezone.now() - dt.timedelta(minutes=5))
+        assert info.value.message_dict["start_at"] == [
+            "The start must be later than the current time."
+        ]
+
+    def test_end_must_be_later_than_start(self, make_campaign: Any) -> None:
+        start = timezone.now() + dt.timedelta(hours=2)
+        with pytest.raises(ValidationError) as info:
+            make_campaign(start_at=start, end_at=start)
+        assert info.value.message_dict["end_at"] == [
+            "The end must be later than the start."
+        ]
+
+    def test_name_is_at_most_60_and_description_90_characters(
+        self, make_campaign: Any
+    ) -> None:
+        with pytest.raises(ValidationError) as info:
+            make_campaign(name="n" * 61, description="d" * 91)
+        assert set(info.value.message_dict) == {"name", "description"}
+
+    def test_name_is_required(self, make_campaign: Any) -> None:
+        with pytest.raises(ValidationError) as info:
+            make_campaign(name="")
+        assert "name" in info.value.message_dict
+
+    def test_a_draft_flow_is_refused(self, make_campaign: Any, make_flow: Any) -> None:
+        with pytest.raises(ValidationError) as info:
+            make_campaign(flow=make_flow(publish=False))
+        assert "published" in info.value.message_dict["flow"][0]
+
+    def test_a_flow_without_manual_trigger_is_refused(
+        self, make_campaign: Any, make_flow: Any
+    ) -> None:
+        with pytest.raises(ValidationError) as info:
+            make_campaign(flow=make_flow(trigger="event"))
+        assert "Manual" in info.value.message_dict["flow"][0]
+
+    def test_seconds_are_dropped_from_start_and_end(self, make_campaign: Any) -> None:
+        start = timezone.now() + dt.timedelta(hours=1, seconds=17)
+        campaign = make_campaign(start_at=start)
+        assert campaign.start_at.second == 0
+
+
+@pytest.mark.django_db
+class TestActions:
+    def test_suspend_is_refused_unless_in_progress(self, make_campaign: Any) -> None:
+        campaign = make_campaign()
+        with pytest.raises(CampaignRefused, match="only a campaign in progress"):
+            campaign_suspend(campaign=campaign)
+
+    def test_modify_is_refused_while_in_progress(self, make_campaign: Any) -> None:
+        campaign = make_campaign(started=True)
+        campaign_transition(campaign=campaign, to="in_progress")
+        with pytest.raises(CampaignRefused, match="only pending or suspended"):
+            campaign_update(campaign=campaign, name="Renamed")
+        assert Campaign.objects.get(pk=campaign.pk).name == "Spring sale"
+
+    def test_delete_is_refused_while_in_progress(self, make_campaign: Any) -> None:
+        campaign = make_campaign(started=True)
+        campaign_transition(campaign=campaign, to="in_progress")
+        with pytest.raises(CampaignRefused, match="in progress"):
+            campaign_delete(campaign=campaign)
+        assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+    def test_a_suspended_campaign_resumes_as_pending_with_a_new_start(
+        self, make_campaign: Any
+    ) -> None:
+        campaign = make_campaign(started=True)
+        campaign_transition(campaign=campaign, to="in_progress")
+        campaign_suspend(campaign=campaign)
+        new_start = timezone.now() + dt.timedelta(days=1)
+
+        campaign = campaign_update(
+            campaign=campaign, start_at=new_start, end_at=new_start + dt.timedelta(days=2)
+        )
+
+        assert campaign.status == "pending"
+        assert campaign.periodic_task.enabled
+        assert campaign.periodic_task.start_time < campaign.start_at
+
+    def test_a_suspended_campaign_cannot_resume_with_a_past_start(
+        self, make_campaign: Any
+    ) -> None:
+        campaign = make_campaign(started=True)
+        campaign_transition(campaign=campaign, to="in_progress")
+        campaign_suspend(campaign=campaign)
+        with pytest.raises(ValidationError):
+            campaign_update(campaign=campaign, name="Still the old start")
+        assert Campaign.objects.get(pk=campaign.pk).status == "suspended"
+
+    def test_ending_cancels_unsent_messages_and_cannot_be_undone(
+        self, make_campaign: Any
+    ) -> None:
+        from campaigns.runs import campaign_tick
+
+        campaign = make_campaign(started=True)
+        run = campaign_tick(campaign_id=campaign.pk)
+        assert run is not None
+
+        campaign_end(campaign=campaign)
+
+        statuses = set(Message.objects.filter(run=run).values_list("status", flat=True))
+        assert statuses == {"cancelled"}
+        with pytest.raises(CampaignRefused, match="already ended"):
+            campaign_end(campaign=campaign)
+        with pytest.raises(CampaignRefused):
+            campaign_transition(campaign=campaign, to="pending")
+
+    def test_a_stale_copy_loses_the_race(self, make_campaign: Any) -> None:
+        campaign = make_campaign(started=True)
+        stale = Campaign.objects.get(pk=campaign.pk)
+        campaign_transition(campaign=campaign, to="in_progress")
+        campaign_suspend(campaign=campaign)
+
+        with pytest.raises(CampaignRefused, match="changed meanwhile"):
+            campaign_transition(campaign=stale, to="in_progress")
+
+    def test_every_change_is_recorded_with_its_actor(
+        self, make_campaign: Any, admin_user: Any
+    ) -> None:
+        campaign = make_campaign(started=True)
+        campaign_transition(campaign=campaign, to="in_progress")
+        campaign_suspend(campaign=campaign, actor=admin_user)
+
+        last = CampaignEvent.objects.filter(campaign=campaign).first()
+        assert last is not None
+        assert (last.from_status, last.to_status, last.actor) == (
+            "in_progress",
+            "suspended",
+            admin_user,
+        )
+
+
+@pytest.mark.django_db
+def test_advance_starts_due_campaigns_and_ends_expired_ones(make_campaign: Any) -> None:
+    due = make_campaign(started=True, name="due")
+    expired = make_campaign(
+        started=True,
+        name="expired",
+        start_at=timezone.now() - dt.timedelta(days=2),
+        end_at=timezone.now() - dt.timedelta(days=1),
+    )
+    later = make_campaign(name="later")
+
+    assert campaigns_advance() == (1, 1)
+
+    statuses = dict(Campaign.objects.values_list("name", "status"))
+    assert statuses == {"due": "in_progress", "expired": "ended", "later": "pending"}
+    expired.refresh_from_db()
+    assert not expired.periodic_task.enabled
+    assert later.periodic_task.enabled
+    assert due.pk

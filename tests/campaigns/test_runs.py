@@ -1,0 +1,96 @@
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from campaigns.lifecycle import campaign_suspend
+from campaigns.models import Campaign, CampaignRun
+from campaigns.runs import campaign_tick
+from messaging.models import Message
+from tests.conftest import PHONES
+
+
+@pytest.mark.django_db
+def test_a_tick_opens_one_run_with_one_message_per_member(make_campaign: Any) -> None:
+    campaign = make_campaign(started=True)
+
+    run = campaign_tick(campaign_id=campaign.pk)
+
+    assert run is not None
+    assert (run.recipients, run.messages_created, run.skipped) == (3, 3, 0)
+    assert Message.objects.filter(run=run, status="queued").count() == len(PHONES)
+    campaign.refresh_from_db()
+    assert campaign.status == "in_progress"
+
+
+@pytest.mark.django_db
+def test_a_second_tick_in_the_same_slot_does_nothing(make_campaign: Any) -> None:
+    campaign = make_campaign(started=True)
+    now = timezone.now()
+
+    first = campaign_tick(campaign_id=campaign.pk, now=now)
+    second = campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(seconds=40))
+
+    assert first is not None
+    assert second is None
+    assert Message.objects.count() == len(PHONES)
+
+
+@pytest.mark.django_db
+def test_the_next_slot_opens_a_new_run(make_campaign: Any) -> None:
+    campaign = make_campaign(started=True, schedule="hourly")
+    now = timezone.now()
+
+    campaign_tick(campaign_id=campaign.pk, now=now)
+    campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(hours=1))
+
+    assert CampaignRun.objects.filter(campaign=campaign).count() == 2
+    assert Message.objects.count() == 2 * len(PHONES)
+
+
+@pytest.mark.django_db
+def test_no_run_before_the_start_or_while_suspended(make_campaign: Any) -> None:
+    pending = make_campaign(name="not yet")
+    assert campaign_tick(campaign_id=pending.pk) is None
+
+    suspended = make_campaign(started=True, name="paused")
+    campaign_tick(campaign_id=suspended.pk)
+    campaign_suspend(campaign=suspended)
+    later = timezone.now() + dt.timedelta(days=1)
+    assert campaign_tick(campaign_id=suspended.pk, now=later) is None
+    assert CampaignRun.objects.filter(campaign=suspended).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_tick_after_the_end_ends_the_campaign(make_campaign: Any) -> None:
+    campaign = make_campaign(started=True)
+
+    assert campaign_tick(campaign_id=campaign.pk, now=campaign.end_at) is None
+
+    assert Campaign.objects.get(pk=campaign.pk).status == "ended"
+    assert not CampaignRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_tick_for_a_deleted_campaign_is_ignored() -> None:
+    assert campaign_tick(campaign_id=987654) is None
+
+
+@pytest.mark.django_db
+def test_runs_keep_the_flow_version_of_the_campaign(
+    make_campaign: Any, make_channel: Any
+) -> None:
+    from flows.models import FlowStep
+    from flows.publishing import flow_publish
+
+    campaign = make_campaign(started=True)
+    flow = campaign.flow
+    FlowStep.objects.filter(flow=flow).update(body="Edited after the campaign was set")
+    flow_publish(flow=flow)
+
+    run = campaign_tick(campaign_id=campaign.pk)
+
+    assert run is not None
+    assert run.flow_version == campaign.flow_version
+    assert run.flow_version.steps[0]["body"] == "Hola {{NOMBRE}}"
