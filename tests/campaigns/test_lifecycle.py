@@ -100,12 +100,16 @@ class TestActions:
         new_start = timezone.now() + dt.timedelta(days=1)
 
         campaign = campaign_update(
-            campaign=campaign, start_at=new_start, end_at=new_start + dt.timedelta(days=2)
+            campaign=campaign,
+            start_at=new_start,
+            end_at=new_start + dt.timedelta(days=2),
         )
 
+        task = campaign.periodic_task
         assert campaign.status == "pending"
-        assert campaign.periodic_task.enabled
-        assert campaign.periodic_task.start_time < campaign.start_at
+        assert task is not None
+        assert task.enabled
+        assert task.start_time < campaign.start_at
 
     def test_a_suspended_campaign_cannot_resume_with_a_past_start(
         self, make_campaign: Any

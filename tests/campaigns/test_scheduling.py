@@ -21,7 +21,9 @@ def at(text: str) -> dt.datetime:
 
 
 def campaign_of(schedule: str, start: str) -> Campaign:
-    return Campaign(schedule=schedule, start_at=at(start), end_at=at("2030-01-01T00:00"))
+    return Campaign(
+        schedule=schedule, start_at=at(start), end_at=at("2030-01-01T00:00")
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,7 +44,10 @@ def test_every_tick_in_a_period_maps_to_that_period_slot(
 
 
 def test_no_slot_before_the_start() -> None:
-    assert slot_for(campaign_of("daily", "2026-03-01T09:30"), at("2026-03-01T09:29")) is None
+    assert (
+        slot_for(campaign_of("daily", "2026-03-01T09:30"), at("2026-03-01T09:29"))
+        is None
+    )
 
 
 @override_settings(TIME_ZONE="America/Mexico_City")
@@ -64,7 +69,10 @@ def test_saving_a_campaign_creates_its_beat_task(make_campaign: Any) -> None:
     assert json.loads(task.kwargs) == {"campaign_id": campaign.pk}
     assert task.enabled
     local = timezone.localtime(campaign.start_at)
-    assert (task.crontab.minute, task.crontab.hour) == (str(local.minute), str(local.hour))
+    assert (task.crontab.minute, task.crontab.hour) == (
+        str(local.minute),
+        str(local.hour),
+    )
     assert task.crontab.day_of_week == "*"
 
 

@@ -1,0 +1,202 @@
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.lifecycle import campaign_transition
+from campaigns.models import Campaign
+
+ADMIN_MODELS = [
+    "audiences/contact",
+    "audiences/audiencegroup",
+    "flows/flow",
+    "messaging/channel",
+    "messaging/message",
+    "campaigns/campaign",
+    "campaigns/campaignrun",
+    "django_celery_beat/periodictask",
+]
+
+
+def form_data(campaign_fields: dict[str, Any]) -> dict[str, Any]:
+    start, end = campaign_fields.pop("start_at"), campaign_fields.pop("end_at")
+    data = {
+        "start_at_0": start.strftime("%Y-%m-%d"),
+        "start_at_1": start.strftime("%H:%M:%S"),
+        "end_at_0": end.strftime("%Y-%m-%d"),
+        "end_at_1": end.strftime("%H:%M:%S"),
+        "schedule": "daily",
+        "description": "",
+        **campaign_fields,
+    }
+    for prefix in ("runs", "events"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    return data
+
+
+def texts(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_every_admin_list_answers(
+    admin_client: Client, model: str, make_campaign: Any
+) -> None:
+    make_campaign()
+    assert admin_client.get(f"/admin/{model}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_campaign_created_in_the_admin_gets_its_schedule(
+    admin_client: Client, make_flow: Any, make_group: Any
+) -> None:
+    start = timezone.localtime() + dt.timedelta(hours=2)
+    data = form_data(
+        {
+            "name": "Admin made",
+            "flow": make_flow().pk,
+            "group": make_group(["+525500998877"]).pk,
+            "start_at": start,
+            "end_at": start + dt.timedelta(days=1),
+        }
+    )
+
+    response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(name="Admin made")
+    assert campaign.status == "pending"
+    assert campaign.periodic_task is not None
+    assert campaign.flow_version == campaign.flow.current_version
+
+
+@pytest.mark.django_db
+def test_the_admin_form_says_why_a_start_in_the_past_is_refused(
+    admin_client: Client, make_flow: Any, make_group: Any
+) -> None:
+    start = timezone.localtime() - dt.timedelta(hours=1)
+    data = form_data(
+        {
+            "name": "Too late",
+            "flow": make_flow().pk,
+            "group": make_group().pk,
+            "start_at": start,
+            "end_at": start - dt.timedelta(minutes=1),
+        }
+    )
+
+    response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The start must be later than the current time." in page
+    assert "The end must be later than the start." in page
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_draft_flows_are_not_offered(admin_client: Client, make_flow: Any) -> None:
+    make_flow(name="Ready")
+    make_flow(name="Unfinished draft", publish=False)
+
+    page = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
+
+    assert "Ready" in page
+    assert "Unfinished draft" not in page
+
+
+@pytest.mark.django_db
+def test_an_in_progress_campaign_cannot_be_changed_or_deleted_in_the_admin(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign(started=True)
+    campaign_transition(campaign=campaign, to="in_progress")
+    change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+    page = admin_client.get(change_url).content.decode()
+    assert 'name="_save"' not in page
+    response = admin_client.post(change_url, {"name": "Hijacked"})
+    assert response.status_code == 403
+    delete_url = reverse("admin:campaigns_campaign_delete", args=[campaign.pk])
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert Campaign.objects.get(pk=campaign.pk).name == "Spring sale"
+
+
+@pytest.mark.django_db
+def test_the_suspend_action_reports_refusals_and_successes(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    running = make_campaign(started=True, name="Running")
+    campaign_transition(campaign=running, to="in_progress")
+    waiting = make_campaign(name="Waiting")
+
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "suspend_selected", "_selected_action": [running.pk, waiting.pk]},
+        follow=True,
+    )
+
+    messages = texts(response)
+    assert "Suspended: Running." in messages
+    assert any("'Waiting' is Pending execution" in m for m in messages)
+    assert Campaign.objects.get(pk=running.pk).status == "suspended"
+    assert Campaign.objects.get(pk=waiting.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_bulk_delete_skips_campaigns_in_progress(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    running = make_campaign(started=True, name="Running")
+    campaign_transition(campaign=running, to="in_progress")
+    waiting = make_campaign(name="Waiting")
+
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [running.pk, waiting.pk],
+            "post": "yes",
+        },
+        follow=True,
+    )
+
+    assert response.status_code in (200, 403)
+    assert Campaign.objects.filter(pk=running.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_searches_by_name_flow_and_group(
+    admin_client: Client, make_campaign: Any, make_flow: Any, make_group: Any
+) -> None:
+    make_campaign(name="Mother's day", flow=make_flow(name="Gift flow"))
+    make_campaign(name="Other", group=make_group(name="VIP customers"))
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    def found(query: str) -> set[str]:
+        response = admin_client.get(url, {"q": query})
+        return {c.name for c in response.context["cl"].result_list}
+
+    assert found("Mother") == {"Mother's day"}
+    assert found("Gift") == {"Mother's day"}
+    assert found("VIP") == {"Other"}
+    status_page = admin_client.get(url, {"status__exact": "pending"})
+    assert len(status_page.context["cl"].result_list) == 2
+
+
+@pytest.mark.django_db
+def test_the_publish_action_explains_a_refusal(admin_client: Client) -> None:
+    from flows.models import Flow
+
+    flow = Flow.objects.create(name="No steps")
+    response = admin_client.post(
+        reverse("admin:flows_flow_changelist"),
+        {"action": "publish_selected", "_selected_action": [flow.pk]},
+        follow=True,
+    )
+    assert any("No steps was not published" in m for m in texts(response))

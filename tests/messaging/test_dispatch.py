@@ -1,0 +1,152 @@
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from campaigns.runs import campaign_tick
+from messaging.dispatch import (
+    id_ranges,
+    messages_send_range,
+    messages_sweep,
+    retry_delay,
+)
+from messaging.models import Message
+from tests.conftest import PHONES
+
+
+def test_id_ranges_cut_sorted_ids_into_bounded_chunks() -> None:
+    assert id_ranges([1, 2, 3, 7, 9], 2) == [(1, 2), (3, 7), (9, 9)]
+    assert id_ranges([], 500) == []
+
+
+def test_retries_back_off_and_are_capped() -> None:
+    delays = [retry_delay(n).total_seconds() for n in (1, 2, 3, 10)]
+    assert delays == [30, 60, 120, 3600]
+
+
+@pytest.fixture
+def run(make_campaign: Any) -> Any:
+    campaign = make_campaign(started=True)
+    opened = campaign_tick(campaign_id=campaign.pk)
+    assert opened is not None
+    return opened
+
+
+def send_all(run: Any, now: dt.datetime | None = None) -> Any:
+    ids = list(Message.objects.filter(run=run).values_list("id", flat=True))
+    return messages_send_range(
+        run_id=run.pk, first_id=min(ids), last_id=max(ids), now=now
+    )
+
+
+@pytest.mark.django_db
+def test_a_range_sent_twice_reaches_the_provider_once(run: Any, provider: Any) -> None:
+    first = send_all(run)
+    second = send_all(run)
+
+    assert (first.sent, second.sent) == (3, 0)
+    assert sorted(phone for _, phone, _ in provider.sent) == sorted(PHONES)
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_a_permanent_error_fails_the_message_with_the_provider_reason(
+    run: Any, provider: Any
+) -> None:
+    provider.failures[PHONES[0]] = ("21211: invalid 'To' number", True)
+
+    report = send_all(run)
+
+    assert (report.sent, report.failed) == (2, 1)
+    failed = Message.objects.get(contact__phone=PHONES[0])
+    assert failed.status == "failed"
+    assert failed.error == "21211: invalid 'To' number"
+
+
+@pytest.mark.django_db
+def test_a_transient_error_is_retried_later_then_fails_after_the_last_attempt(
+    run: Any, provider: Any, settings: Any
+) -> None:
+    settings.MESSAGING_MAX_ATTEMPTS = 2
+    provider.failures[PHONES[0]] = ("503 provider busy", False)
+
+    send_all(run)
+    message = Message.objects.get(contact__phone=PHONES[0])
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert message.not_before is not None
+    assert message.not_before > timezone.now() + dt.timedelta(seconds=25)
+
+    # Not due yet: nothing happens.
+    assert send_all(run).retrying == 0
+    report = send_all(run, now=message.not_before + dt.timedelta(seconds=1))
+
+    message.refresh_from_db()
+    assert report.failed == 1
+    assert (message.status, message.attempts) == ("failed", 2)
+    assert message.error == "503 provider busy"
+
+
+@pytest.mark.django_db
+def test_a_contact_who_opted_out_after_the_fan_out_is_skipped(
+    run: Any, provider: Any
+) -> None:
+    from audiences.models import Contact
+
+    Contact.objects.filter(phone=PHONES[1]).update(opted_out_at=timezone.now())
+
+    report = send_all(run)
+
+    assert (report.sent, report.skipped) == (2, 1)
+    assert PHONES[1] not in {phone for _, phone, _ in provider.sent}
+    assert Message.objects.get(contact__phone=PHONES[1]).status == "skipped"
+
+
+@pytest.mark.django_db
+def test_messages_outside_active_hours_wait_for_the_window(
+    run: Any, provider: Any
+) -> None:
+    channel = Message.objects.filter(run=run).first().channel  # type: ignore[union-attr]
+    channel.active_from, channel.active_until = dt.time(8), dt.time(21)
+    channel.timezone = "Etc/GMT+5"  # GMT-5, as in seed 003
+    channel.save()
+    night = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 at GMT-5
+
+    report = send_all(run, now=night)
+
+    assert (report.sent, report.deferred) == (0, 3)
+    opening = dt.datetime(2026, 3, 2, 13, 0, tzinfo=dt.UTC)  # 08:00 at GMT-5
+    assert set(Message.objects.values_list("status", "not_before")) == {
+        ("deferred", opening)
+    }
+    assert send_all(run, now=opening - dt.timedelta(minutes=1)).sent == 0
+    assert send_all(run, now=opening + dt.timedelta(seconds=1)).sent == 3
+
+
+@pytest.mark.django_db
+def test_the_sweeper_gives_back_claims_of_a_lost_worker(
+    run: Any, provider: Any, redis_client: Any
+) -> None:
+    now = timezone.now()
+    Message.objects.filter(run=run).update(
+        status="sending", lease_until=now - dt.timedelta(seconds=1), attempts=1
+    )
+
+    queued_tasks = messages_sweep(now=now)
+
+    assert queued_tasks == 1
+    assert redis_client.llen("celery") == 1
+    assert set(Message.objects.values_list("status", flat=True)) == {"queued"}
+    assert send_all(run).sent == 3
+
+
+@pytest.mark.django_db
+def test_the_sweeper_leaves_messages_a_task_still_holds(
+    run: Any, redis_client: Any
+) -> None:
+    # Fresh fan-out: the dispatch task queued at commit holds the lease.
+    assert messages_sweep() == 0
+    later = timezone.now() + dt.timedelta(hours=1)
+    assert messages_sweep(now=later) == 1
+    # Queuing renews the lease, so the next sweep does not queue them again.
+    assert messages_sweep(now=later + dt.timedelta(seconds=30)) == 0
