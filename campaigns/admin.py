@@ -2,10 +2,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from flows.models import Flow
@@ -103,6 +104,86 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "flow_version", "created_at", "updated_at"]
     actions = ["suspend_selected", "end_selected"]
     inlines = [CampaignRunInline, CampaignEventInline]
+    change_form_template = "admin/object_actions_form.html"
+
+    def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/suspend/", view(self.suspend_view), name="campaigns_suspend"
+            ),
+            path("<int:pk>/end/", view(self.end_view), name="campaigns_end"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        actions: list[dict[str, Any]] = []
+        if campaign is not None:
+            actions = self._object_actions(request, campaign)
+        context = {**(extra_context or {}), "object_actions": actions}
+        return super().change_view(request, object_id, form_url, context)
+
+    def _object_actions(
+        self, request: HttpRequest, campaign: Campaign
+    ) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = []
+        in_progress = campaign.status == Campaign.Status.IN_PROGRESS
+        if in_progress and self.has_suspend_permission(request):
+            actions.append(
+                {
+                    "url": reverse("admin:campaigns_suspend", args=[campaign.pk]),
+                    "label": "Suspend",
+                    "confirm": "Suspend this campaign? No further runs will start "
+                    "until you set a new start time.",
+                }
+            )
+        ended = campaign.status == Campaign.Status.ENDED
+        if not ended and self.has_end_permission(request):
+            actions.append(
+                {
+                    "url": reverse("admin:campaigns_end", args=[campaign.pk]),
+                    "label": "End campaign",
+                    "confirm": "End this campaign for good? Unsent messages are "
+                    "cancelled and it cannot be started again.",
+                    "danger": True,
+                }
+            )
+        return actions
+
+    def suspend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_suspend_permission(request):
+            raise PermissionDenied
+        return self._object_action(request, pk, campaign_suspend, "suspended")
+
+    def end_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_end_permission(request):
+            raise PermissionDenied
+        return self._object_action(request, pk, campaign_end, "ended")
+
+    def _object_action(
+        self, request: HttpRequest, pk: int, action: Any, done: str
+    ) -> HttpResponse:
+        change_url = reverse("admin:campaigns_campaign_change", args=[pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        campaign = get_object_or_404(Campaign, pk=pk)
+        try:
+            action(campaign=campaign, actor=request.user)
+        except CampaignRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Campaign {campaign.name!r} {done}.")
+        return HttpResponseRedirect(change_url)
 
     def get_fields(
         self, request: HttpRequest, obj: Campaign | None = None

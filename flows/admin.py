@@ -1,6 +1,13 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 
 from .models import Flow, FlowStep, FlowVersion
 from .publishing import FlowRefused, flow_publish
@@ -10,6 +17,9 @@ class FlowStepInline(admin.TabularInline):
     model = FlowStep
     extra = 0
     fields = ["position", "kind", "channel", "body", "wait"]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+    }
 
 
 class FlowVersionInline(admin.TabularInline):
@@ -36,6 +46,43 @@ class FlowAdmin(admin.ModelAdmin):
     fields = ["name", "description", "trigger", *readonly_fields]
     actions = ["publish_selected"]
     inlines = [FlowStepInline, FlowVersionInline]
+    change_form_template = "admin/object_actions_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.publish_view)
+        return [
+            path("<int:pk>/publish/", view, name="flows_publish"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        flow = self.get_object(request, object_id)
+        actions = []
+        if flow is not None and self.has_publish_permission(request):
+            actions.append(
+                {
+                    "url": reverse("admin:flows_publish", args=[flow.pk]),
+                    "label": "Publish",
+                    "confirm": "Publish the saved steps as a new version? Campaigns "
+                    "saved from now on send it; running ones keep theirs.",
+                }
+            )
+        context = {**(extra_context or {}), "object_actions": actions}
+        return super().change_view(request, object_id, form_url, context)
+
+    def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            self.publish_selected(request, Flow.objects.filter(pk=pk))
+        get_object_or_404(Flow, pk=pk)
+        return HttpResponseRedirect(reverse("admin:flows_flow_change", args=[pk]))
 
     @admin.action(description="Publish selected flows", permissions=["publish"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet[Flow]) -> None:

@@ -200,3 +200,62 @@ def test_the_publish_action_explains_a_refusal(admin_client: Client) -> None:
         follow=True,
     )
     assert any("No steps was not published" in m for m in texts(response))
+
+
+@pytest.mark.django_db
+def test_the_campaign_page_offers_suspend_and_end_buttons_that_work(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign(started=True)
+    campaign_transition(campaign=campaign, to="in_progress")
+    change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    suspend_url = reverse("admin:campaigns_suspend", args=[campaign.pk])
+    end_url = reverse("admin:campaigns_end", args=[campaign.pk])
+
+    page = admin_client.get(change_url).content.decode()
+    assert suspend_url in page
+    assert end_url in page
+
+    # A GET changes nothing.
+    admin_client.get(suspend_url)
+    assert Campaign.objects.get(pk=campaign.pk).status == "in_progress"
+
+    response = admin_client.post(suspend_url, follow=True)
+    assert f"Campaign {campaign.name!r} suspended." in texts(response)
+    assert Campaign.objects.get(pk=campaign.pk).status == "suspended"
+    assert suspend_url not in response.content.decode()
+
+    response = admin_client.post(suspend_url, follow=True)
+    assert any("only a campaign in progress" in m for m in texts(response))
+
+    admin_client.post(end_url)
+    assert Campaign.objects.get(pk=campaign.pk).status == "ended"
+
+
+@pytest.mark.django_db
+def test_campaign_buttons_need_their_permission(
+    client: Client, make_campaign: Any, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    campaign = make_campaign(started=True)
+    campaign_transition(campaign=campaign, to="in_progress")
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    client.force_login(viewer)
+
+    response = client.post(reverse("admin:campaigns_suspend", args=[campaign.pk]))
+
+    assert response.status_code == 403
+    assert Campaign.objects.get(pk=campaign.pk).status == "in_progress"
+
+
+@pytest.mark.django_db
+def test_the_flow_page_publishes_a_new_version(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow()
+    response = admin_client.post(
+        reverse("admin:flows_publish", args=[flow.pk]), follow=True
+    )
+    assert f"{flow.name} published as version 2." in texts(response)
