@@ -240,7 +240,9 @@ def test_campaign_buttons_need_their_permission(
 
     campaign = make_campaign(started=True)
     campaign_transition(campaign=campaign, to="in_progress")
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer = django_user_model.objects.create_user(
+        "viewer", password="pw", is_staff=True
+    )
     viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
     client.force_login(viewer)
 
