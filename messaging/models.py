@@ -94,8 +94,12 @@ class Message(models.Model):
         SKIPPED = "skipped", "Skipped (opted out)"
         CANCELLED = "cancelled", "Cancelled"
 
+    # No index of its own: the unique (run, contact, step) key starts with run.
     run = models.ForeignKey(
-        "campaigns.CampaignRun", on_delete=models.CASCADE, related_name="messages"
+        "campaigns.CampaignRun",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     contact = models.ForeignKey(
         "audiences.Contact", on_delete=models.CASCADE, related_name="messages"
@@ -128,7 +132,6 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="message_run_status_idx"),
-            models.Index(fields=["contact"], name="message_contact_idx"),
             models.Index(fields=["status", "created_at"], name="message_status_idx"),
             models.Index(
                 fields=["not_before"],

@@ -1,0 +1,65 @@
+"""Services for benchmarks: PostgreSQL at $DATABASE_URL, or a throwaway one."""
+
+import contextlib
+import os
+import resource
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def postgres_url() -> Iterator[str]:
+    """Yield $DATABASE_URL if it names PostgreSQL, else the URL of a server of our own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        yield url
+        return
+    import port_for
+    from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+    with tempfile.TemporaryDirectory(prefix="flowcast-bench-") as tmp:
+        port = port_for.select_random()
+        executor = PostgreSQLExecutor(
+            executable=str(ROOT / "bin" / "pg_ctl_nonroot"),
+            host="127.0.0.1",
+            port=port,
+            datadir=f"{tmp}/data",
+            unixsocketdir=tmp,
+            logfile=f"{tmp}/postgresql.log",
+            startparams="-w",
+            dbname="flowcast_bench",
+            postgres_options="-c fsync=off -c synchronous_commit=off",
+        )
+        with executor:
+            executor.wait_for_postgres()
+            import psycopg
+
+            with psycopg.connect(
+                host="127.0.0.1", port=port, user="postgres", autocommit=True
+            ) as conn:
+                conn.execute("CREATE DATABASE flowcast_bench")
+            yield f"postgres://postgres@127.0.0.1:{port}/flowcast_bench"
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault(
+        "SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijkl"
+    )
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Tasks queued by the code under test stay in this process.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
