@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextlib.contextmanager
 def postgres_url() -> Iterator[str]:
-    """Yield $DATABASE_URL if it names PostgreSQL, else the URL of a server of our own."""
+    """Yield $DATABASE_URL if it is PostgreSQL, else the URL of a throwaway server."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         yield url
