@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -102,7 +103,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name", "flow__name", "group__name"]
     date_hierarchy = "start_at"
     readonly_fields = ["status", "flow_version", "created_at", "updated_at"]
-    actions = ["suspend_selected", "end_selected"]
+    actions = ["suspend_selected", "end_selected", "delete_selected"]
     inlines = [CampaignRunInline, CampaignEventInline]
     change_form_template = "admin/object_actions_form.html"
 
@@ -217,7 +218,61 @@ class CampaignAdmin(admin.ModelAdmin):
                 obj.pk = saved.pk
                 obj.refresh_from_db()
         except (CampaignRefused, ValidationError) as exc:
-            self.message_user(request, f"Not saved: {_reason(exc)}", messages.ERROR)
+            # A change between the form's checks and the save (the campaign started,
+            # the start minute passed). The response_* and log_* hooks below read
+            # this: the operator goes back to the form and nothing is logged as saved.
+            request.campaign_refusal = _reason(exc)  # type: ignore[attr-defined]
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+        refusal = getattr(request, "campaign_refusal", None)
+        if refusal is None:
+            return None
+        self.message_user(request, f"Not saved: {refusal}", messages.ERROR)
+        return HttpResponseRedirect(request.path)
+
+    def response_add(
+        self, request: HttpRequest, obj: Campaign, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self._refusal(request) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request: HttpRequest, obj: Campaign) -> HttpResponse:
+        return self._refusal(request) or super().response_change(request, obj)
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, "campaign_refusal", None) is None:
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, "campaign_refusal", None) is None:
+            return super().log_change(request, obj, message)
+        return None
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        # Runs, messages and history go with their campaign: campaign_delete is the
+        # guard, not the delete permissions of those records (nobody has them).
+        return deleted, counts, set(), protected
+
+    @admin.action(description="Delete selected campaigns", permissions=["delete"])
+    def delete_selected(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> HttpResponse | None:
+        """Django's delete confirmation, for the campaigns that may be deleted (C7);
+        each one in progress is named with the reason it stays."""
+        for campaign in queryset.filter(status=Campaign.Status.IN_PROGRESS):
+            self.message_user(
+                request,
+                f"Campaign {campaign.name!r} is in progress and was left out; suspend "
+                "or end it before deleting it.",
+                messages.ERROR,
+            )
+        deletable = queryset.exclude(status=Campaign.Status.IN_PROGRESS)
+        if not deletable.exists():
+            return None
+        return delete_selected(self, request, deletable)
 
     def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
         campaign_delete(campaign=obj, actor=request.user)  # type: ignore[arg-type]

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from messaging.models import Message
+from messaging.dispatch import messages_cancel
 
-from .models import Campaign, CampaignEvent, CampaignStatus
+from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,18 @@ class CampaignRefused(Exception):
 
 
 def campaign_transition(
-    *, campaign: Campaign, to: str, actor: Actor = None, note: str = ""
+    *,
+    campaign: Campaign,
+    to: str,
+    actor: Actor = None,
+    note: str = "",
+    only_if: Q | None = None,
 ) -> Campaign:
     """Move ``campaign`` to status ``to`` if the table allows it, and record the move.
 
-    The update is conditional on the status read, so of two concurrent moves only one
-    wins; the loser gets CampaignRefused.
+    The update is conditional on the status read, and on ``only_if`` (the fact the
+    caller's decision rests on, such as the start time having come), so of two
+    concurrent changes only one wins; the loser gets CampaignRefused.
     """
     old = campaign.status
     if not campaign.can_transition_to(to):
@@ -51,9 +58,10 @@ def campaign_transition(
             f"it cannot become {CampaignStatus(to).label}."
         )
     with transaction.atomic():
-        changed = Campaign.objects.filter(pk=campaign.pk, status=old).update(
-            status=to, updated_at=timezone.now()
-        )
+        rows = Campaign.objects.filter(pk=campaign.pk, status=old)
+        if only_if is not None:
+            rows = rows.filter(only_if)
+        changed = rows.update(status=to, updated_at=timezone.now())
         if not changed:
             campaign.refresh_from_db(fields=["status"])
             raise CampaignRefused(
@@ -155,32 +163,57 @@ def campaign_update(
 
 def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
     """Pause an in-progress campaign (C5): no further runs until a new start is set."""
-    campaign.refresh_from_db(fields=["status"])
-    if campaign.status != CampaignStatus.IN_PROGRESS:
-        raise CampaignRefused(
-            f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only a "
-            "campaign in progress can be suspended."
+    with transaction.atomic():
+        _lock(campaign)
+        if campaign.status != CampaignStatus.IN_PROGRESS:
+            raise CampaignRefused(
+                f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only "
+                "a campaign in progress can be suspended."
+            )
+        return campaign_transition(
+            campaign=campaign,
+            to=CampaignStatus.SUSPENDED,
+            actor=actor,
+            note="suspended",
         )
-    return campaign_transition(
-        campaign=campaign, to=CampaignStatus.SUSPENDED, actor=actor, note="suspended"
+
+
+def _lock(campaign: Campaign) -> None:
+    """Wait for whoever holds the campaign (a tick fanning out) and read its status.
+
+    An operator's action then applies to the campaign as it is, not as it was when
+    the page was loaded.
+    """
+    campaign.status = (
+        Campaign.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=campaign.pk)
     )
 
 
 def campaign_end(
-    *, campaign: Campaign, actor: Actor = None, note: str = "finished on demand"
+    *,
+    campaign: Campaign,
+    actor: Actor = None,
+    note: str = "finished on demand",
+    only_if: Q | None = None,
 ) -> Campaign:
-    """End a campaign for good (C9): nothing more is sent for it. Cannot be undone."""
-    campaign.refresh_from_db(fields=["status"])
-    if campaign.status == CampaignStatus.ENDED:
-        raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
+    """End a campaign for good (C9): its runs are cancelled and nothing more is sent
+    for it. Cannot be undone."""
     with transaction.atomic():
+        _lock(campaign)
+        if campaign.status == CampaignStatus.ENDED:
+            raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
         campaign_transition(
-            campaign=campaign, to=CampaignStatus.ENDED, actor=actor, note=note
+            campaign=campaign,
+            to=CampaignStatus.ENDED,
+            actor=actor,
+            note=note,
+            only_if=only_if,
         )
-        cancelled = Message.objects.filter(
-            run__campaign=campaign,
-            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
-        ).update(status=Message.Status.CANCELLED, error="campaign ended")
+        runs = CampaignRun.objects.filter(campaign=campaign)
+        runs.update(status=CampaignRun.Status.CANCELLED)
+        cancelled = messages_cancel(runs=runs, reason="campaign ended")
     if cancelled:
         logger.info(
             "campaign %s ended: %d unsent messages cancelled", campaign.pk, cancelled
@@ -217,6 +250,7 @@ def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
                 campaign=campaign,
                 to=CampaignStatus.IN_PROGRESS,
                 note="start time reached",
+                only_if=Q(start_at__lte=now),
             )
         except CampaignRefused:
             campaign.refresh_from_db()
@@ -230,18 +264,20 @@ def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
     if now < campaign.end_at:
         return False
     try:
-        campaign_end(campaign=campaign, note="end time reached")
+        campaign_end(
+            campaign=campaign, note="end time reached", only_if=Q(end_at__lte=now)
+        )
     except CampaignRefused:
         campaign.refresh_from_db()
     return campaign.status == CampaignStatus.ENDED
 
 
 def campaigns_advance(*, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Start every pending campaign whose start has come and end every campaign whose
-    end has passed. Return (started, ended)."""
+    """Start every pending campaign whose start has come and end every campaign (even
+    a suspended one) whose end has passed. Return (started, ended)."""
     now = now or timezone.now()
     started = ended = 0
-    for campaign in Campaign.objects.may_run().filter(end_at__lte=now):
+    for campaign in Campaign.objects.not_ended().filter(end_at__lte=now):
         ended += campaign_end_if_due(campaign=campaign, now=now)
     for campaign in Campaign.objects.filter(
         status=CampaignStatus.PENDING, start_at__lte=now

@@ -33,10 +33,8 @@ class Schedule(models.TextChoices):
 
 
 class CampaignQuerySet(models.QuerySet["Campaign"]):
-    def may_run(self) -> "CampaignQuerySet":
-        return self.filter(
-            status__in=(CampaignStatus.PENDING, CampaignStatus.IN_PROGRESS)
-        )
+    def not_ended(self) -> "CampaignQuerySet":
+        return self.exclude(status=CampaignStatus.ENDED)
 
 
 class Campaign(models.Model):

@@ -1,22 +1,24 @@
 """Campaign runs: what one beat tick does.
 
-A tick opens the run for its schedule slot and fans the flow's messages out to the
-group in the same transaction, so a run exists exactly when its messages do. The
-unique (campaign, slot) key turns a duplicate tick (a second beat, a redelivered task,
-django-celery-beat re-firing after a schedule change) into a no-op.
+A tick locks its campaign row, opens the run for its schedule slot and fans the flow's
+messages out to the group in the same transaction, so a run exists exactly when its
+messages do. Holding the lock means an operator's End or Suspend waits for the fan-out
+to commit, and then sees (and cancels) every message it made. A run per (campaign,
+slot) at most: a duplicate tick (a second beat, a redelivered task, django-celery-beat
+re-firing after a schedule change) finds the slot's run and does nothing.
 """
 
 import datetime as dt
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from messaging.fanout import messages_create_for_run
 
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
-from .scheduling import slot_for
+from .scheduling import TICK_GRACE, slot_for
 
 logger = logging.getLogger(__name__)
 
@@ -30,31 +32,29 @@ def campaign_tick(
     started, suspended or ended, or this slot already has its run. Idempotent.
     """
     now = now or timezone.now()
-    campaign = (
-        Campaign.objects.select_related("flow_version").filter(pk=campaign_id).first()
-    )
-    if campaign is None:
-        logger.warning("tick for campaign %s, which no longer exists", campaign_id)
-        return None
-    if campaign_end_if_due(campaign=campaign, now=now):
-        return None
-    campaign_start_if_due(campaign=campaign, now=now)
-    if campaign.status != CampaignStatus.IN_PROGRESS:
-        return None
-    slot = slot_for(campaign, now)
-    if slot is None:
-        return None
-    try:
-        with transaction.atomic():
-            run = CampaignRun.objects.create(
-                campaign=campaign,
-                scheduled_for=slot,
-                flow_version_id=campaign.flow_version_id,
-            )
-            messages_create_for_run(run=run)
-    except IntegrityError:
-        logger.info("campaign %s: slot %s already has its run", campaign.pk, slot)
-        return None
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None:
+            logger.warning("tick for campaign %s, which no longer exists", campaign_id)
+            return None
+        if campaign_end_if_due(campaign=campaign, now=now):
+            return None
+        moment = now + TICK_GRACE
+        campaign_start_if_due(campaign=campaign, now=moment)
+        if campaign.status != CampaignStatus.IN_PROGRESS:
+            return None
+        slot = slot_for(campaign, moment)
+        if slot is None:
+            return None
+        if CampaignRun.objects.filter(campaign=campaign, scheduled_for=slot).exists():
+            logger.info("campaign %s: slot %s already has its run", campaign.pk, slot)
+            return None
+        run = CampaignRun.objects.create(
+            campaign=campaign,
+            scheduled_for=slot,
+            flow_version_id=campaign.flow_version_id,
+        )
+        messages_create_for_run(run=run)
     logger.info(
         "campaign %s: run %s for %s, %d messages for %d contacts (%d opted out)",
         campaign.pk,

@@ -8,6 +8,7 @@ campaign's start (hourly at its minute, daily at its hour and minute) in TIME_ZO
 
 import datetime as dt
 import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -22,31 +23,47 @@ def periodic_task_name(campaign: Campaign) -> str:
     return f"campaign {campaign.pk}: {campaign.name}"[:200]
 
 
+# Beat and the worker may read slightly different clocks: a tick that arrives a little
+# "early" by the worker's clock still belongs to the slot beat fired it for.
+TICK_GRACE = dt.timedelta(seconds=5)
+
+
 def slot_for(campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
     """Return the schedule slot a tick at ``now`` belongs to, or None before the start.
 
     Every tick inside one period maps to the same slot, however late beat fires, so
-    the slot is what makes a duplicate tick recognisable.
+    the slot is what makes a duplicate tick recognisable. Minutes and hours are counted
+    in absolute time (an hour is an hour across a DST change); days by the local date
+    in TIME_ZONE, at the start's local time, taking the first of a repeated hour.
     """
     start = campaign.start_at
     if now < start:
         return None
     if campaign.schedule == Schedule.ONCE:
         return start
-    zone = ZoneInfo(settings.TIME_ZONE)
-    local_now = now.astimezone(zone)
-    local_start = start.astimezone(zone)
-    slot = local_now.replace(second=0, microsecond=0)
+    if campaign.schedule == Schedule.MINUTE:
+        return now.astimezone(dt.UTC).replace(second=0, microsecond=0)
     if campaign.schedule == Schedule.HOURLY:
-        slot = slot.replace(minute=local_start.minute)
-        if slot > local_now:
-            slot -= dt.timedelta(hours=1)
-    elif campaign.schedule == Schedule.DAILY:
-        slot = slot.replace(hour=local_start.hour, minute=local_start.minute)
-        if slot > local_now:
-            day_before = slot.date() - dt.timedelta(days=1)
-            slot = dt.datetime.combine(day_before, slot.timetz())
-    return max(slot.astimezone(dt.UTC), start)
+        hour = dt.timedelta(hours=1)
+        return start + ((now - start) // hour) * hour
+    zone = ZoneInfo(settings.TIME_ZONE)
+    start_clock = start.astimezone(zone).time().replace(tzinfo=None, fold=0)
+
+    def on(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, start_clock, tzinfo=zone).astimezone(dt.UTC)
+
+    today = now.astimezone(zone).date()
+    slot = on(today)
+    if slot > now:
+        slot = on(today - dt.timedelta(days=1))
+    return max(slot, start)
+
+
+def _first_or_create(model: type[Any], **fields: Any) -> Any:
+    # django-celery-beat's schedule tables have no unique key: an operator may have
+    # added the same schedule twice, so get_or_create could raise.
+    found = model.objects.filter(**fields).order_by("pk").first()
+    return found or model.objects.create(**fields)
 
 
 def _crontab_for(campaign: Campaign) -> CrontabSchedule:
@@ -56,7 +73,8 @@ def _crontab_for(campaign: Campaign) -> CrontabSchedule:
         minute = str(local_start.minute)
     elif campaign.schedule == Schedule.DAILY:
         minute, hour = str(local_start.minute), str(local_start.hour)
-    crontab, _ = CrontabSchedule.objects.get_or_create(
+    crontab: CrontabSchedule = _first_or_create(
+        CrontabSchedule,
         minute=minute,
         hour=hour,
         day_of_week="*",
@@ -96,9 +114,7 @@ def campaign_sync_schedule(*, campaign: Campaign) -> PeriodicTask:
     # Ticks left unsent while workers are busy lose their point after one period.
     task.expire_seconds = 50 if campaign.schedule == Schedule.MINUTE else 3000
     if campaign.schedule == Schedule.ONCE:
-        clocked, _ = ClockedSchedule.objects.get_or_create(
-            clocked_time=campaign.start_at
-        )
+        clocked = _first_or_create(ClockedSchedule, clocked_time=campaign.start_at)
         task.clocked, task.crontab, task.one_off = clocked, None, True
     else:
         task.crontab, task.clocked, task.one_off = _crontab_for(campaign), None, False

@@ -227,9 +227,17 @@ MESSAGING_BACKENDS = {
 }
 # Messages handed to one dispatch task.
 MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 500)
-# A claimed message whose worker has not reported back within this time is given back.
-MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 300)
+# A claimed message whose worker has not reported back within this time is given
+# back; it must outlast the send task's hard time limit.
+MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 900)
 MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 5)
+if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    # Otherwise the sweeper could hand messages a live worker is still sending to a
+    # second worker, and both would send them.
+    raise ImproperlyConfigured(
+        f"MESSAGING_LEASE_SECONDS ({MESSAGING_LEASE_SECONDS}) must be longer than the "
+        f"send task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
+    )
 
 # --- Audiences ---------------------------------------------------------------------
 # Numbers written without a leading + are read as numbers of this country.

@@ -54,13 +54,17 @@ def _snapshot(step: FlowStep) -> dict[str, Any]:
 
 def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
     """Freeze the flow's current steps into a new version and mark it published."""
-    problems = flow_problems(flow)
-    if problems:
-        raise FlowRefused(" ".join(problems))
-    if flow.status == Flow.Status.ARCHIVED:
-        raise FlowRefused(f"Flow {flow.name!r} is archived; it cannot be published.")
     with transaction.atomic():
+        # Checked under the lock: the admin saves a flow and its steps in one
+        # transaction that holds this row, so the snapshot is of what was checked.
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
+        if locked.status == Flow.Status.ARCHIVED:
+            raise FlowRefused(
+                f"Flow {flow.name!r} is archived; it cannot be published."
+            )
+        problems = flow_problems(locked)
+        if problems:
+            raise FlowRefused(" ".join(problems))
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         version = FlowVersion.objects.create(
             flow=locked,

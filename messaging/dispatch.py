@@ -2,14 +2,18 @@
 
 A message is claimed before its provider is called: one conditional UPDATE moves a
 range of due rows to ``sending`` under a fresh claim token, so two workers handed the
-same range (a redelivered task, a sweeper re-queue) never both send a row. Outcomes are
-recorded per row, conditional on the claim. Nothing is deferred through the broker:
-``not_before`` in the database says when a retried or out-of-hours message is due, and
-the sweeper queues it then.
+same range (a redelivered task, a sweeper re-queue) never both send a row. The claim's
+lease outlives the task's hard time limit, so the sweeper never takes a claim back from
+a worker that is still running. Outcomes are recorded per row, conditional on the claim.
+Nothing is deferred through the broker: ``not_before`` in the database says when a
+retried or out-of-hours message is due, and the sweeper queues it then.
+
+This module is the only writer of Message.status.
 """
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +33,10 @@ from .windows import window_opens_at
 
 logger = logging.getLogger(__name__)
 
+UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)
+# How often a worker sending a chunk looks whether its campaign was ended meanwhile.
+RUN_CHECK_SECONDS = 1.0
+
 
 @dataclass
 class DispatchReport:
@@ -37,6 +45,7 @@ class DispatchReport:
     retrying: int = 0
     deferred: int = 0
     skipped: int = 0
+    cancelled: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -63,6 +72,17 @@ def id_ranges(ids: Iterable[int], size: int) -> list[tuple[int, int]]:
     return ranges
 
 
+def messages_cancel(*, runs: "models.QuerySet[CampaignRun]", reason: str) -> int:
+    """Cancel the unsent messages of ``runs``. Return how many were cancelled.
+
+    Messages a worker holds at this moment are left to it: it cancels them itself
+    when it sees their run cancelled.
+    """
+    return Message.objects.filter(run__in=runs, status__in=UNSENT).update(
+        status=Message.Status.CANCELLED, error=reason, lease_until=None
+    )
+
+
 def dispatch_run_on_commit(*, run_id: int) -> None:
     """Queue the run's send tasks once the current transaction commits."""
     transaction.on_commit(lambda: dispatch_run(run_id=run_id))
@@ -85,6 +105,12 @@ def dispatch_run(*, run_id: int) -> int:
     return count
 
 
+def _run_is_cancelled(run_id: int) -> bool:
+    return CampaignRun.objects.filter(
+        pk=run_id, status=CampaignRun.Status.CANCELLED
+    ).exists()
+
+
 def messages_send_range(
     *, run_id: int, first_id: int, last_id: int, now: dt.datetime | None = None
 ) -> DispatchReport:
@@ -96,6 +122,11 @@ def messages_send_range(
     now = now or timezone.now()
     report = DispatchReport()
     in_range = Message.objects.filter(run_id=run_id, id__gte=first_id, id__lte=last_id)
+    if _run_is_cancelled(run_id):
+        report.cancelled = messages_cancel(
+            runs=CampaignRun.objects.filter(pk=run_id), reason="campaign ended"
+        )
+        return report
     _defer_outside_active_hours(in_range, now, report)
     token = uuid.uuid4()
     claimed = in_range.due(now).update(
@@ -116,8 +147,24 @@ def messages_send_range(
             "flow_version__steps", flat=True
         ).get(pk=run_id)
     }
+    began = checked_at = time.monotonic()
+
+    def clock() -> dt.datetime:
+        return now + dt.timedelta(seconds=time.monotonic() - began)
+
     for message in mine.select_related("contact", "channel"):
-        _deliver(message, steps, token, report)
+        if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
+            # Ending the campaign must stop a long chunk too, not only the next one.
+            checked_at = time.monotonic()
+            if _run_is_cancelled(run_id):
+                report.cancelled += mine.update(
+                    status=Message.Status.CANCELLED,
+                    error="campaign ended",
+                    claim_token=None,
+                    lease_until=None,
+                )
+                break
+        _deliver(message, steps, token, clock(), report)
     return report
 
 
@@ -126,12 +173,7 @@ def _defer_outside_active_hours(
 ) -> None:
     channel_ids = messages.due(now).values_list("channel_id", flat=True).distinct()
     for channel in Channel.objects.filter(pk__in=list(channel_ids)):
-        opens_at = window_opens_at(
-            start=channel.active_from,
-            end=channel.active_until,
-            timezone=channel.timezone,
-            now=now,
-        )
+        opens_at = _window_opens_at(channel, now)
         if opens_at is not None:
             report.deferred += (
                 messages.due(now)
@@ -144,40 +186,53 @@ def _defer_outside_active_hours(
             )
 
 
+def _window_opens_at(channel: Channel, now: dt.datetime) -> dt.datetime | None:
+    return window_opens_at(
+        start=channel.active_from,
+        end=channel.active_until,
+        timezone=channel.timezone,
+        now=now,
+    )
+
+
 def _deliver(
     message: Message,
     steps: dict[int, dict[str, Any]],
     token: uuid.UUID,
+    now: dt.datetime,
     report: DispatchReport,
 ) -> None:
-    step = steps.get(message.step)
     mine = Message.objects.filter(
         pk=message.pk, claim_token=token, status=Message.Status.SENDING
     )
+    # The window may close while a chunk is being sent: check again, per message.
+    opens_at = _window_opens_at(message.channel, now)
+    if opens_at is not None:
+        report.deferred += mine.update(
+            status=Message.Status.DEFERRED,
+            not_before=opens_at,
+            attempts=F("attempts") - 1,
+            claim_token=None,
+            lease_until=None,
+        )
+        return
+    step = steps.get(message.step)
     if step is None:
-        mine.update(
+        report.failed += mine.update(
             status=Message.Status.FAILED, error="flow step not found in version"
         )
-        report.failed += 1
         return
     message.body = render(step.get("body", ""), message.contact)
     try:
         receipt = get_backend(message.channel.kind).send(message)
     except DeliveryError as exc:
-        _record_failure(
-            mine, message, exc.reason, permanent=exc.permanent, report=report
-        )
+        _record_failure(mine, message, exc.reason, exc.permanent, report)
     except Exception as exc:  # a bug or an unexpected provider answer: retry, loudly
         logger.exception("sending message %s failed unexpectedly", message.pk)
-        _record_failure(
-            mine,
-            message,
-            f"{type(exc).__name__}: {exc}",
-            permanent=False,
-            report=report,
-        )
+        reason = f"{type(exc).__name__}: {exc}"
+        _record_failure(mine, message, reason, False, report)
     else:
-        mine.update(
+        recorded = mine.update(
             status=Message.Status.SENT,
             body=message.body,
             provider_id=receipt.provider_id[:200],
@@ -186,58 +241,66 @@ def _deliver(
             lease_until=None,
             error="",
         )
-        report.sent += 1
+        if not recorded:
+            logger.error("message %s was sent but its claim was lost", message.pk)
+        report.sent += recorded
 
 
 def _record_failure(
-    mine: "models.QuerySet[Message]",
+    mine: MessageQuerySet,
     message: Message,
     reason: str,
-    *,
     permanent: bool,
     report: DispatchReport,
 ) -> None:
     report.errors.append(f"message {message.pk}: {reason}")
-    if permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS:
-        mine.update(
+    final = permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS
+    if final:
+        report.failed += mine.update(
             status=Message.Status.FAILED,
             body=message.body,
             error=reason[:2000],
             claim_token=None,
             lease_until=None,
         )
-        report.failed += 1
-        return
-    mine.update(
-        status=Message.Status.QUEUED,
-        error=reason[:2000],
-        not_before=timezone.now() + retry_delay(message.attempts),
-        claim_token=None,
-        lease_until=None,
-    )
-    report.retrying += 1
+    elif _run_is_cancelled(message.run_id):
+        report.cancelled += mine.update(
+            status=Message.Status.CANCELLED,
+            error=f"campaign ended; last attempt: {reason}"[:2000],
+            claim_token=None,
+            lease_until=None,
+        )
+    else:
+        report.retrying += mine.update(
+            status=Message.Status.QUEUED,
+            error=reason[:2000],
+            not_before=timezone.now() + retry_delay(message.attempts),
+            claim_token=None,
+            lease_until=None,
+        )
 
 
 def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> int:
     """Give back expired claims and queue send tasks for due messages nobody holds.
 
     Catches what the broker lost, what a dead worker left, retries whose back-off is
-    over and deferred messages whose window opened. Return the number of send tasks
-    queued.
+    over and deferred messages whose window opened. Messages of cancelled runs are
+    cancelled instead. Return the number of send tasks queued.
     """
     from .tasks import send_messages
 
     now = now or timezone.now()
     expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+    lost = "no outcome recorded: the worker was lost while sending"
+    expired.filter(run__status=CampaignRun.Status.CANCELLED).update(
+        status=Message.Status.CANCELLED, error=lost, claim_token=None, lease_until=None
+    )
     expired.filter(attempts__gte=settings.MESSAGING_MAX_ATTEMPTS).update(
-        status=Message.Status.FAILED,
-        error="no outcome recorded: the worker was lost while sending",
-        claim_token=None,
-        lease_until=None,
+        status=Message.Status.FAILED, error=lost, claim_token=None, lease_until=None
     )
     expired.update(
         status=Message.Status.QUEUED,
-        error="no outcome recorded: the worker was lost while sending; retried",
+        error=f"{lost}; retried",
         claim_token=None,
         lease_until=None,
     )

@@ -4,13 +4,14 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
 from audiences.models import Contact, Membership
 
 from .dispatch import dispatch_run_on_commit
-from .models import Message
+from .models import Channel, Message
 
 if TYPE_CHECKING:
     from campaigns.models import CampaignRun
@@ -29,13 +30,24 @@ def messages_create_for_run(*, run: "CampaignRun") -> int:
         Contact._meta.db_table,
         Membership._meta.db_table,
     )
+    steps = run.flow_version.send_steps()
+    channels = {step["channel_id"] for step in steps}
+    missing = channels - set(
+        Channel.objects.filter(pk__in=channels).values_list("pk", flat=True)
+    )
+    if missing:
+        raise ImproperlyConfigured(
+            f"Flow version {run.flow_version} sends on channel(s) "
+            f"{sorted(missing)}, which no longer exist; publish the flow again."
+        )
     created = 0
     now = timezone.now()
     # The dispatch task queued at commit owns the rows until then; after it, the
     # sweeper queues them again (the broker may have lost the task).
     lease_until = now + dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
     with connection.cursor() as cursor:
-        for step in run.flow_version.send_steps():
+        for step in steps:
+            # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
             cursor.execute(
                 f"""
                 INSERT INTO {message}
@@ -56,8 +68,10 @@ def messages_create_for_run(*, run: "CampaignRun") -> int:
                     step["channel_id"],
                     Message.Status.QUEUED,
                     Message.Status.SKIPPED,
-                    now,
-                    lease_until,
+                    # Raw SQL skips the field's conversion; SQLite stores text, so
+                    # it must match the ORM's format to compare correctly.
+                    connection.ops.adapt_datetimefield_value(now),
+                    connection.ops.adapt_datetimefield_value(lease_until),
                     campaign.group_id,
                 ],
             )

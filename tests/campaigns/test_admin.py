@@ -149,25 +149,55 @@ def test_the_suspend_action_reports_refusals_and_successes(
 
 
 @pytest.mark.django_db
-def test_bulk_delete_skips_campaigns_in_progress(
+def test_bulk_delete_names_campaigns_in_progress_and_deletes_the_others(
     admin_client: Client, make_campaign: Any
 ) -> None:
     running = make_campaign(started=True, name="Running")
     campaign_transition(campaign=running, to="in_progress")
     waiting = make_campaign(name="Waiting")
+    url = reverse("admin:campaigns_campaign_changelist")
+    selected = {
+        "action": "delete_selected",
+        "_selected_action": [running.pk, waiting.pk],
+    }
 
+    confirm = admin_client.post(url, selected)
+
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Are you sure" in page
+    assert f'value="{waiting.pk}"' in page
+    assert f'value="{running.pk}"' not in page
+    assert any("'Running' is in progress and was left out" in m for m in texts(confirm))
     response = admin_client.post(
-        reverse("admin:campaigns_campaign_changelist"),
-        {
-            "action": "delete_selected",
-            "_selected_action": [running.pk, waiting.pk],
-            "post": "yes",
-        },
+        url,
+        {"action": "delete_selected", "_selected_action": [waiting.pk], "post": "yes"},
         follow=True,
     )
-
-    assert response.status_code in (200, 403)
+    assert response.status_code == 200
+    assert not Campaign.objects.filter(pk=waiting.pk).exists()
     assert Campaign.objects.filter(pk=running.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_ended_campaign_with_messages_can_be_deleted(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    from campaigns.lifecycle import campaign_end
+    from campaigns.runs import campaign_tick
+    from messaging.models import Message
+
+    campaign = make_campaign(started=True)
+    campaign_tick(campaign_id=campaign.pk)
+    campaign_end(campaign=campaign)
+    url = reverse("admin:campaigns_campaign_delete", args=[campaign.pk])
+
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
+    assert not Message.objects.exists()
 
 
 @pytest.mark.django_db

@@ -180,6 +180,18 @@ def test_advance_starts_due_campaigns_and_ends_expired_ones(make_campaign: Any) 
     statuses = dict(Campaign.objects.values_list("name", "status"))
     assert statuses == {"due": "in_progress", "expired": "ended", "later": "pending"}
     expired.refresh_from_db()
+    due.refresh_from_db()
     assert not expired.periodic_task.enabled
+    assert due.periodic_task.enabled
     assert later.periodic_task.enabled
-    assert due.pk
+    assert not due.runs.exists()  # runs come from ticks, not from advancing
+
+
+@pytest.mark.django_db
+def test_a_suspended_campaign_ends_at_its_end_time(make_campaign: Any) -> None:
+    campaign = make_campaign(started=True)
+    campaign_transition(campaign=campaign, to="in_progress")
+    campaign_suspend(campaign=campaign)
+
+    assert campaigns_advance(now=campaign.end_at) == (0, 1)
+    assert Campaign.objects.get(pk=campaign.pk).status == "ended"

@@ -94,3 +94,105 @@ def test_runs_keep_the_flow_version_of_the_campaign(
     assert run is not None
     assert run.flow_version == campaign.flow_version
     assert run.flow_version.steps[0]["body"] == "Hola {{NOMBRE}}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
+    make_campaign: Any, monkeypatch: pytest.MonkeyPatch, redis_client: Any
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    from campaigns import runs
+    from campaigns.lifecycle import campaign_end
+
+    campaign = make_campaign(started=True)
+    fanned_out, release = threading.Event(), threading.Event()
+    real_fan_out = runs.messages_create_for_run
+
+    def slow_fan_out(*, run: Any) -> int:
+        created = real_fan_out(run=run)
+        fanned_out.set()
+        release.wait(10)
+        return created
+
+    def in_thread(work: Any) -> threading.Thread:
+        def target() -> None:
+            try:
+                work()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(runs, "messages_create_for_run", slow_fan_out)
+    tick = in_thread(lambda: runs.campaign_tick(campaign_id=campaign.pk))
+    assert fanned_out.wait(10)
+    ender = in_thread(
+        lambda: campaign_end(campaign=Campaign.objects.get(pk=campaign.pk))
+    )
+    ender.join(0.5)
+    assert ender.is_alive(), "End must wait for the fan-out holding the campaign"
+    release.set()
+    tick.join(10)
+    ender.join(10)
+
+    assert Campaign.objects.get(pk=campaign.pk).status == "ended"
+    assert set(Message.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert CampaignRun.objects.get().status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_a_start_moved_meanwhile_is_not_started_from_a_stale_copy(
+    make_campaign: Any,
+) -> None:
+    from campaigns.lifecycle import campaign_start_if_due
+
+    campaign = make_campaign(started=True)
+    stale = Campaign.objects.get(pk=campaign.pk)
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        start_at=tomorrow, end_at=tomorrow + dt.timedelta(days=1)
+    )
+
+    campaign_start_if_due(campaign=stale, now=timezone.now())
+
+    assert Campaign.objects.get(pk=campaign.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_run_whose_channel_is_gone_fails_loudly_and_opens_nothing(
+    make_campaign: Any, make_channel: Any
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from flows.models import FlowStep
+
+    campaign = make_campaign(started=True)
+    step = FlowStep.objects.get(flow=campaign.flow)
+    old_channel = step.channel
+    assert old_channel is not None
+    step.channel = make_channel()
+    step.save()
+    old_channel.delete()  # nothing references it but the published version
+
+    with pytest.raises(ImproperlyConfigured, match="no longer exist"):
+        campaign_tick(campaign_id=campaign.pk)
+    assert not CampaignRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_tick_a_little_early_by_this_worker_clock_still_opens_the_first_run(
+    make_campaign: Any,
+) -> None:
+    campaign = make_campaign()  # pending, starts in an hour
+
+    run = campaign_tick(
+        campaign_id=campaign.pk, now=campaign.start_at - dt.timedelta(seconds=2)
+    )
+
+    assert run is not None
+    assert run.scheduled_for == campaign.start_at

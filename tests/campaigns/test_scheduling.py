@@ -50,9 +50,7 @@ def test_no_slot_before_the_start() -> None:
     )
 
 
-@override_settings(TIME_ZONE="America/Mexico_City")
 def test_daily_slots_follow_the_local_clock_across_a_dst_change() -> None:
-    # Mexico City has no DST since 2022; New York does: use it for the change.
     with override_settings(TIME_ZONE="America/New_York"):
         campaign = campaign_of("daily", "2026-03-01T14:00")  # 09:00 EST
         # 2026-03-08 is the spring-forward day: 09:00 EDT is 13:00 UTC.
@@ -126,3 +124,70 @@ def test_suspending_disables_the_beat_task_and_deleting_removes_it(
     task_id = campaign.periodic_task_id
     campaign_delete(campaign=campaign)
     assert not PeriodicTask.objects.filter(pk=task_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "late_tick", "slot"),
+    [
+        # Spring forward: the 01:30 EST tick runs 40 minutes late.
+        ("2026-03-01T06:30", "2026-03-08T07:10", "2026-03-08T06:30"),
+        # Fall back: the 01:20 EDT tick runs 50 minutes late.
+        ("2026-10-25T05:20", "2026-11-01T06:10", "2026-11-01T05:20"),
+    ],
+)
+def test_late_hourly_ticks_across_a_dst_change_keep_their_slot(
+    start: str, late_tick: str, slot: str
+) -> None:
+    with override_settings(TIME_ZONE="America/New_York"):
+        assert slot_for(campaign_of("hourly", start), at(late_tick)) == at(slot)
+
+
+def test_a_daily_run_in_the_repeated_hour_happens_once() -> None:
+    with override_settings(TIME_ZONE="America/New_York"):
+        campaign = campaign_of("daily", "2026-10-25T05:30")  # 01:30 EDT
+        first = slot_for(campaign, at("2026-11-01T05:30:02"))  # 01:30 EDT
+        second = slot_for(campaign, at("2026-11-01T06:30:02"))  # 01:30 EST
+    assert first == second == at("2026-11-01T05:30")
+
+
+@pytest.mark.parametrize("schedule", ["minute", "hourly", "daily"])
+def test_a_slot_is_never_after_the_tick_nor_more_than_a_period_before_it(
+    schedule: str,
+) -> None:
+    period = {
+        "minute": dt.timedelta(minutes=1),
+        "hourly": dt.timedelta(hours=1),
+        "daily": dt.timedelta(hours=25),  # a local day may last 25 hours
+    }[schedule]
+    with override_settings(TIME_ZONE="America/New_York"):
+        campaign = campaign_of(schedule, "2026-10-30T05:30")
+        now = at("2026-10-30T05:30")
+        while now < at("2026-11-03T00:00"):
+            slot = slot_for(campaign, now)
+            assert slot is not None
+            assert now - period < slot <= now, (now, slot)
+            now += dt.timedelta(minutes=7, seconds=13)
+
+
+@pytest.mark.django_db
+def test_an_operator_duplicate_of_a_schedule_row_does_not_break_saving(
+    make_campaign: Any,
+) -> None:
+    from django_celery_beat.models import CrontabSchedule
+
+    from campaigns.scheduling import campaign_sync_schedule
+
+    campaign = make_campaign(schedule="minute")
+    for _ in range(2):
+        CrontabSchedule.objects.create(
+            minute="*",
+            hour="*",
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
+            timezone="UTC",
+        )
+
+    task = campaign_sync_schedule(campaign=campaign)
+
+    assert task.crontab.minute == "*"

@@ -59,3 +59,9 @@ def test_healthz_reports_database_and_broker(db: None, client: Client) -> None:
     response = client.get("/healthz", secure=True)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_a_lease_shorter_than_the_task_time_limit_is_refused() -> None:
+    result = manage("check", SECRET_KEY="x" * 60, MESSAGING_LEASE_SECONDS="300")
+    assert result.returncode != 0
+    assert "MESSAGING_LEASE_SECONDS (300) must be longer" in result.stderr

@@ -10,6 +10,7 @@ from tests.messaging.provider import RecordingBackend
 def provider() -> Iterator[type[RecordingBackend]]:
     RecordingBackend.sent = []
     RecordingBackend.failures = {}
+    RecordingBackend.on_send = []
     backends = {"console": "tests.messaging.provider.RecordingBackend"}
     with override_settings(MESSAGING_BACKENDS=backends):
         yield RecordingBackend

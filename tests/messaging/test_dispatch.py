@@ -150,3 +150,89 @@ def test_the_sweeper_leaves_messages_a_task_still_holds(
     assert messages_sweep(now=later) == 1
     # Queuing renews the lease, so the next sweep does not queue them again.
     assert messages_sweep(now=later + dt.timedelta(seconds=30)) == 0
+
+
+@pytest.mark.django_db
+def test_a_message_whose_claim_was_taken_is_not_counted_as_sent(
+    run: Any, provider: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def taken_by_another_worker(message: Message) -> None:
+        Message.objects.filter(pk=message.pk).update(status="queued", claim_token=None)
+
+    provider.on_send.append(taken_by_another_worker)
+
+    report = send_all(run)
+
+    assert report.sent == 0
+    assert "was sent but its claim was lost" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_transient_failure_after_the_campaign_ended_is_cancelled_not_retried(
+    run: Any, provider: Any
+) -> None:
+    from campaigns.lifecycle import campaign_end
+
+    def end_campaign(message: Message) -> None:
+        campaign_end(campaign=run.campaign)
+
+    provider.on_send.append(end_campaign)
+    for phone in PHONES:
+        provider.failures[phone] = ("503 busy", False)
+
+    report = send_all(run)
+
+    assert report.retrying == 0
+    assert set(Message.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+@pytest.mark.django_db
+def test_ending_the_campaign_stops_a_chunk_being_sent(
+    run: Any, provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaigns.lifecycle import campaign_end
+    from messaging import dispatch
+
+    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
+
+    def end_after_first(message: Message) -> None:
+        if not provider.sent:
+            campaign_end(campaign=run.campaign)
+
+    provider.on_send.append(end_after_first)
+
+    report = send_all(run)
+
+    assert (report.sent, report.cancelled) == (1, 2)
+    assert len(provider.sent) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweeper_cancels_lost_claims_of_an_ended_campaign(
+    run: Any, redis_client: Any
+) -> None:
+    from campaigns.lifecycle import campaign_end
+
+    now = timezone.now()
+    Message.objects.filter(run=run).update(
+        status="sending", lease_until=now - dt.timedelta(seconds=1), attempts=1
+    )
+    campaign_end(campaign=run.campaign)
+
+    assert messages_sweep(now=now) == 0
+    assert set(Message.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert redis_client.llen("celery") == 0
+
+
+@pytest.mark.django_db
+def test_a_range_of_a_cancelled_run_cancels_instead_of_sending(
+    run: Any, provider: Any
+) -> None:
+    from campaigns.models import CampaignRun
+
+    CampaignRun.objects.filter(pk=run.pk).update(status="cancelled")
+
+    report = send_all(run)
+
+    assert (report.sent, report.cancelled) == (0, 3)
+    assert provider.sent == []
