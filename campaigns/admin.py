@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from config.object_actions import ObjectActionsMixin
 from flows.models import Flow
 from messaging.models import Message
 
@@ -95,7 +96,7 @@ class CampaignRunInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ObjectActionsMixin):
     form = CampaignForm
     list_display = ["name", "flow", "group", "schedule", "status", "start_at", "end_at"]
     list_filter = ["status", "schedule", "flow", "group"]
@@ -105,7 +106,6 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "flow_version", "created_at", "updated_at"]
     actions = ["suspend_selected", "end_selected", "delete_selected"]
     inlines = [CampaignRunInline, CampaignEventInline]
-    change_form_template = "admin/object_actions_form.html"
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
         return list(self.inlines) if obj is not None else []
@@ -120,21 +120,7 @@ class CampaignAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        campaign = self.get_object(request, object_id)
-        actions: list[dict[str, Any]] = []
-        if campaign is not None:
-            actions = self._object_actions(request, campaign)
-        context = {**(extra_context or {}), "object_actions": actions}
-        return super().change_view(request, object_id, form_url, context)
-
-    def _object_actions(
+    def object_actions(
         self, request: HttpRequest, campaign: Campaign
     ) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []

@@ -68,17 +68,23 @@ def campaign_transition(
                 f"Campaign {campaign.name!r} was changed meanwhile and is now "
                 f"{campaign.get_status_display()}; nothing was done."
             )
-        CampaignEvent.objects.create(
-            campaign=campaign,
-            from_status=old,
-            to_status=to,
-            actor=actor if actor is not None and actor.pk else None,
-            note=note[:255],
-        )
+        _record(campaign, old, to, actor, note)
         campaign.status = to
         campaign_sync_schedule(campaign=campaign)
     logger.info("campaign %s: %s -> %s (%s)", campaign.pk, old, to, note or "no note")
     return campaign
+
+
+def _record(
+    campaign: Campaign, old: str, new: str, actor: Actor, note: str
+) -> CampaignEvent:
+    return CampaignEvent.objects.create(
+        campaign=campaign,
+        from_status=old,
+        to_status=new,
+        actor=actor if actor is not None and actor.pk else None,
+        note=note[:255],
+    )
 
 
 def _pin_flow_version(campaign: Campaign) -> None:
@@ -98,12 +104,8 @@ def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
     _pin_flow_version(campaign)
     with transaction.atomic():
         campaign.save()
-        CampaignEvent.objects.create(
-            campaign=campaign,
-            from_status=CampaignStatus.PENDING,
-            to_status=CampaignStatus.PENDING,
-            actor=actor if actor is not None and actor.pk else None,
-            note="created",
+        _record(
+            campaign, CampaignStatus.PENDING, CampaignStatus.PENDING, actor, "created"
         )
         campaign_sync_schedule(campaign=campaign)
     return campaign
@@ -149,13 +151,7 @@ def campaign_update(
                 note=f"resumed, new start {campaign.start_at:%Y-%m-%d %H:%M %Z}",
             )
         else:
-            CampaignEvent.objects.create(
-                campaign=campaign,
-                from_status=current.status,
-                to_status=current.status,
-                actor=actor if actor is not None and actor.pk else None,
-                note="modified",
-            )
+            _record(campaign, current.status, current.status, actor, "modified")
             campaign_sync_schedule(campaign=campaign)
     campaign.refresh_from_db()
     return campaign

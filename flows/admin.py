@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from config.object_actions import ObjectActionsMixin
+
 from .models import Flow, FlowStep, FlowVersion
 from .publishing import FlowRefused, flow_publish
 
@@ -37,7 +39,7 @@ class FlowVersionInline(admin.TabularInline):
 
 
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
+class FlowAdmin(ObjectActionsMixin):
     list_display = ["name", "trigger", "status", "current_version", "updated_at"]
     list_filter = ["status", "trigger"]
     list_select_related = ["current_version"]
@@ -46,7 +48,6 @@ class FlowAdmin(admin.ModelAdmin):
     fields = ["name", "description", "trigger", *readonly_fields]
     actions = ["publish_selected"]
     inlines = [FlowStepInline, FlowVersionInline]
-    change_form_template = "admin/object_actions_form.html"
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.publish_view)
@@ -55,26 +56,17 @@ class FlowAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        flow = self.get_object(request, object_id)
-        actions = []
-        if flow is not None and self.has_publish_permission(request):
-            actions.append(
-                {
-                    "url": reverse("admin:flows_publish", args=[flow.pk]),
-                    "label": "Publish",
-                    "confirm": "Publish the saved steps as a new version? Campaigns "
-                    "saved from now on send it; running ones keep theirs.",
-                }
-            )
-        context = {**(extra_context or {}), "object_actions": actions}
-        return super().change_view(request, object_id, form_url, context)
+    def object_actions(self, request: HttpRequest, flow: Flow) -> list[dict[str, Any]]:
+        if not self.has_publish_permission(request):
+            return []
+        return [
+            {
+                "url": reverse("admin:flows_publish", args=[flow.pk]),
+                "label": "Publish",
+                "confirm": "Publish the saved steps as a new version? Campaigns "
+                "saved from now on send it; running ones keep theirs.",
+            }
+        ]
 
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_publish_permission(request):
