@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -133,3 +134,113 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} in {self.group}"
+
+
+class Variable(models.Model):
+    """A custom-data variable and its type, so values keep their type (A2).
+
+    Created by the first import that brings the column; later files must fit it.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date (YYYY-MM-DD)"
+
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.TEXT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "custom-data variable"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class ImportJob(models.Model):
+    """One contact file being imported: analysed into staging rows, then applied."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ANALYSING = "analysing", "Reading the file"
+        READY = "ready", "Ready to import"
+        APPLYING = "applying", "Importing"
+        DONE = "done", "Imported"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class OnDuplicate(models.TextChoices):
+        UPDATE = "update", "Update existing contacts"
+        IGNORE = "ignore", "Leave existing contacts as they are"
+
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, editable=False)
+    file_size = models.PositiveBigIntegerField(default=0, editable=False)
+    group = models.ForeignKey(
+        AudienceGroup, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    on_duplicate = models.CharField(
+        max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE
+    )
+    all_or_nothing = models.BooleanField(
+        default=False,
+        help_text="Import nothing at all if any row is rejected.",
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, editable=False
+    )
+    cancel_requested = models.BooleanField(default=False, editable=False)
+    progress = models.FloatField(default=0, editable=False, help_text="0 to 1")
+    rows_read = models.PositiveIntegerField(default=0, editable=False)
+    rows_valid = models.PositiveIntegerField(default=0, editable=False)
+    rows_rejected = models.PositiveIntegerField(default=0, editable=False)
+    to_create = models.PositiveIntegerField(default=0, editable=False)
+    to_update = models.PositiveIntegerField(default=0, editable=False)
+    created = models.PositiveIntegerField(default=0, editable=False)
+    updated = models.PositiveIntegerField(default=0, editable=False)
+    unchanged = models.PositiveIntegerField(default=0, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    rejections = models.JSONField(
+        default=list, editable=False, help_text="The first rejected rows."
+    )
+    rejects_path = models.CharField(max_length=500, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.group}"
+
+
+class ImportRow(models.Model):
+    """A valid row of an import, staged until the job is applied or dropped."""
+
+    # No index of its own: (job, phone) starts with job.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    row = models.PositiveIntegerField()
+    phone = models.CharField(max_length=16)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "phone"], name="importrow_job_phone_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.phone}"

@@ -1,0 +1,427 @@
+"""Contact import jobs: analyse a file into staging rows, then apply them.
+
+Analysing streams the file: each valid row is staged (COPY on PostgreSQL) in batches
+committed as they go, so progress shows and memory stays flat; each rejected row goes
+to a CSV report with its row number, column and reason. The counts of what would be
+created and updated are the preview. Applying is one transaction of set-wise SQL:
+upsert the contacts (custom data merged, opt-outs never touched), add them to the
+group, drop the staging rows. Nothing is written to contacts before that transaction,
+so a refused, failed or cancelled import leaves them as they were.
+"""
+
+import csv
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audiences.models import (
+    AudienceGroup,
+    Contact,
+    ImportJob,
+    ImportRow,
+    Membership,
+    Variable,
+)
+
+from .readers import SUPPORTED, Sheet, UnreadableFile, open_sheet
+from .values import Column, RowRejected, cell_text, convert_row, infer_kind, read_header
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+SAMPLE = 1000  # rows that decide the type of a new variable
+PREVIEW = 100  # rejections kept on the job for the admin page
+Status = ImportJob.Status
+
+
+class ImportRefused(Exception):
+    """The import cannot go ahead as asked; the text says why."""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def import_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports"
+
+
+def import_job_create(
+    *,
+    source: Path | UploadedFile,
+    group: AudienceGroup,
+    on_duplicate: str = ImportJob.OnDuplicate.UPDATE,
+    all_or_nothing: bool = False,
+    actor: User | None = None,
+) -> ImportJob:
+    """Register a file to import into ``group``. An uploaded file is stored first;
+    a path on this machine is read where it is."""
+    name = source.name if isinstance(source, Path) else (source.name or "upload")
+    suffix = Path(name).suffix.lower()
+    if suffix not in {".tsv", ".tab", ".txt", ".csv", ".xls", ".xlsx", ".xlsm", ".ods"}:
+        raise ImportRefused(
+            f"{name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
+        )
+    if isinstance(source, Path):
+        if not source.is_file():
+            raise ImportRefused(f"There is no file at {source}.")
+        path = source.resolve()
+    else:
+        folder = import_dir() / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        path = folder / f"upload{suffix}"
+        with path.open("wb") as out:
+            for chunk in source.chunks():
+                out.write(chunk)
+    return ImportJob.objects.create(
+        file_name=Path(name).name,
+        file_path=str(path),
+        file_size=path.stat().st_size,
+        group=group,
+        on_duplicate=on_duplicate,
+        all_or_nothing=all_or_nothing,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+
+
+def import_job_analyse(
+    *, job_id: int, on_progress: Callable[[ImportJob], None] | None = None
+) -> ImportJob:
+    """Read the job's file into staging rows and count what applying would do.
+
+    Ends READY, or REFUSED (bad file, or rejected rows under all-or-nothing),
+    CANCELLED or FAILED. Does nothing unless the job is QUEUED.
+    """
+    if not ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.ANALYSING
+    ):
+        return ImportJob.objects.get(pk=job_id)
+    job = ImportJob.objects.get(pk=job_id)
+    try:
+        _analyse(job, on_progress)
+    except UnreadableFile as exc:
+        _finish(job, Status.REFUSED, error=str(exc))
+    except _Cancelled:
+        _finish(job, Status.CANCELLED)
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        _finish(job, Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    return job
+
+
+def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) -> None:
+    sheet = open_sheet(Path(job.file_path), job.file_name)
+    try:
+        columns = read_header(sheet.header)
+        sample = list(islice(sheet.rows, SAMPLE))
+        _type_columns(columns, sample)
+        rows = chain(sample, sheet.rows)
+        with _RejectsFile(job, sheet.header) as rejects:
+            _stage(job, sheet, columns, rows, rejects, on_progress)
+    finally:
+        sheet.close()
+    existing = (
+        ImportRow.objects.filter(job=job)
+        .filter(phone__in=Contact.objects.values("phone"))
+        .count()
+    )
+    job.to_update = existing
+    job.to_create = job.rows_valid - existing
+    job.progress = 1.0
+    if job.rows_valid == 0 and job.rows_rejected == 0:
+        raise UnreadableFile("The file has a header but no contacts.")
+    if job.all_or_nothing and job.rows_rejected:
+        _finish(
+            job,
+            Status.REFUSED,
+            error=f"{job.rows_rejected} rows were rejected and the import was asked to "
+            "be all or nothing: nothing was imported.",
+        )
+        return
+    job.status = Status.READY
+    job.save()
+    if on_progress:
+        on_progress(job)
+
+
+def _type_columns(columns: list[Column], sample: list[tuple[int, list[Any]]]) -> None:
+    data_columns = [column for column in columns if column.target == "data"]
+    known = dict(
+        Variable.objects.filter(name__in=[c.name for c in data_columns]).values_list(
+            "name", "kind"
+        )
+    )
+    for column in data_columns:
+        column.kind = known.get(column.name) or infer_kind(
+            cells[column.index] for _, cells in sample if column.index < len(cells)
+        )
+
+
+def _stage(
+    job: ImportJob,
+    sheet: Sheet,
+    columns: list[Column],
+    rows: Iterator[tuple[int, list[Any]]],
+    rejects: "_RejectsFile",
+    on_progress: Callable[[ImportJob], None] | None,
+) -> None:
+    seen: set[int] = set()
+    batch: list[tuple[Any, ...]] = []
+    for number, cells in rows:
+        if not any(cell_text(cell) for cell in cells):
+            continue  # blank rows, often trailing in spreadsheets
+        job.rows_read += 1
+        try:
+            row = convert_row(cells, columns)
+            key = int(row.phone[1:])
+            if key in seen:
+                raise RowRejected(
+                    [("CONTACT", f"{row.phone} appears earlier in this file")]
+                )
+            seen.add(key)
+        except RowRejected as exc:
+            job.rows_rejected += 1
+            rejects.add(number, cells, exc)
+            continue
+        job.rows_valid += 1
+        batch.append((job.pk, number, row.phone, row.name, row.email, row.data))
+        if len(batch) >= BATCH:
+            _flush(batch)
+            _report(job, sheet, rejects, on_progress)
+    _flush(batch)
+    _report(job, sheet, rejects, on_progress)
+
+
+def _flush(batch: list[tuple[Any, ...]]) -> None:
+    if not batch:
+        return
+    if connection.vendor == "postgresql":
+        table = ImportRow._meta.db_table
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY {table} (job_id, row, phone, name, email, data) FROM STDIN"
+            ) as copy,
+        ):
+            for job_id, row, phone, name, email, data in batch:
+                copy.write_row((job_id, row, phone, name, email, json.dumps(data)))
+    else:
+        ImportRow.objects.bulk_create(
+            ImportRow(
+                job_id=r[0], row=r[1], phone=r[2], name=r[3], email=r[4], data=r[5]
+            )
+            for r in batch
+        )
+    batch.clear()
+
+
+def _report(
+    job: ImportJob,
+    sheet: Sheet,
+    rejects: "_RejectsFile",
+    on_progress: Callable[[ImportJob], None] | None,
+) -> None:
+    job.progress = sheet.progress()
+    job.rejections = rejects.preview
+    ImportJob.objects.filter(pk=job.pk).update(
+        progress=job.progress,
+        rows_read=job.rows_read,
+        rows_valid=job.rows_valid,
+        rows_rejected=job.rows_rejected,
+        rejections=job.rejections,
+    )
+    if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise _Cancelled
+    if on_progress:
+        on_progress(job)
+
+
+class _RejectsFile:
+    """Rejected rows as a CSV: the original cells, then their row number and reason."""
+
+    def __init__(self, job: ImportJob, header: list[str]) -> None:
+        self.job = job
+        self.header = [
+            cell
+            for cell in header
+            if cell.upper() not in ("REJECTED_ROW", "REJECTION_REASON")
+        ]
+        self.preview: list[dict[str, Any]] = []
+        self.path = import_dir() / f"job-{job.pk}-rejected.csv"
+        self.stream: IO[str] | None = None
+
+    def __enter__(self) -> "_RejectsFile":
+        return self
+
+    def add(self, number: int, cells: list[Any], exc: RowRejected) -> None:
+        if self.stream is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.stream = self.path.open("w", newline="", encoding="utf-8")
+            self.writer = csv.writer(self.stream)
+            self.writer.writerow([*self.header, "REJECTED_ROW", "REJECTION_REASON"])
+            self.job.rejects_path = str(self.path)
+            ImportJob.objects.filter(pk=self.job.pk).update(rejects_path=str(self.path))
+        texts = [cell_text(cell) for cell in cells[: len(self.header)]]
+        texts += [""] * (len(self.header) - len(texts))
+        self.writer.writerow([*texts, number, str(exc)])
+        for column, reason in exc.problems:
+            if len(self.preview) < PREVIEW:
+                self.preview.append({"row": number, "column": column, "reason": reason})
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
+    ImportRow.objects.filter(job=job).delete()
+    job.status = status
+    job.error = error
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def import_job_apply(*, job_id: int) -> ImportJob:
+    """Write a READY job's staged rows to contacts and the group, in one transaction."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != Status.READY:
+            raise ImportRefused(
+                f"Import {job} is {job.get_status_display().lower()}; only an import "
+                "that is ready can be applied."
+            )
+        _register_variables(job)
+        staged = ImportRow.objects.filter(job=job)
+        existing = staged.filter(phone__in=Contact.objects.values("phone")).count()
+        written = _upsert_contacts(job)
+        job.created = job.rows_valid - existing
+        if job.on_duplicate == ImportJob.OnDuplicate.UPDATE:
+            job.updated = written - job.created
+        job.unchanged = existing - job.updated
+        _add_members(job)
+        staged.delete()
+        job.status = Status.DONE
+        job.finished_at = timezone.now()
+        job.save()
+    logger.info(
+        "import %s into %r: %d created, %d updated, %d unchanged, %d rejected",
+        job.pk,
+        job.group.name,
+        job.created,
+        job.updated,
+        job.unchanged,
+        job.rows_rejected,
+    )
+    return job
+
+
+def _register_variables(job: ImportJob) -> None:
+    sheet = open_sheet(Path(job.file_path), job.file_name)
+    try:
+        columns = read_header(sheet.header)
+        sample = list(islice(sheet.rows, SAMPLE))
+    finally:
+        sheet.close()
+    _type_columns(columns, sample)
+    for column in columns:
+        if column.target == "data" and column.kind:
+            Variable.objects.get_or_create(
+                name=column.name, defaults={"kind": column.kind}
+            )
+
+
+def _upsert_contacts(job: ImportJob) -> int:
+    contact, staging = Contact._meta.db_table, ImportRow._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if job.on_duplicate == ImportJob.OnDuplicate.IGNORE:
+        on_conflict = "DO NOTHING"
+    else:
+        if connection.vendor == "postgresql":
+            merged, distinct = f"{contact}.data || EXCLUDED.data", "IS DISTINCT FROM"
+            old_data = f"{contact}.data"
+        else:
+            merged, distinct = f"json_patch({contact}.data, EXCLUDED.data)", "IS NOT"
+            old_data = f"json({contact}.data)"
+        name = (
+            f"CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE {contact}.name END"
+        )
+        email = (
+            f"CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email "
+            f"ELSE {contact}.email END"
+        )
+        # Rows that would not change are left alone: a re-import writes nothing.
+        on_conflict = f"""DO UPDATE SET data = {merged}, name = {name}, email = {email},
+                updated_at = EXCLUDED.updated_at
+            WHERE {merged} {distinct} {old_data}
+               OR {name} {distinct} {contact}.name
+               OR {email} {distinct} {contact}.email"""
+    with connection.cursor() as cursor:
+        # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
+        # ORDER BY phone takes row locks in one order, so concurrent imports of
+        # overlapping files cannot deadlock.
+        cursor.execute(
+            f"""
+            INSERT INTO {contact}
+                (phone, name, email, data, opt_out_source, created_at, updated_at)
+            SELECT phone, name, email, data, '', %s, %s
+            FROM {staging} WHERE job_id = %s ORDER BY phone
+            ON CONFLICT (phone) {on_conflict}
+            """,
+            [now, now, job.pk],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _add_members(job: ImportJob) -> None:
+    membership, contact = Membership._meta.db_table, Contact._meta.db_table
+    staging = ImportRow._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {membership} (group_id, contact_id, added_at)
+            SELECT %s, c.id, %s FROM {staging} s JOIN {contact} c ON c.phone = s.phone
+            WHERE s.job_id = %s
+            ON CONFLICT DO NOTHING
+            """,
+            [job.group_id, now, job.pk],
+        )
+
+
+def import_job_cancel(*, job_id: int) -> ImportJob:
+    """Stop an import before it writes contacts; nothing of it is kept."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status == Status.ANALYSING:
+        ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        job.cancel_requested = True
+        return job
+    with transaction.atomic():
+        if not ImportJob.objects.filter(
+            pk=job.pk, status__in=(Status.QUEUED, Status.READY)
+        ).update(status=Status.CANCELLED, finished_at=timezone.now()):
+            job.refresh_from_db()
+            raise ImportRefused(
+                f"Import {job} is {job.get_status_display().lower()}; it can no longer "
+                "be cancelled."
+            )
+        ImportRow.objects.filter(job=job).delete()
+    job.refresh_from_db()
+    return job
+
+
+def import_file_remove(job: ImportJob) -> None:
+    """Delete an uploaded file once its job is over (files given by path are kept)."""
+    path = Path(job.file_path)
+    if import_dir() in path.parents:
+        shutil.rmtree(path.parent, ignore_errors=True)

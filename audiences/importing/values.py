@@ -1,0 +1,225 @@
+"""What a contact file's header and cells must be, and what they become.
+
+The header is CONTACT, then one column per custom-data variable (NAME and EMAIL fill
+the contact's own fields). A variable keeps its type: a new one takes the type its
+first values show (all dates → date, all numbers → number, otherwise text); a known
+one must fit the type it has.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from audiences.models import Variable
+from audiences.phones import normalize_phone
+
+from .readers import UnreadableFile
+
+CONTACT_FIELDS = {"NAME": "name", "EMAIL": "email"}
+# Columns of Flowcast's own rejected-rows file, so a corrected copy imports as is.
+REPORT_COLUMNS = {"REJECTED_ROW", "REJECTION_REASON"}
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class RowRejected(Exception):
+    """Every problem of one row, as (column, reason) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(
+            "; ".join(f"{column}: {reason}" for column, reason in problems)
+        )
+        self.problems = problems
+
+
+@dataclass
+class Column:
+    index: int
+    name: str
+    target: str  # "name", "email", "data" or "skip"
+    kind: str | None = None  # a Variable.Kind, for "data" columns
+
+
+def read_header(header: list[str]) -> list[Column]:
+    """Check the header row and return the columns after CONTACT.
+
+    Raises UnreadableFile, refusing the whole file, when the first column is not
+    CONTACT or a column name cannot be a variable.
+    """
+    first = header[0].strip() if header else ""
+    if first.upper() != "CONTACT":
+        found = f"headed {first!r}" if first else "without a header"
+        raise UnreadableFile(
+            f"The first column must be headed CONTACT; this file's first column is "
+            f"{found}. The header row is CONTACT, then one column per variable."
+        )
+    titles = list(header[1:])
+    while titles and not titles[-1].strip():
+        titles.pop()  # spreadsheets often carry empty trailing header cells
+    columns: list[Column] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(titles, start=1):
+        title = raw.strip()
+        number = index + 1
+        if not title:
+            raise UnreadableFile(f"Column {number} has no header.")
+        key = title.upper()
+        if key in seen:
+            raise UnreadableFile(
+                f"Columns {seen[key]} and {number} are both headed {title!r}."
+            )
+        seen[key] = number
+        if key in REPORT_COLUMNS:
+            columns.append(Column(index, key, "skip"))
+        elif key in CONTACT_FIELDS:
+            columns.append(Column(index, key, CONTACT_FIELDS[key]))
+        elif VARIABLE_NAME.match(title):
+            columns.append(Column(index, title, "data"))
+        else:
+            raise UnreadableFile(
+                f"Column {number} is headed {title!r}, which cannot be a variable "
+                "name: use letters, digits and _, starting with a letter."
+            )
+    return columns
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a person would read in it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _is_number_cell(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def looks_like_number(value: Any) -> bool:
+    if _is_number_cell(value):
+        return True
+    text = cell_text(value)
+    # "0123" is a code (a zip, an id), not a number: keep its zero.
+    return bool(NUMBER.match(text)) and not re.match(r"^-?0\d", text)
+
+
+def looks_like_date(value: Any) -> bool:
+    if isinstance(value, dt.date):
+        return True
+    return _as_iso_date(cell_text(value)) is not None
+
+
+def _as_iso_date(text: str) -> str | None:
+    if not ISO_DATE.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+# A new column whose first values are mostly dates (or numbers) is one: its typos
+# are then rejected rows, visible and fixable, rather than a text column that
+# quietly stops comparing as numbers or dates. An operator who wants text anyway
+# declares the variable first.
+INFER_SHARE = 0.5
+
+
+def infer_kind(values: Iterable[Any]) -> str:
+    present = [value for value in values if cell_text(value)]
+    if not present:
+        return Variable.Kind.TEXT
+    for kind, test in (
+        (Variable.Kind.DATE, looks_like_date),
+        (Variable.Kind.NUMBER, looks_like_number),
+    ):
+        if sum(1 for value in present if test(value)) > INFER_SHARE * len(present):
+            return kind
+    return Variable.Kind.TEXT
+
+
+def typed_value(value: Any, kind: str) -> Any:
+    """Convert a non-empty cell to ``kind``; raise ValueError with the reason."""
+    if kind == Variable.Kind.NUMBER:
+        if _is_number_cell(value):
+            number = float(value)
+            return int(number) if number.is_integer() else number
+        text = cell_text(value)
+        if not NUMBER.match(text):
+            raise ValueError(
+                f"{text!r} is not a number (this variable holds numbers; to keep text "
+                "in it, declare it as text under Custom-data variables)"
+            )
+        return int(text) if "." not in text else float(text)
+    if kind == Variable.Kind.DATE:
+        if isinstance(value, dt.date):
+            return cell_text(value)[:10]
+        text = cell_text(value)
+        iso = _as_iso_date(text)
+        if iso is None:
+            raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+        return iso
+    return cell_text(value)
+
+
+@dataclass
+class ContactRow:
+    phone: str
+    name: str
+    email: str
+    data: dict[str, Any]
+
+
+def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
+    """Turn one row's cells into contact values, or raise RowRejected with every
+    problem the row has."""
+    problems: list[tuple[str, str]] = []
+    row = ContactRow(phone="", name="", email="", data={})
+    try:
+        row.phone = normalize_phone(cells[0] if cells else "")
+    except ValidationError as exc:
+        problems.append(("CONTACT", exc.messages[0]))
+    extra = [cell for cell in cells[len(columns) + 1 :] if cell_text(cell)]
+    if extra:
+        problems.append(
+            (
+                "-",
+                f"the row has {len(columns) + 1 + len(extra)} filled cells but the "
+                f"header names {len(columns) + 1} columns",
+            )
+        )
+    for column in columns:
+        value = cells[column.index] if column.index < len(cells) else None
+        if column.target == "skip" or not cell_text(value):
+            continue
+        if column.target == "name":
+            row.name = cell_text(value)[:200]
+        elif column.target == "email":
+            row.email = cell_text(value)
+            try:
+                validate_email(row.email)
+            except ValidationError:
+                problems.append((column.name, f"{row.email!r} is not an email address"))
+        else:
+            try:
+                row.data[column.name] = typed_value(value, column.kind or "text")
+            except ValueError as exc:
+                problems.append((column.name, str(exc)))
+    if problems:
+        raise RowRejected(problems)
+    return row

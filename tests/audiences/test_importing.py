@@ -1,0 +1,264 @@
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from audiences.importing import ImportRefused, import_job_apply, import_job_cancel
+from audiences.models import Contact, ImportJob, ImportRow, Membership, Variable
+from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
+
+pytestmark = pytest.mark.django_db
+SEED_DATA = {
+    "+525500998877": {"NOMBRE": "Carlos", "MONTO": 1200, "FECHA": "2016-12-25"},
+    "+525511223344": {"NOMBRE": "Ana", "MONTO": 1350, "FECHA": "2016-10-25"},
+    "+525533445566": {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
+}
+
+
+def contacts() -> dict[str, dict[str, Any]]:
+    return dict(Contact.objects.values_list("phone", "data"))
+
+
+def seed_rows_with_cells() -> list[list[Any]]:
+    """The seed as a spreadsheet holds it: number cells and real date cells."""
+    return [
+        SEED[0],
+        *[
+            [int(phone[1:]), name, int(amount), dt.date.fromisoformat(day)]
+            for phone, name, amount, day in SEED[1:]
+        ],
+    ]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda p: write_text(p / "seed.tsv", SEED),
+        lambda p: write_text(p / "seed.csv", SEED, delimiter=","),
+        lambda p: write_text(p / "seed.csv", SEED, delimiter=";", newline="\r\n"),
+        lambda p: write_text(p / "seed.tsv", SEED, bom=True, newline="\r\n"),
+        lambda p: write_xls(p / "seed.xls", seed_rows_with_cells()),
+        lambda p: write_xlsx(p / "seed.xlsx", seed_rows_with_cells()),
+        lambda p: write_xlsx(p / "seed.xlsx", SEED),
+    ],
+    ids=[
+        "tsv",
+        "csv",
+        "csv-semicolon-crlf",
+        "tsv-bom-crlf",
+        "xls",
+        "xlsx",
+        "xlsx-text",
+    ],
+)
+def test_the_seed_example_imports_with_typed_custom_data(
+    tmp_path: Path, run_import: Any, group: Any, write: Any
+) -> None:
+    job = run_import(write(tmp_path))
+
+    assert job.status == "done", job.error
+    assert (job.created, job.rows_rejected) == (3, 0)
+    assert contacts() == SEED_DATA
+    assert Membership.objects.filter(group=group).count() == 3
+    assert dict(Variable.objects.values_list("name", "kind")) == {
+        "NOMBRE": "text",
+        "MONTO": "number",
+        "FECHA": "date",
+    }
+
+
+def test_a_windows_1252_file_keeps_its_accents(tmp_path: Path, run_import: Any) -> None:
+    rows = [["CONTACT", "NOMBRE"], ["+525500998877", "José Muñoz"]]
+
+    job = run_import(write_text(tmp_path / "w.tsv", rows, encoding="cp1252"))
+
+    assert job.status == "done"
+    assert contacts() == {"+525500998877": {"NOMBRE": "José Muñoz"}}
+
+
+def test_numbers_without_plus_are_read_in_the_default_country(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [["CONTACT"], ["55 0099 8877"], ["525511223344"], ["525533445566.0"]]
+
+    job = run_import(write_text(tmp_path / "n.tsv", rows))
+
+    assert job.created == 3
+    assert set(contacts()) == set(SEED_DATA)
+
+
+def test_blank_trailing_rows_are_ignored(tmp_path: Path, run_import: Any) -> None:
+    rows = [*SEED, ["", "", "", ""], [], ["", "", "", ""]]
+
+    job = run_import(write_text(tmp_path / "t.tsv", rows))
+
+    assert (job.rows_read, job.rows_rejected, job.created) == (3, 0, 3)
+
+
+def test_the_same_number_twice_keeps_the_first_and_rejects_the_second(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [SEED[0], SEED[1], ["5500998877", "Again", "1", "2020-01-01"]]
+
+    job = run_import(write_text(tmp_path / "d.tsv", rows))
+
+    assert (job.created, job.rows_rejected) == (1, 1)
+    assert job.rejections == [
+        {
+            "row": 3,
+            "column": "CONTACT",
+            "reason": "+525500998877 appears earlier in this file",
+        }
+    ]
+    assert contacts()["+525500998877"]["NOMBRE"] == "Carlos"
+
+
+def test_re_importing_creates_nothing_and_updates_only_what_changed(
+    tmp_path: Path, run_import: Any
+) -> None:
+    path = write_text(tmp_path / "seed.tsv", SEED)
+    run_import(path)
+    again = run_import(path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+
+    changed = [SEED[0], ["+525500998877", "Carlos", "999", "2016-12-25"], *SEED[2:]]
+    third = run_import(write_text(tmp_path / "changed.tsv", changed))
+
+    assert (third.created, third.updated, third.unchanged) == (0, 1, 2)
+    assert contacts()["+525500998877"]["MONTO"] == 999
+    assert Contact.objects.count() == 3
+
+
+def test_update_merges_custom_data_and_ignore_leaves_contacts_alone(
+    tmp_path: Path, run_import: Any
+) -> None:
+    Contact.objects.create(phone="+525500998877", name="Carlos", data={"VIP": "yes"})
+    rows = [["CONTACT", "MONTO"], ["+525500998877", "10"]]
+
+    ignored = run_import(write_text(tmp_path / "i.tsv", rows), on_duplicate="ignore")
+    assert (ignored.created, ignored.updated, ignored.unchanged) == (0, 0, 1)
+    assert contacts()["+525500998877"] == {"VIP": "yes"}
+    assert Membership.objects.count() == 1  # still added to the group
+
+    updated = run_import(write_text(tmp_path / "u.tsv", rows))
+    assert updated.updated == 1
+    assert contacts()["+525500998877"] == {"VIP": "yes", "MONTO": 10}
+    assert Contact.objects.get().name == "Carlos"
+
+
+def test_an_import_never_clears_an_opt_out(tmp_path: Path, run_import: Any) -> None:
+    opted_out = timezone.now()
+    Contact.objects.create(
+        phone="+525500998877", opted_out_at=opted_out, opt_out_source="STOP reply"
+    )
+
+    run_import(write_text(tmp_path / "seed.tsv", SEED))
+
+    contact = Contact.objects.get(phone="+525500998877")
+    assert (contact.opted_out_at, contact.opt_out_source) == (opted_out, "STOP reply")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            ["Phone", "NOMBRE"],
+            "first column must be headed CONTACT; this file's first "
+            "column is headed 'Phone'",
+        ),
+        (
+            ["", "NOMBRE"],
+            "first column must be headed CONTACT; this file's first "
+            "column is without a header",
+        ),
+        (["CONTACT", "", "MONTO"], "Column 2 has no header"),
+        (["CONTACT", "MONTO", "monto"], "Columns 2 and 3 are both headed 'monto'"),
+        (["CONTACT", "MONTO $"], "cannot be a variable name"),
+    ],
+)
+def test_a_bad_header_refuses_the_whole_file(
+    tmp_path: Path, run_import: Any, header: list[str], message: str
+) -> None:
+    rows = [header, ["+525500998877", "1", "2"]]
+
+    job = run_import(write_text(tmp_path / "h.tsv", rows))
+
+    assert job.status == "refused"
+    assert message in job.error
+    assert not Contact.objects.exists()
+    assert not ImportRow.objects.exists()
+
+
+def test_all_or_nothing_writes_nothing_when_a_row_is_rejected(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [*SEED, ["+52 bad", "X", "1", "2016-01-01"]]
+
+    job = run_import(write_text(tmp_path / "a.tsv", rows), all_or_nothing=True)
+
+    assert job.status == "refused"
+    assert "1 rows were rejected" in job.error
+    assert not Contact.objects.exists()
+    assert not ImportRow.objects.exists()
+
+
+def test_the_preview_counts_before_anything_is_written(
+    tmp_path: Path, run_import: Any
+) -> None:
+    Contact.objects.create(phone="+525500998877")
+
+    job = run_import(write_text(tmp_path / "seed.tsv", SEED), apply=False)
+
+    assert job.status == "ready"
+    assert (job.to_create, job.to_update, job.rows_rejected) == (2, 1, 0)
+    assert Contact.objects.count() == 1
+    assert ImportRow.objects.count() == 3
+
+
+def test_a_ready_import_can_be_cancelled_and_then_not_applied(
+    tmp_path: Path, run_import: Any
+) -> None:
+    job = run_import(write_text(tmp_path / "seed.tsv", SEED), apply=False)
+
+    import_job_cancel(job_id=job.pk)
+
+    assert ImportJob.objects.get(pk=job.pk).status == "cancelled"
+    assert not ImportRow.objects.exists()
+    with pytest.raises(ImportRefused, match="only an import that is ready"):
+        import_job_apply(job_id=job.pk)
+    assert not Contact.objects.exists()
+
+
+def test_an_unsupported_file_type_is_refused(tmp_path: Path, group: Any) -> None:
+    from audiences.importing import import_job_create
+
+    path = tmp_path / "contacts.pdf"
+    path.write_bytes(b"%PDF")
+    with pytest.raises(ImportRefused, match="not a file type Flowcast reads"):
+        import_job_create(source=path, group=group)
+
+
+def test_rejected_rows_are_offered_as_a_file_that_imports_once_corrected(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [*SEED, ["+525544556677", "Eva", "12O0", "2016-12-25"]]
+    job = run_import(write_text(tmp_path / "r.tsv", rows))
+    with Path(job.rejects_path).open(newline="") as report:
+        rejected = list(csv.reader(report))
+    assert rejected[0] == [*SEED[0], "REJECTED_ROW", "REJECTION_REASON"]
+    assert rejected[1][:5] == ["+525544556677", "Eva", "12O0", "2016-12-25", "5"]
+    assert rejected[1][5].startswith("MONTO: '12O0' is not a number")
+
+    fixed = Path(job.rejects_path).read_text().replace("12O0", "1200")
+    (tmp_path / "fixed.csv").write_text(fixed)
+    again = run_import(tmp_path / "fixed.csv")
+
+    assert (again.created, again.rows_rejected) == (1, 0)
+    assert contacts()["+525544556677"] == {
+        "NOMBRE": "Eva",
+        "MONTO": 1200,
+        "FECHA": "2016-12-25",
+    }
