@@ -1,10 +1,29 @@
-from django.contrib import admin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from pathlib import Path
+from typing import Any
 
-from .models import AudienceGroup, Contact, Membership
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from import_export.admin import ImportMixin
+
+from config.object_actions import ObjectActionsMixin
+
+from .forms import ImportForm
+from .importing import ImportRefused, import_job_cancel, import_job_create
+from .models import AudienceGroup, Contact, ImportJob, Membership, Variable
+from .tasks import analyse_import, apply_import
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,7 +34,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ImportMixin, admin.ModelAdmin):
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
     list_filter = [("opted_out_at", admin.EmptyFieldListFilter), "memberships__group"]
     search_fields = ["=phone", "name", "email"]
@@ -24,6 +43,39 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     show_full_result_count = False
     list_per_page = 50
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """The Import button: upload a file, then follow its job's page.
+
+        Replaces django-import-export's own view, which holds the whole file in
+        memory; the button, its URL and its permission stay the library's.
+        """
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = import_job_create(
+                    source=form.cleaned_data["file"],
+                    group=form.cleaned_data["group"],
+                    on_duplicate=form.cleaned_data["on_duplicate"],
+                    all_or_nothing=form.cleaned_data["all_or_nothing"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except ImportRefused as exc:
+                form.add_error("file", str(exc))
+            else:
+                transaction.on_commit(lambda: analyse_import.delay(job.pk))
+                return HttpResponseRedirect(
+                    reverse("admin:audiences_importjob_change", args=[job.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import contacts",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/audiences/contact/import.html", context)
 
 
 @admin.register(AudienceGroup)
@@ -50,4 +102,158 @@ class AudienceGroupAdmin(admin.ModelAdmin):
             '<a href="{}?memberships__group__id__exact={}">View the members</a>',
             url,
             group.pk,
+        )
+
+
+@admin.register(Variable)
+class VariableAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ObjectActionsMixin):
+    list_display = [
+        "file_name",
+        "group",
+        "status",
+        "rows_read",
+        "created",
+        "updated",
+        "rows_rejected",
+        "created_at",
+    ]
+    list_filter = ["status", "group"]
+    list_select_related = ["group"]
+    search_fields = ["file_name", "group__name"]
+    fields = readonly_fields = (
+        "file_name",
+        "group",
+        "on_duplicate",
+        "all_or_nothing",
+        "status",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    change_form_template = "admin/audiences/importjob/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def _may_import(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("audiences.import_contact")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/apply/", view(self.apply_view), name="audiences_import_apply"
+            ),
+            path(
+                "<int:pk>/cancel/",
+                view(self.cancel_view),
+                name="audiences_import_cancel",
+            ),
+            path(
+                "<int:pk>/rejected/",
+                view(self.rejected_view),
+                name="audiences_import_rejected",
+            ),
+            *super().get_urls(),
+        ]
+
+    def object_actions(
+        self, request: HttpRequest, job: ImportJob
+    ) -> list[dict[str, Any]]:
+        if not self._may_import(request):
+            return []
+        actions: list[dict[str, Any]] = []
+        if job.status == ImportJob.Status.READY:
+            actions.append(
+                {
+                    "url": reverse("admin:audiences_import_apply", args=[job.pk]),
+                    "label": f"Import {job.rows_valid:,} contacts",
+                }
+            )
+        if job.status in (
+            ImportJob.Status.QUEUED,
+            ImportJob.Status.ANALYSING,
+            ImportJob.Status.READY,
+        ):
+            actions.append(
+                {
+                    "url": reverse("admin:audiences_import_cancel", args=[job.pk]),
+                    "label": "Cancel import",
+                    "confirm": "Cancel this import? Nothing of it will be kept.",
+                    "danger": True,
+                }
+            )
+        return actions
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        job = context.get("original")
+        if job is not None:
+            context["job"] = job
+            context["in_progress"] = job.status in (
+                ImportJob.Status.QUEUED,
+                ImportJob.Status.ANALYSING,
+                ImportJob.Status.APPLYING,
+            )
+            context["percent"] = round(job.progress * 100)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def apply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._posted_job(request, pk)
+        if job.status != ImportJob.Status.READY:
+            self.message_user(
+                request,
+                f"This import is {job.get_status_display().lower()}; only an import "
+                "that is ready can be applied.",
+                messages.ERROR,
+            )
+        else:
+            apply_import.delay(job.pk)
+            self.message_user(
+                request, "Importing the contacts; this page shows when done."
+            )
+        return self._back(job)
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._posted_job(request, pk)
+        try:
+            import_job_cancel(job_id=job.pk)
+        except ImportRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(
+                request, "The import is cancelled; nothing of it is kept."
+            )
+        return self._back(job)
+
+    def rejected_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        if not self._may_import(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not job.rejects_path or not Path(job.rejects_path).is_file():
+            raise Http404("This import has no rejected rows.")
+        name = f"{Path(job.file_name).stem}-rejected.csv"
+        return FileResponse(
+            Path(job.rejects_path).open("rb"), as_attachment=True, filename=name
+        )
+
+    def _posted_job(self, request: HttpRequest, pk: int) -> ImportJob:
+        if not self._may_import(request) or request.method != "POST":
+            raise PermissionDenied
+        return get_object_or_404(ImportJob, pk=pk)
+
+    def _back(self, job: ImportJob) -> HttpResponse:
+        return HttpResponseRedirect(
+            reverse("admin:audiences_importjob_change", args=[job.pk])
         )

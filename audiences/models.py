@@ -227,9 +227,15 @@ class ImportJob(models.Model):
 class ImportRow(models.Model):
     """A valid row of an import, staged until the job is applied or dropped."""
 
-    # No index of its own: (job, phone) starts with job.
+    # No index of its own: (job, phone) starts with job. No database constraint
+    # either: staging rows live minutes, and a constraint check per COPYed row
+    # costs more than the rows are worth; deleting a job still deletes them.
     job = models.ForeignKey(
-        ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False
+        ImportJob,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     row = models.PositiveIntegerField()
     phone = models.CharField(max_length=16)

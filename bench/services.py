@@ -62,4 +62,11 @@ def setup_django(database_url: str) -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Read from /proc (VmHWM), which starts
+    afresh at exec, unlike ru_maxrss, which a child inherits from its parent."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
