@@ -301,6 +301,14 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                 f"Import {job} is {job.get_status_display().lower()}; only an import "
                 "that is ready can be applied."
             )
+        if connection.vendor == "postgresql":
+            # The upsert sorts and the membership insert hash-joins a million rows;
+            # with the default 4 MB both spill to disk and run several times slower.
+            # Fresh staging rows have no statistics: without them the planner
+            # expects one row and picks a million index lookups over a hash join.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute(f"ANALYZE {ImportRow._meta.db_table}")
         _register_variables(job)
         staged = ImportRow.objects.filter(job=job)
         existing = staged.filter(phone__in=Contact.objects.values("phone")).count()
@@ -387,12 +395,15 @@ def _add_members(job: ImportJob) -> None:
     membership, contact = Membership._meta.db_table, Contact._meta.db_table
     staging = ImportRow._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # In contact order, the (group, contact) and contact indexes grow at their ends
+    # instead of taking a million inserts at random places.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {membership} (group_id, contact_id, added_at)
             SELECT %s, c.id, %s FROM {staging} s JOIN {contact} c ON c.phone = s.phone
             WHERE s.job_id = %s
+            ORDER BY c.id
             ON CONFLICT DO NOTHING
             """,
             [job.group_id, now, job.pk],
