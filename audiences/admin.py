@@ -16,13 +16,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from import_export.admin import ImportMixin
+from import_export.admin import ImportExportMixin
 
 from config.object_actions import ObjectActionsMixin
 
 from .forms import ImportForm
 from .importing import ImportRefused, import_job_cancel, import_job_create
 from .models import AudienceGroup, Contact, ImportJob, Membership, Variable
+from .resources import ContactResource
 from .tasks import analyse_import, apply_import
 
 
@@ -34,7 +35,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(ImportMixin, admin.ModelAdmin):
+class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
     list_filter = [("opted_out_at", admin.EmptyFieldListFilter), "memberships__group"]
     search_fields = ["=phone", "name", "email"]
@@ -43,6 +44,7 @@ class ContactAdmin(ImportMixin, admin.ModelAdmin):
     inlines = [MembershipInline]
     show_full_result_count = False
     list_per_page = 50
+    resource_classes = [ContactResource]
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The Import button: upload a file, then follow its job's page.
