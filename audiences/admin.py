@@ -15,14 +15,21 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
 from config.object_actions import ObjectActionsMixin
 
 from .forms import ImportForm
 from .importing import ImportRefused, import_job_cancel, import_job_create
-from .models import AudienceGroup, Contact, ImportJob, Membership, Variable
+from .models import (
+    AudienceGroup,
+    Contact,
+    GroupRule,
+    ImportJob,
+    Membership,
+    Variable,
+)
 from .resources import ContactResource
 from .tasks import analyse_import, apply_import
 
@@ -34,11 +41,71 @@ class MembershipInline(admin.TabularInline):
     verbose_name = "group membership"
 
 
+class GroupFilter(admin.SimpleListFilter):
+    """Contacts of a group, static or dynamic."""
+
+    title = "group"
+    parameter_name = "group"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (str(pk), name)
+            for pk, name in AudienceGroup.objects.values_list("pk", "name")
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Contact]
+    ) -> QuerySet[Contact]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        group = AudienceGroup.objects.filter(pk=int(value)).first()
+        if group is None:
+            return queryset.none()
+        return queryset.filter(pk__in=group.members().values("pk"))
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """By country calling code, read off the E.164 number (an indexed prefix match)."""
+
+    title = "country"
+    parameter_name = "country"
+    CODES = {
+        "52": "Mexico (+52)",
+        "1": "USA / Canada (+1)",
+        "57": "Colombia (+57)",
+        "54": "Argentina (+54)",
+        "55": "Brazil (+55)",
+        "56": "Chile (+56)",
+        "51": "Peru (+51)",
+        "34": "Spain (+34)",
+        "44": "United Kingdom (+44)",
+        "49": "Germany (+49)",
+        "33": "France (+33)",
+        "86": "China (+86)",
+        "91": "India (+91)",
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(self.CODES.items())
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Contact]
+    ) -> QuerySet[Contact]:
+        if self.value() in self.CODES:
+            return queryset.filter(phone__startswith=f"+{self.value()}")
+        return queryset
+
+
 @admin.register(Contact)
 class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
-    list_filter = [("opted_out_at", admin.EmptyFieldListFilter), "memberships__group"]
-    search_fields = ["=phone", "name", "email"]
+    list_filter = [
+        ("opted_out_at", admin.EmptyFieldListFilter),
+        GroupFilter,
+        CountryFilter,
+    ]
+    search_fields = ["=phone", "name", "email", "data__icontains"]
     readonly_fields = ["opted_out_at", "opt_out_source", "created_at", "updated_at"]
     fields = ["phone", "name", "email", "data", *readonly_fields]
     inlines = [MembershipInline]
@@ -80,30 +147,63 @@ class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/audiences/contact/import.html", context)
 
 
+class GroupRuleInline(admin.TabularInline):
+    model = GroupRule
+    extra = 1
+    verbose_name = "condition"
+    verbose_name_plural = "conditions (dynamic groups only)"
+
+
 @admin.register(AudienceGroup)
 class AudienceGroupAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "member_count", "description", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "description"]
-    readonly_fields = ["member_count", "members_link"]
-    fields = ["name", "description", "kind", "match", "rules", *readonly_fields]
+    readonly_fields = ["members_found", "preview"]
+    fields = ["name", "description", "kind", "match", *readonly_fields]
+    inlines = [GroupRuleInline]
+    PREVIEW = 20
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AudienceGroup]:
         return super().get_queryset(request).annotate(_members=Count("memberships"))
 
     @admin.display(description="members", ordering="_members")
-    def member_count(self, group: AudienceGroup) -> int:
-        return getattr(group, "_members", 0)
+    def member_count(self, group: AudienceGroup) -> str:
+        if group.kind == AudienceGroup.Kind.DYNAMIC:
+            return "counted on its page"
+        return f"{getattr(group, '_members', 0):,}"
 
-    @admin.display(description="contacts")
-    def members_link(self, group: AudienceGroup) -> str:
+    @admin.display(description="members")
+    def members_found(self, group: AudienceGroup) -> str:
         if group.pk is None:
             return "-"
         url = reverse("admin:audiences_contact_changelist")
         return format_html(
-            '<a href="{}?memberships__group__id__exact={}">View the members</a>',
+            '{} contacts — <a href="{}?group={}">see them all</a>',
+            f"{group.members().count():,}",
             url,
             group.pk,
+        )
+
+    @admin.display(description="first members")
+    def preview(self, group: AudienceGroup) -> str:
+        if group.pk is None:
+            return "Save the group to see who is in it."
+        contacts = group.members().order_by("pk")[: self.PREVIEW]
+        if not contacts:
+            return "Nobody matches yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (c.phone, c.name, ", ".join(f"{k}={v}" for k, v in c.data.items()))
+                for c in contacts
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Phone</th><th>Name</th><th>Custom data</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
         )
 
 

@@ -83,11 +83,6 @@ class AudienceGroup(models.Model):
     description = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STATIC)
     match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
-    rules = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="Conditions of a dynamic group, combined as chosen in 'match'.",
-    )
     contacts: "models.ManyToManyField[Contact, Membership]" = models.ManyToManyField(
         Contact, through="Membership", related_name="audience_groups", blank=True
     )
@@ -100,18 +95,13 @@ class AudienceGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        if self.kind == self.Kind.DYNAMIC:
-            raise ValidationError(
-                {
-                    "kind": "Dynamic groups cannot be saved yet: their condition "
-                    "editor "
-                    "is not built. Create a static group and add contacts to it."
-                }
-            )
-
     def members(self) -> ContactQuerySet:
-        """Every contact of the group, opted out or not."""
+        """Every contact of the group, opted out or not: the listed members of a
+        static group, or the contacts matching a dynamic group's rules."""
+        if self.kind == self.Kind.DYNAMIC:
+            from .rules import group_condition
+
+            return Contact.objects.filter(group_condition(self))
         return Contact.objects.filter(memberships__group=self)
 
 
@@ -250,3 +240,46 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.phone}"
+
+
+class GroupRule(models.Model):
+    """One condition of a dynamic group (A3, seed 004)."""
+
+    class Op(models.TextChoices):
+        EQUALS = "equals", "equals"
+        DIFFERS = "differs", "differs from"
+        CONTAINS = "contains", "contains"
+        GREATER = "gt", "is greater than"
+        LESS = "lt", "is less than"
+        BEFORE = "before", "is before"
+        AFTER = "after", "is after"
+        IS_SET = "is_set", "is set"
+        IS_EMPTY = "is_empty", "is empty"
+
+    group = models.ForeignKey(
+        AudienceGroup, on_delete=models.CASCADE, related_name="rules"
+    )
+    field = models.CharField(
+        max_length=64,
+        help_text="PHONE, NAME, EMAIL, OPTED_OUT, or a custom-data variable (NOMBRE).",
+    )
+    op = models.CharField("condition", max_length=10, choices=Op.choices)
+    value = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Numbers as 1200, dates as YYYY-MM-DD; empty for is set / is empty.",
+    )
+
+    class Meta:
+        ordering = ["group", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.get_op_display()} {self.value}".strip()
+
+    def clean(self) -> None:
+        from .rules import RuleError, rule_condition
+
+        try:
+            rule_condition(self)
+        except RuleError as exc:
+            raise ValidationError({exc.field: exc.message}) from None

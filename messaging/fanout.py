@@ -8,8 +8,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
-from audiences.models import Contact, Membership
-
 from .dispatch import dispatch_run_on_commit
 from .models import Channel, Message
 
@@ -18,18 +16,18 @@ if TYPE_CHECKING:
 
 
 def messages_create_for_run(*, run: "CampaignRun") -> int:
-    """Insert the run's messages with one INSERT … SELECT per send step.
+    """Insert the run's messages with one INSERT … SELECT per send step, from the
+    group's members (listed, or matching a dynamic group's rules).
 
     Opted-out contacts get a ``skipped`` row, so reports show them. A row that already
     exists (same run, contact, step) is left alone. Fills the run's counters, queues
     dispatch once the transaction commits, and returns how many rows were inserted.
     """
     campaign = run.campaign
-    message, contact, membership = (
-        Message._meta.db_table,
-        Contact._meta.db_table,
-        Membership._meta.db_table,
-    )
+    members = campaign.group.members()
+    member_sql, member_params = members.values(
+        "id", "opted_out_at"
+    ).query.sql_with_params()
     steps = run.flow_version.send_steps()
     channels = {step["channel_id"] for step in steps}
     missing = channels - set(
@@ -50,16 +48,15 @@ def messages_create_for_run(*, run: "CampaignRun") -> int:
             # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
             cursor.execute(
                 f"""
-                INSERT INTO {message}
+                INSERT INTO {Message._meta.db_table}
                     (run_id, contact_id, step, channel_id, status, attempts,
                      body, error, provider_id, created_at, lease_until)
-                SELECT %s, c.id, %s, %s,
-                       CASE WHEN c.opted_out_at IS NULL THEN %s ELSE %s END,
+                SELECT %s, m.id, %s, %s,
+                       CASE WHEN m.opted_out_at IS NULL THEN %s ELSE %s END,
                        0, '', '', '', %s, %s
-                FROM {contact} c
-                JOIN {membership} m ON m.contact_id = c.id
-                WHERE m.group_id = %s
-                ORDER BY c.id
+                FROM ({member_sql}) m
+                WHERE TRUE
+                ORDER BY m.id
                 ON CONFLICT DO NOTHING
                 """,
                 [
@@ -72,11 +69,10 @@ def messages_create_for_run(*, run: "CampaignRun") -> int:
                     # it must match the ORM's format to compare correctly.
                     connection.ops.adapt_datetimefield_value(now),
                     connection.ops.adapt_datetimefield_value(lease_until),
-                    campaign.group_id,
+                    *member_params,
                 ],
             )
             created += max(cursor.rowcount, 0)
-    members = campaign.group.members()
     run.recipients = members.count()
     run.skipped = members.filter(opted_out_at__isnull=False).count()
     run.messages_created = created
