@@ -34,8 +34,9 @@ from audiences.models import (
     Variable,
 )
 
+from .converting import converted_rows
 from .readers import SUPPORTED, Sheet, UnreadableFile, open_sheet
-from .values import Column, RowRejected, cell_text, convert_row, infer_kind, read_header
+from .values import Column, ContactRow, RowRejected, cell_text, infer_kind, read_header
 
 logger = logging.getLogger(__name__)
 
@@ -178,24 +179,25 @@ def _stage(
 ) -> None:
     seen: set[int] = set()
     batch: list[tuple[Any, ...]] = []
-    for number, cells in rows:
-        if not any(cell_text(cell) for cell in cells):
-            continue  # blank rows, often trailing in spreadsheets
+    for number, cells, outcome in converted_rows(
+        rows, columns, settings.IMPORT_WORKERS
+    ):
         job.rows_read += 1
-        try:
-            row = convert_row(cells, columns)
-            key = int(row.phone[1:])
-            if key in seen:
-                raise RowRejected(
-                    [("CONTACT", f"{row.phone} appears earlier in this file")]
-                )
-            seen.add(key)
-        except RowRejected as exc:
+        if isinstance(outcome, list):
             job.rows_rejected += 1
-            rejects.add(number, cells, exc)
+            rejects.add(number, cells or [], RowRejected(outcome))
             continue
+        key = int(outcome.phone[1:])
+        if key in seen:
+            job.rows_rejected += 1
+            problem = ("CONTACT", f"{outcome.phone} appears earlier in this file")
+            rejects.add(number, rejects.cells_of(outcome), RowRejected([problem]))
+            continue
+        seen.add(key)
         job.rows_valid += 1
-        batch.append((job.pk, number, row.phone, row.name, row.email, row.data))
+        batch.append(
+            (job.pk, number, outcome.phone, outcome.name, outcome.email, outcome.data)
+        )
         if len(batch) >= BATCH:
             _flush(batch)
             _report(job, sheet, rejects, on_progress)
@@ -260,6 +262,14 @@ class _RejectsFile:
         self.preview: list[dict[str, Any]] = []
         self.path = import_dir() / f"job-{job.pk}-rejected.csv"
         self.stream: IO[str] | None = None
+
+    def cells_of(self, row: ContactRow) -> list[Any]:
+        """A valid row's values under the file's header, for rows rejected later."""
+        fields = {"NAME": row.name, "EMAIL": row.email}
+        return [row.phone] + [
+            fields.get(title.upper(), row.data.get(title, ""))
+            for title in self.header[1:]
+        ]
 
     def __enter__(self) -> "_RejectsFile":
         return self

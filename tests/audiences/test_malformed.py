@@ -108,3 +108,17 @@ def test_all_or_nothing_writes_none_of_it(tmp_path: Path, run_import: Any) -> No
     assert job.rows_rejected == 50
     assert not Contact.objects.exists()
     assert not ImportRow.objects.exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_or_several_processes_give_the_same_answers(
+    tmp_path: Path, run_import: Any, settings: Any, workers: int
+) -> None:
+    settings.IMPORT_WORKERS = workers
+
+    job = run_import(malformed_file(tmp_path))
+
+    assert (job.created, job.rows_rejected) == (1, 50)
+    rows = [r["row"] for r in job.rejections]
+    assert rows == sorted(rows)
+    assert Path(job.rejects_path).read_text().count("\n") == 51
