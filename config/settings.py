@@ -243,8 +243,9 @@ if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
 # Numbers written without a leading + are read as numbers of this country.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "MX")
 
-# Processes that check an import's rows (phone numbers are most of its CPU time).
-IMPORT_WORKERS = env_int("IMPORT_WORKERS", os.cpu_count() or 1)
+# Processes that check an import's rows; 0 lets each import decide from its first
+# rows (more processes only pay when numbers are not already written +E.164).
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", 0)
 
 # --- import-export -----------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"

@@ -12,6 +12,7 @@ so a refused, failed or cancelled import leaves them as they were.
 import csv
 import json
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,7 +130,8 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
         _type_columns(columns, sample)
         rows = chain(sample, sheet.rows)
         with _RejectsFile(job, sheet.header) as rejects:
-            _stage(job, sheet, columns, rows, rejects, on_progress)
+            workers = _workers_for(sample)
+            _stage(job, sheet, columns, rows, rejects, on_progress, workers)
     finally:
         sheet.close()
     existing = (
@@ -156,6 +158,17 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
         on_progress(job)
 
 
+def _workers_for(sample: list[tuple[int, list[Any]]]) -> int:
+    """IMPORT_WORKERS, or when it is 0: one process for numbers written +E.164 (their
+    check is cheap; shipping rows to other processes would cost more), one per core
+    for numbers that need phonenumbers' full parser."""
+    if settings.IMPORT_WORKERS:
+        return int(settings.IMPORT_WORKERS)
+    phones = [cell_text(cells[0]) for _, cells in sample if cells]
+    e164 = sum(1 for phone in phones if phone.startswith("+"))
+    return 1 if e164 >= 0.9 * len(phones) else (os.cpu_count() or 1)
+
+
 def _type_columns(columns: list[Column], sample: list[tuple[int, list[Any]]]) -> None:
     data_columns = [column for column in columns if column.target == "data"]
     known = dict(
@@ -176,12 +189,11 @@ def _stage(
     rows: Iterator[tuple[int, list[Any]]],
     rejects: "_RejectsFile",
     on_progress: Callable[[ImportJob], None] | None,
+    workers: int,
 ) -> None:
     seen: set[int] = set()
     batch: list[tuple[Any, ...]] = []
-    for number, cells, outcome in converted_rows(
-        rows, columns, settings.IMPORT_WORKERS
-    ):
+    for number, cells, outcome in converted_rows(rows, columns, workers):
         job.rows_read += 1
         if isinstance(outcome, list):
             job.rows_rejected += 1

@@ -38,3 +38,54 @@ def test_an_invalid_contact_is_refused_with_a_message_on_the_phone_field() -> No
     with pytest.raises(ValidationError) as info:
         Contact(phone="12").full_clean()
     assert "not a valid phone number" in info.value.message_dict["phone"][0]
+
+
+def test_the_compiled_validity_check_agrees_with_phonenumbers() -> None:
+    """Random numbers around every region's example numbers, and plain noise."""
+    import random
+
+    import phonenumbers
+
+    from audiences.phones import _is_valid
+
+    rng = random.Random(20261122)
+    kinds = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+    )
+    seeds: list[tuple[int, str]] = [
+        (int(example.country_code or 0), str(example.national_number))
+        for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        for region in regions
+        if region != "001"
+        for kind in kinds
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    codes = list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    checked = valid = 0
+    while checked < 30_000:
+        if rng.random() < 0.7:
+            code, national = rng.choice(seeds)
+            keep = rng.randint(1, len(national))
+            extra = len(national) - keep + rng.choice([-1, 0, 0, 1])
+            national = national[:keep] + "".join(
+                rng.choice("0123456789") for _ in range(extra)
+            )
+        else:
+            code = rng.choice(codes)
+            national = "".join(
+                rng.choice("0123456789") for _ in range(rng.randint(4, 13))
+            )
+        if not national or national[0] == "0":
+            continue
+        mine = _is_valid(code, national)
+        if mine is None:
+            continue
+        number = phonenumbers.PhoneNumber(
+            country_code=code, national_number=int(national)
+        )
+        expected = phonenumbers.is_valid_number(number)
+        assert mine == expected, (code, national)
+        checked += 1
+        valid += expected
+    assert valid > 5_000  # the sample holds plenty of valid numbers too
