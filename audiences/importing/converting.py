@@ -6,12 +6,12 @@ staging rows. Only a few chunks are in flight at once, so memory stays flat what
 the file's size. The workers only compute; they never touch the database.
 """
 
-import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from multiprocessing.pool import AsyncResult
 from typing import Any
+
+import billiard
 
 from .values import Column, ContactRow, RowRejected, cell_text, convert_row
 
@@ -48,12 +48,14 @@ def converted_rows(
 ) -> Iterator[Converted]:
     """Convert ``rows`` in file order, skipping blank ones, with ``workers`` processes
     (in this process when fewer than two, or where fork is not available)."""
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or "fork" not in billiard.get_all_start_methods():
         for chunk in _chunks(rows):
             yield from _convert_chunk(columns, chunk)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pending: deque[AsyncResult[list[Converted]]] = deque()
+    # billiard, Celery's own multiprocessing: a Celery prefork worker is a daemonic
+    # process, and the standard library refuses to start children from one.
+    with billiard.get_context("fork").Pool(workers) as pool:
+        pending: deque[Any] = deque()
         for chunk in _chunks(rows):
             pending.append(pool.apply_async(_convert_chunk, (columns, chunk)))
             if len(pending) >= 2 * workers:

@@ -262,3 +262,31 @@ def test_rejected_rows_are_offered_as_a_file_that_imports_once_corrected(
         "MONTO": 1200,
         "FECHA": "2016-12-25",
     }
+
+
+def _convert_in_daemon(queue: Any) -> None:
+    from audiences.importing.converting import converted_rows
+    from audiences.importing.values import read_header
+
+    columns = read_header(["CONTACT", "NOMBRE"])
+    for column in columns:
+        column.kind = "text"
+    rows = [(n + 2, [f"55{10000000 + n}", "x"]) for n in range(5000)]
+    try:
+        queue.put(sum(1 for _ in converted_rows(rows, columns, workers=2)))
+    except Exception as exc:  # reported to the test, not lost in the child
+        queue.put(repr(exc))
+
+
+def test_rows_convert_in_worker_processes_even_inside_a_daemonic_process() -> None:
+    """A Celery prefork worker is daemonic; the import's workers must still start."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    daemon = context.Process(target=_convert_in_daemon, args=(queue,), daemon=True)
+    daemon.start()
+    outcome = queue.get(timeout=60)
+    daemon.join(10)
+
+    assert outcome == 5000
