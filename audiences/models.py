@@ -208,6 +208,9 @@ class ImportJob(models.Model):
         default=list, editable=False, help_text="The first rejected rows."
     )
     rejects_path = models.CharField(max_length=500, blank=True, editable=False)
+    variables = models.JSONField(
+        default=dict, editable=False, help_text="The file's variables and their types."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

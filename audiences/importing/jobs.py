@@ -128,6 +128,11 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
         columns = read_header(sheet.header)
         sample = list(islice(sheet.rows, SAMPLE))
         _type_columns(columns, sample)
+        # Applying registers new variables with these types, without reading again.
+        job.variables = {
+            c.name: c.kind for c in columns if c.target == "data" and c.kind
+        }
+        ImportJob.objects.filter(pk=job.pk).update(variables=job.variables)
         rows = chain(sample, sheet.rows)
         with _RejectsFile(job, sheet.header) as rejects:
             workers = _workers_for(sample)
@@ -357,18 +362,8 @@ def import_job_apply(*, job_id: int) -> ImportJob:
 
 
 def _register_variables(job: ImportJob) -> None:
-    sheet = open_sheet(Path(job.file_path), job.file_name)
-    try:
-        columns = read_header(sheet.header)
-        sample = list(islice(sheet.rows, SAMPLE))
-    finally:
-        sheet.close()
-    _type_columns(columns, sample)
-    for column in columns:
-        if column.target == "data" and column.kind:
-            Variable.objects.get_or_create(
-                name=column.name, defaults={"kind": column.kind}
-            )
+    for name, kind in job.variables.items():
+        Variable.objects.get_or_create(name=name, defaults={"kind": kind})
 
 
 def _upsert_contacts(job: ImportJob) -> int:
