@@ -9,8 +9,6 @@ group, drop the staging rows. Nothing is written to contacts before that transac
 so a refused, failed or cancelled import leaves them as they were.
 """
 
-import csv
-import json
 import logging
 import os
 import shutil
@@ -18,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -36,23 +34,28 @@ from audiences.models import (
 )
 
 from .converting import converted_rows
+from .parallel import ImportCancelled, stage_parts, text_parts
 from .readers import SUPPORTED, Sheet, UnreadableFile, open_sheet
-from .values import Column, ContactRow, RowRejected, cell_text, infer_kind, read_header
+from .rejects import RejectsFile
+from .staging import Staged, drop_duplicates, stage_rows
+from .values import (
+    Column,
+    ContactRow,
+    RowRejected,
+    cell_text,
+    infer_kind,
+    read_header,
+)
 
 logger = logging.getLogger(__name__)
 
 BATCH = 5000
 SAMPLE = 1000  # rows that decide the type of a new variable
-PREVIEW = 100  # rejections kept on the job for the admin page
 Status = ImportJob.Status
 
 
 class ImportRefused(Exception):
     """The import cannot go ahead as asked; the text says why."""
-
-
-class _Cancelled(Exception):
-    pass
 
 
 def import_dir() -> Path:
@@ -114,7 +117,7 @@ def import_job_analyse(
         _analyse(job, on_progress)
     except UnreadableFile as exc:
         _finish(job, Status.REFUSED, error=str(exc))
-    except _Cancelled:
+    except ImportCancelled:
         _finish(job, Status.CANCELLED)
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
@@ -124,6 +127,7 @@ def import_job_analyse(
 
 def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) -> None:
     sheet = open_sheet(Path(job.file_path), job.file_name)
+    rejects = RejectsFile(import_dir() / f"job-{job.pk}-rejected.csv", sheet.header)
     try:
         columns = read_header(sheet.header)
         sample = list(islice(sheet.rows, SAMPLE))
@@ -133,12 +137,40 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
             c.name: c.kind for c in columns if c.target == "data" and c.kind
         }
         ImportJob.objects.filter(pk=job.pk).update(variables=job.variables)
-        rows = chain(sample, sheet.rows)
-        with _RejectsFile(job, sheet.header) as rejects:
-            workers = _workers_for(sample)
-            _stage(job, sheet, columns, rows, rejects, on_progress, workers)
+        # Parts do all their own work, so they pay on every core whatever the numbers.
+        parts = text_parts(sheet, settings.IMPORT_WORKERS or os.cpu_count() or 1)
+        if parts:
+            sheet.close()
+            counts = stage_parts(
+                job_id=job.pk,
+                columns=columns,
+                sheet=sheet,
+                parts=parts,
+                rejects=rejects,
+                report=lambda progress: _report(job, progress, rejects, on_progress),
+            )
+            job.rows_read, job.rows_valid, job.rows_rejected = (
+                counts["read"],
+                counts["valid"],
+                counts["rejected"],
+            )
+        else:
+            rows = chain(sample, sheet.rows)
+            _stage(
+                job, sheet, columns, rows, rejects, on_progress, _workers_for(sample)
+            )
+        for number, phone, name, email, data in drop_duplicates(job.pk):
+            row = ContactRow(phone=phone, name=name, email=email, data=data)
+            problem = ("CONTACT", f"{phone} appears earlier in this file")
+            rejects.add(number, rejects.cells_of(row), RowRejected([problem]))
+            job.rows_valid -= 1
+            job.rows_rejected += 1
     finally:
         sheet.close()
+        rejects.close()
+    job.rejections = rejects.preview
+    if rejects.written:
+        job.rejects_path = str(rejects.path)
     existing = (
         ImportRow.objects.filter(job=job)
         .filter(phone__in=Contact.objects.values("phone"))
@@ -192,66 +224,38 @@ def _stage(
     sheet: Sheet,
     columns: list[Column],
     rows: Iterator[tuple[int, list[Any]]],
-    rejects: "_RejectsFile",
+    rejects: RejectsFile,
     on_progress: Callable[[ImportJob], None] | None,
     workers: int,
 ) -> None:
-    seen: set[int] = set()
-    batch: list[tuple[Any, ...]] = []
+    batch: list[Staged] = []
     for number, cells, outcome in converted_rows(rows, columns, workers):
         job.rows_read += 1
         if isinstance(outcome, list):
             job.rows_rejected += 1
             rejects.add(number, cells or [], RowRejected(outcome))
             continue
-        key = int(outcome.phone[1:])
-        if key in seen:
-            job.rows_rejected += 1
-            problem = ("CONTACT", f"{outcome.phone} appears earlier in this file")
-            rejects.add(number, rejects.cells_of(outcome), RowRejected([problem]))
-            continue
-        seen.add(key)
         job.rows_valid += 1
         batch.append(
             (job.pk, number, outcome.phone, outcome.name, outcome.email, outcome.data)
         )
         if len(batch) >= BATCH:
-            _flush(batch)
-            _report(job, sheet, rejects, on_progress)
-    _flush(batch)
-    _report(job, sheet, rejects, on_progress)
-
-
-def _flush(batch: list[tuple[Any, ...]]) -> None:
-    if not batch:
-        return
-    if connection.vendor == "postgresql":
-        table = ImportRow._meta.db_table
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(
-                f"COPY {table} (job_id, row, phone, name, email, data) FROM STDIN"
-            ) as copy,
-        ):
-            for job_id, row, phone, name, email, data in batch:
-                copy.write_row((job_id, row, phone, name, email, json.dumps(data)))
-    else:
-        ImportRow.objects.bulk_create(
-            ImportRow(
-                job_id=r[0], row=r[1], phone=r[2], name=r[3], email=r[4], data=r[5]
-            )
-            for r in batch
-        )
-    batch.clear()
+            stage_rows(batch)
+            if _report(job, sheet.progress(), rejects, on_progress):
+                raise ImportCancelled
+    stage_rows(batch)
+    if _report(job, sheet.progress(), rejects, on_progress):
+        raise ImportCancelled
 
 
 def _report(
     job: ImportJob,
-    sheet: Sheet,
-    rejects: "_RejectsFile",
+    progress: float,
+    rejects: RejectsFile,
     on_progress: Callable[[ImportJob], None] | None,
-) -> None:
-    job.progress = sheet.progress()
+) -> bool:
+    """Show progress on the job; return True when the operator asked to cancel."""
+    job.progress = progress
     job.rejections = rejects.preview
     ImportJob.objects.filter(pk=job.pk).update(
         progress=job.progress,
@@ -260,55 +264,9 @@ def _report(
         rows_rejected=job.rows_rejected,
         rejections=job.rejections,
     )
-    if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        raise _Cancelled
     if on_progress:
         on_progress(job)
-
-
-class _RejectsFile:
-    """Rejected rows as a CSV: the original cells, then their row number and reason."""
-
-    def __init__(self, job: ImportJob, header: list[str]) -> None:
-        self.job = job
-        self.header = [
-            cell
-            for cell in header
-            if cell.upper() not in ("REJECTED_ROW", "REJECTION_REASON")
-        ]
-        self.preview: list[dict[str, Any]] = []
-        self.path = import_dir() / f"job-{job.pk}-rejected.csv"
-        self.stream: IO[str] | None = None
-
-    def cells_of(self, row: ContactRow) -> list[Any]:
-        """A valid row's values under the file's header, for rows rejected later."""
-        fields = {"NAME": row.name, "EMAIL": row.email}
-        return [row.phone] + [
-            fields.get(title.upper(), row.data.get(title, ""))
-            for title in self.header[1:]
-        ]
-
-    def __enter__(self) -> "_RejectsFile":
-        return self
-
-    def add(self, number: int, cells: list[Any], exc: RowRejected) -> None:
-        if self.stream is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.stream = self.path.open("w", newline="", encoding="utf-8")
-            self.writer = csv.writer(self.stream)
-            self.writer.writerow([*self.header, "REJECTED_ROW", "REJECTION_REASON"])
-            self.job.rejects_path = str(self.path)
-            ImportJob.objects.filter(pk=self.job.pk).update(rejects_path=str(self.path))
-        texts = [cell_text(cell) for cell in cells[: len(self.header)]]
-        texts += [""] * (len(self.header) - len(texts))
-        self.writer.writerow([*texts, number, str(exc)])
-        for column, reason in exc.problems:
-            if len(self.preview) < PREVIEW:
-                self.preview.append({"row": number, "column": column, "reason": reason})
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.stream is not None:
-            self.stream.close()
+    return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "") -> None:

@@ -28,6 +28,8 @@ class Sheet:
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]
     size: int
+    # A text file's path, delimiter and where its data starts (after the header).
+    text: tuple[Path, str, int] | None = None
     _position: Any = field(repr=False, default=None)
     _close: Any = field(repr=False, default=None)
 
@@ -53,16 +55,21 @@ def open_sheet(path: Path, file_name: str) -> Sheet:
     )
 
 
+def decode_line(raw: bytes) -> str:
+    """A line as UTF-8 or, failing that, Windows-1252."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
     first = True
     for raw in stream:
         if first:
             raw = raw.removeprefix(codecs.BOM_UTF8)
             first = False
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield raw.decode("cp1252", errors="replace")
+        yield decode_line(raw)
 
 
 def _delimiter(header_line: str) -> str:
@@ -83,8 +90,12 @@ def _open_text(path: Path) -> Sheet:
         yield first_line
         yield from lines
 
-    reader = csv.reader(all_lines(), delimiter=_delimiter(first_line))
+    delimiter = _delimiter(first_line)
+    reader = csv.reader(all_lines(), delimiter=delimiter)
     header = next(reader)
+    with path.open("rb") as probe:
+        probe.readline()
+        data_start = probe.tell()
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         for cells in reader:
@@ -94,6 +105,7 @@ def _open_text(path: Path) -> Sheet:
         header=[cell.strip() for cell in header],
         rows=rows(),
         size=os.fstat(stream.fileno()).st_size,
+        text=(path, delimiter, data_start),
         _position=stream.tell,
         _close=stream.close,
     )
