@@ -97,3 +97,25 @@ def test_a_file_with_quotes_is_read_in_order(
     sheet = open_sheet(path, path.name)
     assert parallel.text_parts(sheet, 2) is None
     sheet.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_stops_the_parts_and_keeps_nothing(
+    tmp_path: Path, group: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audiences.importing import import_job_analyse, import_job_create
+    from audiences.models import ImportJob
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "BATCH", 200)
+    settings.IMPORT_WORKERS = 2
+    path = tsv_with_trouble(tmp_path / "big.tsv", rows=150_000)
+    job = import_job_create(source=path, group=group)
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+
+    job = import_job_analyse(job_id=job.pk)
+
+    assert job.status == "cancelled"
+    assert job.rows_read < 150_000
+    assert not ImportRow.objects.exists()
+    assert not Contact.objects.exists()
