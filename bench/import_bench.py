@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,10 @@ def child(args: argparse.Namespace) -> None:
             result = {"rows": cursor.fetchone()[0], "created": 0, "rejected": 0}
     result["seconds"] = time.perf_counter() - started
     result["rss_mb"] = peak_rss_mb()
+    # A file read on several cores has forked part processes, each with its own peak.
+    result["part_rss_mb"] = (
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )
     print(json.dumps(result))
 
 
@@ -165,9 +170,11 @@ def main() -> None:
 
         def line(label: str, r: dict[str, float]) -> float:
             rate = r["rows"] / r["seconds"]
+            parts = r.get("part_rss_mb", 0)
             print(
                 f"  {label:<44} {r['rows']:>9,.0f} rows {r['seconds']:7.1f} s "
                 f"{rate:>9,.0f} rows/s  peak RSS {r['rss_mb']:4.0f} MB"
+                + (f" (each part process {parts:.0f} MB)" if parts else "")
             )
             return rate
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import billiard
 
-from .values import Column, ContactRow, RowRejected, cell_text, convert_row
+from .values import Column, ContactRow, RowRejected, convert_row, is_blank
 
 CHUNK = 2000
 
@@ -26,7 +26,7 @@ def _convert_chunk(
 ) -> list[Converted]:
     converted: list[Converted] = []
     for number, cells in chunk:
-        if not any(cell_text(cell) for cell in cells):
+        if is_blank(cells):
             continue  # blank rows, often trailing in spreadsheets
         try:
             converted.append((number, None, convert_row(cells, columns)))

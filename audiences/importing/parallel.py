@@ -21,7 +21,7 @@ from django.db import connection, connections
 from .readers import Sheet, decode_line
 from .rejects import RejectsFile
 from .staging import Staged, stage_rows
-from .values import Column, RowRejected, convert_row
+from .values import Column, RowRejected, convert_row, is_blank
 
 PARALLEL_MIN_BYTES = 8 << 20
 BATCH = 5000
@@ -110,7 +110,7 @@ def _stage_part(
                 _lines(stream, part.end - part.start, slot), delimiter="\t"
             )
             for cells in reader:
-                if not any(cell.strip() for cell in cells):
+                if is_blank(cells):
                     continue
                 number = part.first_row + reader.line_num - 1
                 counts["read"] += 1

@@ -108,6 +108,13 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def is_blank(cells: list[Any]) -> bool:
+    """True for a row with nothing in it; the CONTACT cell decides most rows alone."""
+    if cells and cell_text(cells[0]):
+        return False
+    return not any(cell_text(cell) for cell in cells)
+
+
 def _is_number_cell(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
