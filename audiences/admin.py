@@ -106,12 +106,45 @@ class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
         CountryFilter,
     ]
     search_fields = ["=phone", "name", "email", "data__icontains"]
-    readonly_fields = ["opted_out_at", "opt_out_source", "created_at", "updated_at"]
+    readonly_fields = [
+        "custom_data",
+        "opted_out_at",
+        "opt_out_source",
+        "created_at",
+        "updated_at",
+    ]
     fields = ["phone", "name", "email", "data", *readonly_fields]
     inlines = [MembershipInline]
     show_full_result_count = False
     list_per_page = 50
     resource_classes = [ContactResource]
+
+    @admin.display(description="custom data, typed")
+    def custom_data(self, contact: Contact) -> str:
+        if not contact.data:
+            return "-"
+        kinds = dict(
+            Variable.objects.filter(name__in=list(contact.data)).values_list(
+                "name", "kind"
+            )
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    name,
+                    value,
+                    Variable.Kind(kinds[name]).label if name in kinds else "-",
+                )
+                for name, value in contact.data.items()
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Variable</th><th>Value</th><th>Type</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The Import button: upload a file, then follow its job's page.

@@ -142,3 +142,22 @@ def test_importing_needs_its_own_permission(
 
     staff.user_permissions.add(Permission.objects.get(codename="import_contact"))
     assert client.get(IMPORT_URL).status_code == 200
+
+
+def test_the_contact_page_shows_custom_data_with_its_types(
+    admin_client: Client,
+) -> None:
+    from audiences.models import Variable
+
+    Variable.objects.create(name="MONTO", kind="number")
+    Variable.objects.create(name="FECHA", kind="date")
+    contact = Contact.objects.create(
+        phone="+525500998877", data={"MONTO": 1200, "FECHA": "2016-12-25"}
+    )
+
+    page = admin_client.get(
+        reverse("admin:audiences_contact_change", args=[contact.pk])
+    ).content.decode()
+
+    assert "<td>MONTO</td><td>1200</td><td>Number</td>" in page
+    assert "<td>FECHA</td><td>2016-12-25</td><td>Date (YYYY-MM-DD)</td>" in page
