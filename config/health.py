@@ -1,12 +1,8 @@
 """/healthz: is the database reachable, is the broker reachable."""
 
 from django.db import connection
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.http.request import HttpRequest
-
-
-def redirect_to_admin() -> HttpResponseRedirect:
-    return HttpResponseRedirect("/admin/")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

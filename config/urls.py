@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import health
 
@@ -8,7 +9,7 @@ admin.site.site_title = "Flowcast"
 admin.site.index_title = "Campaigns, audiences, flows and messages"
 
 urlpatterns = [
-    path("", admin.site.admin_view(lambda request: health.redirect_to_admin())),
+    path("", RedirectView.as_view(url="/admin/")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

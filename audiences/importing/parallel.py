@@ -18,10 +18,11 @@ from typing import Any
 import billiard
 from django.db import connection, connections
 
+from .converting import converted_rows
 from .readers import Sheet, decode_line
 from .rejects import RejectsFile
 from .staging import Staged, stage_rows
-from .values import Column, RowRejected, convert_row, is_blank
+from .values import Column, RowRejected
 
 PARALLEL_MIN_BYTES = 8 << 20
 BATCH = 5000
@@ -109,16 +110,14 @@ def _stage_part(
             reader = csv.reader(
                 _lines(stream, part.end - part.start, slot), delimiter="\t"
             )
-            for cells in reader:
-                if is_blank(cells):
-                    continue
-                number = part.first_row + reader.line_num - 1
+            numbered = (
+                (part.first_row + reader.line_num - 1, cells) for cells in reader
+            )
+            for number, cells, row in converted_rows(numbered, columns, workers=1):
                 counts["read"] += 1
-                try:
-                    row = convert_row(cells, columns)
-                except RowRejected as exc:
+                if isinstance(row, list):
                     counts["rejected"] += 1
-                    rejects.add(number, cells, exc)
+                    rejects.add(number, cells or [], RowRejected(row))
                     continue
                 counts["valid"] += 1
                 batch.append((job_id, number, row.phone, row.name, row.email, row.data))

@@ -5,10 +5,9 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
-from .values import ContactRow, RowRejected, cell_text
+from .values import REPORT_COLUMNS, ContactRow, RowRejected, cell_text
 
 PREVIEW = 100  # rejections kept on the job for the admin page
-REPORT_COLUMNS = ["REJECTED_ROW", "REJECTION_REASON"]
 
 
 class RejectsFile:

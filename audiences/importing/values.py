@@ -22,7 +22,7 @@ from .readers import UnreadableFile
 
 CONTACT_FIELDS = {"NAME": "name", "EMAIL": "email"}
 # Columns of Flowcast's own rejected-rows file, so a corrected copy imports as is.
-REPORT_COLUMNS = {"REJECTED_ROW", "REJECTION_REASON"}
+REPORT_COLUMNS = ("REJECTED_ROW", "REJECTION_REASON")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
