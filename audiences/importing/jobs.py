@@ -122,6 +122,9 @@ def import_job_analyse(
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
         _finish(job, Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        # Applying works from the staged rows and job.variables, never the file.
+        import_file_remove(job)
     return job
 
 
@@ -402,6 +405,7 @@ def import_job_cancel(*, job_id: int) -> ImportJob:
                 "be cancelled."
             )
         ImportRow.objects.filter(job=job).delete()
+    import_file_remove(job)
     job.refresh_from_db()
     return job
 

@@ -161,3 +161,18 @@ def test_the_contact_page_shows_custom_data_with_its_types(
 
     assert "<td>MONTO</td><td>1200</td><td>Number</td>" in page
     assert "<td>FECHA</td><td>2016-12-25</td><td>Date (YYYY-MM-DD)</td>" in page
+
+
+def test_an_uploaded_file_is_deleted_once_read(
+    admin_client: Client, tmp_path: Path, group: Any
+) -> None:
+    upload(admin_client, write_text(tmp_path / "seed.tsv", SEED), group)
+    job = ImportJob.objects.get()
+    stored = Path(job.file_path)
+    assert stored.is_file()
+
+    job = import_job_analyse(job_id=job.pk)
+
+    assert job.status == "ready"
+    assert not stored.exists()
+    assert import_job_apply(job_id=job.pk).created == 3
