@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from audiences.models import AudienceGroup, Contact, Membership
+from audiences.models import AudienceGroup, Contact, Membership, Variable
 from flows.models import Flow, FlowStep
 from flows.publishing import flow_publish
 from messaging.models import Channel
@@ -26,6 +26,7 @@ DEMO_CONTACTS = [
         {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
     ),
 ]
+DEMO_VARIABLES = {"NOMBRE": "text", "MONTO": "number", "FECHA": "date"}
 DEMO_CAMPAIGN = "Demo: payment reminder"
 
 
@@ -42,6 +43,8 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
             name="Demo customers",
             defaults={"description": "Three contacts with custom data, from seed 003."},
         )
+        for variable, kind in DEMO_VARIABLES.items():
+            Variable.objects.get_or_create(name=variable, defaults={"kind": kind})
         for phone, name, data in DEMO_CONTACTS:
             contact, _ = Contact.objects.get_or_create(
                 phone=phone, defaults={"name": name, "data": data}
