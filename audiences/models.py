@@ -116,12 +116,14 @@ class Membership(models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
         db_constraint=False,
+        db_index=False,  # the unique (group, contact) index serves it
     )
     contact = models.ForeignKey(
         Contact,
         on_delete=models.CASCADE,
         related_name="memberships",
         db_constraint=False,
+        db_index=False,  # membership_contact_idx below
     )
     added_at = models.DateTimeField(auto_now_add=True)
 

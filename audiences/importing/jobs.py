@@ -278,6 +278,7 @@ def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
     job.error = error
     job.finished_at = timezone.now()
     job.save()
+    _vacuum_staging(job.rows_valid)
 
 
 def import_job_apply(*, job_id: int) -> ImportJob:
@@ -292,24 +293,21 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         if connection.vendor == "postgresql":
             # The upsert sorts and the membership insert hash-joins a million rows;
             # with the default 4 MB both spill to disk and run several times slower.
-            # Fresh staging rows have no statistics: without them the planner
-            # expects one row and picks a million index lookups over a hash join.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-                cursor.execute(f"ANALYZE {ImportRow._meta.db_table}")
         _register_variables(job)
         staged = ImportRow.objects.filter(job=job)
-        existing = staged.filter(phone__in=Contact.objects.values("phone")).count()
-        written = _upsert_contacts(job)
-        job.created = job.rows_valid - existing
-        if job.on_duplicate == ImportJob.OnDuplicate.UPDATE:
-            job.updated = written - job.created
-        job.unchanged = existing - job.updated
-        _add_members(job)
+        job.created, job.updated, members_added = _upsert_contacts(job)
+        job.unchanged = job.rows_valid - job.created - job.updated
+        if members_added < job.rows_valid:
+            # Contacts the upsert left alone (unchanged, or kept by "ignore") join
+            # the group through their phone numbers.
+            _add_members(job)
         staged.delete()
         job.status = Status.DONE
         job.finished_at = timezone.now()
         job.save()
+    _vacuum_staging(job.rows_valid)
     logger.info(
         "import %s into %r: %d created, %d updated, %d unchanged, %d rejected",
         job.pk,
@@ -322,13 +320,32 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     return job
 
 
+# Staged rows are deleted once applied. After a big import, their dead row versions
+# would make the next import's scans and ANALYZE of the staging table read them
+# all until autovacuum comes round (a minute or more): clear them at once.
+VACUUM_AFTER_ROWS = 50_000
+
+
+def _vacuum_staging(rows: int) -> None:
+    if (
+        rows >= VACUUM_AFTER_ROWS
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {ImportRow._meta.db_table}")
+
+
 def _register_variables(job: ImportJob) -> None:
     for name, kind in job.variables.items():
         Variable.objects.get_or_create(name=name, defaults={"kind": kind})
 
 
-def _upsert_contacts(job: ImportJob) -> int:
+def _upsert_contacts(job: ImportJob) -> tuple[int, int, int]:
+    """Insert new contacts and merge existing ones per the duplicate policy; return
+    (created, updated, memberships added for them)."""
     contact, staging = Contact._meta.db_table, ImportRow._meta.db_table
+    membership = Membership._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     if job.on_duplicate == ImportJob.OnDuplicate.IGNORE:
         on_conflict = "DO NOTHING"
@@ -352,21 +369,45 @@ def _upsert_contacts(job: ImportJob) -> int:
             WHERE {merged} {distinct} {old_data}
                OR {name} {distinct} {contact}.name
                OR {email} {distinct} {contact}.email"""
+    # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
+    # ORDER BY phone takes row locks in one order, so concurrent imports of
+    # overlapping files cannot deadlock.
+    upsert = f"""
+        INSERT INTO {contact}
+            (phone, name, email, data, opt_out_source, created_at, updated_at)
+        SELECT phone, name, email, data, '', %s, %s
+        FROM {staging} WHERE job_id = %s ORDER BY phone
+        ON CONFLICT (phone) {on_conflict}
+    """
     with connection.cursor() as cursor:
-        # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
-        # ORDER BY phone takes row locks in one order, so concurrent imports of
-        # overlapping files cannot deadlock.
-        cursor.execute(
-            f"""
-            INSERT INTO {contact}
-                (phone, name, email, data, opt_out_source, created_at, updated_at)
-            SELECT phone, name, email, data, '', %s, %s
-            FROM {staging} WHERE job_id = %s ORDER BY phone
-            ON CONFLICT (phone) {on_conflict}
-            """,
-            [now, now, job.pk],
+        if connection.vendor == "postgresql":
+            # One statement writes the contacts and the memberships of those it
+            # wrote, from the ids it returns: no join of the staged rows with the
+            # contacts table. A row inserted here has no xmax; an updated one has.
+            cursor.execute(
+                f"""
+                WITH written AS ({upsert} RETURNING id, xmax = 0 AS inserted),
+                added AS (
+                    INSERT INTO {membership} (group_id, contact_id, added_at)
+                    SELECT %s, id, %s FROM written ORDER BY id
+                    ON CONFLICT DO NOTHING
+                )
+                SELECT count(*) FILTER (WHERE inserted),
+                       count(*) FILTER (WHERE NOT inserted)
+                FROM written
+                """,
+                [now, now, job.pk, job.group_id, now],
+            )
+            created, updated = cursor.fetchone()
+            return created, updated, created + updated
+        existing = (
+            ImportRow.objects.filter(job=job)
+            .filter(phone__in=Contact.objects.values("phone"))
+            .count()
         )
-        return max(cursor.rowcount, 0)
+        cursor.execute(upsert, [now, now, job.pk])
+        created = job.rows_valid - existing
+        return created, max(cursor.rowcount, 0) - created, 0
 
 
 def _add_members(job: ImportJob) -> None:
@@ -376,6 +417,10 @@ def _add_members(job: ImportJob) -> None:
     # In contact order, the (group, contact) and contact indexes grow at their ends
     # instead of taking a million inserts at random places.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Fresh staging rows have no statistics: without them the planner
+            # expects one row and picks a million index lookups over a hash join.
+            cursor.execute(f"ANALYZE {staging}")
         cursor.execute(
             f"""
             INSERT INTO {membership} (group_id, contact_id, added_at)
@@ -406,6 +451,7 @@ def import_job_cancel(*, job_id: int) -> ImportJob:
             )
         ImportRow.objects.filter(job=job).delete()
     import_file_remove(job)
+    _vacuum_staging(job.rows_valid)
     job.refresh_from_db()
     return job
 

@@ -164,7 +164,12 @@ def infer_kind(values: Iterable[Any]) -> str:
 
 def typed_value(value: Any, kind: str) -> Any:
     """Convert a non-empty cell to ``kind``; raise ValueError with the reason."""
+    cell_type = type(value)
     if kind == Variable.Kind.NUMBER:
+        if cell_type is int:
+            return value
+        if cell_type is float:
+            return int(value) if value.is_integer() else value
         if _is_number_cell(value):
             number = float(value)
             return int(number) if number.is_integer() else number
@@ -176,6 +181,8 @@ def typed_value(value: Any, kind: str) -> Any:
             )
         return int(text) if "." not in text else float(text)
     if kind == Variable.Kind.DATE:
+        if cell_type is dt.date:
+            return value.isoformat()
         if isinstance(value, dt.date):
             return cell_text(value)[:10]
         text = cell_text(value)
@@ -203,32 +210,43 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
         row.phone = normalize_phone(cells[0] if cells else "")
     except ValidationError as exc:
         problems.append(("CONTACT", exc.messages[0]))
-    extra = [cell for cell in cells[len(columns) + 1 :] if cell_text(cell)]
-    if extra:
-        problems.append(
-            (
-                "-",
-                f"the row has {len(columns) + 1 + len(extra)} filled cells but the "
-                f"header names {len(columns) + 1} columns",
+    width, count = len(columns) + 1, len(cells)
+    if count > width:
+        extra = [cell for cell in cells[width:] if cell_text(cell)]
+        if extra:
+            problems.append(
+                (
+                    "-",
+                    f"the row has {width + len(extra)} filled cells but the header "
+                    f"names {width} columns",
+                )
             )
-        )
     for column in columns:
-        value = cells[column.index] if column.index < len(cells) else None
-        if column.target == "skip" or not cell_text(value):
+        if column.index >= count:
             continue
-        if column.target == "name":
+        value = cells[column.index]
+        # This loop runs for every cell of a million-row file: blank cells are
+        # skipped without building their text.
+        if type(value) is str:
+            value = value.strip()
+            if not value:
+                continue
+        elif value is None or not cell_text(value):
+            continue
+        target = column.target
+        if target == "data":
+            try:
+                row.data[column.name] = typed_value(value, column.kind or "text")
+            except ValueError as exc:
+                problems.append((column.name, str(exc)))
+        elif target == "name":
             row.name = cell_text(value)[:200]
-        elif column.target == "email":
+        elif target == "email":
             row.email = cell_text(value)
             try:
                 validate_email(row.email)
             except ValidationError:
                 problems.append((column.name, f"{row.email!r} is not an email address"))
-        else:
-            try:
-                row.data[column.name] = typed_value(value, column.kind or "text")
-            except ValueError as exc:
-                problems.append((column.name, str(exc)))
     if problems:
         raise RowRejected(problems)
     return row
