@@ -6,12 +6,24 @@ they compare in calendar order.
 """
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Q
 
 if TYPE_CHECKING:
-    from .models import AudienceGroup, GroupRule
+    from .models import AudienceGroup
+
+
+class Rule(Protocol):
+    """A test of one contact field: a group's rule, or a flow's branch condition."""
+
+    @property
+    def field(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
 
 # Contact fields a rule may test, and the kind of value each holds.
 CONTACT_FIELDS = {
@@ -52,7 +64,7 @@ def _kind_and_lookup(name: str) -> tuple[str, str]:
     return found, f"data__{name}"
 
 
-def _typed(rule: "GroupRule", kind: str) -> Any:
+def _typed(rule: Rule, kind: str) -> Any:
     text = rule.value.strip()
     if rule.op in NEEDS_NO_VALUE:
         return None
@@ -76,8 +88,10 @@ def _typed(rule: "GroupRule", kind: str) -> Any:
     return text
 
 
-def rule_condition(rule: "GroupRule") -> Q:
+def rule_condition(rule: Rule) -> Q:
     """The condition one rule sets, or RuleError saying what is wrong with it."""
+    if not rule.field.strip():
+        raise RuleError("field", "Name the field to test (e.g. MONTO).")
     kind, lookup = _kind_and_lookup(rule.field)
     if rule.op not in OPS_BY_KIND[kind]:
         allowed = ", ".join(sorted(OPS_BY_KIND[kind]))

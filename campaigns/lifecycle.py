@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flows.engine import journeys_cancel
+from flows.models import Journey
 from messaging.dispatch import messages_cancel
 
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
@@ -210,9 +212,15 @@ def campaign_end(
         runs = CampaignRun.objects.filter(campaign=campaign)
         runs.update(status=CampaignRun.Status.CANCELLED)
         cancelled = messages_cancel(runs=runs, reason="campaign ended")
-    if cancelled:
+        stopped = journeys_cancel(
+            journeys=Journey.objects.filter(run__in=runs), reason="campaign ended"
+        )
+    if cancelled or stopped:
         logger.info(
-            "campaign %s ended: %d unsent messages cancelled", campaign.pk, cancelled
+            "campaign %s ended: %d unsent messages and %d open journeys cancelled",
+            campaign.pk,
+            cancelled,
+            stopped,
         )
     return campaign
 

@@ -14,7 +14,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.fanout import messages_create_for_run
+from flows.engine import journeys_start_for_run
 
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
@@ -54,7 +54,7 @@ def campaign_tick(
             scheduled_for=slot,
             flow_version_id=campaign.flow_version_id,
         )
-        messages_create_for_run(run=run)
+        journeys_start_for_run(run=run, now=now)
     logger.info(
         "campaign %s: run %s for %s, %d messages for %d contacts (%d opted out)",
         campaign.pk,

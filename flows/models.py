@@ -1,7 +1,7 @@
-from typing import Any
-
 from django.conf import settings
 from django.db import models
+
+from audiences.models import GroupRule
 
 
 class Flow(models.Model):
@@ -35,6 +35,40 @@ class Flow(models.Model):
         related_name="+",
         help_text="The last published version: what newly saved campaigns will send.",
     )
+    has_draft_changes = models.BooleanField(
+        "unpublished changes",
+        default=False,
+        editable=False,
+        help_text="The steps were edited after the last publish; campaigns keep "
+        "sending the published version until the flow is published again.",
+    )
+    event_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Behavioural-event flows: the event (as reported to /api/events) "
+        "that puts a contact on the flow, e.g. cart_abandoned.",
+    )
+    audience_group = models.ForeignKey(
+        "audiences.AudienceGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Audience flows: the group whose members enter the flow.",
+    )
+    audience_every = models.CharField(
+        "audience enters",
+        max_length=10,
+        blank=True,
+        choices=[
+            ("minute", "every minute"),
+            ("hourly", "every hour"),
+            ("daily", "every day"),
+        ],
+        help_text="Audience flows: how often the group's members enter (each member "
+        "at most once per period).",
+    )
+    audience_last_entry = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,11 +116,44 @@ class FlowStep(models.Model):
         help_text="Send steps: the message text. {{NOMBRE}} is replaced by the "
         "contact's custom data NOMBRE; {{PHONE}}, {{NAME}} and {{EMAIL}} also work.",
     )
-    wait = models.DurationField(
-        null=True, blank=True, help_text="Wait steps: how long to wait."
+    media_url = models.URLField(
+        "image or media URL",
+        blank=True,
+        help_text="Send steps: an image, video or file sent with the text (optional).",
     )
-    condition = models.JSONField(
-        default=dict, blank=True, help_text="Branch steps: the condition."
+    wait = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="Wait steps: how long to wait, e.g. 00:01:00 for a minute or "
+        "1 00:00:00 for a day.",
+    )
+    next_step = models.PositiveSmallIntegerField(
+        "then go to",
+        null=True,
+        blank=True,
+        help_text="The position of the step that follows; empty: the next one down.",
+    )
+    condition_field = models.CharField(
+        "if",
+        max_length=64,
+        blank=True,
+        help_text="Branch steps: PHONE, NAME, EMAIL, OPTED_OUT or a custom-data "
+        "variable (MONTO).",
+    )
+    condition_op = models.CharField(
+        "condition", max_length=10, blank=True, choices=GroupRule.Op.choices
+    )
+    condition_value = models.CharField(
+        "value",
+        max_length=200,
+        blank=True,
+        help_text="Numbers as 1000, dates as YYYY-MM-DD; empty for is set / is empty.",
+    )
+    yes_step = models.PositiveSmallIntegerField(
+        "yes: go to", null=True, blank=True, help_text="Branch steps."
+    )
+    no_step = models.PositiveSmallIntegerField(
+        "no: go to", null=True, blank=True, help_text="Branch steps."
     )
 
     class Meta:
@@ -130,12 +197,80 @@ class FlowVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.flow} v{self.number}"
 
-    def send_steps(self) -> list[dict[str, Any]]:
-        """The send steps a run delivers, in order, up to the first end step."""
-        steps: list[dict[str, Any]] = []
-        for step in self.steps:
-            if step["kind"] == FlowStep.Kind.END:
-                break
-            if step["kind"] == FlowStep.Kind.SEND:
-                steps.append(step)
-        return steps
+
+class Journey(models.Model):
+    """One contact on one flow version: where it is, and when it moves on.
+
+    A campaign run puts each member of its group on the flow (one journey per run and
+    contact); events and audience schedules put contacts on flows without a run. The
+    engine (flows.engine) is the only writer of ``step``, ``status`` and ``due_at``.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "On the flow"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="journeys", db_index=False
+    )
+    flow_version = models.ForeignKey(
+        FlowVersion, on_delete=models.PROTECT, related_name="journeys", db_index=False
+    )
+    # The unique (run, contact) key starts with run.
+    run = models.ForeignKey(
+        "campaigns.CampaignRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="journeys",
+        db_index=False,
+    )
+    contact = models.ForeignKey(
+        "audiences.Contact", on_delete=models.CASCADE, related_name="journeys"
+    )
+    step = models.PositiveSmallIntegerField(
+        help_text="The position of the step the contact is at."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the contact moves on (after a wait)."
+    )
+    hops = models.PositiveIntegerField(
+        default=0, help_text="Steps taken; a runaway loop is stopped."
+    )
+    entry_key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What put the contact on the flow: an event id, or an audience "
+        "period. A contact enters at most once per key.",
+    )
+    entered_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "contact"], name="journey_once_per_run"
+            ),
+            models.UniqueConstraint(
+                fields=["flow", "contact", "entry_key"],
+                condition=~models.Q(entry_key=""),
+                name="journey_once_per_entry_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="journey_due_idx",
+                condition=models.Q(status="active"),
+            ),
+            models.Index(fields=["flow", "status"], name="journey_flow_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Journey {self.pk} of contact {self.contact_id} ({self.status})"

@@ -6,15 +6,60 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
-from .models import Flow, FlowStep, FlowVersion
+from audiences.rules import RuleError, rule_condition
 
-# Steps the run engine can carry today. Waits and branches need journeys that advance
-# over time; until those exist, a flow holding one is refused rather than half-run.
-RUNNABLE_KINDS = {FlowStep.Kind.SEND, FlowStep.Kind.END}
+from .conditions import branch_condition
+from .graph import graph_problems
+from .models import Flow, FlowStep, FlowVersion
 
 
 class FlowRefused(Exception):
     """The flow cannot be published as it stands; the text lists every problem."""
+
+
+def snapshot(step: FlowStep) -> dict[str, Any]:
+    """A step as a version keeps it, and as the graph checks and the engine read it."""
+    return {
+        "id": step.pk,
+        "position": step.position,
+        "kind": step.kind,
+        "channel_id": step.channel_id,
+        "body": step.body,
+        "media_url": step.media_url,
+        "wait_seconds": step.wait.total_seconds() if step.wait else None,
+        "next": step.next_step,
+        "condition": {
+            "field": step.condition_field,
+            "op": step.condition_op,
+            "value": step.condition_value,
+        },
+        "yes": step.yes_step,
+        "no": step.no_step,
+    }
+
+
+def step_problems(step: FlowStep) -> list[str]:
+    """What is missing or wrong in one step, on its own."""
+    where = f"Step {step.position}"
+    problems: list[str] = []
+    if step.kind == FlowStep.Kind.SEND:
+        if step.channel is None:
+            problems.append(f"{where}: choose the channel to send on.")
+        elif not step.channel.enabled:
+            problems.append(f"{where}: channel {step.channel.name!r} is disabled.")
+        if not step.body.strip():
+            problems.append(f"{where}: the message text is empty.")
+    elif step.kind == FlowStep.Kind.WAIT:
+        if step.wait is None or step.wait.total_seconds() <= 0:
+            problems.append(f"{where}: give the wait a duration (e.g. 00:01:00).")
+    elif step.kind == FlowStep.Kind.BRANCH:
+        if step.yes_step is None or step.no_step is None:
+            problems.append(f"{where}: a branch needs both a yes and a no step.")
+        try:
+            rule_condition(branch_condition(snapshot(step)))
+        except RuleError as exc:
+            problems.append(f"{where}: the condition is not usable: {exc.message}")
+    return problems
 
 
 def flow_problems(flow: Flow) -> list[str]:
@@ -24,32 +69,15 @@ def flow_problems(flow: Flow) -> list[str]:
     if not any(step.kind == FlowStep.Kind.SEND for step in steps):
         problems.append("The flow needs at least one 'Send a message' step.")
     for step in steps:
-        where = f"Step {step.position}"
-        if step.kind not in RUNNABLE_KINDS:
-            problems.append(
-                f"{where}: '{step.get_kind_display()}' steps cannot be published yet; "
-                "only send and end steps run."
-            )
-        if step.kind == FlowStep.Kind.SEND:
-            if step.channel is None:
-                problems.append(f"{where}: choose the channel to send on.")
-            elif not step.channel.enabled:
-                problems.append(f"{where}: channel {step.channel.name!r} is disabled.")
-            if not step.body.strip():
-                problems.append(f"{where}: the message text is empty.")
+        problems.extend(step_problems(step))
+    problems.extend(graph_problems([snapshot(step) for step in steps]))
+    if flow.trigger == Flow.Trigger.EVENT and not flow.event_name.strip():
+        problems.append("A behavioural-event flow needs the event name it waits for.")
+    if flow.trigger == Flow.Trigger.AUDIENCE and (
+        flow.audience_group_id is None or not flow.audience_every
+    ):
+        problems.append("An audience flow needs its group and how often it enters.")
     return problems
-
-
-def _snapshot(step: FlowStep) -> dict[str, Any]:
-    return {
-        "id": step.pk,
-        "position": step.position,
-        "kind": step.kind,
-        "channel_id": step.channel_id,
-        "body": step.body,
-        "wait_seconds": step.wait.total_seconds() if step.wait else None,
-        "condition": step.condition,
-    }
 
 
 def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
@@ -69,11 +97,13 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
         version = FlowVersion.objects.create(
             flow=locked,
             number=number,
-            steps=[_snapshot(step) for step in locked.steps.all()],
+            steps=[snapshot(step) for step in locked.steps.all()],
             published_by=actor if actor is not None and actor.pk else None,
         )
         Flow.objects.filter(pk=flow.pk).update(
-            status=Flow.Status.PUBLISHED, current_version=version
+            status=Flow.Status.PUBLISHED,
+            current_version=version,
+            has_draft_changes=False,
         )
     flow.refresh_from_db()
     return version

@@ -54,7 +54,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="campaign", ordering="run__campaign__name")
     def campaign(self, message: Message) -> str:
-        return message.run.campaign.name
+        return message.run.campaign.name if message.run else "—"
 
     @admin.display(description="error")
     def short_error(self, message: Message) -> str:

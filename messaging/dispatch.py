@@ -21,10 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import CampaignRun
+from flows.models import FlowVersion
 from flows.rendering import render
 
 from .backends import DeliveryError, get_backend
@@ -83,38 +84,37 @@ def messages_cancel(*, runs: "models.QuerySet[CampaignRun]", reason: str) -> int
     )
 
 
-def dispatch_run_on_commit(*, run_id: int) -> None:
-    """Queue the run's send tasks once the current transaction commits."""
-    transaction.on_commit(lambda: dispatch_run(run_id=run_id))
+def dispatch_range_on_commit(*, run_id: int | None, low: int, high: int) -> None:
+    """Queue send tasks for message ids low..high (of ``run_id``, or of no run) once
+    the current transaction commits."""
+    transaction.on_commit(lambda: dispatch_range(run_id=run_id, low=low, high=high))
 
 
-def dispatch_run(*, run_id: int) -> int:
-    """Queue one send task per range of the run's message ids. Return the task count."""
+def dispatch_range(*, run_id: int | None, low: int, high: int) -> int:
+    """Queue one send task per chunk of ids in low..high. Return the task count."""
     from .tasks import send_messages
 
-    bounds = Message.objects.filter(run_id=run_id).aggregate(
-        low=Min("id"), high=Max("id")
-    )
-    if bounds["low"] is None:
-        return 0
     size = settings.MESSAGING_DISPATCH_CHUNK
     count = 0
-    for first in range(bounds["low"], bounds["high"] + 1, size):
-        send_messages.delay(run_id, first, min(first + size - 1, bounds["high"]))
+    for first in range(low, high + 1, size):
+        send_messages.delay(run_id, first, min(first + size - 1, high))
         count += 1
     return count
 
 
-def _run_is_cancelled(run_id: int) -> bool:
+def _run_is_cancelled(run_id: int | None) -> bool:
+    if run_id is None:
+        return False
     return CampaignRun.objects.filter(
         pk=run_id, status=CampaignRun.Status.CANCELLED
     ).exists()
 
 
 def messages_send_range(
-    *, run_id: int, first_id: int, last_id: int, now: dt.datetime | None = None
+    *, run_id: int | None, first_id: int, last_id: int, now: dt.datetime | None = None
 ) -> DispatchReport:
-    """Claim the due messages of a run with ids in [first_id, last_id] and send them.
+    """Claim the due messages of a run (or, for None, of no run: flows entered by an
+    event or an audience) with ids in [first_id, last_id] and send them.
 
     Safe to call twice for the same range: rows already claimed or finished are left
     alone.
@@ -122,7 +122,7 @@ def messages_send_range(
     now = now or timezone.now()
     report = DispatchReport()
     in_range = Message.objects.filter(run_id=run_id, id__gte=first_id, id__lte=last_id)
-    if _run_is_cancelled(run_id):
+    if run_id is not None and _run_is_cancelled(run_id):
         report.cancelled = messages_cancel(
             runs=CampaignRun.objects.filter(pk=run_id), reason="campaign ended"
         )
@@ -141,18 +141,13 @@ def messages_send_range(
     report.skipped = mine.filter(contact__opted_out_at__isnull=False).update(
         status=Message.Status.SKIPPED, claim_token=None, lease_until=None
     )
-    steps = {
-        step["id"]: step
-        for step in CampaignRun.objects.values_list(
-            "flow_version__steps", flat=True
-        ).get(pk=run_id)
-    }
+    steps = _steps_of(mine)
     began = checked_at = time.monotonic()
 
     def clock() -> dt.datetime:
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
-    for message in mine.select_related("contact", "channel"):
+    for message in mine.select_related("contact", "channel", "journey"):
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
@@ -166,6 +161,20 @@ def messages_send_range(
                 break
         _deliver(message, steps, token, clock(), report)
     return report
+
+
+def _steps_of(messages: MessageQuerySet) -> dict[tuple[int, int], dict[str, Any]]:
+    """The flow steps the messages send, by (flow version id, step id)."""
+    versions = set(
+        messages.values_list("journey__flow_version_id", flat=True).distinct()
+    )
+    return {
+        (version_id, step["id"]): step
+        for version_id, version_steps in FlowVersion.objects.filter(
+            pk__in=versions
+        ).values_list("pk", "steps")
+        for step in version_steps
+    }
 
 
 def _defer_outside_active_hours(
@@ -197,7 +206,7 @@ def _window_opens_at(channel: Channel, now: dt.datetime) -> dt.datetime | None:
 
 def _deliver(
     message: Message,
-    steps: dict[int, dict[str, Any]],
+    steps: dict[tuple[int, int], dict[str, Any]],
     token: uuid.UUID,
     now: dt.datetime,
     report: DispatchReport,
@@ -216,13 +225,15 @@ def _deliver(
             lease_until=None,
         )
         return
-    step = steps.get(message.step)
+    version_id = message.journey.flow_version_id if message.journey else None
+    step = steps.get((version_id, message.step)) if version_id else None
     if step is None:
         report.failed += mine.update(
             status=Message.Status.FAILED, error="flow step not found in version"
         )
         return
     message.body = render(step.get("body", ""), message.contact)
+    message.media_url = step.get("media_url") or ""
     try:
         receipt = get_backend(message.channel.kind).send(message)
     except DeliveryError as exc:

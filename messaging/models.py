@@ -98,8 +98,21 @@ class Message(models.Model):
     run = models.ForeignKey(
         "campaigns.CampaignRun",
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="messages",
         db_index=False,
+        help_text="The campaign run; empty for flows entered by an event or audience.",
+    )
+    # No database constraint, like memberships: messages are written set-wise from
+    # journeys that exist, and each check would lock the journey row.
+    journey = models.ForeignKey(
+        "flows.Journey",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_constraint=False,
     )
     contact = models.ForeignKey(
         "audiences.Contact", on_delete=models.CASCADE, related_name="messages"
@@ -122,12 +135,20 @@ class Message(models.Model):
     provider_id = models.CharField(max_length=200, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
+    # Set by dispatch from the flow step, for the backend; not stored.
+    media_url = ""
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "contact", "step"], name="message_once_per_contact_step"
+            ),
+            # Flows entered without a run: once per journey and step.
+            models.UniqueConstraint(
+                fields=["journey", "step"],
+                condition=models.Q(run__isnull=True),
+                name="message_once_per_journey_step",
             ),
         ]
         indexes = [

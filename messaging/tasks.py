@@ -9,7 +9,7 @@ from . import dispatch
 
 
 @shared_task(name="messaging.tasks.send_messages")
-def send_messages(run_id: int, first_id: int, last_id: int) -> dict[str, int]:
+def send_messages(run_id: int | None, first_id: int, last_id: int) -> dict[str, int]:
     report = dispatch.messages_send_range(
         run_id=run_id, first_id=first_id, last_id=last_id
     )

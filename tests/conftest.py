@@ -146,6 +146,7 @@ def make_flow(db: None, make_channel: Callable[..., Any]) -> Callable[..., Any]:
         FlowStep.objects.create(
             flow=flow, position=1, kind=FlowStep.Kind.SEND, channel=channel, body=body
         )
+        FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
         if publish:
             flow_publish(flow=flow)
         return flow

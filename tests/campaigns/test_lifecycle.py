@@ -61,7 +61,7 @@ class TestFieldRules:
         self, make_campaign: Any, make_flow: Any
     ) -> None:
         with pytest.raises(ValidationError) as info:
-            make_campaign(flow=make_flow(trigger="event"))
+            make_campaign(flow=make_flow(trigger="event", event_name="signed_up"))
         assert "Manual" in info.value.message_dict["flow"][0]
 
     def test_seconds_are_dropped_from_start_and_end(self, make_campaign: Any) -> None:

@@ -109,10 +109,10 @@ def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
 
     campaign = make_campaign(started=True)
     fanned_out, release = threading.Event(), threading.Event()
-    real_fan_out = runs.messages_create_for_run
+    real_fan_out = runs.journeys_start_for_run
 
-    def slow_fan_out(*, run: Any) -> int:
-        created = real_fan_out(run=run)
+    def slow_fan_out(*, run: Any, now: Any = None) -> Any:
+        created = real_fan_out(run=run, now=now)
         fanned_out.set()
         release.wait(10)
         return created
@@ -128,7 +128,7 @@ def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
         thread.start()
         return thread
 
-    monkeypatch.setattr(runs, "messages_create_for_run", slow_fan_out)
+    monkeypatch.setattr(runs, "journeys_start_for_run", slow_fan_out)
     tick = in_thread(lambda: runs.campaign_tick(campaign_id=campaign.pk))
     assert fanned_out.wait(10)
     ender = in_thread(
@@ -172,7 +172,7 @@ def test_a_run_whose_channel_is_gone_fails_loudly_and_opens_nothing(
     from flows.models import FlowStep
 
     campaign = make_campaign(started=True)
-    step = FlowStep.objects.get(flow=campaign.flow)
+    step = FlowStep.objects.get(flow=campaign.flow, kind="send")
     old_channel = step.channel
     assert old_channel is not None
     step.channel = make_channel()

@@ -2,6 +2,7 @@ from typing import Any
 
 import pytest
 
+from flows.graph import graph_problems
 from flows.models import Flow, FlowStep
 from flows.publishing import FlowRefused, flow_publish
 
@@ -35,6 +36,9 @@ def test_every_problem_is_named_with_its_step(make_channel: Any) -> None:
     flow = Flow.objects.create(name="Broken")
     FlowStep.objects.create(flow=flow, position=1, kind="send", body="")
     FlowStep.objects.create(flow=flow, position=2, kind="wait")
+    FlowStep.objects.create(
+        flow=flow, position=3, kind="branch", condition_field="NOPE", yes_step=9
+    )
 
     with pytest.raises(FlowRefused) as info:
         flow_publish(flow=flow)
@@ -42,19 +46,65 @@ def test_every_problem_is_named_with_its_step(make_channel: Any) -> None:
     text = str(info.value)
     assert "Step 1: choose the channel" in text
     assert "Step 1: the message text is empty" in text
-    assert "Step 2: 'Wait' steps cannot be published yet" in text
+    assert "Step 2: give the wait a duration" in text
+    assert "Step 3: a branch needs both a yes and a no step" in text
+    assert "Step 3: the condition is not usable: 'NOPE' is neither" in text
+    assert "Step 3: its 'yes' path goes to step 9, which does not exist" in text
+    assert "The flow has no End step" in text
+
+
+def _steps(*specs: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"next": None, "yes": None, "no": None, **spec} for spec in specs]
+
+
+def test_a_sound_graph_with_a_waiting_loop_has_no_problems() -> None:
+    # 1 send -> 2 wait -> 3 branch (yes: 4 end, no: back to 2)
+    steps = _steps(
+        {"position": 1, "kind": "send"},
+        {"position": 2, "kind": "wait"},
+        {"position": 3, "kind": "branch", "yes": 4, "no": 2},
+        {"position": 4, "kind": "end"},
+    )
+    assert graph_problems(steps) == []
+
+
+def test_a_loop_without_a_wait_is_refused() -> None:
+    steps = _steps(
+        {"position": 1, "kind": "send"},
+        {"position": 2, "kind": "branch", "yes": 3, "no": 1},
+        {"position": 3, "kind": "end"},
+    )
+    problems = graph_problems(steps)
+    assert any("form a loop without a Wait step" in p for p in problems), problems
+
+
+def test_unreachable_steps_and_dead_ends_are_named() -> None:
+    steps = _steps(
+        {"position": 1, "kind": "send", "next": 3},
+        {"position": 2, "kind": "send"},
+        {"position": 3, "kind": "end"},
+        {"position": 4, "kind": "send"},
+    )
+    problems = graph_problems(steps)
+    assert "Step 2 can never be reached: no step leads to it." in problems
+    assert any(p.startswith("Step 4 leads nowhere") for p in problems)
+
+
+def test_a_loop_with_no_way_out_never_reaches_an_end() -> None:
+    steps = _steps(
+        {"position": 1, "kind": "send"},
+        {"position": 2, "kind": "wait", "next": 1},
+        {"position": 3, "kind": "end"},
+    )
+    problems = graph_problems(steps)
+    assert "Step 1: no path from it reaches an End step (it loops forever)." in problems
 
 
 @pytest.mark.django_db
-def test_send_steps_stop_at_the_first_end_step(
-    make_flow: Any, make_channel: Any
-) -> None:
-    flow = make_flow(publish=False)
-    FlowStep.objects.create(flow=flow, position=2, kind="end")
-    FlowStep.objects.create(
-        flow=flow, position=3, kind="send", channel=make_channel(), body="never"
-    )
-
-    version = flow_publish(flow=flow)
-
-    assert [step["body"] for step in version.send_steps()] == ["Hola {{NOMBRE}}"]
+def test_event_and_audience_flows_need_their_trigger_settings(make_flow: Any) -> None:
+    flow = make_flow(publish=False, trigger="event")
+    with pytest.raises(FlowRefused, match="needs the event name"):
+        flow_publish(flow=flow)
+    flow = make_flow(publish=False, trigger="audience")
+    with pytest.raises(FlowRefused, match="needs its group and how often"):
+        flow_publish(flow=flow)

@@ -1,0 +1,402 @@
+"""The journey engine: moves contacts through a flow version, set-wise.
+
+Every contact on a flow has a journey row that says at which step it is and when it
+moves on. Journeys at the same step move together, in SQL: a run of send steps
+inserts one message per journey and step (INSERT … SELECT), a wait sets the time the
+journeys are due again, a branch splits them with one UPDATE per path (the condition
+is evaluated by the database), an end closes them. Only waits hold journeys back, so
+one pass carries each journey to its next wait or to its end.
+
+This module is the only writer of Journey.step, status and due_at.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from audiences.models import AudienceGroup, Contact
+from messaging.dispatch import dispatch_range_on_commit
+from messaging.models import Channel, Message
+
+from .conditions import branch_q
+from .graph import BRANCH, END, SEND, WAIT, Step, ordered, successors
+from .models import Flow, FlowVersion, Journey
+
+logger = logging.getLogger(__name__)
+
+# A journey that has taken this many steps is in a loop nobody meant: stop it.
+MAX_HOPS = 1000
+# How many due journeys one advance pass takes (each pass is one transaction).
+ADVANCE_BATCH = 5000
+
+
+class FlowNotRunnable(ImproperlyConfigured):
+    """The version cannot be run (a channel it sends on is gone)."""
+
+
+@dataclass
+class Segment:
+    """From a step: the send steps met on the way, and the step that stops the way."""
+
+    sends: list[Step]
+    stop: Step
+
+
+def _steps(version: FlowVersion) -> dict[int, Step]:
+    return {step["position"]: step for step in version.steps}
+
+
+def _next(step: Step, steps: dict[int, Step]) -> int:
+    target = successors(step, ordered(steps.values()))[0][1]
+    assert target is not None, "published versions have no dead ends"
+    return target
+
+
+def segment(steps: dict[int, Step], position: int) -> Segment:
+    """Follow send steps from ``position`` to the first wait, branch or end."""
+    sends: list[Step] = []
+    step = steps[position]
+    while step["kind"] == SEND:
+        sends.append(step)
+        step = steps[_next(step, steps)]
+    return Segment(sends, step)
+
+
+def first_position(version: FlowVersion) -> int:
+    return ordered(version.steps)[0]["position"]
+
+
+def check_channels(version: FlowVersion) -> None:
+    wanted = {s["channel_id"] for s in version.steps if s["kind"] == SEND}
+    found = set(Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - found:
+        raise FlowNotRunnable(
+            f"Flow version {version} sends on channel(s) {sorted(wanted - found)}, "
+            "which no longer exist; publish the flow again."
+        )
+
+
+def _adapt(moment: dt.datetime) -> Any:
+    # Raw SQL skips the field's conversion; SQLite stores text, so it must match
+    # the ORM's format to compare correctly.
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _insert_messages(
+    journeys: QuerySet[Journey], step: Step, now: dt.datetime
+) -> tuple[int, int | None, int | None]:
+    """One message per journey for a send step; opted-out contacts get ``skipped``.
+
+    Returns (inserted, lowest id, highest id) of the new rows.
+    """
+    journey_sql, params = journeys.values(
+        "id", "run_id", "contact_id"
+    ).query.sql_with_params()
+    lease_until = now + dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+    # The dispatch task queued at commit owns the rows until then; after it, the
+    # sweeper queues them again (the broker may have lost the task).
+    insert = f"""
+        INSERT INTO {Message._meta.db_table}
+            (run_id, journey_id, contact_id, step, channel_id, status, attempts,
+             body, error, provider_id, created_at, lease_until)
+        SELECT j.run_id, j.id, j.contact_id, %s, %s,
+               CASE WHEN c.opted_out_at IS NULL THEN %s ELSE %s END,
+               0, '', '', '', %s, %s
+        FROM ({journey_sql}) j
+        JOIN {Contact._meta.db_table} c ON c.id = j.contact_id
+        WHERE TRUE
+        ORDER BY j.id
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    """
+    values = [
+        step["id"],
+        step["channel_id"],
+        Message.Status.QUEUED,
+        Message.Status.SKIPPED,
+        _adapt(now),
+        _adapt(lease_until),
+        *params,
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH ins AS ({insert}) SELECT count(*), min(id), max(id) FROM ins",
+                values,
+            )
+            count, low, high = cursor.fetchone()
+            return count, low, high
+        cursor.execute(insert, values)
+        ids = [row[0] for row in cursor.fetchall()]
+    return len(ids), min(ids, default=None), max(ids, default=None)
+
+
+@dataclass
+class Moved:
+    messages: int = 0
+    ended: int = 0
+    low: int | None = None
+    high: int | None = None
+
+    def add_messages(self, count: int, low: int | None, high: int | None) -> None:
+        self.messages += count
+        if low is not None:
+            self.low = low if self.low is None else min(self.low, low)
+        if high is not None:
+            self.high = high if self.high is None else max(self.high, high)
+
+
+def _carry(
+    at_step: QuerySet[Journey],
+    steps: dict[int, Step],
+    position: int,
+    now: dt.datetime,
+    moved: Moved,
+) -> None:
+    """Carry the journeys at ``position`` to their next wait or end."""
+    way = segment(steps, position)
+    for send in way.sends:
+        moved.add_messages(*_insert_messages(at_step, send, now))
+    hops = F("hops") + len(way.sends) + 1
+    stop = way.stop
+    if stop["kind"] == END:
+        moved.ended += at_step.update(
+            step=stop["position"],
+            status=Journey.Status.ENDED,
+            due_at=None,
+            ended_at=now,
+            end_reason="reached the end",
+            hops=hops,
+        )
+    elif stop["kind"] == WAIT:
+        at_step.update(
+            step=_next(stop, steps),
+            due_at=now + dt.timedelta(seconds=stop["wait_seconds"]),
+            hops=hops,
+        )
+    elif stop["kind"] == BRANCH:
+        # The database decides, per contact: yes for those matching, no for the rest.
+        matching = Contact.objects.filter(branch_q(stop)).values("pk")
+        at_step.filter(contact__in=matching).update(
+            step=stop["yes"], due_at=now, hops=hops
+        )
+        at_step.update(step=stop["no"], due_at=now, hops=hops)
+    else:  # pragma: no cover - versions are validated when published
+        raise FlowNotRunnable(f"unknown step kind {stop['kind']!r}")
+
+
+def _advance_selection(
+    selection: QuerySet[Journey], now: dt.datetime, moved: Moved
+) -> None:
+    """Move every due journey of ``selection`` as far as it goes now."""
+    versions: dict[int, dict[int, Step]] = {}
+    due = selection.filter(status=Journey.Status.ACTIVE, due_at__lte=now)
+    # Each pass moves every group one segment; branches may need another pass.
+    for _ in range(MAX_PASSES):
+        runaway = due.filter(hops__gte=MAX_HOPS).update(
+            status=Journey.Status.ENDED,
+            ended_at=now,
+            due_at=None,
+            end_reason=f"stopped after {MAX_HOPS} steps (a loop that never ends)",
+        )
+        moved.ended += runaway
+        groups = list(due.values_list("flow_version_id", "step").distinct())
+        if not groups:
+            return
+        for version_id, position in groups:
+            if version_id not in versions:
+                versions[version_id] = _steps(FlowVersion.objects.get(pk=version_id))
+            _carry(
+                due.filter(flow_version_id=version_id, step=position),
+                versions[version_id],
+                position,
+                now,
+                moved,
+            )
+
+
+# A branch can lead to a branch: each pass carries every journey one segment on.
+MAX_PASSES = 50
+
+
+def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved:
+    """Put every member of the run's group on its flow version and carry them on.
+
+    One journey per contact (INSERT … SELECT from the group's members, placed straight
+    at the first wait, branch or end), one message per contact and send step met on
+    the way. Queues the messages' dispatch for when the transaction commits.
+    """
+    now = now or timezone.now()
+    version: FlowVersion = run.flow_version
+    check_channels(version)
+    steps = _steps(version)
+    way = segment(steps, first_position(version))
+    stop = way.stop
+    due_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    status, position, due_at, ended_at = (
+        Journey.Status.ACTIVE,
+        stop["position"],
+        now,
+        None,
+    )
+    if stop["kind"] == END:
+        status, due_at, ended_at = Journey.Status.ENDED, None, now
+    elif stop["kind"] == WAIT:
+        position = _next(stop, steps)
+        due_at = now + dt.timedelta(seconds=stop["wait_seconds"])
+    hops = len(way.sends) + (0 if stop["kind"] == BRANCH else 1)
+    group: AudienceGroup = run.campaign.group
+    members = group.members()
+    member_sql, member_params = members.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Journey._meta.db_table}
+                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
+                 hops, entry_key, entered_at, ended_at, end_reason)
+            SELECT %s, %s, %s, m.id, %s, %s, %s, %s, '', %s, %s, %s
+            FROM ({member_sql}) m
+            WHERE TRUE
+            ORDER BY m.id
+            ON CONFLICT DO NOTHING
+            """,
+            [
+                version.flow_id,
+                version.pk,
+                run.pk,
+                position,
+                status,
+                _adapt(due_at) if due_at else None,
+                hops,
+                _adapt(now),
+                _adapt(ended_at) if ended_at else None,
+                "reached the end" if ended_at else "",
+                *member_params,
+            ],
+        )
+        entered = max(cursor.rowcount, 0)
+    journeys = Journey.objects.filter(run=run)
+    moved = Moved(ended=entered if status == Journey.Status.ENDED else 0)
+    for send in way.sends:
+        moved.add_messages(*_insert_messages(journeys, send, now))
+    if stop["kind"] == BRANCH:
+        _advance_selection(journeys, now, moved)
+    run.recipients = entered
+    run.skipped = members.filter(opted_out_at__isnull=False).count()
+    run.messages_created = moved.messages
+    run.save(update_fields=["recipients", "skipped", "messages_created"])
+    _dispatch(run.pk, moved)
+    return moved
+
+
+def _dispatch(run_id: int | None, moved: Moved) -> None:
+    if moved.low is not None and moved.high is not None:
+        dispatch_range_on_commit(run_id=run_id, low=moved.low, high=moved.high)
+
+
+def journeys_enter(
+    *,
+    flow: Flow,
+    contacts: QuerySet[Contact],
+    entry_key: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Put ``contacts`` on the flow's published version, without a campaign run, at
+    most once per (flow, contact, entry_key); carry them on at once. Return how many
+    entered."""
+    now = now or timezone.now()
+    version = flow.current_version
+    if version is None:
+        return 0
+    check_channels(version)
+    contact_sql, params = contacts.values("id").query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Journey._meta.db_table}
+                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
+                 hops, entry_key, entered_at, ended_at, end_reason)
+            SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, NULL, ''
+            FROM ({contact_sql}) c
+            WHERE TRUE
+            ORDER BY c.id
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            [
+                flow.pk,
+                version.pk,
+                first_position(version),
+                Journey.Status.ACTIVE,
+                _adapt(now),
+                entry_key[:200],
+                _adapt(now),
+                *params,
+            ],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            moved = Moved()
+            _advance_selection(Journey.objects.filter(pk__in=ids), now, moved)
+            _dispatch(None, moved)
+    return len(ids)
+
+
+def journeys_advance(
+    *, now: dt.datetime | None = None, limit: int = ADVANCE_BATCH
+) -> int:
+    """Carry on the journeys whose wait is over, a batch at a time. Return how many
+    journeys were taken.
+
+    Journeys of suspended campaigns stay where they are until the campaign resumes.
+    Safe to run in several workers at once: each batch is locked (SKIP LOCKED on
+    PostgreSQL), so two workers never take the same journey.
+    """
+    from campaigns.models import CampaignStatus
+
+    now = now or timezone.now()
+    taken = 0
+    while True:
+        with transaction.atomic():
+            due = (
+                Journey.objects.filter(status=Journey.Status.ACTIVE, due_at__lte=now)
+                .filter(
+                    Q(run__isnull=True)
+                    | Q(run__campaign__status=CampaignStatus.IN_PROGRESS)
+                )
+                .order_by("due_at")
+            )
+            if connection.vendor == "postgresql":
+                due = due.select_for_update(skip_locked=True, of=("self",))
+            ids = list(due.values_list("pk", flat=True)[:limit])
+            if not ids:
+                return taken
+            taken += len(ids)
+            batch = Journey.objects.filter(pk__in=ids)
+            # Campaign runs dispatch per run, so their tasks check their campaign.
+            runs = set(batch.values_list("run_id", flat=True).distinct())
+            for run_id in runs:
+                moved = Moved()
+                _advance_selection(batch.filter(run_id=run_id), now, moved)
+                _dispatch(run_id, moved)
+        if len(ids) < limit:
+            return taken
+
+
+def journeys_cancel(*, journeys: QuerySet[Journey], reason: str) -> int:
+    """End open journeys where they are (Finish, a campaign's end); return how
+    many."""
+    return journeys.filter(status=Journey.Status.ACTIVE).update(
+        status=Journey.Status.CANCELLED,
+        due_at=None,
+        ended_at=timezone.now(),
+        end_reason=reason[:200],
+    )

@@ -1,0 +1,133 @@
+"""The step graph of a flow: where each step leads, and whether every path is sound.
+
+Works on step snapshots (the dicts a FlowVersion stores), so a working copy and a
+published version are checked and drawn the same way. A step leads to the step it
+names as next, or by default to the step after it; a branch leads to its yes and no
+steps; an end leads nowhere.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+Step = dict[str, Any]
+
+SEND, WAIT, BRANCH, END = "send", "wait", "branch", "end"
+
+
+def ordered(steps: Iterable[Step]) -> list[Step]:
+    return sorted(steps, key=lambda step: step["position"])
+
+
+def successors(step: Step, steps: list[Step]) -> list[tuple[str, int | None]]:
+    """(label, position) for each way out of ``step``; position None: nowhere."""
+    if step["kind"] == END:
+        return []
+    if step["kind"] == BRANCH:
+        return [("yes", step.get("yes")), ("no", step.get("no"))]
+    target = step.get("next")
+    if target is None:
+        later = [s["position"] for s in steps if s["position"] > step["position"]]
+        target = min(later) if later else None
+    return [("", target)]
+
+
+def edges(steps: list[Step]) -> dict[int, list[tuple[str, int | None]]]:
+    return {step["position"]: successors(step, steps) for step in steps}
+
+
+def reachable(steps: list[Step]) -> list[int]:
+    """Positions reachable from the first step, in the order a walk meets them."""
+    if not steps:
+        return []
+    out = edges(steps)
+    known = {step["position"] for step in steps}
+    first = ordered(steps)[0]["position"]
+    seen, queue = [first], [first]
+    while queue:
+        position = queue.pop(0)
+        for _, target in out[position]:
+            if target in known and target not in seen:
+                seen.append(target)
+                queue.append(target)
+    return seen
+
+
+def graph_problems(steps: list[Step]) -> list[str]:
+    """Every way the graph is unsound, as sentences naming the steps."""
+    if not steps:
+        return ["The flow has no steps."]
+    problems: list[str] = []
+    by_position = {step["position"]: step for step in steps}
+    out = edges(steps)
+    for step in ordered(steps):
+        where = f"Step {step['position']}"
+        for label, target in out[step["position"]]:
+            way = f"its '{label}' path" if label else "it"
+            if target is None:
+                problems.append(
+                    f"{where} leads nowhere: {way} must go to a step "
+                    "(add an End step to finish the flow)."
+                )
+            elif target not in by_position:
+                problems.append(
+                    f"{where}: {way} goes to step {target}, which does not exist."
+                )
+            elif target == step["position"]:
+                problems.append(f"{where}: {way} goes to itself.")
+    seen = reachable(steps)
+    for step in ordered(steps):
+        if step["position"] not in seen:
+            problems.append(
+                f"Step {step['position']} can never be reached: no step leads to it."
+            )
+    if not any(step["kind"] == END for step in steps):
+        problems.append("The flow has no End step.")
+    # Every reachable step must have a way to an end.
+    ends = {s["position"] for s in steps if s["kind"] == END}
+    finishing = set(ends)
+    changed = True
+    while changed:
+        changed = False
+        for position, ways in out.items():
+            if position not in finishing and any(t in finishing for _, t in ways):
+                finishing.add(position)
+                changed = True
+    for position in seen:
+        if position not in finishing:
+            problems.append(
+                f"Step {position}: no path from it reaches an End step "
+                "(it loops forever)."
+            )
+    for cycle in _loops_without_wait(steps, out):
+        path = " → ".join(str(p) for p in cycle)
+        problems.append(
+            f"Steps {path} form a loop without a Wait step; a contact would go round "
+            "it at once, forever. Put a Wait in the loop."
+        )
+    return problems
+
+
+def _loops_without_wait(
+    steps: list[Step], out: dict[int, list[tuple[str, int | None]]]
+) -> list[list[int]]:
+    """Cycles among non-wait steps, each once."""
+    active = {s["position"] for s in steps if s["kind"] != WAIT}
+    found: list[list[int]] = []
+    done: set[int] = set()
+
+    def visit(position: int, path: list[int]) -> None:
+        for _, target in out.get(position, []):
+            if target is None or target not in active:
+                continue
+            if target in path:
+                cycle = path[path.index(target) :]
+                if not any(set(cycle) == set(c) for c in found):
+                    found.append([*cycle, target])
+            elif target not in done:
+                visit(target, [*path, target])
+        done.add(position)
+
+    for step in ordered(steps):
+        if step["position"] in active and step["position"] not in done:
+            visit(step["position"], [step["position"]])
+    return found
