@@ -217,6 +217,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25},
     },
+    # Waits end at most this late; the pass itself is one indexed query when idle.
+    "system: advance journeys": {
+        "task": "flows.tasks.advance_journeys",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 9},
+    },
+    "system: enter audience flows": {
+        "task": "flows.tasks.enter_audiences",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
+    },
 }
 
 # --- Messaging ---------------------------------------------------------------------
