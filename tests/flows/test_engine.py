@@ -22,7 +22,7 @@ SEED = [  # seed 003's example rows: phone, name, MONTO
 
 
 def branching_flow(channel: Any, name: str = "Welcome") -> Flow:
-    """send -> wait 1 minute -> branch MONTO > 1000 -> (yes) send A / (no) send B -> end"""
+    """send, wait 1 min, branch MONTO > 1000: yes send A, no send B; end."""
     flow = Flow.objects.create(name=name)
     step = FlowStep.objects.create
     step(flow=flow, position=1, kind="send", channel=channel, body="Hola {{NOMBRE}}")
