@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -124,6 +125,18 @@ class CampaignAdmin(ObjectActionsMixin):
         self, request: HttpRequest, campaign: Campaign
     ) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
+        version = campaign.flow_version
+        if version is not None:
+            # The version the campaign sends, previewed with its group (F3, F4).
+            query = urlencode({"version": version.number, "group": campaign.group_id})
+            actions.append(
+                {
+                    "url": reverse("admin:flows_preview", args=[version.flow_id])
+                    + f"?{query}",
+                    "label": "Preview flow",
+                    "method": "get",
+                }
+            )
         in_progress = campaign.status == Campaign.Status.IN_PROGRESS
         if in_progress and self.has_suspend_permission(request):
             actions.append(

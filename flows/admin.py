@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -7,21 +8,58 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
+from audiences.models import AudienceGroup
 from config.object_actions import ObjectActionsMixin
 
-from .models import Flow, FlowStep, FlowVersion
-from .publishing import FlowRefused, flow_publish
+from .models import Flow, FlowStep, FlowVersion, Journey
+from .preview import preview_context
+from .publishing import (
+    FlowRefused,
+    flow_archive,
+    flow_note_edits,
+    flow_problems,
+    flow_publish,
+    flow_restore,
+    snapshot,
+)
 
 
 class FlowStepInline(admin.TabularInline):
     model = FlowStep
     extra = 0
-    fields = ["position", "kind", "channel", "body", "wait"]
+    fields = [
+        "position",
+        "kind",
+        "channel",
+        "body",
+        "media_url",
+        "wait",
+        "next_step",
+        "condition_field",
+        "condition_op",
+        "condition_value",
+        "yes_step",
+        "no_step",
+    ]
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 34})},
+        models.URLField: {
+            "widget": forms.URLInput(attrs={"size": 14}),
+            "assume_scheme": "https",
+        },
+        models.PositiveSmallIntegerField: {
+            "widget": forms.NumberInput(attrs={"style": "width: 4em"})
+        },
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 9})},
     }
+    verbose_name_plural = (
+        "steps — send, wait, branch (yes/no) and end; a step goes on to the next "
+        "position unless 'then go to' names another"
+    )
 
 
 class FlowVersionInline(admin.TabularInline):
@@ -40,33 +78,125 @@ class FlowVersionInline(admin.TabularInline):
 
 @admin.register(Flow)
 class FlowAdmin(ObjectActionsMixin):
-    list_display = ["name", "trigger", "status", "current_version", "updated_at"]
+    list_display = ["name", "trigger", "status_badge", "current_version", "updated_at"]
     list_filter = ["status", "trigger"]
     list_select_related = ["current_version"]
     search_fields = ["name", "description"]
-    readonly_fields = ["status", "current_version", "created_at", "updated_at"]
-    fields = ["name", "description", "trigger", *readonly_fields]
+    readonly_fields = [
+        "status_badge",
+        "current_version",
+        "preview_link",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "trigger"]}),
+        (
+            "Trigger settings",
+            {
+                "fields": ["event_name", "audience_group", "audience_every"],
+                "description": "Only for behavioural-event and audience flows; a "
+                "Manual flow is started by the campaigns that choose it.",
+            },
+        ),
+        (None, {"fields": list(readonly_fields)}),
+    ]
+    autocomplete_fields = ["audience_group"]
     actions = ["publish_selected"]
     inlines = [FlowStepInline, FlowVersionInline]
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, flow: Flow) -> str:
+        colour = {"draft": "#757575", "published": "#2e7d32", "archived": "#8d6e63"}
+        text = flow.get_status_display()
+        if flow.status == Flow.Status.PUBLISHED and flow.current_version:
+            text += f" v{flow.current_version.number}"
+        badge = format_html(
+            '<span style="background:{};color:#fff;border-radius:10px;'
+            'padding:2px 8px;font-size:11px">{}</span>',
+            colour.get(flow.status, "#757575"),
+            text,
+        )
+        if flow.has_draft_changes:
+            return format_html(
+                '{} <span style="color:#e65100" title="Publish to send them">'
+                "unpublished changes</span>",
+                badge,
+            )
+        return badge
+
+    @admin.display(description="preview")
+    def preview_link(self, flow: Flow) -> str:
+        if flow.pk is None:
+            return "Save the flow first."
+        return format_html(
+            '<a href="{}">Preview flow chain</a> (the picture and the messages for a '
+            "sample contact)",
+            reverse("admin:flows_preview", args=[flow.pk]),
+        )
+
     def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view(self.publish_view)
+        def view(name: str, function: Callable[..., HttpResponse]) -> URLPattern:
+            return path(
+                f"<int:pk>/{name}/",
+                self.admin_site.admin_view(function),
+                name=f"flows_{name}",
+            )
+
         return [
-            path("<int:pk>/publish/", view, name="flows_publish"),
+            view("publish", self.publish_view),
+            view("archive", self.archive_view),
+            view("restore", self.restore_view),
+            view("preview", self.preview_view),
             *super().get_urls(),
         ]
 
     def object_actions(self, request: HttpRequest, flow: Flow) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = [
+            {
+                "url": reverse("admin:flows_preview", args=[flow.pk]),
+                "label": "Preview",
+                "method": "get",
+            }
+        ]
         if not self.has_publish_permission(request):
-            return []
+            return actions
+        if flow.status == Flow.Status.ARCHIVED:
+            return [
+                *actions,
+                {
+                    "url": reverse("admin:flows_restore", args=[flow.pk]),
+                    "label": "Restore as draft",
+                },
+            ]
         return [
+            *actions,
             {
                 "url": reverse("admin:flows_publish", args=[flow.pk]),
                 "label": "Publish",
                 "confirm": "Publish the saved steps as a new version? Campaigns "
                 "saved from now on send it; running ones keep theirs.",
-            }
+            },
+            {
+                "url": reverse("admin:flows_archive", args=[flow.pk]),
+                "label": "Archive",
+                "confirm": "Archive this flow? No new campaign can choose it.",
+                "danger": True,
+            },
         ]
+
+    def _post_only(
+        self, request: HttpRequest, pk: int, work: Callable[[Flow], str]
+    ) -> HttpResponse:
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        flow = get_object_or_404(Flow, pk=pk)
+        if request.method == "POST":
+            try:
+                self.message_user(request, work(flow))
+            except FlowRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:flows_flow_change", args=[pk]))
 
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_publish_permission(request):
@@ -75,6 +205,59 @@ class FlowAdmin(ObjectActionsMixin):
             self.publish_selected(request, Flow.objects.filter(pk=pk))
         get_object_or_404(Flow, pk=pk)
         return HttpResponseRedirect(reverse("admin:flows_flow_change", args=[pk]))
+
+    def archive_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        def work(flow: Flow) -> str:
+            flow_archive(flow=flow)
+            return f"{flow.name} is archived; no new campaign can choose it."
+
+        return self._post_only(request, pk, work)
+
+    def restore_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        def work(flow: Flow) -> str:
+            flow_restore(flow=flow)
+            return f"{flow.name} is a draft again; publish it to use it."
+
+        return self._post_only(request, pk, work)
+
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        flow = get_object_or_404(Flow, pk=pk)
+        if not self.has_view_permission(request, flow):
+            raise PermissionDenied
+        number = request.GET.get("version", "")
+        version = None
+        if number:
+            version = (
+                flow.versions.filter(number=number).first()
+                if number.isdigit()
+                else None
+            )
+            if version is None:
+                self.message_user(
+                    request,
+                    f"{flow.name} has no published version {number}; showing the "
+                    "working copy.",
+                    messages.WARNING,
+                )
+        steps = version.steps if version else [snapshot(s) for s in flow.steps.all()]
+        group_id = request.GET.get("group", "")
+        group = (
+            AudienceGroup.objects.filter(pk=group_id).first()
+            if group_id.isdigit()
+            else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "flow": flow,
+            "version": version,
+            "title": f"Preview of {flow.name}"
+            + (f" v{version.number}" if version else " (working copy)"),
+            "problems": [] if version else flow_problems(flow),
+            "contact_query": request.GET.get("contact", ""),
+            **preview_context(steps, request.GET.get("contact", ""), group),
+        }
+        return TemplateResponse(request, "admin/flows/flow/preview.html", context)
 
     @admin.action(description="Publish selected flows", permissions=["publish"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet[Flow]) -> None:
@@ -92,3 +275,49 @@ class FlowAdmin(ObjectActionsMixin):
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("flows.publish_flow")
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        flow = form.instance
+        if flow_note_edits(flow=flow):
+            self.message_user(
+                request,
+                "The steps differ from the published version: campaigns keep sending "
+                "the published one until you publish again.",
+                messages.WARNING,
+            )
+        problems = flow_problems(flow)
+        if problems and flow.steps.exists():
+            self.message_user(
+                request,
+                "Saved as a draft; to publish, fix: " + " ".join(problems),
+                messages.WARNING,
+            )
+
+
+@admin.register(Journey)
+class JourneyAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "contact",
+        "flow",
+        "run",
+        "step",
+        "status",
+        "due_at",
+        "entered_at",
+    ]
+    list_filter = ["status", "flow"]
+    list_select_related = ["contact", "flow"]
+    raw_id_fields = ["contact", "run", "flow", "flow_version"]
+    search_fields = ["=contact__phone"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Journey._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

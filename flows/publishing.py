@@ -107,3 +107,47 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
         )
     flow.refresh_from_db()
     return version
+
+
+def flow_note_edits(*, flow: Flow) -> bool:
+    """After the steps were saved: record whether they now differ from the published
+    version. Return True when they do."""
+    version = flow.current_version
+    changed = version is not None and version.steps != [
+        snapshot(step) for step in flow.steps.all()
+    ]
+    Flow.objects.filter(pk=flow.pk).update(has_draft_changes=changed)
+    flow.has_draft_changes = changed
+    return changed
+
+
+def flow_archive(*, flow: Flow) -> None:
+    """Retire a flow: no new campaign can choose it. Refused while a campaign that has
+    not ended uses it."""
+    from campaigns.models import Campaign
+
+    with transaction.atomic():
+        locked = Flow.objects.select_for_update().get(pk=flow.pk)
+        if locked.status == Flow.Status.ARCHIVED:
+            raise FlowRefused(f"Flow {flow.name!r} is already archived.")
+        users = list(
+            Campaign.objects.not_ended()
+            .filter(flow=locked)
+            .values_list("name", flat=True)[:5]
+        )
+        if users:
+            raise FlowRefused(
+                f"Flow {flow.name!r} is used by campaigns that have not ended "
+                f"({', '.join(users)}); end them first."
+            )
+        Flow.objects.filter(pk=flow.pk).update(status=Flow.Status.ARCHIVED)
+    flow.refresh_from_db()
+
+
+def flow_restore(*, flow: Flow) -> None:
+    """Bring an archived flow back as a draft (publish it to use it again)."""
+    if not Flow.objects.filter(pk=flow.pk, status=Flow.Status.ARCHIVED).update(
+        status=Flow.Status.DRAFT
+    ):
+        raise FlowRefused(f"Flow {flow.name!r} is not archived.")
+    flow.refresh_from_db()

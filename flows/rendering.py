@@ -7,6 +7,12 @@ if TYPE_CHECKING:
     from audiences.models import Contact
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+BUILTINS = ("PHONE", "NAME", "EMAIL")
+
+
+def placeholders(template: str) -> list[str]:
+    """The variable names a template uses, each once, in order."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(template)))
 
 
 def _text(value: Any) -> str:

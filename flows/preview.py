@@ -1,0 +1,223 @@
+"""Preview flow chain (F4): the flow drawn as boxes and arrows, and its messages
+rendered for a sample contact, with the variables the contact or group lacks."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from audiences.models import AudienceGroup, Contact, Variable
+from messaging.models import Channel
+
+from .conditions import describe
+from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
+from .rendering import BUILTINS, placeholders, render
+
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 58, 36, 52, 24
+FILL = {SEND: "#e3f2fd", WAIT: "#fff8e1", BRANCH: "#f3e5f5", END: "#eceff1"}
+STROKE = {SEND: "#1e88e5", WAIT: "#f9a825", BRANCH: "#8e24aa", END: "#546e7a"}
+
+
+def duration_text(seconds: float | None) -> str:
+    if not seconds:
+        return "?"
+    delta = dt.timedelta(seconds=seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count > 1 and unit != 'min' else ''}"
+    return str(delta)
+
+
+def _short(text: str, size: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def step_title(step: Step, channels: dict[int, str]) -> tuple[str, str]:
+    """Two lines for a box: what the step does, and its detail."""
+    number = step["position"]
+    if step["kind"] == SEND:
+        channel = channels.get(step.get("channel_id") or 0, "no channel")
+        return f"{number} · Send on {channel}", step.get("body") or ""
+    if step["kind"] == WAIT:
+        return f"{number} · Wait {duration_text(step.get('wait_seconds'))}", ""
+    if step["kind"] == BRANCH:
+        return f"{number} · If", describe(step) or "(no condition)"
+    return f"{number} · End", ""
+
+
+def layout(steps: list[Step]) -> dict[int, tuple[int, int]]:
+    """(column, row) per step: rows by distance from the first step, unreachable
+    steps on a last row of their own."""
+    out = edges(steps)
+    depth: dict[int, int] = {}
+    order = reachable(steps)
+    if order:
+        depth[order[0]] = 0
+        queue = [order[0]]
+        while queue:
+            position = queue.pop(0)
+            for _, target in out[position]:
+                if target in out and target not in depth:
+                    depth[target] = depth[position] + 1
+                    queue.append(target)
+    last = max(depth.values(), default=-1) + 1
+    for step in ordered(steps):
+        depth.setdefault(step["position"], last)
+    rows: dict[int, list[int]] = {}
+    for step in ordered(steps):
+        rows.setdefault(depth[step["position"]], []).append(step["position"])
+    return {
+        position: (column, row)
+        for row, positions in rows.items()
+        for column, position in enumerate(positions)
+    }
+
+
+def flow_svg(steps: list[Step]) -> SafeString:
+    """The flow as an inline SVG picture."""
+    if not steps:
+        return mark_safe('<p class="help">This flow has no steps yet.</p>')
+    channels = dict(Channel.objects.values_list("pk", "name"))
+    places = layout(steps)
+    columns = max(c for c, _ in places.values()) + 1
+    rows = max(r for _, r in places.values()) + 1
+    width = MARGIN * 2 + columns * BOX_W + (columns - 1) * GAP_X + 60
+    height = MARGIN * 2 + rows * BOX_H + (rows - 1) * GAP_Y
+
+    def box(position: int) -> tuple[int, int]:
+        column, row = places[position]
+        return MARGIN + column * (BOX_W + GAP_X), MARGIN + row * (BOX_H + GAP_Y)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Flow chain" '
+        'class="flow-chain" font-family="sans-serif" font-size="12">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
+    ]
+    reached = set(reachable(steps))
+    for step in ordered(steps):
+        x, y = box(step["position"])
+        for label, target in edges(steps)[step["position"]]:
+            if target not in places:
+                continue
+            tx, ty = box(target)
+            if places[target][1] > places[step["position"]][1]:
+                x1, y1, x2, y2 = x + BOX_W // 2, y + BOX_H, tx + BOX_W // 2, ty
+                path = f"M{x1},{y1} C{x1},{y1 + 30} {x2},{y2 - 30} {x2},{y2}"
+                lx, ly = (x1 + x2) // 2 + 6, (y1 + y2) // 2
+            else:  # back to an earlier row (a loop): around the right side
+                x1, y1, x2, y2 = x + BOX_W, y + BOX_H // 2, tx + BOX_W, ty + BOX_H // 2
+                bend = max(x1, x2) + 50
+                path = f"M{x1},{y1} C{bend},{y1} {bend},{y2} {x2},{y2}"
+                lx, ly = bend - 18, (y1 + y2) // 2
+            colour = {"yes": "#2e7d32", "no": "#c62828"}.get(label, "#555")
+            parts.append(
+                f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6" '
+                'marker-end="url(#arrow)"/>'
+            )
+            if label:
+                parts.append(
+                    f'<text x="{lx}" y="{ly}" fill="{colour}" font-weight="bold">'
+                    f"{escape(label)}</text>"
+                )
+    for step in ordered(steps):
+        x, y = box(step["position"])
+        title, detail = step_title(step, channels)
+        kind = step["kind"]
+        dashed = "" if step["position"] in reached else ' stroke-dasharray="5,4"'
+        parts.append(
+            f'<g class="step step-{kind}"><rect x="{x}" y="{y}" width="{BOX_W}" '
+            f'height="{BOX_H}" rx="8" fill="{FILL.get(kind, "#fff")}" '
+            f'stroke="{STROKE.get(kind, "#999")}" stroke-width="1.5"{dashed}/>'
+            f'<text x="{x + 10}" y="{y + 22}" font-weight="bold">'
+            f"{escape(_short(title, 30))}</text>"
+        )
+        if detail:
+            parts.append(
+                f'<text x="{x + 10}" y="{y + 42}" fill="#333">'
+                f"{escape(_short(detail, 32))}</text>"
+            )
+        parts.append("</g>")
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+@dataclass
+class RenderedMessage:
+    step: Step
+    channel: str
+    text: str
+    media_url: str
+    missing_for_contact: list[str] = field(default_factory=list)
+    missing_in_group: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def rendered_messages(
+    steps: list[Step], contact: Contact | None, group: AudienceGroup | None
+) -> list[RenderedMessage]:
+    """Each send step's message for ``contact``, with the variables it lacks, those
+    some members of ``group`` lack, and those no contact has ever had."""
+    channels = dict(Channel.objects.values_list("pk", "name"))
+    known = set(Variable.objects.values_list("name", flat=True))
+    out = []
+    for step in ordered(steps):
+        if step["kind"] != SEND:
+            continue
+        body = step.get("body") or ""
+        names = [n for n in placeholders(body) if n.upper() not in BUILTINS]
+        message = RenderedMessage(
+            step=step,
+            channel=channels.get(step.get("channel_id") or 0, "no channel"),
+            text=render(body, contact) if contact else body,
+            media_url=step.get("media_url") or "",
+        )
+        for name in names:
+            if name not in known:
+                message.unknown.append(name)
+            if contact is not None and name not in (contact.data or {}):
+                message.missing_for_contact.append(name)
+            if (
+                group is not None
+                and name in known
+                and group.members().exclude(data__has_key=name).exists()
+            ):
+                message.missing_in_group.append(name)
+        out.append(message)
+    return out
+
+
+def sample_contact(
+    query: str, group: AudienceGroup | None
+) -> tuple[Contact | None, str]:
+    """The contact named by ``query`` (phone, or id), else the group's first member,
+    else any contact; with a note when the query found nobody."""
+    pool = group.members() if group is not None else Contact.objects.all()
+    if query.strip():
+        text = query.strip()
+        found = Contact.objects.filter(phone=text).first()
+        if found is None and text.isdigit():
+            found = Contact.objects.filter(pk=int(text)).first()
+        if found is not None:
+            return found, ""
+        return pool.order_by("pk").first(), f"No contact has the phone {text!r}."
+    return pool.order_by("pk").first(), ""
+
+
+def preview_context(
+    steps: list[Step], contact_query: str, group: AudienceGroup | None
+) -> dict[str, Any]:
+    contact, note = sample_contact(contact_query, group)
+    return {
+        "svg": flow_svg(steps),
+        "contact": contact,
+        "contact_note": note,
+        "messages": rendered_messages(steps, contact, group),
+        "group": group,
+    }

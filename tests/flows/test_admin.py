@@ -1,0 +1,236 @@
+"""Building, publishing, previewing and archiving flows in the admin."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from audiences.models import Contact, Variable
+from flows.models import Flow, FlowStep
+
+STEP_FIELDS = [
+    "position",
+    "kind",
+    "channel",
+    "body",
+    "media_url",
+    "wait",
+    "next_step",
+    "condition_field",
+    "condition_op",
+    "condition_value",
+    "yes_step",
+    "no_step",
+]
+
+
+def flow_form(name: str, steps: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": name,
+        "description": "",
+        "trigger": "manual",
+        "event_name": "",
+        "audience_group": "",
+        "audience_every": "",
+        "steps-TOTAL_FORMS": len(steps),
+        "steps-INITIAL_FORMS": 0,
+        "versions-TOTAL_FORMS": 0,
+        "versions-INITIAL_FORMS": 0,
+        **fields,
+    }
+    for index, step in enumerate(steps):
+        for key in STEP_FIELDS:
+            data[f"steps-{index}-{key}"] = step.get(key, "")
+    return data
+
+
+def texts(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def seed_flow_steps(channel_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": 1,
+            "kind": "send",
+            "channel": channel_id,
+            "body": "Hola {{NOMBRE}} 🎉",
+        },
+        {"position": 2, "kind": "wait", "wait": "00:01:00"},
+        {
+            "position": 3,
+            "kind": "branch",
+            "condition_field": "MONTO",
+            "condition_op": "gt",
+            "condition_value": "1000",
+            "yes_step": 4,
+            "no_step": 5,
+        },
+        {
+            "position": 4,
+            "kind": "send",
+            "channel": channel_id,
+            "body": "VIP: {{MONTO}} puntos",
+            "media_url": "https://example.com/vip.png",
+            "next_step": 6,
+        },
+        {
+            "position": 5,
+            "kind": "send",
+            "channel": channel_id,
+            "body": "Ahorra {{CUPON}}",
+        },
+        {"position": 6, "kind": "end"},
+    ]
+
+
+@pytest.mark.django_db
+def test_a_three_step_flow_is_built_published_and_previewed_in_the_admin(
+    admin_client: Client, make_channel: Any
+) -> None:
+    Variable.objects.create(name="MONTO", kind="number")
+    Variable.objects.create(name="NOMBRE", kind="text")
+    Contact.objects.create(
+        phone="+525500998877", name="Carlos", data={"NOMBRE": "Carlos", "MONTO": 1200}
+    )
+    channel = make_channel(name="SMS Mexico")
+    response = admin_client.post(
+        reverse("admin:flows_flow_add"),
+        flow_form("Welcome", seed_flow_steps(channel.pk)),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    flow = Flow.objects.get(name="Welcome")
+    assert flow.steps.count() == 6
+
+    response = admin_client.post(reverse("admin:flows_publish", args=[flow.pk]))
+    assert "Welcome published as version 1." in texts(response)
+    flow.refresh_from_db()
+    assert flow.status == "published"
+
+    page = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk]),
+        {"version": 1, "contact": "+525500998877"},
+    ).content.decode()
+    assert "<svg" in page
+    assert "1 · Send on SMS Mexico" in page
+    assert "2 · Wait 1 min" in page
+    assert "MONTO is greater than 1000" in page
+    assert ">yes</text>" in page
+    assert ">no</text>" in page
+    assert "Hola Carlos 🎉" in page
+    assert "VIP: 1200 puntos" in page
+    assert "https://example.com/vip.png" in page
+    # CUPON: the contact lacks it, and no contact ever had it.
+    assert "CUPON: this contact has no value" in page
+    assert "CUPON: no contact has this variable" in page
+
+
+@pytest.mark.django_db
+def test_an_unsound_graph_is_saved_as_a_draft_with_every_problem_named(
+    admin_client: Client, make_channel: Any
+) -> None:
+    channel = make_channel()
+    steps = [
+        {"position": 1, "kind": "send", "channel": channel.pk, "body": "Hi"},
+        {
+            "position": 2,
+            "kind": "branch",
+            "condition_field": "NAME",
+            "condition_op": "is_set",
+            "yes_step": 1,
+            "no_step": 3,
+        },
+        {"position": 3, "kind": "send", "channel": channel.pk, "body": "Bye"},
+    ]
+    response = admin_client.post(
+        reverse("admin:flows_flow_add"), flow_form("Loopy", steps), follow=True
+    )
+    warning = next(t for t in texts(response) if t.startswith("Saved as a draft"))
+    assert "Steps 1 → 2 → 1 form a loop without a Wait step" in warning
+    assert "Step 3 leads nowhere" in warning
+    flow = Flow.objects.get(name="Loopy")
+    response = admin_client.post(reverse("admin:flows_publish", args=[flow.pk]))
+    assert any("Loopy was not published" in t for t in texts(response))
+    assert Flow.objects.get(pk=flow.pk).status == "draft"
+
+
+@pytest.mark.django_db
+def test_editing_after_publishing_shows_unpublished_changes(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow()
+    send = FlowStep.objects.get(flow=flow, kind="send")
+    end = FlowStep.objects.get(flow=flow, kind="end")
+    data = flow_form(flow.name, [])
+    data.update({"steps-TOTAL_FORMS": 2, "steps-INITIAL_FORMS": 2})
+    for index, step in enumerate([send, end]):
+        data[f"steps-{index}-id"] = step.pk
+        data[f"steps-{index}-flow"] = flow.pk
+        for key in STEP_FIELDS:
+            value = getattr(step, key if key != "channel" else "channel_id")
+            data[f"steps-{index}-{key}"] = "" if value is None else value
+    data["steps-0-body"] = "A new text"
+    response = admin_client.post(
+        reverse("admin:flows_flow_change", args=[flow.pk]), data, follow=True
+    )
+    assert any("differ from the published version" in t for t in texts(response))
+    flow.refresh_from_db()
+    assert flow.has_draft_changes
+    assert flow.current_version.steps[0]["body"] == "Hola {{NOMBRE}}"
+    listing = admin_client.get(reverse("admin:flows_flow_changelist")).content.decode()
+    assert "unpublished changes" in listing
+
+
+@pytest.mark.django_db
+def test_archiving_is_refused_while_a_campaign_uses_the_flow(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign()
+    response = admin_client.post(
+        reverse("admin:flows_archive", args=[campaign.flow_id])
+    )
+    assert any("used by campaigns that have not ended" in t for t in texts(response))
+    assert Flow.objects.get(pk=campaign.flow_id).status == "published"
+
+
+@pytest.mark.django_db
+def test_an_archived_flow_cannot_be_chosen_by_a_campaign(
+    admin_client: Client, make_flow: Any, make_campaign: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    flow = make_flow()
+    response = admin_client.post(reverse("admin:flows_archive", args=[flow.pk]))
+    assert any("is archived" in t for t in texts(response))
+    with pytest.raises(ValidationError, match="published"):
+        make_campaign(flow=Flow.objects.get(pk=flow.pk))
+
+
+@pytest.mark.django_db
+def test_a_user_without_the_publish_permission_cannot_publish(
+    client: Client, make_flow: Any
+) -> None:
+    flow = make_flow(publish=False)
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_flow"))
+    client.force_login(user)
+    assert (
+        client.post(reverse("admin:flows_publish", args=[flow.pk])).status_code == 403
+    )
+    assert Flow.objects.get(pk=flow.pk).status == "draft"
+    assert client.get(reverse("admin:flows_preview", args=[flow.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_campaign_page_links_to_the_preview_of_its_version(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign()
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+    url = reverse("admin:flows_preview", args=[campaign.flow_id])
+    assert f"{url}?version=1&amp;group={campaign.group_id}" in page
