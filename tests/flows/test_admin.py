@@ -112,7 +112,7 @@ def test_a_three_step_flow_is_built_published_and_previewed_in_the_admin(
 
     page = admin_client.get(
         reverse("admin:flows_preview", args=[flow.pk]),
-        {"version": 1, "contact": "+525500998877"},
+        {"version": "1", "contact": "+525500998877"},
     ).content.decode()
     assert "<svg" in page
     assert "1 · Send on SMS Mexico" in page
