@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "flows",
     "messaging",
     "campaigns",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import health
@@ -11,5 +11,6 @@ admin.site.index_title = "Campaigns, audiences, flows and messages"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/")),
     path("healthz", health.healthz, name="healthz"),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ This module is the only writer of Journey.step, status and due_at.
 """
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -261,8 +262,8 @@ def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved
             f"""
             INSERT INTO {Journey._meta.db_table}
                 (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
-                 hops, entry_key, entered_at, ended_at, end_reason)
-            SELECT %s, %s, %s, m.id, %s, %s, %s, %s, '', %s, %s, %s
+                 hops, entry_key, context, entered_at, ended_at, end_reason)
+            SELECT %s, %s, %s, m.id, %s, %s, %s, %s, '', '{{}}', %s, %s, %s
             FROM ({member_sql}) m
             WHERE TRUE
             ORDER BY m.id
@@ -307,6 +308,7 @@ def journeys_enter(
     flow: Flow,
     contacts: QuerySet[Contact],
     entry_key: str,
+    context: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> int:
     """Put ``contacts`` on the flow's published version, without a campaign run, at
@@ -323,8 +325,8 @@ def journeys_enter(
             f"""
             INSERT INTO {Journey._meta.db_table}
                 (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
-                 hops, entry_key, entered_at, ended_at, end_reason)
-            SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, NULL, ''
+                 hops, entry_key, context, entered_at, ended_at, end_reason)
+            SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, %s, NULL, ''
             FROM ({contact_sql}) c
             WHERE TRUE
             ORDER BY c.id
@@ -338,6 +340,7 @@ def journeys_enter(
                 Journey.Status.ACTIVE,
                 _adapt(now),
                 entry_key[:200],
+                json.dumps(context or {}),
                 _adapt(now),
                 *params,
             ],

@@ -247,6 +247,12 @@ class Journey(models.Model):
         help_text="What put the contact on the flow: an event id, or an audience "
         "period. A contact enters at most once per key.",
     )
+    context = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The properties of the event that put the contact on the flow; "
+        "templates read them like custom data ({{order_id}}).",
+    )
     entered_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)

@@ -23,16 +23,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def render(template: str, contact: "Contact") -> str:
+def render(
+    template: str, contact: "Contact", extra: dict[str, Any] | None = None
+) -> str:
     """Fill ``template`` for ``contact``.
 
     A placeholder names a custom-data variable (``{{NOMBRE}}``) or one of PHONE, NAME,
-    EMAIL; custom data wins over those. A variable the contact lacks becomes empty.
+    EMAIL; custom data wins over those, and ``extra`` (an event's properties) wins
+    over both. A variable the contact lacks becomes empty.
     """
     builtins = {"PHONE": contact.phone, "NAME": contact.name, "EMAIL": contact.email}
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
+        if extra and name in extra:
+            return _text(extra[name])
         if name in contact.data:
             return _text(contact.data[name])
         return _text(builtins.get(name.upper()))

@@ -7,6 +7,7 @@ key: an event id, or an audience period.
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -26,9 +27,16 @@ class EventOutcome:
     entered: int
 
 
-def event_record(*, contact: Contact, event: str, event_id: str) -> EventOutcome:
+def event_record(
+    *,
+    contact: Contact,
+    event: str,
+    event_id: str,
+    properties: dict[str, Any] | None = None,
+) -> EventOutcome:
     """Put ``contact`` on every published flow waiting for ``event``; an event id
-    seen before by a flow puts nobody on it again."""
+    seen before by a flow puts nobody on it again. The event's properties go with
+    the journey, for the flow's templates."""
     flows = Flow.objects.filter(
         status=Flow.Status.PUBLISHED,
         trigger=Flow.Trigger.EVENT,
@@ -43,6 +51,7 @@ def event_record(*, contact: Contact, event: str, event_id: str) -> EventOutcome
             flow=flow,
             contacts=Contact.objects.filter(pk=contact.pk),
             entry_key=f"event:{event_id}",
+            context=properties,
         )
     return EventOutcome(flows=names, entered=entered)
 

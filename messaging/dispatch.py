@@ -232,7 +232,8 @@ def _deliver(
             status=Message.Status.FAILED, error="flow step not found in version"
         )
         return
-    message.body = render(step.get("body", ""), message.contact)
+    extra = message.journey.context if message.journey else None
+    message.body = render(step.get("body", ""), message.contact, extra)
     message.media_url = step.get("media_url") or ""
     try:
         receipt = get_backend(message.channel.kind).send(message)
