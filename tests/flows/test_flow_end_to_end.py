@@ -81,5 +81,7 @@ def test_each_seed_contact_gets_the_message_of_its_branch_after_the_wait(
     first, second = (
         Message.objects.filter(contact__phone=SEED[0][0]).order_by("id").all()
     )
+    assert first.sent_at is not None
+    assert second.sent_at is not None
     assert second.sent_at - first.sent_at >= dt.timedelta(seconds=2)
     assert set(Journey.objects.values_list("status", flat=True)) == {"ended"}
