@@ -52,17 +52,52 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
             Membership.objects.get_or_create(group=group, contact=contact)
         flow, created = Flow.objects.get_or_create(
             name="Payment reminder",
-            defaults={"description": "One message with the amount due and its date."},
+            defaults={
+                "description": "The amount due; a minute later, a VIP offer for "
+                "amounts over 1000 and a saving tip for the rest."
+            },
         )
         if created:
-            FlowStep.objects.create(
+            step = FlowStep.objects.create
+            step(
                 flow=flow,
                 position=1,
                 kind=FlowStep.Kind.SEND,
                 channel=channel,
                 body="Hola {{NOMBRE}}, your payment of ${{MONTO}} is due on {{FECHA}}.",
             )
-            FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
+            step(
+                flow=flow,
+                position=2,
+                kind=FlowStep.Kind.WAIT,
+                wait=dt.timedelta(minutes=1),
+            )
+            step(
+                flow=flow,
+                position=3,
+                kind=FlowStep.Kind.BRANCH,
+                condition_field="MONTO",
+                condition_op="gt",
+                condition_value="1000",
+                yes_step=4,
+                no_step=5,
+            )
+            step(
+                flow=flow,
+                position=4,
+                kind=FlowStep.Kind.SEND,
+                channel=channel,
+                body="{{NOMBRE}}, as a VIP customer you can pay in 3 instalments ⭐",
+                next_step=6,
+            )
+            step(
+                flow=flow,
+                position=5,
+                kind=FlowStep.Kind.SEND,
+                channel=channel,
+                body="{{NOMBRE}}, pay before {{FECHA}} and save 5% 💸",
+            )
+            step(flow=flow, position=6, kind=FlowStep.Kind.END)
         if not flow.can_run_in_campaign:
             flow_publish(flow=flow)
         # First tick on the next whole minute at least 30 s away, then hourly.

@@ -299,22 +299,27 @@ class FlowAdmin(ObjectActionsMixin):
 
 @admin.register(Journey)
 class JourneyAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "contact",
-        "flow",
-        "run",
-        "step",
-        "status",
-        "due_at",
-        "entered_at",
-    ]
+    list_display = ["contact", "flow", "campaign", "at_step", "status", "due_at"]
     list_filter = ["status", "flow"]
-    list_select_related = ["contact", "flow"]
+    list_select_related = ["contact", "flow", "flow_version", "run__campaign"]
     raw_id_fields = ["contact", "run", "flow", "flow_version"]
     search_fields = ["=contact__phone"]
     show_full_result_count = False
     readonly_fields = [f.name for f in Journey._meta.fields]
+
+    @admin.display(description="campaign", ordering="run__campaign__name")
+    def campaign(self, journey: Journey) -> str:
+        if journey.run is None:
+            return journey.entry_key.split(":", 1)[0] or "—"
+        return journey.run.campaign.name
+
+    @admin.display(description="step")
+    def at_step(self, journey: Journey) -> str:
+        for step in journey.flow_version.steps:
+            if step["position"] == journey.step:
+                kind = dict(FlowStep.Kind.choices).get(step["kind"], step["kind"])
+                return f"{journey.step} · {kind}"
+        return str(journey.step)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -9,9 +9,10 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from audiences.models import AudienceGroup, Contact, Variable
+from audiences.rules import RuleError
 from messaging.models import Channel
 
-from .conditions import describe
+from .conditions import branch_q, describe
 from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
 from .rendering import BUILTINS, placeholders, render
 
@@ -148,12 +149,44 @@ def flow_svg(steps: list[Step]) -> SafeString:
     return mark_safe("".join(parts))
 
 
+def contact_path(steps: list[Step], contact: Contact) -> tuple[list[int], list[str]]:
+    """The steps ``contact`` would pass, in order, and each branch's answer for it
+    (as sentences). A loop is followed once."""
+    by_position = {step["position"]: step for step in steps}
+    out = edges(steps)
+    path: list[int] = []
+    answers: list[str] = []
+    position = reachable(steps)[0] if steps else None
+    while position is not None and position in by_position and position not in path:
+        path.append(position)
+        step = by_position[position]
+        if step["kind"] == BRANCH:
+            try:
+                yes = (
+                    Contact.objects.filter(pk=contact.pk)
+                    .filter(branch_q(step))
+                    .exists()
+                )
+            except RuleError as exc:
+                answers.append(f"Step {position}: cannot be decided ({exc.message}).")
+                break
+            answers.append(
+                f"Step {position}: {describe(step)}? {'yes' if yes else 'no'}."
+            )
+            position = step.get("yes") if yes else step.get("no")
+        else:
+            ways = out[position]
+            position = ways[0][1] if ways else None
+    return path, answers
+
+
 @dataclass
 class RenderedMessage:
     step: Step
     channel: str
     text: str
     media_url: str
+    on_path: bool = True
     missing_for_contact: list[str] = field(default_factory=list)
     missing_in_group: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -166,6 +199,7 @@ def rendered_messages(
     some members of ``group`` lack, and those no contact has ever had."""
     channels = dict(Channel.objects.values_list("pk", "name"))
     known = set(Variable.objects.values_list("name", flat=True))
+    path = contact_path(steps, contact)[0] if contact else None
     out = []
     for step in ordered(steps):
         if step["kind"] != SEND:
@@ -177,6 +211,7 @@ def rendered_messages(
             channel=channels.get(step.get("channel_id") or 0, "no channel"),
             text=render(body, contact) if contact else body,
             media_url=step.get("media_url") or "",
+            on_path=path is None or step["position"] in path,
         )
         for name in names:
             if name not in known:
@@ -215,9 +250,10 @@ def preview_context(
 ) -> dict[str, Any]:
     contact, note = sample_contact(contact_query, group)
     return {
+        "answers": contact_path(steps, contact)[1] if contact else [],
         "svg": flow_svg(steps),
         "contact": contact,
         "contact_note": note,
-        "messages": rendered_messages(steps, contact, group),
+        "rendered": rendered_messages(steps, contact, group),
         "group": group,
     }

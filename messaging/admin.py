@@ -26,16 +26,16 @@ class MessageAdmin(admin.ModelAdmin):
         "campaign",
         "channel",
         "status",
-        "attempts",
         "sent_at",
-        "short_error",
+        "text",
     ]
     list_filter = ["status", "channel"]
     list_select_related = ["contact", "channel", "run__campaign"]
     search_fields = ["=contact__phone", "=provider_id"]
-    raw_id_fields = ["run", "contact"]
+    raw_id_fields = ["run", "journey", "contact"]
     fields = readonly_fields = (
         "run",
+        "journey",
         "contact",
         "step",
         "channel",
@@ -56,9 +56,11 @@ class MessageAdmin(admin.ModelAdmin):
     def campaign(self, message: Message) -> str:
         return message.run.campaign.name if message.run else "—"
 
-    @admin.display(description="error")
-    def short_error(self, message: Message) -> str:
-        return message.error[:80]
+    @admin.display(description="text sent, or the error")
+    def text(self, message: Message) -> str:
+        text = message.error if message.error and not message.body else message.body
+        text = " ".join(text.split())
+        return text if len(text) <= 70 else text[:69] + "…"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

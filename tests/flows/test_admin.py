@@ -126,6 +126,9 @@ def test_a_three_step_flow_is_built_published_and_previewed_in_the_admin(
     # CUPON: the contact lacks it, and no contact ever had it.
     assert "CUPON: this contact has no value" in page
     assert "CUPON: no contact has this variable" in page
+    # Carlos's path: the branch answers yes, so step 5's message is for others.
+    assert "Step 3: MONTO is greater than 1000? yes." in page
+    assert page.count('class="off-path"') == 1
 
 
 @pytest.mark.django_db
