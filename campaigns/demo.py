@@ -54,7 +54,7 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
             name="Payment reminder",
             defaults={
                 "description": "The amount due; a minute later, a VIP offer for "
-                "amounts over 1000 and a saving tip for the rest."
+                "amounts over 1300 and a saving tip for the rest."
             },
         )
         if created:
@@ -78,7 +78,7 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
                 kind=FlowStep.Kind.BRANCH,
                 condition_field="MONTO",
                 condition_op="gt",
-                condition_value="1000",
+                condition_value="1300",
                 yes_step=4,
                 no_step=5,
             )

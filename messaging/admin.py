@@ -24,10 +24,9 @@ class MessageAdmin(admin.ModelAdmin):
         "id",
         "contact",
         "campaign",
-        "channel",
         "status",
-        "sent_at",
         "text",
+        "sent_at",
     ]
     list_filter = ["status", "channel"]
     list_select_related = ["contact", "channel", "run__campaign"]
@@ -60,7 +59,7 @@ class MessageAdmin(admin.ModelAdmin):
     def text(self, message: Message) -> str:
         text = message.error if message.error and not message.body else message.body
         text = " ".join(text.split())
-        return text if len(text) <= 70 else text[:69] + "…"
+        return text if len(text) <= 48 else text[:47] + "…"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
