@@ -75,6 +75,10 @@ class FlowVersionInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A journey is the record of a contact's way through a flow.
+        return False
+
 
 @admin.register(Flow)
 class FlowAdmin(ObjectActionsMixin):
@@ -325,4 +329,8 @@ class JourneyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A journey is the record of a contact's way through a flow.
         return False
