@@ -32,9 +32,11 @@ def events(request: HttpRequest) -> JsonResponse:
     user = api_user(request)
     if not user.is_authenticated:
         return error(401, "The API key is unknown or revoked.")
-    if not user.has_perm("flows.view_flow"):
+    if not user.has_perm("flows.report_event"):
         return error(
-            403, "This key's user may not report events (needs flows.view_flow)."
+            403,
+            "This key's user may not report events (needs the permission 'Can "
+            "report behavioural events').",
         )
     try:
         payload = json.loads(request.body or b"{}")
@@ -74,5 +76,6 @@ def events(request: HttpRequest) -> JsonResponse:
             "contact": phone,
             "flows": outcome.flows,
             "entered": outcome.entered,
+            **({"refused": outcome.refused} if outcome.refused else {}),
         }
     )

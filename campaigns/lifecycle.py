@@ -211,10 +211,12 @@ def campaign_end(
         )
         runs = CampaignRun.objects.filter(campaign=campaign)
         runs.update(status=CampaignRun.Status.CANCELLED)
-        cancelled = messages_cancel(runs=runs, reason="campaign ended")
+        # Journeys first: this waits for an advance that holds them, so the
+        # messages it inserted are committed, and cancelled below.
         stopped = journeys_cancel(
             journeys=Journey.objects.filter(run__in=runs), reason="campaign ended"
         )
+        cancelled = messages_cancel(runs=runs, reason="campaign ended")
     if cancelled or stopped:
         logger.info(
             "campaign %s ended: %d unsent messages and %d open journeys cancelled",

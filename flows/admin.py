@@ -244,6 +244,7 @@ class FlowAdmin(ObjectActionsMixin):
                     messages.WARNING,
                 )
         steps = version.steps if version else [snapshot(s) for s in flow.steps.all()]
+        may_see_contacts = request.user.has_perm("audiences.view_contact")
         group_id = request.GET.get("group", "")
         group = (
             AudienceGroup.objects.filter(pk=group_id).first()
@@ -259,7 +260,11 @@ class FlowAdmin(ObjectActionsMixin):
             + (f" v{version.number}" if version else " (working copy)"),
             "problems": [] if version else flow_problems(flow),
             "contact_query": request.GET.get("contact", ""),
-            **preview_context(steps, request.GET.get("contact", ""), group),
+            # Rendering shows a contact's data: only to those who may see contacts.
+            "may_see_contacts": may_see_contacts,
+            **preview_context(
+                steps, request.GET.get("contact", ""), group, contacts=may_see_contacts
+            ),
         }
         return TemplateResponse(request, "admin/flows/flow/preview.html", context)
 

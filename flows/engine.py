@@ -23,6 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact
+from audiences.rules import RuleError
 from messaging.dispatch import dispatch_range_on_commit
 from messaging.models import Channel, Message
 
@@ -54,20 +55,34 @@ def _steps(version: FlowVersion) -> dict[int, Step]:
     return {step["position"]: step for step in version.steps}
 
 
-def _next(step: Step, steps: dict[int, Step]) -> int:
-    target = successors(step, ordered(steps.values()))[0][1]
-    assert target is not None, "published versions have no dead ends"
-    return target
+def _next(step: Step, steps: dict[int, Step]) -> int | None:
+    return successors(step, ordered(steps.values()))[0][1]
 
 
 def segment(steps: dict[int, Step], position: int) -> Segment:
-    """Follow send steps from ``position`` to the first wait, branch or end."""
+    """Follow send steps from ``position`` to the first wait, branch or end.
+
+    A step that leads nowhere (versions published before End steps were required)
+    ends the way as an End step would.
+    """
     sends: list[Step] = []
     step = steps[position]
     while step["kind"] == SEND:
         sends.append(step)
-        step = steps[_next(step, steps)]
+        target = _next(step, steps)
+        if target is None or target not in steps:
+            return Segment(sends, {"kind": END, "position": step["position"]})
+        step = steps[target]
+    if step["kind"] == WAIT and _next(step, steps) not in steps:
+        # A wait with nothing after it changes nothing: the way ends there.
+        return Segment(sends, {"kind": END, "position": step["position"]})
     return Segment(sends, step)
+
+
+def _after_wait(stop: Step, steps: dict[int, Step]) -> int:
+    target = _next(stop, steps)
+    assert target is not None  # segment() ends the way at a wait leading nowhere
+    return target
 
 
 def first_position(version: FlowVersion) -> int:
@@ -163,6 +178,14 @@ def _carry(
 ) -> None:
     """Carry the journeys at ``position`` to their next wait or end."""
     way = segment(steps, position)
+    _check_send_channels(way.sends)
+    # Checked before anything is written: a condition that no longer makes sense
+    # (its variable deleted) stops these journeys here, not half-way.
+    matching = (
+        Contact.objects.filter(branch_q(way.stop)).values("pk")
+        if way.stop["kind"] == BRANCH
+        else Contact.objects.none().values("pk")
+    )
     for send in way.sends:
         moved.add_messages(*_insert_messages(at_step, send, now))
     hops = F("hops") + len(way.sends) + 1
@@ -177,20 +200,29 @@ def _carry(
             hops=hops,
         )
     elif stop["kind"] == WAIT:
+        # Hops count the steps since the last wait: only a loop without one runs away.
         at_step.update(
-            step=_next(stop, steps),
+            step=_after_wait(stop, steps),
             due_at=now + dt.timedelta(seconds=stop["wait_seconds"]),
-            hops=hops,
+            hops=0,
         )
     elif stop["kind"] == BRANCH:
         # The database decides, per contact: yes for those matching, no for the rest.
-        matching = Contact.objects.filter(branch_q(stop)).values("pk")
         at_step.filter(contact__in=matching).update(
             step=stop["yes"], due_at=now, hops=hops
         )
         at_step.update(step=stop["no"], due_at=now, hops=hops)
     else:  # pragma: no cover - versions are validated when published
         raise FlowNotRunnable(f"unknown step kind {stop['kind']!r}")
+
+
+def _check_send_channels(sends: list[Step]) -> None:
+    wanted = {send["channel_id"] for send in sends}
+    if wanted and Channel.objects.filter(pk__in=wanted).count() != len(wanted):
+        raise FlowNotRunnable(
+            "a channel this flow version sends on no longer exists; publish the "
+            "flow again"
+        )
 
 
 def _advance_selection(
@@ -214,13 +246,26 @@ def _advance_selection(
         for version_id, position in groups:
             if version_id not in versions:
                 versions[version_id] = _steps(FlowVersion.objects.get(pk=version_id))
-            _carry(
-                due.filter(flow_version_id=version_id, step=position),
-                versions[version_id],
-                position,
-                now,
-                moved,
-            )
+            at_step = due.filter(flow_version_id=version_id, step=position)
+            # One broken flow (a variable deleted under a branch, a channel gone)
+            # must not hold up every other: its journeys stop, with the reason.
+            try:
+                with transaction.atomic():
+                    _carry(at_step, versions[version_id], position, now, moved)
+            except (FlowNotRunnable, RuleError) as exc:
+                reason = getattr(exc, "message", None) or str(exc)
+                logger.error(
+                    "flow version %s, step %s: journeys stopped: %s",
+                    version_id,
+                    position,
+                    reason,
+                )
+                moved.ended += at_step.update(
+                    status=Journey.Status.FAILED,
+                    due_at=None,
+                    ended_at=now,
+                    end_reason=f"stopped at step {position}: {reason}"[:200],
+                )
 
 
 # A branch can lead to a branch: each pass carries every journey one segment on.
@@ -251,9 +296,9 @@ def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved
     if stop["kind"] == END:
         status, due_at, ended_at = Journey.Status.ENDED, None, now
     elif stop["kind"] == WAIT:
-        position = _next(stop, steps)
+        position = _after_wait(stop, steps)
         due_at = now + dt.timedelta(seconds=stop["wait_seconds"])
-    hops = len(way.sends) + (0 if stop["kind"] == BRANCH else 1)
+    hops = 0 if stop["kind"] == WAIT else len(way.sends) + (stop["kind"] == END)
     group: AudienceGroup = run.campaign.group
     members = group.members()
     member_sql, member_params = members.values("id").query.sql_with_params()
@@ -320,37 +365,44 @@ def journeys_enter(
         return 0
     check_channels(version)
     contact_sql, params = contacts.values("id").query.sql_with_params()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {Journey._meta.db_table}
-                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
-                 hops, entry_key, context, entered_at, ended_at, end_reason)
-            SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, %s, NULL, ''
-            FROM ({contact_sql}) c
-            WHERE TRUE
-            ORDER BY c.id
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            """,
-            [
-                flow.pk,
-                version.pk,
-                first_position(version),
-                Journey.Status.ACTIVE,
-                _adapt(now),
-                entry_key[:200],
-                json.dumps(context or {}),
-                _adapt(now),
-                *params,
-            ],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if ids:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {Journey._meta.db_table}
+                    (flow_id, flow_version_id, run_id, contact_id, step, status,
+                     due_at, hops, entry_key, context, entered_at, ended_at,
+                     end_reason)
+                SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, %s, NULL, ''
+                FROM ({contact_sql}) c
+                WHERE TRUE
+                ORDER BY c.id
+                ON CONFLICT DO NOTHING
+                """,
+                [
+                    flow.pk,
+                    version.pk,
+                    first_position(version),
+                    Journey.Status.ACTIVE,
+                    _adapt(now),
+                    entry_key[:200],
+                    json.dumps(context or {}),
+                    _adapt(now),
+                    *params,
+                ],
+            )
+            entered = max(cursor.rowcount, 0)
+        if entered:
             moved = Moved()
-            _advance_selection(Journey.objects.filter(pk__in=ids), now, moved)
+            _advance_selection(
+                Journey.objects.filter(
+                    flow=flow, entry_key=entry_key[:200], run__isnull=True
+                ),
+                now,
+                moved,
+            )
             _dispatch(None, moved)
-    return len(ids)
+    return entered
 
 
 def journeys_advance(

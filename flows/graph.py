@@ -98,6 +98,14 @@ def graph_problems(steps: list[Step]) -> list[str]:
                 f"Step {position}: no path from it reaches an End step "
                 "(it loops forever)."
             )
+    for step in ordered(steps):
+        if step["kind"] == SEND and step["position"] in _reaches(step["position"], out):
+            problems.append(
+                f"Step {step['position']} sends inside a loop. A contact gets each "
+                "message of a flow at most once per run, so the loop would not send "
+                "it again: keep sends out of loops (a loop may wait and check a "
+                "condition)."
+            )
     for cycle in _loops_without_wait(steps, out):
         path = " → ".join(str(p) for p in cycle)
         problems.append(
@@ -105,6 +113,19 @@ def graph_problems(steps: list[Step]) -> list[str]:
             "it at once, forever. Put a Wait in the loop."
         )
     return problems
+
+
+def _reaches(start: int, out: dict[int, list[tuple[str, int | None]]]) -> set[int]:
+    """Positions reachable from ``start`` in one step or more."""
+    seen: set[int] = set()
+    queue = [t for _, t in out.get(start, []) if t is not None]
+    while queue:
+        position = queue.pop()
+        if position in seen or position not in out:
+            continue
+        seen.add(position)
+        queue.extend(t for _, t in out[position] if t is not None)
+    return seen
 
 
 def _loops_without_wait(

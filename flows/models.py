@@ -75,7 +75,10 @@ class Flow(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["status", "trigger"], name="flow_status_idx")]
-        permissions = [("publish_flow", "Can publish flows")]
+        permissions = [
+            ("publish_flow", "Can publish flows"),
+            ("report_event", "Can report behavioural events (API)"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -210,6 +213,7 @@ class Journey(models.Model):
         ACTIVE = "active", "On the flow"
         ENDED = "ended", "Ended"
         CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Stopped by an error"
 
     flow = models.ForeignKey(
         Flow, on_delete=models.CASCADE, related_name="journeys", db_index=False

@@ -246,14 +246,19 @@ def sample_contact(
 
 
 def preview_context(
-    steps: list[Step], contact_query: str, group: AudienceGroup | None
+    steps: list[Step],
+    contact_query: str,
+    group: AudienceGroup | None,
+    *,
+    contacts: bool = True,
 ) -> dict[str, Any]:
-    contact, note = sample_contact(contact_query, group)
+    """What the preview page shows; without ``contacts``, no contact's data."""
+    contact, note = sample_contact(contact_query, group) if contacts else (None, "")
     return {
         "answers": contact_path(steps, contact)[1] if contact else [],
         "svg": flow_svg(steps),
         "contact": contact,
         "contact_note": note,
-        "rendered": rendered_messages(steps, contact, group),
+        "rendered": rendered_messages(steps, contact, group if contacts else None),
         "group": group,
     }

@@ -10,7 +10,7 @@ from audiences.rules import RuleError, rule_condition
 
 from .conditions import branch_condition
 from .graph import graph_problems
-from .models import Flow, FlowStep, FlowVersion
+from .models import Flow, FlowStep, FlowVersion, Journey
 
 
 class FlowRefused(Exception):
@@ -122,9 +122,13 @@ def flow_note_edits(*, flow: Flow) -> bool:
 
 
 def flow_archive(*, flow: Flow) -> None:
-    """Retire a flow: no new campaign can choose it. Refused while a campaign that has
-    not ended uses it."""
+    """Retire a flow: no new campaign can choose it, no event or schedule puts anyone
+    on it, and contacts it holds without a campaign stop. Refused while a campaign
+    that has not ended uses it."""
     from campaigns.models import Campaign
+    from messaging.dispatch import messages_cancel_for_journeys
+
+    from .engine import journeys_cancel
 
     with transaction.atomic():
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
@@ -141,6 +145,10 @@ def flow_archive(*, flow: Flow) -> None:
                 f"({', '.join(users)}); end them first."
             )
         Flow.objects.filter(pk=flow.pk).update(status=Flow.Status.ARCHIVED)
+        # Contacts put on it by events or its audience schedule go no further.
+        runless = Journey.objects.filter(flow=locked, run__isnull=True)
+        journeys_cancel(journeys=runless, reason="flow archived")
+        messages_cancel_for_journeys(journeys=runless, reason="flow archived")
     flow.refresh_from_db()
 
 

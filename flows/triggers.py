@@ -6,7 +6,7 @@ key: an event id, or an audience period.
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
-from .engine import journeys_enter
+from .engine import FlowNotRunnable, journeys_enter
 from .models import Flow
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 class EventOutcome:
     flows: list[str]
     entered: int
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def event_record(
@@ -45,15 +46,21 @@ def event_record(
     ).select_related("current_version")
     entered = 0
     names = []
+    refused: dict[str, str] = {}
     for flow in flows:
         names.append(flow.name)
-        entered += journeys_enter(
-            flow=flow,
-            contacts=Contact.objects.filter(pk=contact.pk),
-            entry_key=f"event:{event_id}",
-            context=properties,
-        )
-    return EventOutcome(flows=names, entered=entered)
+        try:
+            entered += journeys_enter(
+                flow=flow,
+                contacts=Contact.objects.filter(pk=contact.pk),
+                entry_key=f"event:{event_id}",
+                context=properties,
+            )
+        except FlowNotRunnable as exc:
+            # One broken flow does not keep the contact off the others.
+            logger.error("event %s: flow %s cannot run: %s", event_id, flow.pk, exc)
+            refused[flow.name] = str(exc)
+    return EventOutcome(flows=names, entered=entered, refused=refused)
 
 
 def audience_period(every: str, now: dt.datetime) -> dt.datetime:
@@ -82,12 +89,16 @@ def audiences_enter_due(*, now: dt.datetime | None = None) -> int:
         if flow.audience_last_entry is not None and flow.audience_last_entry >= period:
             continue
         assert flow.audience_group is not None
-        count = journeys_enter(
-            flow=flow,
-            contacts=flow.audience_group.members(),
-            entry_key=f"audience:{period.isoformat()}",
-            now=now,
-        )
+        try:
+            count = journeys_enter(
+                flow=flow,
+                contacts=flow.audience_group.members(),
+                entry_key=f"audience:{period.isoformat()}",
+                now=now,
+            )
+        except FlowNotRunnable as exc:
+            logger.error("audience flow %s cannot run: %s", flow.pk, exc)
+            continue
         Flow.objects.filter(pk=flow.pk).update(audience_last_entry=period)
         logger.info(
             "audience flow %s: %d contacts entered for %s", flow.pk, count, period

@@ -84,6 +84,15 @@ def messages_cancel(*, runs: "models.QuerySet[CampaignRun]", reason: str) -> int
     )
 
 
+def messages_cancel_for_journeys(
+    *, journeys: "models.QuerySet[Any]", reason: str
+) -> int:
+    """Cancel the unsent messages of ``journeys`` (flows entered without a run)."""
+    return Message.objects.filter(journey__in=journeys, status__in=UNSENT).update(
+        status=Message.Status.CANCELLED, error=reason, lease_until=None
+    )
+
+
 def dispatch_range_on_commit(*, run_id: int | None, low: int, high: int) -> None:
     """Queue send tasks for message ids low..high (of ``run_id``, or of no run) once
     the current transaction commits."""
@@ -147,7 +156,7 @@ def messages_send_range(
     def clock() -> dt.datetime:
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
-    for message in mine.select_related("contact", "channel", "journey"):
+    for message in mine.select_related("contact", "channel", "journey", "run"):
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
@@ -165,9 +174,15 @@ def messages_send_range(
 
 def _steps_of(messages: MessageQuerySet) -> dict[tuple[int, int], dict[str, Any]]:
     """The flow steps the messages send, by (flow version id, step id)."""
-    versions = set(
-        messages.values_list("journey__flow_version_id", flat=True).distinct()
-    )
+    # Messages made before journeys existed have none: their run's version says.
+    versions = {
+        version
+        for pair in messages.values_list(
+            "journey__flow_version_id", "run__flow_version_id"
+        ).distinct()
+        for version in pair
+        if version is not None
+    }
     return {
         (version_id, step["id"]): step
         for version_id, version_steps in FlowVersion.objects.filter(
@@ -225,7 +240,10 @@ def _deliver(
             lease_until=None,
         )
         return
-    version_id = message.journey.flow_version_id if message.journey else None
+    if message.journey is not None:
+        version_id: int | None = message.journey.flow_version_id
+    else:
+        version_id = message.run.flow_version_id if message.run else None
     step = steps.get((version_id, message.step)) if version_id else None
     if step is None:
         report.failed += mine.update(

@@ -224,7 +224,12 @@ def test_a_user_without_the_publish_permission_cannot_publish(
         client.post(reverse("admin:flows_publish", args=[flow.pk])).status_code == 403
     )
     assert Flow.objects.get(pk=flow.pk).status == "draft"
-    assert client.get(reverse("admin:flows_preview", args=[flow.pk])).status_code == 200
+    Contact.objects.create(phone="+525500998877", data={"NOMBRE": "Secreto"})
+    page = client.get(reverse("admin:flows_preview", args=[flow.pk]))
+    assert page.status_code == 200
+    # Without the right to view contacts, no contact's data is shown.
+    assert "Secreto" not in page.content.decode()
+    assert "Hola {{NOMBRE}}" in page.content.decode()
 
 
 @pytest.mark.django_db

@@ -6,19 +6,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from audiences.models import AudienceGroup, Contact, Membership, Variable
+from audiences.models import AudienceGroup, Contact
 from campaigns.runs import campaign_tick
 from flows.engine import journeys_advance
 from flows.models import Flow, FlowStep, Journey
 from flows.publishing import flow_publish
 from messaging.dispatch import messages_send_range
 from messaging.models import Message
-
-SEED = [  # seed 003's example rows: phone, name, MONTO
-    ("+525500998877", "Carlos", 1200),
-    ("+525511223344", "Ana", 800),
-    ("+525533445566", "Luis", 1500),
-]
+from tests.flows.conftest import SEED
 
 
 def branching_flow(channel: Any, name: str = "Welcome") -> Flow:
@@ -49,19 +44,6 @@ def branching_flow(channel: Any, name: str = "Welcome") -> Flow:
     step(flow=flow, position=6, kind="end")
     flow_publish(flow=flow)
     return flow
-
-
-@pytest.fixture
-def seed_group(db: None) -> AudienceGroup:
-    Variable.objects.create(name="MONTO", kind="number")
-    Variable.objects.create(name="NOMBRE", kind="text")
-    group = AudienceGroup.objects.create(name="Seed")
-    for phone, name, amount in SEED:
-        contact = Contact.objects.create(
-            phone=phone, name=name, data={"NOMBRE": name, "MONTO": amount}
-        )
-        Membership.objects.create(group=group, contact=contact)
-    return group
 
 
 def send_all(now: dt.datetime) -> None:

@@ -22,7 +22,7 @@ from messaging.models import Message
 @pytest.fixture
 def api_key(db: None) -> str:
     user = User.objects.create_user("shop", is_staff=False)
-    user.user_permissions.add(Permission.objects.get(codename="view_flow"))
+    user.user_permissions.add(Permission.objects.get(codename="report_event"))
     token = ApiToken(name="shop backend", user=user)
     key = token.issue_key()
     token.save()
@@ -141,3 +141,34 @@ def test_an_audience_flow_enters_its_group_once_per_period(
     assert audiences_enter_due(now=now + dt.timedelta(hours=1)) == 2
     assert Message.objects.count() == 4
     assert set(Journey.objects.values_list("status", flat=True)) == {"ended"}
+
+
+@pytest.mark.django_db
+def test_a_key_whose_user_may_not_report_events_is_refused(client: Client) -> None:
+    user = User.objects.create_user("looker")
+    user.user_permissions.add(Permission.objects.get(codename="view_flow"))
+    token = ApiToken(name="looker", user=user)
+    key = token.issue_key()
+    token.save()
+    response = post_event(client, key, phone="+525500998877", event="x", id="1")
+    assert response.status_code == 403
+    assert "Can report behavioural events" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_issues_keys_for_other_users(client: Client) -> None:
+    from django.urls import reverse
+
+    staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_apitoken", "view_apitoken"])
+    )
+    boss = User.objects.create_superuser("boss", password="pw")
+    client.force_login(staff)
+    url = reverse("admin:api_apitoken_add")
+    refused = client.post(url, {"name": "sneaky", "user": boss.pk})
+    assert refused.status_code == 200  # the form answers with the error
+    assert not ApiToken.objects.exists()
+    own = client.post(url, {"name": "mine", "user": staff.pk})
+    assert own.status_code == 302
+    assert ApiToken.objects.get().user == staff
