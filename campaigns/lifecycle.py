@@ -6,16 +6,19 @@ raises CampaignRefused with a message written for the operator.
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from flows.engine import journeys_cancel
 from flows.models import Journey
-from messaging.dispatch import messages_cancel
+from messaging.dispatch import UNSENT, messages_cancel
+from messaging.models import Message
 
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
@@ -32,6 +35,8 @@ EDITABLE_FIELDS = (
     "start_at",
     "end_at",
     "schedule",
+    "sender_name",
+    "reply_to",
 )
 
 
@@ -159,6 +164,41 @@ def campaign_update(
     return campaign
 
 
+def campaign_resume(
+    *, campaign: Campaign, start_at: dt.datetime, actor: Actor = None
+) -> Campaign:
+    """Resume a suspended campaign (C5): it waits, pending, for its new start time,
+    which must be later than now (and earlier than its end)."""
+    current = Campaign.objects.get(pk=campaign.pk)
+    if current.status != CampaignStatus.SUSPENDED:
+        raise CampaignRefused(
+            f"Campaign {current.name!r} is {current.get_status_display()}; only a "
+            "suspended campaign can be resumed."
+        )
+    try:
+        return campaign_update(campaign=current, actor=actor, start_at=start_at)
+    except ValidationError as exc:
+        raise CampaignRefused(" ".join(exc.messages)) from None
+
+
+@dataclass
+class FinishImpact:
+    """What finishing a campaign terminates."""
+
+    open_journeys: int
+    unsent_messages: int
+
+
+def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
+    runs = CampaignRun.objects.filter(campaign=campaign)
+    return FinishImpact(
+        open_journeys=Journey.objects.filter(
+            run__in=runs, status=Journey.Status.ACTIVE
+        ).count(),
+        unsent_messages=Message.objects.filter(run__in=runs, status__in=UNSENT).count(),
+    )
+
+
 def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
     """Pause an in-progress campaign (C5): no further runs until a new start is set."""
     with transaction.atomic():
@@ -167,6 +207,11 @@ def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
             raise CampaignRefused(
                 f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only "
                 "a campaign in progress can be suspended."
+            )
+        if campaign.is_sent_bulk:
+            raise CampaignRefused(
+                f"Bulk message {campaign.name!r} has been sent; there is nothing left "
+                "to suspend."
             )
         return campaign_transition(
             campaign=campaign,
@@ -195,6 +240,7 @@ def campaign_end(
     actor: Actor = None,
     note: str = "finished on demand",
     only_if: Q | None = None,
+    on_demand: bool = True,
 ) -> Campaign:
     """End a campaign for good (C9): its runs are cancelled and nothing more is sent
     for it. Cannot be undone."""
@@ -202,6 +248,11 @@ def campaign_end(
         _lock(campaign)
         if campaign.status == CampaignStatus.ENDED:
             raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
+        if on_demand and campaign.is_sent_bulk:
+            raise CampaignRefused(
+                f"Bulk message {campaign.name!r} has been sent; it can no longer be "
+                "cancelled."
+            )
         campaign_transition(
             campaign=campaign,
             to=CampaignStatus.ENDED,
@@ -271,7 +322,10 @@ def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
         return False
     try:
         campaign_end(
-            campaign=campaign, note="end time reached", only_if=Q(end_at__lte=now)
+            campaign=campaign,
+            note="end time reached",
+            only_if=Q(end_at__lte=now),
+            on_demand=False,
         )
     except CampaignRefused:
         campaign.refresh_from_db()

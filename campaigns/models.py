@@ -81,6 +81,16 @@ class Campaign(models.Model):
         help_text="How often, while in progress, the flow runs for the whole group: "
         "every minute, every hour or every day, counted from the start time.",
     )
+    sender_name = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="The name recipients see as the sender, where the channel shows one "
+        "(email From, WhatsApp profile). Empty: the channel's own.",
+    )
+    reply_to = models.EmailField(
+        blank=True,
+        help_text="Where replies go, for channels that have a reply address (email).",
+    )
     status = models.CharField(
         max_length=12,
         choices=CampaignStatus.choices,
@@ -108,6 +118,7 @@ class Campaign(models.Model):
         ]
         permissions = [
             ("suspend_campaign", "Can suspend campaigns"),
+            ("resume_campaign", "Can resume campaigns"),
             ("end_campaign", "Can end campaigns"),
         ]
 
@@ -136,6 +147,12 @@ class Campaign(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in CAMPAIGN_TRANSITIONS[self.status]
+
+    @property
+    def is_sent_bulk(self) -> bool:
+        """A bulk message (schedule once) whose run has happened: seed 004 says it
+        can no longer be edited or cancelled."""
+        return self.schedule == Schedule.ONCE and self.runs.exists()
 
     @property
     def is_editable(self) -> bool:
@@ -178,6 +195,7 @@ class CampaignRun(models.Model):
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
+        SKIPPED = "skipped", "Skipped (the previous run was still sending)"
         CANCELLED = "cancelled", "Cancelled"
 
     campaign = models.ForeignKey(
@@ -199,6 +217,7 @@ class CampaignRun(models.Model):
     skipped = models.PositiveIntegerField(
         default=0, help_text="Contacts left out because they opted out."
     )
+    note = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,10 @@ messages do. Holding the lock means an operator's End or Suspend waits for the f
 to commit, and then sees (and cancels) every message it made. A run per (campaign,
 slot) at most: a duplicate tick (a second beat, a redelivered task, django-celery-beat
 re-firing after a schedule change) finds the slot's run and does nothing.
+
+Overlap policy: when a slot comes while the previous run still has messages to send
+(queued, deferred for active hours, or being sent), the slot is skipped and recorded
+as a skipped run, so a minute plan on a big group never piles runs up.
 """
 
 import datetime as dt
@@ -15,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from flows.engine import journeys_start_for_run
+from messaging.dispatch import UNSENT
+from messaging.models import Message
 
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
@@ -49,6 +55,24 @@ def campaign_tick(
         if CampaignRun.objects.filter(campaign=campaign, scheduled_for=slot).exists():
             logger.info("campaign %s: slot %s already has its run", campaign.pk, slot)
             return None
+        unsent = _unsent_of_previous_run(campaign)
+        if unsent:
+            # Overlap policy: a run still sending when the next slot comes means the
+            # plan is tighter than the channel; skip the slot, record why.
+            CampaignRun.objects.create(
+                campaign=campaign,
+                scheduled_for=slot,
+                flow_version_id=campaign.flow_version_id,
+                status=CampaignRun.Status.SKIPPED,
+                note=f"skipped: the previous run still had {unsent} messages to send",
+            )
+            logger.warning(
+                "campaign %s: slot %s skipped, %d messages of the previous run unsent",
+                campaign.pk,
+                slot.isoformat(),
+                unsent,
+            )
+            return None
         run = CampaignRun.objects.create(
             campaign=campaign,
             scheduled_for=slot,
@@ -65,3 +89,18 @@ def campaign_tick(
         run.skipped,
     )
     return run
+
+
+def _unsent_of_previous_run(campaign: Campaign) -> int:
+    """Messages of the campaign's latest run still queued, deferred or being sent."""
+    previous = (
+        CampaignRun.objects.filter(campaign=campaign, status=CampaignRun.Status.RUNNING)
+        .order_by("-scheduled_for")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if previous is None:
+        return 0
+    return Message.objects.filter(
+        run_id=previous, status__in=UNSENT + (Message.Status.SENDING,)
+    ).count()

@@ -156,7 +156,9 @@ def messages_send_range(
     def clock() -> dt.datetime:
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
-    for message in mine.select_related("contact", "channel", "journey", "run"):
+    for message in mine.select_related(
+        "contact", "channel", "journey", "run__campaign"
+    ):
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
@@ -253,6 +255,9 @@ def _deliver(
     extra = message.journey.context if message.journey else None
     message.body = render(step.get("body", ""), message.contact, extra)
     message.media_url = step.get("media_url") or ""
+    if message.run is not None:
+        message.sender_name = message.run.campaign.sender_name
+        message.reply_to = message.run.campaign.reply_to
     try:
         receipt = get_backend(message.channel.kind).send(message)
     except DeliveryError as exc:

@@ -135,8 +135,10 @@ class Message(models.Model):
     provider_id = models.CharField(max_length=200, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
-    # Set by dispatch from the flow step, for the backend; not stored.
+    # Set by dispatch from the flow step and the campaign, for the backend; not stored.
     media_url = ""
+    sender_name = ""
+    reply_to = ""
 
     class Meta:
         ordering = ["-id"]

@@ -43,10 +43,35 @@ def test_the_next_slot_opens_a_new_run(make_campaign: Any) -> None:
     now = timezone.now()
 
     campaign_tick(campaign_id=campaign.pk, now=now)
+    Message.objects.update(status=Message.Status.SENT)  # the workers did their job
     campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(hours=1))
 
     assert CampaignRun.objects.filter(campaign=campaign).count() == 2
     assert Message.objects.count() == 2 * len(PHONES)
+
+
+@pytest.mark.django_db
+def test_a_slot_that_comes_while_the_previous_run_is_sending_is_skipped(
+    make_campaign: Any,
+) -> None:
+    campaign = make_campaign(started=True, schedule="minute")
+    now = timezone.now()
+    first = campaign_tick(campaign_id=campaign.pk, now=now)
+    assert first is not None
+    Message.objects.filter(pk=Message.objects.order_by("pk")[0].pk).update(
+        status=Message.Status.SENT
+    )
+
+    skipped = campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(minutes=1))
+
+    assert skipped is None
+    runs = CampaignRun.objects.filter(campaign=campaign).order_by("scheduled_for")
+    assert [run.status for run in runs] == ["running", "skipped"]
+    assert runs[1].note == "skipped: the previous run still had 2 messages to send"
+    assert Message.objects.count() == len(PHONES)
+    # Once the first run has sent everything, the next slot runs again.
+    Message.objects.update(status=Message.Status.SENT)
+    assert campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(minutes=2))
 
 
 @pytest.mark.django_db
