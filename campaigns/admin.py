@@ -4,11 +4,15 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from config.object_actions import ObjectActionsMixin
@@ -21,10 +25,16 @@ from .lifecycle import (
     campaign_create,
     campaign_delete,
     campaign_end,
+    campaign_finish_impact,
+    campaign_resume,
     campaign_suspend,
     campaign_update,
 )
 from .models import Campaign, CampaignEvent, CampaignRun
+from .monitoring import STATUSES, campaign_counts, counts_by_run, sends_chart
+
+MONITOR_RUNS = 20
+SENDER = ("sender_name", "reply_to")
 
 
 class CampaignForm(forms.ModelForm):
@@ -70,43 +80,79 @@ class CampaignEventInline(admin.TabularInline):
         return False
 
 
-class CampaignRunInline(admin.TabularInline):
-    model = CampaignRun
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = (
-        "scheduled_for",
-        "recipients",
-        "messages_created",
-        "skipped",
-        "messages",
-    )
-    show_change_link = True
-    max_num = 0
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignRun]:
-        return super().get_queryset(request).order_by("-scheduled_for")
-
-    @admin.display(description="messages")
-    def messages(self, run: CampaignRun) -> str:
-        url = reverse("admin:messaging_message_changelist")
-        return format_html('<a href="{}?run__id__exact={}">View</a>', url, run.pk)
-
-
 @admin.register(Campaign)
 class CampaignAdmin(ObjectActionsMixin):
     form = CampaignForm
-    list_display = ["name", "flow", "group", "schedule", "status", "start_at", "end_at"]
+    list_display = [
+        "name",
+        "flow",
+        "group",
+        "schedule",
+        "status_badge",
+        "start_at",
+        "end_at",
+    ]
     list_filter = ["status", "schedule", "flow", "group"]
     list_select_related = ["flow", "group"]
     search_fields = ["name", "flow__name", "group__name"]
     date_hierarchy = "start_at"
-    readonly_fields = ["status", "flow_version", "created_at", "updated_at"]
+    readonly_fields = [
+        "status_badge",
+        "flow_version",
+        "created_at",
+        "updated_at",
+        "monitor",
+    ]
     actions = ["suspend_selected", "end_selected", "delete_selected"]
-    inlines = [CampaignRunInline, CampaignEventInline]
+    inlines = [CampaignEventInline]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, campaign: Campaign) -> str:
+        colour = {
+            "pending": "#1e88e5",
+            "in_progress": "#2e7d32",
+            "suspended": "#f9a825",
+            "ended": "#616161",
+        }.get(campaign.status, "#616161")
+        return format_html(
+            '<span style="background:{};color:#fff;border-radius:10px;'
+            'padding:2px 9px;font-size:11px;white-space:nowrap">{}</span>',
+            colour,
+            campaign.get_status_display(),
+        )
+
+    @admin.display(description="messages and runs")
+    def monitor(self, campaign: Campaign) -> str:
+        if campaign.pk is None:
+            return "—"
+        runs = list(CampaignRun.objects.filter(campaign=campaign)[:MONITOR_RUNS])
+        rows = counts_by_run(runs)
+        totals = campaign_counts(campaign)
+        return render_to_string(
+            "admin/campaigns/campaign/monitor.html",
+            {
+                "campaign": campaign,
+                "totals": [
+                    {"label": label, "colour": colour, "count": f"{totals[key]:,}"}
+                    for key, label, colour in STATUSES
+                ],
+                "columns": [(key, label) for key, label, _ in STATUSES],
+                "runs": [
+                    {
+                        "run": row.run,
+                        "total": row.total,
+                        "done": row.done,
+                        "percent": row.percent,
+                        "in_flight": row.in_flight,
+                        "cells": [row.counts[key] for key, _, _ in STATUSES],
+                    }
+                    for row in rows
+                ],
+                "chart": sends_chart(rows),
+                "more": len(runs) == MONITOR_RUNS,
+                "run_count": CampaignRun.objects.filter(campaign=campaign).count(),
+            },
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
         return list(self.inlines) if obj is not None else []
@@ -118,6 +164,7 @@ class CampaignAdmin(ObjectActionsMixin):
                 "<int:pk>/suspend/", view(self.suspend_view), name="campaigns_suspend"
             ),
             path("<int:pk>/end/", view(self.end_view), name="campaigns_end"),
+            path("<int:pk>/resume/", view(self.resume_view), name="campaigns_resume"),
             *super().get_urls(),
         ]
 
@@ -137,58 +184,148 @@ class CampaignAdmin(ObjectActionsMixin):
                     "method": "get",
                 }
             )
-        in_progress = campaign.status == Campaign.Status.IN_PROGRESS
-        if in_progress and self.has_suspend_permission(request):
-            actions.append(
-                {
-                    "url": reverse("admin:campaigns_suspend", args=[campaign.pk]),
-                    "label": "Suspend",
-                    "confirm": "Suspend this campaign? No further runs will start "
-                    "until you set a new start time.",
-                }
-            )
-        ended = campaign.status == Campaign.Status.ENDED
-        if not ended and self.has_end_permission(request):
-            actions.append(
-                {
-                    "url": reverse("admin:campaigns_end", args=[campaign.pk]),
-                    "label": "End campaign",
-                    "confirm": "End this campaign for good? Unsent messages are "
-                    "cancelled and it cannot be started again.",
-                    "danger": True,
-                }
-            )
+        status = campaign.status
+        sent_bulk = campaign.is_sent_bulk
+        if (
+            status == Campaign.Status.IN_PROGRESS
+            and not sent_bulk
+            and self.has_suspend_permission(request)
+        ):
+            actions.append(self._link("campaigns_suspend", campaign, "Suspend"))
+        if status == Campaign.Status.SUSPENDED and self.has_resume_permission(request):
+            actions.append(self._link("campaigns_resume", campaign, "Resume"))
+        if (
+            status != Campaign.Status.ENDED
+            and not sent_bulk
+            and self.has_end_permission(request)
+        ):
+            actions.append(self._link("campaigns_end", campaign, "Finish"))
         return actions
+
+    @staticmethod
+    def _link(name: str, campaign: Campaign, label: str) -> dict[str, Any]:
+        url = reverse(f"admin:{name}", args=[campaign.pk])
+        return {"url": url, "label": label, "method": "get"}
+
+    def _confirm_page(
+        self, request: HttpRequest, campaigns: list[Campaign], **context: Any
+    ) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "items": [
+                    {"campaign": c, **context.pop(f"item_{c.pk}", {})}
+                    for c in campaigns
+                ],
+                **context,
+            },
+        )
 
     def suspend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_suspend_permission(request):
             raise PermissionDenied
-        return self._object_action(request, pk, campaign_suspend, "suspended")
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method == "POST":
+            return self._do(request, campaign, campaign_suspend, "suspended")
+        return self._confirm_page(
+            request,
+            [campaign],
+            title=f"Suspend {campaign.name}?",
+            question="No further run will start until you resume it with a new start "
+            "time. Journeys already on the flow wait where they are.",
+            confirm_label="Yes, suspend",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+        )
 
     def end_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_end_permission(request):
             raise PermissionDenied
-        return self._object_action(request, pk, campaign_end, "ended")
-
-    def _object_action(
-        self, request: HttpRequest, pk: int, action: Any, done: str
-    ) -> HttpResponse:
-        change_url = reverse("admin:campaigns_campaign_change", args=[pk])
-        if request.method != "POST":
-            return HttpResponseRedirect(change_url)
         campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method == "POST":
+            return self._do(request, campaign, campaign_end, "finished")
+        return self._confirm_page(
+            request,
+            [campaign],
+            title=f"Finish {campaign.name}?",
+            question="Finishing ends the campaign for good:",
+            warning="This cannot be undone.",
+            danger=True,
+            confirm_label="Yes, finish it",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+            **{f"item_{campaign.pk}": {"detail": _impact_text(campaign)}},
+        )
+
+    def resume_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_resume_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        form = ResumeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                campaign_resume(
+                    campaign=campaign,
+                    start_at=form.cleaned_data["start_at"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except CampaignRefused as exc:
+                form.add_error("start_at", str(exc))
+            else:
+                campaign.refresh_from_db()
+                self.message_user(
+                    request,
+                    f"Campaign {campaign.name!r} resumes at "
+                    f"{timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:campaigns_campaign_change", args=[pk])
+                )
+        return self._confirm_page(
+            request,
+            [campaign],
+            title=f"Resume {campaign.name}",
+            question="A suspended campaign resumes at a new start time, later than "
+            "now; it is pending until then.",
+            form=form,
+            confirm_label="Resume",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+        )
+
+    def _do(
+        self, request: HttpRequest, campaign: Campaign, action: Any, done: str
+    ) -> HttpResponse:
         try:
             action(campaign=campaign, actor=request.user)
         except CampaignRefused as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
             self.message_user(request, f"Campaign {campaign.name!r} {done}.")
-        return HttpResponseRedirect(change_url)
+        return HttpResponseRedirect(
+            reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        )
 
-    def get_fields(
+    def get_fieldsets(
         self, request: HttpRequest, obj: Campaign | None = None
     ) -> list[Any]:
-        return [*EDITABLE_FIELDS, *(self.readonly_fields if obj is not None else ())]
+        fieldsets: list[Any] = [
+            (None, {"fields": [f for f in EDITABLE_FIELDS if f not in SENDER]}),
+            (
+                "Sender (optional)",
+                {
+                    "fields": list(SENDER),
+                    "description": "How recipients see who wrote, on channels that "
+                    "show it.",
+                },
+            ),
+        ]
+        if obj is not None:
+            fieldsets += [
+                (None, {"fields": self.readonly_fields[:-1]}),
+                ("Monitoring", {"fields": ["monitor"]}),
+            ]
+        return fieldsets
 
     def has_change_permission(
         self, request: HttpRequest, obj: Campaign | None = None
@@ -288,14 +425,51 @@ class CampaignAdmin(ObjectActionsMixin):
     @admin.action(description="Suspend selected campaigns", permissions=["suspend"])
     def suspend_selected(
         self, request: HttpRequest, queryset: QuerySet[Campaign]
-    ) -> None:
-        self._apply(request, queryset, campaign_suspend, "suspended")
+    ) -> HttpResponse | None:
+        campaigns = list(queryset)
+        if request.POST.get("post") == "yes":
+            self._apply(request, campaigns, campaign_suspend, "suspended")
+            return None
+        return self._confirm_page(
+            request,
+            campaigns,
+            title="Suspend the selected campaigns?",
+            question="No further run will start for these until each is resumed with "
+            "a new start time.",
+            confirm_label="Yes, suspend them",
+            selected=[c.pk for c in campaigns],
+            action_name="suspend_selected",
+            back_url=reverse("admin:campaigns_campaign_changelist"),
+            **{
+                f"item_{c.pk}": {"refusal": _suspend_refusal(c)}
+                for c in campaigns
+                if _suspend_refusal(c)
+            },
+        )
 
     @admin.action(
-        description="End selected campaigns (cannot be undone)", permissions=["end"]
+        description="Finish selected campaigns (cannot be undone)", permissions=["end"]
     )
-    def end_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        self._apply(request, queryset, campaign_end, "ended")
+    def end_selected(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> HttpResponse | None:
+        campaigns = list(queryset)
+        if request.POST.get("post") == "yes":
+            self._apply(request, campaigns, campaign_end, "finished")
+            return None
+        return self._confirm_page(
+            request,
+            campaigns,
+            title="Finish the selected campaigns?",
+            question="Finishing ends each campaign for good:",
+            warning="This cannot be undone.",
+            danger=True,
+            confirm_label="Yes, finish them",
+            selected=[c.pk for c in campaigns],
+            action_name="end_selected",
+            back_url=reverse("admin:campaigns_campaign_changelist"),
+            **{f"item_{c.pk}": {"detail": _impact_text(c)} for c in campaigns},
+        )
 
     def has_suspend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("campaigns.suspend_campaign")
@@ -303,11 +477,14 @@ class CampaignAdmin(ObjectActionsMixin):
     def has_end_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("campaigns.end_campaign")
 
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.resume_campaign")
+
     def _apply(
-        self, request: HttpRequest, queryset: QuerySet[Campaign], action: Any, done: str
+        self, request: HttpRequest, campaigns: list[Campaign], action: Any, done: str
     ) -> None:
         succeeded = []
-        for campaign in queryset:
+        for campaign in campaigns:
             try:
                 action(campaign=campaign, actor=request.user)
             except CampaignRefused as exc:
@@ -316,6 +493,34 @@ class CampaignAdmin(ObjectActionsMixin):
                 succeeded.append(campaign.name)
         if succeeded:
             self.message_user(request, f"{done.capitalize()}: {', '.join(succeeded)}.")
+
+
+class ResumeForm(forms.Form):
+    start_at = forms.SplitDateTimeField(
+        label="New start",
+        widget=AdminSplitDateTime,
+        help_text="Later than now and earlier than the campaign's end; the campaign "
+        "is pending until then.",
+    )
+
+
+def _impact_text(campaign: Campaign) -> str:
+    if campaign.status == Campaign.Status.ENDED:
+        return "already ended"
+    if campaign.is_sent_bulk:
+        return "a bulk message already sent cannot be cancelled"
+    impact = campaign_finish_impact(campaign=campaign)
+    return (
+        f"{impact.open_journeys:,} open conversations (contacts still on the flow) "
+        f"end and {impact.unsent_messages:,} queued or deferred messages are "
+        "cancelled"
+    )
+
+
+def _suspend_refusal(campaign: Campaign) -> str:
+    if campaign.status != Campaign.Status.IN_PROGRESS:
+        return f"it is {campaign.get_status_display()}; only campaigns in progress"
+    return ""
 
 
 def _reason(exc: Exception) -> str:

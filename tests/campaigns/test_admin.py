@@ -135,11 +135,21 @@ def test_the_suspend_action_reports_refusals_and_successes(
     campaign_transition(campaign=running, to="in_progress")
     waiting = make_campaign(name="Waiting")
 
-    response = admin_client.post(
-        reverse("admin:campaigns_campaign_changelist"),
-        {"action": "suspend_selected", "_selected_action": [running.pk, waiting.pk]},
-        follow=True,
-    )
+    url = reverse("admin:campaigns_campaign_changelist")
+    selected = {
+        "action": "suspend_selected",
+        "_selected_action": [running.pk, waiting.pk],
+    }
+
+    confirm = admin_client.post(url, selected)
+    # First a confirmation page, naming the campaign that will be left as it is.
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Suspend the selected campaigns?" in page
+    assert "Will be left as it is: it is Pending execution" in page
+    assert Campaign.objects.get(pk=running.pk).status == "in_progress"
+
+    response = admin_client.post(url, {**selected, "post": "yes"}, follow=True)
 
     messages = texts(response)
     assert "Suspended: Running." in messages

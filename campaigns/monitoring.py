@@ -1,0 +1,132 @@
+"""Monitoring (C11): message counts per campaign and per run, and a chart of sends
+per run over time, drawn as inline SVG on the campaign page."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from messaging.models import Message
+
+from .models import Campaign, CampaignRun
+
+# Statuses in the order an operator reads them, with their colours.
+STATUSES = [
+    ("queued", "Queued", "#90a4ae"),
+    ("deferred", "Deferred", "#ffb300"),
+    ("sending", "Sending", "#42a5f5"),
+    ("sent", "Sent", "#43a047"),
+    ("delivered", "Delivered", "#1b5e20"),
+    ("failed", "Failed", "#e53935"),
+    ("skipped", "Skipped (opted out)", "#8d6e63"),
+    ("cancelled", "Cancelled", "#616161"),
+]
+DONE = {"sent", "delivered", "failed", "skipped", "cancelled"}
+CHART_RUNS = 30
+
+
+@dataclass
+class RunCounts:
+    run: CampaignRun
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return sum(n for status, n in self.counts.items() if status in DONE)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def in_flight(self) -> bool:
+        return self.done < self.total
+
+
+def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
+    """Message counts by status for each run, in one grouped query."""
+    found: dict[int, Counter[str]] = {run.pk: Counter() for run in runs}
+    rows = (
+        Message.objects.filter(run__in=[run.pk for run in runs])
+        .values_list("run_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for run_id, status, n in rows:
+        found[run_id][status] = n
+    return [RunCounts(run, found[run.pk]) for run in runs]
+
+
+def campaign_counts(campaign: Campaign) -> Counter[str]:
+    rows = (
+        Message.objects.filter(run__campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return Counter(dict(rows))
+
+
+def sends_chart(runs: list[RunCounts]) -> SafeString:
+    """Stacked bars, one per run (oldest left): sent and delivered, failed, skipped,
+    still to send."""
+    if not runs:
+        return mark_safe('<p class="help">No runs yet: the chart fills as it runs.</p>')
+    runs = list(reversed(runs[:CHART_RUNS]))
+    width, height, left, bottom = 760, 220, 44, 34
+    plot_w, plot_h = width - left - 10, height - bottom - 12
+    peak = max((r.total for r in runs), default=0) or 1
+    bar = plot_w / len(runs)
+    layers = [
+        ("sent", lambda c: c["sent"] + c["delivered"], "#43a047"),
+        ("failed", lambda c: c["failed"], "#e53935"),
+        ("skipped", lambda c: c["skipped"] + c["cancelled"], "#8d6e63"),
+        ("to send", lambda c: c["queued"] + c["deferred"] + c["sending"], "#90a4ae"),
+    ]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" class="sends-chart" '
+        'font-family="sans-serif" font-size="11" aria-label="Messages per run">',
+        f'<line x1="{left}" y1="{12 + plot_h}" x2="{width - 10}" y2="{12 + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{left - 6}" y="16" text-anchor="end">{peak:,}</text>',
+        f'<text x="{left - 6}" y="{12 + plot_h}" text-anchor="end">0</text>',
+    ]
+    for index, run in enumerate(runs):
+        x = left + index * bar + bar * 0.15
+        y = 12 + plot_h
+        for _, value, colour in layers:
+            count = value(run.counts)
+            if not count:
+                continue
+            h = plot_h * count / peak
+            y -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar * 0.7:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>'
+                f"{escape(run.run.scheduled_for.strftime('%Y-%m-%d %H:%M'))}: "
+                f"{count:,}</title></rect>"
+            )
+        if len(runs) <= 12 or index % max(len(runs) // 6, 1) == 0:
+            label = timezone.localtime(run.run.scheduled_for).strftime("%d %H:%M")
+            parts.append(
+                f'<text x="{x + bar * 0.35:.1f}" y="{height - 14}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    legend_x = left
+    for name, _, colour in layers:
+        parts.append(
+            f'<rect x="{legend_x}" y="{height - 9}" width="9" height="9" '
+            f'fill="{colour}"/><text x="{legend_x + 13}" y="{height - 1}">'
+            f"{escape(name)}</text>"
+        )
+        legend_x += 90
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
