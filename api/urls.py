@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("events", views.events, name="api_events"),
+    path("campaigns", views.campaigns, name="api_campaigns"),
 ]

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from audiences.models import Contact
 from audiences.phones import normalize_phone
@@ -79,3 +79,59 @@ def events(request: HttpRequest) -> JsonResponse:
             **({"refused": outcome.refused} if outcome.refused else {}),
         }
     )
+
+
+PAGE_SIZE = 100
+
+
+@require_GET
+def campaigns(request: HttpRequest) -> JsonResponse:
+    """Campaigns matching ?name=, flow=, flow_name=, group=, group_name=, status=
+    (repeatable); ?page=N, 100 a page. An API key, or an operator signed in."""
+    from campaigns.filters import CampaignFilter
+    from campaigns.models import Campaign
+
+    user = api_user(request)
+    if not user.is_authenticated:
+        return error(
+            401, "Sign in, or send an API key as 'Authorization: Bearer <key>'."
+        )
+    if not user.has_perm("campaigns.view_campaign"):
+        return error(403, "This user may not view campaigns.")
+    found = CampaignFilter(
+        request.GET,
+        queryset=Campaign.objects.select_related("flow", "group").order_by(
+            "-start_at", "pk"
+        ),
+    )
+    if not found.is_valid():
+        return error(
+            400, "The filters are not valid.", fields=found.errors.get_json_data()
+        )
+    page_text = request.GET.get("page", "1")
+    if not page_text.isdigit() or int(page_text) < 1:
+        return error(400, "page must be a whole number from 1.")
+    page = int(page_text)
+    rows = list(found.qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    return JsonResponse(
+        {
+            "page": page,
+            "next_page": page + 1 if len(rows) > PAGE_SIZE else None,
+            "results": [_campaign_json(c) for c in rows[:PAGE_SIZE]],
+        }
+    )
+
+
+def _campaign_json(campaign: Any) -> dict[str, Any]:
+    return {
+        "id": campaign.pk,
+        "name": campaign.name,
+        "description": campaign.description,
+        "status": campaign.status,
+        "status_label": campaign.get_status_display(),
+        "flow": {"id": campaign.flow_id, "name": campaign.flow.name},
+        "group": {"id": campaign.group_id, "name": campaign.group.name},
+        "schedule": campaign.schedule,
+        "start_at": campaign.start_at.isoformat(),
+        "end_at": campaign.end_at.isoformat(),
+    }

@@ -198,7 +198,12 @@ class AudienceGroupAdmin(admin.ModelAdmin):
     PREVIEW = 20
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AudienceGroup]:
-        return super().get_queryset(request).annotate(_members=Count("memberships"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_members=Count("memberships"))
+            .order_by("name")
+        )
 
     @admin.display(description="members", ordering="_members")
     def member_count(self, group: AudienceGroup) -> str:

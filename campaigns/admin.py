@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.object_actions import ObjectActionsMixin
 from flows.models import Flow
 from messaging.models import Message
@@ -92,7 +93,13 @@ class CampaignAdmin(ObjectActionsMixin):
         "start_at",
         "end_at",
     ]
-    list_filter = ["status", "schedule", "flow", "group"]
+    list_filter = [
+        "status",
+        "schedule",
+        ("flow", AutocompleteFilter),
+        ("group", AutocompleteFilter),
+    ]
+    autocomplete_fields = ["flow", "group"]
     list_select_related = ["flow", "group"]
     search_fields = ["name", "flow__name", "group__name"]
     date_hierarchy = "start_at"
@@ -105,6 +112,10 @@ class CampaignAdmin(ObjectActionsMixin):
     ]
     actions = ["suspend_selected", "end_selected", "delete_selected"]
     inlines = [CampaignEventInline]
+
+    @property
+    def media(self) -> forms.Media:
+        return super().media + autocomplete_media(Campaign, "group", self.admin_site)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, campaign: Campaign) -> str:

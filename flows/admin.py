@@ -285,6 +285,17 @@ class FlowAdmin(ObjectActionsMixin):
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("flows.publish_flow")
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Flow], search_term: str
+    ) -> tuple[QuerySet[Flow], bool]:
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "campaign":
+            # The campaign form's search offers only flows a campaign may run (F3).
+            results = results.filter(
+                status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
+            )
+        return results, duplicates
+
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool
     ) -> None:

@@ -104,10 +104,17 @@ def test_draft_flows_are_not_offered(admin_client: Client, make_flow: Any) -> No
     make_flow(name="Ready")
     make_flow(name="Unfinished draft", publish=False)
 
-    page = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
+    found = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "campaigns",
+            "model_name": "campaign",
+            "field_name": "flow",
+            "term": "",
+        },
+    ).json()
 
-    assert "Ready" in page
-    assert "Unfinished draft" not in page
+    assert [item["text"] for item in found["results"]] == ["Ready"]
 
 
 @pytest.mark.django_db
