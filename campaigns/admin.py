@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,11 +15,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from audiences.models import AudienceGroup
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.object_actions import ObjectActionsMixin
 from flows.models import Flow
-from messaging.models import Message
+from flows.rendering import BUILTINS, placeholders, render
+from messaging.models import Channel, Message
 
+from .bulk import BulkMessage, bulk_message_create
 from .lifecycle import (
     EDITABLE_FIELDS,
     CampaignRefused,
@@ -176,6 +179,7 @@ class CampaignAdmin(ObjectActionsMixin):
             ),
             path("<int:pk>/end/", view(self.end_view), name="campaigns_end"),
             path("<int:pk>/resume/", view(self.resume_view), name="campaigns_resume"),
+            path("bulk/", view(self.bulk_view), name="campaigns_bulk"),
             *super().get_urls(),
         ]
 
@@ -302,6 +306,40 @@ class CampaignAdmin(ObjectActionsMixin):
             form=form,
             confirm_label="Resume",
             back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+        )
+
+    def bulk_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BulkMessageForm(request.POST if request.method == "POST" else None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            message = form.bulk_message()
+            if "_send" in request.POST:
+                try:
+                    campaign = bulk_message_create(message=message, actor=request.user)  # type: ignore[arg-type]
+                except (CampaignRefused, ValidationError) as exc:
+                    form.add_error(None, _reason(exc))
+                else:
+                    self.message_user(
+                        request,
+                        f"Bulk message {campaign.name!r} goes to {campaign.group.name} "
+                        f"at {timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+                    )
+            preview = bulk_preview(message)
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/bulk.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Send a bulk message",
+                "form": form,
+                "preview": preview,
+            },
         )
 
     def _do(
@@ -504,6 +542,75 @@ class CampaignAdmin(ObjectActionsMixin):
                 succeeded.append(campaign.name)
         if succeeded:
             self.message_user(request, f"{done.capitalize()}: {', '.join(succeeded)}.")
+
+
+class BulkMessageForm(forms.Form):
+    name = forms.CharField(max_length=60, help_text="At most 60 characters.")
+    group = forms.ModelChoiceField(
+        queryset=AudienceGroup.objects.all(),
+        widget=AutocompleteSelect(Campaign._meta.get_field("group"), admin.site),
+        help_text="Every contact of the group gets the message (opted-out ones are "
+        "skipped).",
+    )
+    channel = forms.ModelChoiceField(queryset=Channel.objects.filter(enabled=True))
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
+        help_text="Emoji welcome. {{NOMBRE}} is the contact's custom data NOMBRE.",
+    )
+    media_url = forms.URLField(label="Image URL", required=False, assume_scheme="https")
+    sender_name = forms.CharField(label="Sender name", max_length=60, required=False)
+    reply_to = forms.EmailField(label="Reply-to", required=False)
+    send_at = forms.SplitDateTimeField(
+        label="Send at",
+        required=False,
+        widget=AdminSplitDateTime,
+        help_text="Empty: as soon as possible (within a minute).",
+    )
+
+    def clean_send_at(self) -> Any:
+        value = self.cleaned_data.get("send_at")
+        if value is not None and value <= timezone.now():
+            raise ValidationError("The send time must be later than now.")
+        return value
+
+    def bulk_message(self) -> BulkMessage:
+        data = self.cleaned_data
+        return BulkMessage(
+            name=data["name"],
+            group=data["group"],
+            channel=data["channel"],
+            body=data["body"],
+            media_url=data["media_url"],
+            sender_name=data["sender_name"],
+            reply_to=data["reply_to"],
+            send_at=data["send_at"],
+        )
+
+
+def bulk_preview(message: BulkMessage) -> dict[str, Any]:
+    """The message as its first recipient will see it, with what it lacks."""
+    contact = message.group.members().order_by("pk").first()
+    notes = []
+    if contact is None:
+        notes.append(f"{message.group.name} has no contacts yet.")
+    missing = [
+        name
+        for name in placeholders(message.body)
+        if name.upper() not in BUILTINS
+        and (contact is None or name not in contact.data)
+    ]
+    if missing and contact is not None:
+        notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
+    return {
+        "sender": message.sender_name or message.channel.name,
+        "channel": message.channel.get_kind_display(),
+        "text": render(message.body, contact) if contact else message.body,
+        "media_url": message.media_url,
+        "contact": contact or "no contact",
+        "reply_to": message.reply_to,
+        "notes": notes,
+    }
 
 
 class ResumeForm(forms.Form):

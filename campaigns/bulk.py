@@ -1,0 +1,92 @@
+"""Bulk messages (C10, seed 004): one message to a whole group, sent once, now or at
+a set time. Composed in one form; underneath it is a campaign of schedule "once" on a
+one-step flow, so it is delivered, monitored and searched like any campaign."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from audiences.models import AudienceGroup
+from flows.models import Flow, FlowStep
+from flows.publishing import FlowRefused, flow_publish
+from messaging.models import Channel
+
+from .lifecycle import Actor, CampaignRefused, campaign_create
+from .models import Campaign, Schedule
+
+# A bulk message is sent once; its campaign then stays open this long for late
+# deliveries (retries, active hours) and ends by itself.
+OPEN_FOR = dt.timedelta(days=3)
+
+
+@dataclass
+class BulkMessage:
+    name: str
+    group: AudienceGroup
+    channel: Channel
+    body: str
+    media_url: str = ""
+    sender_name: str = ""
+    reply_to: str = ""
+    description: str = ""
+    send_at: dt.datetime | None = None  # None: as soon as possible
+
+
+def bulk_send_time(
+    send_at: dt.datetime | None, now: dt.datetime | None = None
+) -> dt.datetime:
+    """When the message goes: the set time, or the next whole minute (schedules
+    fire on whole minutes)."""
+    now = now or timezone.now()
+    if send_at is not None:
+        return send_at
+    # At least a few seconds ahead, so the start is still later than now when saved.
+    return (now + dt.timedelta(seconds=65)).replace(second=0, microsecond=0)
+
+
+def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaign:
+    """Compose the flow, publish it and schedule the campaign, or change nothing."""
+    start = bulk_send_time(message.send_at)
+    with transaction.atomic():
+        flow = Flow.objects.create(
+            name=_free_flow_name(f"Bulk: {message.name}"),
+            description="The message of a bulk send.",
+            trigger=Flow.Trigger.MANUAL,
+        )
+        FlowStep.objects.create(
+            flow=flow,
+            position=1,
+            kind=FlowStep.Kind.SEND,
+            channel=message.channel,
+            body=message.body,
+            media_url=message.media_url,
+        )
+        FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
+        try:
+            flow_publish(flow=flow, actor=actor)
+        except FlowRefused as exc:
+            raise CampaignRefused(str(exc)) from None
+        return campaign_create(
+            actor=actor,
+            name=message.name,
+            description=message.description,
+            flow=flow,
+            group=message.group,
+            start_at=start,
+            end_at=start + OPEN_FOR,
+            schedule=Schedule.ONCE,
+            sender_name=message.sender_name,
+            reply_to=message.reply_to,
+        )
+
+
+def _free_flow_name(name: str) -> str:
+    name = name[:100]
+    if not Flow.objects.filter(name=name).exists():
+        return name
+    number = 2
+    while Flow.objects.filter(name=f"{name[:94]} ({number})").exists():
+        number += 1
+    return f"{name[:94]} ({number})"
