@@ -12,7 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    PeriodicTask,
+    PeriodicTasks,
+)
 
 from .models import Campaign, CampaignStatus, Schedule
 
@@ -129,3 +134,6 @@ def campaign_drop_schedule(*, campaign: Campaign) -> None:
     if campaign.periodic_task_id is not None:
         PeriodicTask.objects.filter(pk=campaign.periodic_task_id).delete()
         campaign.periodic_task = None
+        # Beat re-reads its schedule when this changes; a queryset delete may skip
+        # the model signals that bump it.
+        PeriodicTasks.update_changed()
