@@ -54,8 +54,14 @@ class CampaignForm(forms.ModelForm):
             field.queryset = Flow.objects.filter(
                 status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
             )
-            field.help_text = (
-                "Only published flows whose trigger type is Manual can be chosen."
+            # Seed 000: after choosing the flow, the operator previews its chain.
+            field.help_text = format_html(
+                "Only published flows whose trigger type is Manual can be chosen. "
+                '<a href="#" onclick="{}">Preview flow chain</a>',
+                "var f=document.getElementById('id_flow');"
+                "if(f&&f.value){window.open('/admin/flows/flow/'+f.value+"
+                "'/preview/?version=published','_blank');}"
+                "else{alert('Choose a flow first.');}return false;",
             )
 
     def clean(self) -> dict[str, Any] | None:

@@ -230,7 +230,18 @@ class FlowAdmin(ObjectActionsMixin):
             raise PermissionDenied
         number = request.GET.get("version", "")
         version = None
-        if number:
+        if number == "published":
+            # From a campaign's form: only a published flow can be previewed (F3).
+            if flow.current_version is None or flow.status != Flow.Status.PUBLISHED:
+                self.message_user(
+                    request,
+                    f"{flow.name} is not published; only published flows can be "
+                    "previewed from a campaign.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(reverse("admin:flows_flow_changelist"))
+            version = flow.current_version
+        elif number:
             version = (
                 flow.versions.filter(number=number).first()
                 if number.isdigit()

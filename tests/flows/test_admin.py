@@ -242,3 +242,20 @@ def test_the_campaign_page_links_to_the_preview_of_its_version(
     ).content.decode()
     url = reverse("admin:flows_preview", args=[campaign.flow_id])
     assert f"{url}?version=1&amp;group={campaign.group_id}" in page
+
+
+@pytest.mark.django_db
+def test_a_campaign_form_previews_only_published_flows(
+    admin_client: Client, make_flow: Any
+) -> None:
+    draft = make_flow(publish=False, name="Draft")
+    published = make_flow(name="Live")
+    url = reverse("admin:flows_preview", args=[draft.pk])
+    refused = admin_client.get(url, {"version": "published"}, follow=True)
+    assert any("only published flows can be previewed" in t for t in texts(refused))
+    page = admin_client.get(
+        reverse("admin:flows_preview", args=[published.pk]), {"version": "published"}
+    ).content.decode()
+    assert "Preview of Live v1" in page
+    form = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
+    assert "Preview flow chain" in form
