@@ -6,14 +6,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from audiences.models import AudienceGroup
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
@@ -139,6 +139,36 @@ class CampaignAdmin(ObjectActionsMixin):
             'padding:2px 9px;font-size:11px;white-space:nowrap">{}</span>',
             colour,
             campaign.get_status_display(),
+        )
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        def actions(campaign: Campaign) -> str:
+            """What this operator may do with the campaign now, as links (seed 000's
+            row buttons: Suspend, Resume, Finish, Modify, Delete)."""
+            links = [
+                format_html('<a href="{}">{}</a>', action["url"], action["label"])
+                for action in self.object_actions(request, campaign)
+                if action["label"] != "Preview flow"
+            ]
+            if campaign.is_editable and self.has_change_permission(request):
+                url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+                links.append(format_html('<a href="{}">Modify</a>', url))
+            if campaign.is_deletable and self.has_delete_permission(request):
+                url = reverse("admin:campaigns_campaign_delete", args=[campaign.pk])
+                links.append(format_html('<a href="{}">Delete</a>', url))
+            return format_html_join(" · ", "{}", ((link,) for link in links))
+
+        actions.short_description = "actions"  # type: ignore[attr-defined]
+        return [*self.list_display, actions]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        # Whether a bulk message has been sent, for every row in one query.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _has_runs=Exists(CampaignRun.objects.filter(campaign=OuterRef("pk")))
+            )
         )
 
     @admin.display(description="messages and runs")

@@ -152,7 +152,10 @@ class Campaign(models.Model):
     def is_sent_bulk(self) -> bool:
         """A bulk message (schedule once) whose run has happened: seed 004 says it
         can no longer be edited or cancelled."""
-        return self.schedule == Schedule.ONCE and self.runs.exists()
+        if self.schedule != Schedule.ONCE:
+            return False
+        known = getattr(self, "_has_runs", None)  # annotated on admin lists
+        return bool(known) if known is not None else self.runs.exists()
 
     @property
     def is_editable(self) -> bool:
