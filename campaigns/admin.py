@@ -35,7 +35,13 @@ from .lifecycle import (
     campaign_update,
 )
 from .models import Campaign, CampaignEvent, CampaignRun
-from .monitoring import STATUSES, campaign_counts, counts_by_run, sends_chart
+from .monitoring import (
+    COLUMNS,
+    STATUSES,
+    campaign_counts,
+    counts_by_run,
+    sends_chart,
+)
 
 MONITOR_RUNS = 20
 SENDER = ("sender_name", "reply_to")
@@ -186,7 +192,7 @@ class CampaignAdmin(ObjectActionsMixin):
                     {"label": label, "colour": colour, "count": f"{totals[key]:,}"}
                     for key, label, colour in STATUSES
                 ],
-                "columns": [(key, label) for key, label, _ in STATUSES],
+                "columns": [label for label, _ in COLUMNS],
                 "runs": [
                     {
                         "run": row.run,
@@ -194,7 +200,9 @@ class CampaignAdmin(ObjectActionsMixin):
                         "done": row.done,
                         "percent": row.percent,
                         "in_flight": row.in_flight,
-                        "cells": [row.counts[key] for key, _, _ in STATUSES],
+                        "cells": [
+                            sum(row.counts[key] for key in keys) for _, keys in COLUMNS
+                        ],
                     }
                     for row in rows
                 ],

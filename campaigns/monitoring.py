@@ -28,6 +28,16 @@ DONE = {"sent", "delivered", "failed", "skipped", "cancelled"}
 CHART_RUNS = 30
 
 
+# The run table's columns: a label and the statuses it adds up.
+COLUMNS = [
+    ("To send", ("queued", "deferred", "sending")),
+    ("Sent", ("sent", "delivered")),
+    ("Failed", ("failed",)),
+    ("Skipped", ("skipped",)),
+    ("Cancelled", ("cancelled",)),
+]
+
+
 @dataclass
 class RunCounts:
     run: CampaignRun
@@ -83,7 +93,7 @@ def sends_chart(runs: list[RunCounts]) -> SafeString:
     width, height, left, bottom = 760, 220, 44, 34
     plot_w, plot_h = width - left - 10, height - bottom - 12
     peak = max((r.total for r in runs), default=0) or 1
-    bar = plot_w / len(runs)
+    bar = min(plot_w / len(runs), 48)
     layers = [
         ("sent", lambda c: c["sent"] + c["delivered"], "#43a047"),
         ("failed", lambda c: c["failed"], "#e53935"),
@@ -114,7 +124,7 @@ def sends_chart(runs: list[RunCounts]) -> SafeString:
                 f"{escape(run.run.scheduled_for.strftime('%Y-%m-%d %H:%M'))}: "
                 f"{count:,}</title></rect>"
             )
-        if len(runs) <= 12 or index % max(len(runs) // 6, 1) == 0:
+        if len(runs) <= 8 or index % max(len(runs) // 6, 1) == 0:
             label = timezone.localtime(run.run.scheduled_for).strftime("%d %H:%M")
             parts.append(
                 f'<text x="{x + bar * 0.35:.1f}" y="{height - 14}" '
