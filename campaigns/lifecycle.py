@@ -261,13 +261,22 @@ def campaign_end(
             only_if=only_if,
         )
         runs = CampaignRun.objects.filter(campaign=campaign)
-        runs.update(status=CampaignRun.Status.CANCELLED)
+        # Cancelled first, so workers sending for these runs stop.
+        runs.filter(status=CampaignRun.Status.RUNNING).update(
+            status=CampaignRun.Status.CANCELLED
+        )
         # Journeys first: this waits for an advance that holds them, so the
         # messages it inserted are committed, and cancelled below.
         stopped = journeys_cancel(
             journeys=Journey.objects.filter(run__in=runs), reason="campaign ended"
         )
         cancelled = messages_cancel(runs=runs, reason="campaign ended")
+        # A run that had nothing left to cut short (nothing cancelled, nothing in
+        # a worker's hands) is shown as done, not cancelled.
+        runs.filter(status=CampaignRun.Status.CANCELLED).exclude(
+            Q(messages__status__in=(Message.Status.CANCELLED, Message.Status.SENDING))
+            | Q(journeys__status=Journey.Status.CANCELLED)
+        ).update(status=CampaignRun.Status.DONE)
     if cancelled or stopped:
         logger.info(
             "campaign %s ended: %d unsent messages and %d open journeys cancelled",

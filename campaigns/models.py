@@ -199,7 +199,8 @@ class CampaignRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         SKIPPED = "skipped", "Skipped (the previous run was still sending)"
-        CANCELLED = "cancelled", "Cancelled"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled (the campaign was finished)"
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="runs"

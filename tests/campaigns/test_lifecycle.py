@@ -195,3 +195,26 @@ def test_a_suspended_campaign_ends_at_its_end_time(make_campaign: Any) -> None:
 
     assert campaigns_advance(now=campaign.end_at) == (0, 1)
     assert Campaign.objects.get(pk=campaign.pk).status == "ended"
+
+
+@pytest.mark.django_db
+def test_finishing_marks_runs_with_nothing_left_done_and_the_others_cancelled(
+    make_campaign: Any,
+) -> None:
+    from campaigns.lifecycle import campaign_end
+    from campaigns.models import CampaignRun
+    from campaigns.runs import campaign_tick
+    from messaging.models import Message
+
+    campaign = make_campaign(started=True, schedule="hourly")
+    now = timezone.now()
+    first = campaign_tick(campaign_id=campaign.pk, now=now)
+    Message.objects.update(status="sent")
+    second = campaign_tick(campaign_id=campaign.pk, now=now + dt.timedelta(hours=1))
+    assert first is not None
+    assert second is not None
+
+    campaign_end(campaign=campaign)
+
+    assert CampaignRun.objects.get(pk=first.pk).status == "done"
+    assert CampaignRun.objects.get(pk=second.pk).status == "cancelled"
