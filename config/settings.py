@@ -236,7 +236,36 @@ CELERY_BEAT_SCHEDULE = {
 # no backend here cannot be saved.
 MESSAGING_BACKENDS = {
     "console": "messaging.backends.console.ConsoleBackend",
+    "email": "messaging.backends.email.EmailBackend",
+    "webhook": "messaging.backends.webhook.WebhookBackend",
+    "sms": "messaging.backends.twilio.TwilioBackend",
+    "whatsapp": "messaging.backends.twilio.TwilioBackend",
 }
+# Providers that do not answer within this many seconds are tried again later.
+MESSAGING_HTTP_TIMEOUT = float(os.environ.get("MESSAGING_HTTP_TIMEOUT", "10"))
+MESSAGING_EMAIL_DOMAIN = os.environ.get("MESSAGING_EMAIL_DOMAIN", "flowcast.local")
+# Email channels send through this SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "flowcast@localhost")
+# Replies that opt a contact out, compared without case, spaces or punctuation;
+# MESSAGING_STOP_KEYWORDS adds more, separated by commas.
+MESSAGING_STOP_KEYWORDS = sorted(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+    | {
+        word.strip().upper()
+        for word in os.environ.get("MESSAGING_STOP_KEYWORDS", "").split(",")
+        if word.strip()
+    }
+)
+# Where providers reach this installation (delivery receipts, replies), e.g.
+# https://flowcast.example.com; empty: no status callbacks are requested.
+FLOWCAST_PUBLIC_URL = os.environ.get("FLOWCAST_PUBLIC_URL", "")
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
 # Messages handed to one dispatch task.
 MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 500)
 # A claimed message whose worker has not reported back within this time is given

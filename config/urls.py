@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from messaging import hooks
+
 from . import health
 
 admin.site.site_header = "Flowcast console"
@@ -12,5 +14,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/")),
     path("healthz", health.healthz, name="healthz"),
     path("api/", include("api.urls")),
+    path("hooks/<int:channel_id>/status", hooks.status, name="hooks_status"),
+    path("hooks/<int:channel_id>/inbound", hooks.inbound, name="hooks_inbound"),
     path("admin/", admin.site.urls),
 ]

@@ -8,7 +8,8 @@ a worker that is still running. Outcomes are recorded per row, conditional on th
 Nothing is deferred through the broker: ``not_before`` in the database says when a
 retried or out-of-hours message is due, and the sweeper queues it then.
 
-This module is the only writer of Message.status.
+This module is the only writer of Message.status, but for what providers report back
+(receipts.py: delivered, failed after sent, skipped on opt-out).
 """
 
 import datetime as dt
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from campaigns.models import CampaignRun
@@ -268,7 +269,12 @@ def _deliver(
         _record_failure(mine, message, reason, False, report)
     else:
         recorded = mine.update(
-            status=Message.Status.SENT,
+            # A receipt that came before this (fast providers) is applied now.
+            status=Case(
+                When(reported_status=Message.Status.DELIVERED, then=Value("delivered")),
+                When(reported_status=Message.Status.FAILED, then=Value("failed")),
+                default=Value("sent"),
+            ),
             body=message.body,
             provider_id=receipt.provider_id[:200],
             sent_at=timezone.now(),

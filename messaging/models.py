@@ -59,6 +59,25 @@ class Channel(models.Model):
                 f"No delivery backend is installed for {self.get_kind_display()} "
                 "channels yet."
             )
+        needs = {
+            self.Kind.WEBHOOK: (("url",), 'the URL to post to: {"url": "https://…"}'),
+            self.Kind.SMS: (
+                ("from", "messaging_service_sid"),
+                'the sending number: {"from": "+15005550006"}',
+            ),
+            self.Kind.WHATSAPP: (
+                ("from", "messaging_service_sid"),
+                'the WhatsApp sender: {"from": "+14155238886"}',
+            ),
+        }
+        if self.kind in needs:
+            keys, example = needs[self.Kind(self.kind)]
+            if not isinstance(self.settings, dict) or not any(
+                self.settings.get(key) for key in keys
+            ):
+                errors["settings"] = (
+                    f"{self.get_kind_display()} channels need {example}."
+                )
         if (self.active_from is None) != (self.active_until is None):
             errors["active_until"] = "Give both ends of the sending window, or neither."
         elif self.active_from is not None and self.active_from == self.active_until:
@@ -133,6 +152,14 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     error = models.TextField(blank=True, editable=False)
     provider_id = models.CharField(max_length=200, blank=True, editable=False)
+    reported_status = models.CharField(
+        max_length=10,
+        blank=True,
+        editable=False,
+        db_default="",  # the set-wise inserts leave it to the database
+        help_text="A delivery receipt that came while the message was still being "
+        "recorded as sent; applied when it is.",
+    )
 
     objects = MessageQuerySet.as_manager()
     # Set by dispatch from the flow step and the campaign, for the backend; not stored.
@@ -170,3 +197,38 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.pk} to {self.contact_id} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """A reply received on a channel (M5). Replies that say STOP opt the sender out."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "audiences.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+    )
+    sender = models.CharField(
+        max_length=254, help_text="The phone or address it came from."
+    )
+    body = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    opted_out = models.BooleanField(
+        default=False, help_text="This reply was an opt-out keyword (STOP, ...)."
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="inbound_once_per_provider_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply from {self.sender}"

@@ -6,8 +6,13 @@ from messaging.models import Channel
 
 @pytest.mark.django_db
 def test_a_channel_kind_without_a_backend_is_refused() -> None:
-    channel = Channel(name="Twilio SMS", kind=Channel.Kind.SMS)
-    with pytest.raises(ValidationError) as info:
+    from django.test import override_settings
+
+    channel = Channel(name="Twilio SMS", kind=Channel.Kind.SMS, settings={"from": "+1"})
+    with (
+        override_settings(MESSAGING_BACKENDS={"console": "x"}),
+        pytest.raises(ValidationError) as info,
+    ):
         channel.full_clean()
     assert "No delivery backend" in info.value.message_dict["kind"][0]
 

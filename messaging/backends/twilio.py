@@ -1,0 +1,87 @@
+"""SMS and WhatsApp through Twilio's Messages API.
+
+Credentials from the environment: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (a channel
+may name other variables in its settings ``sid_env`` / ``token_env``). Channel
+settings: ``from`` (a number, or ``messaging_service_sid``). The API base URL is
+TWILIO_API_BASE, so tests and staging can point at a local server speaking Twilio's
+API. Delivery receipts come back to /hooks/<channel id>/status when FLOWCAST_PUBLIC_URL
+is set.
+"""
+
+import os
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.urls import reverse
+
+from .base import BaseBackend, DeliveryError, Receipt
+from .http import post
+
+if TYPE_CHECKING:
+    from messaging.models import Message
+
+
+def credentials(channel_settings: dict[str, object]) -> tuple[str, str]:
+    sid_env = str(channel_settings.get("sid_env") or "TWILIO_ACCOUNT_SID")
+    token_env = str(channel_settings.get("token_env") or "TWILIO_AUTH_TOKEN")
+    sid, token = os.environ.get(sid_env, ""), os.environ.get(token_env, "")
+    if not sid or not token:
+        raise DeliveryError(
+            f"Twilio credentials are read from ${sid_env} and ${token_env}, which "
+            "are not set."
+        )
+    return sid, token
+
+
+class TwilioBackend(BaseBackend):
+    def send(self, message: "Message") -> Receipt:
+        channel = message.channel
+        sid, token = credentials(channel.settings)
+        whatsapp = channel.kind == "whatsapp"
+
+        def address(number: str) -> str:
+            return (
+                f"whatsapp:{number}"
+                if whatsapp and not number.startswith("whatsapp:")
+                else number
+            )
+
+        data: dict[str, str] = {
+            "To": address(message.contact.phone),
+            "Body": message.body,
+        }
+        if channel.settings.get("messaging_service_sid"):
+            data["MessagingServiceSid"] = str(channel.settings["messaging_service_sid"])
+        elif channel.settings.get("from"):
+            data["From"] = address(str(channel.settings["from"]))
+        else:
+            raise DeliveryError(
+                f"Channel {channel.name!r} needs 'from' or 'messaging_service_sid' in "
+                "its settings.",
+                permanent=True,
+            )
+        if message.media_url:
+            data["MediaUrl"] = message.media_url
+        if settings.FLOWCAST_PUBLIC_URL:
+            data["StatusCallback"] = (
+                settings.FLOWCAST_PUBLIC_URL.rstrip("/")
+                + reverse("hooks_status", args=[channel.pk])
+                + f"?message={message.pk}"
+            )
+        base = settings.TWILIO_API_BASE.rstrip("/")
+        url = f"{base}/2010-04-01/Accounts/{sid}/Messages.json"
+        response = post(
+            url,
+            f"Twilio ({channel.name})",
+            data=data,
+            auth=(sid, token),
+            headers={"Idempotency-Key": str(message.pk)},
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        provider_id = str(answer.get("sid") or "") if isinstance(answer, dict) else ""
+        if not provider_id:
+            raise DeliveryError("Twilio accepted the message but gave no sid.")
+        return Receipt(provider_id=provider_id)

@@ -1,0 +1,150 @@
+"""Provider webhooks (M5): /hooks/<channel id>/status and /hooks/<channel id>/inbound.
+
+Twilio channels (sms, whatsapp) are checked with Twilio's X-Twilio-Signature; webhook
+channels with X-Flowcast-Signature, the HMAC-SHA256 of the body with the channel's
+secret. Anything unsigned or signed wrongly is refused with 403 and changes nothing.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .backends.webhook import signature, webhook_secret
+from .models import Channel
+from .receipts import messages_record_receipt, reply_record
+
+logger = logging.getLogger(__name__)
+TWILIO_KINDS = (Channel.Kind.SMS, Channel.Kind.WHATSAPP)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's request signature: HMAC-SHA1 of the URL and the sorted POST params."""
+    payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _called_url(request: HttpRequest) -> str:
+    if settings.FLOWCAST_PUBLIC_URL:
+        return settings.FLOWCAST_PUBLIC_URL.rstrip("/") + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def _verified(request: HttpRequest, channel: Channel) -> bool:
+    if channel.kind in TWILIO_KINDS:
+        token_env = str(channel.settings.get("token_env") or "TWILIO_AUTH_TOKEN")
+        token = os.environ.get(token_env, "")
+        given = request.headers.get("X-Twilio-Signature", "")
+        params = {key: request.POST[key] for key in request.POST}
+        expected = (
+            twilio_signature(token, _called_url(request), params) if token else ""
+        )
+        return bool(token) and hmac.compare_digest(given, expected)
+    if channel.kind == Channel.Kind.WEBHOOK:
+        try:
+            secret = webhook_secret(channel.settings)
+        except ImproperlyConfigured:
+            return False
+        given = request.headers.get("X-Flowcast-Signature", "")
+        return hmac.compare_digest(given, signature(secret, request.body))
+    return False
+
+
+def _channel(request: HttpRequest, channel_id: int) -> Channel | HttpResponse:
+    channel = get_object_or_404(Channel, pk=channel_id)
+    if channel.kind not in (*TWILIO_KINDS, Channel.Kind.WEBHOOK):
+        return JsonResponse(
+            {"error": f"{channel.get_kind_display()} channels take no webhooks."},
+            status=404,
+        )
+    if not _verified(request, channel):
+        logger.warning(
+            "hook for channel %s refused: bad or missing signature", channel.pk
+        )
+        return JsonResponse({"error": "The signature is missing or wrong."}, status=403)
+    return channel
+
+
+def _json(request: HttpRequest) -> dict[str, object] | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@csrf_exempt
+@require_POST
+def status(request: HttpRequest, channel_id: int) -> HttpResponse:
+    found = _channel(request, channel_id)
+    if isinstance(found, HttpResponse):
+        return found
+    channel = found
+    if channel.kind in TWILIO_KINDS:
+        message_id = request.GET.get("message", "")
+        state = request.POST.get("MessageStatus", "")
+        error = request.POST.get("ErrorMessage") or request.POST.get("ErrorCode", "")
+    else:
+        data = _json(request)
+        if data is None:
+            return JsonResponse(
+                {"error": "The body must be a JSON object."}, status=400
+            )
+        message_id, state = str(data.get("id", "")), str(data.get("status", ""))
+        error = str(data.get("error", ""))
+    if not message_id.isdigit() or not state:
+        return JsonResponse(
+            {"error": "Give the message id and its status."}, status=400
+        )
+    outcome = messages_record_receipt(
+        channel=channel, message_id=int(message_id), status=state, error=error
+    )
+    return JsonResponse({"message": int(message_id), "outcome": outcome})
+
+
+@csrf_exempt
+@require_POST
+def inbound(request: HttpRequest, channel_id: int) -> HttpResponse:
+    found = _channel(request, channel_id)
+    if isinstance(found, HttpResponse):
+        return found
+    channel = found
+    if channel.kind in TWILIO_KINDS:
+        sender = request.POST.get("From", "")
+        body = request.POST.get("Body", "")
+        provider_id = request.POST.get("MessageSid", "")
+    else:
+        data = _json(request)
+        if data is None:
+            return JsonResponse(
+                {"error": "The body must be a JSON object."}, status=400
+            )
+        sender, body = str(data.get("from", "")), str(data.get("text", ""))
+        provider_id = str(data.get("id", ""))
+    if not sender:
+        return JsonResponse({"error": "Give who the reply is from."}, status=400)
+    reply = reply_record(
+        channel=channel, sender=sender, body=body, provider_id=provider_id
+    )
+    if channel.kind in TWILIO_KINDS:
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+    if reply is None:
+        return JsonResponse({"stored": False, "reason": "already received"})
+    return JsonResponse(
+        {
+            "stored": True,
+            "opted_out": reply.inbound.opted_out,
+            "skipped_messages": reply.skipped,
+        }
+    )

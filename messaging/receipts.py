@@ -1,0 +1,129 @@
+"""What providers report back (M5): delivery receipts and replies.
+
+A receipt only moves a message forward (sent → delivered, sent → failed): a late
+"sent" after "delivered" changes nothing, and a repeated receipt is harmless. A receipt
+for a message a worker is still recording is kept on the row and applied by dispatch
+when it records the send. A reply whose text is an opt-out keyword opts its sender out
+at once, and the messages still queued for them are skipped.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audiences.models import Contact
+from audiences.phones import normalize_phone
+
+from .models import Channel, InboundMessage, Message
+
+logger = logging.getLogger(__name__)
+
+# Provider words for a message's state, and what each means here; None: no change.
+PROVIDER_STATUSES: dict[str, str | None] = {
+    "accepted": None,
+    "queued": None,
+    "scheduled": None,
+    "sending": None,
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "read": Message.Status.DELIVERED,
+    "undelivered": Message.Status.FAILED,
+    "failed": Message.Status.FAILED,
+}
+# Which states each receipt may move a message from.
+MOVES_FROM: dict[str, tuple[str, ...]] = {
+    Message.Status.DELIVERED: (Message.Status.SENT,),
+    Message.Status.FAILED: (Message.Status.SENT,),
+    Message.Status.SENT: (),
+}
+
+
+def messages_record_receipt(
+    *, channel: Channel, message_id: int, status: str, error: str = ""
+) -> str:
+    """Apply a provider's report on one message; return what happened, in words."""
+    new = PROVIDER_STATUSES.get(status.strip().lower())
+    if new is None:
+        return "ignored"
+    mine = Message.objects.filter(pk=message_id, channel=channel)
+    fields: dict[str, object] = {"status": new}
+    if new == Message.Status.FAILED:
+        fields["error"] = (error or "the provider reported it undelivered")[:2000]
+    if mine.filter(status__in=MOVES_FROM[new]).update(**fields):
+        return f"now {new}"
+    if mine.filter(status=Message.Status.SENDING).update(reported_status=new):
+        return "kept until the send is recorded"
+    return "no change"
+
+
+def opt_out_keyword(text: str) -> bool:
+    """STOP, stop, ' Stop all! ' ... : letters only, any case and spacing."""
+    word = re.sub(r"[^A-Za-z]", "", text).upper()
+    return word in settings.MESSAGING_STOP_KEYWORDS
+
+
+@dataclass
+class Reply:
+    inbound: InboundMessage
+    skipped: int = 0
+
+
+def reply_record(
+    *, channel: Channel, sender: str, body: str, provider_id: str = ""
+) -> Reply | None:
+    """Store a reply; opt its sender out if it says STOP. None for a reply already
+    stored (providers retry their webhooks)."""
+    address = sender.removeprefix("whatsapp:").strip()
+    contact = None
+    try:
+        contact = Contact.objects.filter(phone=normalize_phone(address)).first()
+    except Exception:  # an email address or a short code: no contact by phone
+        contact = (
+            Contact.objects.filter(email__iexact=address).first()
+            if "@" in address
+            else None
+        )
+    stop = opt_out_keyword(body)
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                channel=channel,
+                contact=contact,
+                sender=address[:254],
+                body=body,
+                provider_id=provider_id[:200],
+                opted_out=stop and contact is not None,
+            )
+    except IntegrityError:
+        return None
+    reply = Reply(inbound)
+    if stop and contact is not None:
+        reply.skipped = contact_opt_out(
+            contact=contact, source=f"replied {body.strip()[:40]!r} on {channel.name}"
+        )
+    return reply
+
+
+def contact_opt_out(*, contact: Contact, source: str) -> int:
+    """Opt the contact out now (the first opt-out time is kept) and skip the messages
+    still waiting for it; return how many were skipped. Messages a worker holds are
+    checked again by it."""
+    with transaction.atomic():
+        Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+            opted_out_at=timezone.now(), opt_out_source=source[:100]
+        )
+        skipped = Message.objects.filter(
+            contact=contact,
+            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+        ).update(status=Message.Status.SKIPPED, error="opted out", lease_until=None)
+    logger.info(
+        "contact %s opted out (%s); %d waiting messages skipped",
+        contact.pk,
+        source,
+        skipped,
+    )
+    return skipped

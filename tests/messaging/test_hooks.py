@@ -1,0 +1,217 @@
+"""Provider webhooks: delivery receipts that only move forward, replies, STOP."""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from audiences.models import Contact
+from campaigns.runs import campaign_tick
+from messaging.backends.webhook import signature
+from messaging.hooks import twilio_signature
+from messaging.models import InboundMessage, Message
+from tests.conftest import PHONES
+
+PUBLIC = "https://fc.example"
+
+
+@pytest.fixture
+def twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok")
+    monkeypatch.setenv("FLOWCAST_WEBHOOK_SECRET", "s3cret")
+
+
+def twilio_post(
+    client: Client, path: str, params: dict[str, str], token: str = "tok"
+) -> Any:
+    with override_settings(FLOWCAST_PUBLIC_URL=PUBLIC):
+        return client.post(
+            path,
+            params,
+            headers={
+                "X-Twilio-Signature": twilio_signature(token, PUBLIC + path, params)
+            },
+        )
+
+
+@pytest.fixture
+def sent_messages(make_campaign: Any, make_flow: Any, make_channel: Any) -> Any:
+    channel = make_channel(name="SMS", kind="sms", settings={"from": "+15005550006"})
+    campaign = make_campaign(started=True, flow=make_flow(channel=channel))
+    campaign_tick(campaign_id=campaign.pk)
+    Message.objects.update(status="sent", provider_id="SMx")
+    return channel, list(Message.objects.order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_a_signed_receipt_marks_delivered_and_a_late_sent_changes_nothing(
+    client: Client, twilio_env: None, sent_messages: Any
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+
+    delivered = twilio_post(
+        client, path, {"MessageSid": "SMx", "MessageStatus": "delivered"}
+    )
+    late = twilio_post(client, path, {"MessageSid": "SMx", "MessageStatus": "sent"})
+    again = twilio_post(
+        client, path, {"MessageSid": "SMx", "MessageStatus": "delivered"}
+    )
+
+    assert delivered.json()["outcome"] == "now delivered"
+    assert late.json()["outcome"] == "no change"
+    assert again.json()["outcome"] == "no change"
+    assert Message.objects.get(pk=messages[0].pk).status == "delivered"
+    failed = twilio_post(
+        client,
+        f"/hooks/{channel.pk}/status?message={messages[1].pk}",
+        {"MessageStatus": "undelivered", "ErrorCode": "30003"},
+    )
+    assert failed.json()["outcome"] == "now failed"
+    assert Message.objects.get(pk=messages[1].pk).error == "30003"
+
+
+@pytest.mark.django_db
+def test_a_receipt_without_a_good_signature_is_refused(
+    client: Client, twilio_env: None, sent_messages: Any
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+    params = {"MessageStatus": "delivered"}
+    assert twilio_post(client, path, params, token="wrong").status_code == 403
+    assert client.post(path, params).status_code == 403
+    assert Message.objects.get(pk=messages[0].pk).status == "sent"
+
+
+@pytest.mark.django_db
+def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
+    client: Client, twilio_env: None, sent_messages: Any
+) -> None:
+    from messaging.dispatch import DispatchReport, _deliver, _steps_of
+
+    channel, messages = sent_messages
+    message = messages[0]
+    token = uuid.uuid4()
+    Message.objects.filter(pk=message.pk).update(
+        status="sending", claim_token=token, provider_id=""
+    )
+    path = f"/hooks/{channel.pk}/status?message={message.pk}"
+    early = twilio_post(client, path, {"MessageStatus": "delivered"})
+    assert early.json()["outcome"] == "kept until the send is recorded"
+
+    # The worker now records its send: the early receipt wins over "sent".
+    from messaging.backends import Receipt
+
+    class Instant:
+        def send(self, message: Any) -> Receipt:
+            return Receipt(provider_id="SMfast")
+
+    import messaging.dispatch as dispatch
+
+    original = dispatch.get_backend
+    dispatch.get_backend = lambda kind: Instant()  # type: ignore[assignment,return-value]
+    try:
+        mine = Message.objects.filter(pk=message.pk)
+        row = mine.select_related(
+            "contact", "channel", "journey", "run__campaign"
+        ).get()
+        _deliver(row, _steps_of(mine), token, timezone.now(), DispatchReport())
+    finally:
+        dispatch.get_backend = original
+    assert Message.objects.get(pk=message.pk).status == "delivered"
+
+
+@pytest.mark.django_db
+def test_a_stop_reply_opts_out_at_once_and_skips_what_is_queued(
+    client: Client,
+    twilio_env: None,
+    make_campaign: Any,
+    make_flow: Any,
+    make_channel: Any,
+) -> None:
+    channel = make_channel(name="SMS", kind="sms", settings={"from": "+15005550006"})
+    campaign = make_campaign(started=True, flow=make_flow(channel=channel))
+    campaign_tick(campaign_id=campaign.pk)
+    path = f"/hooks/{channel.pk}/inbound"
+
+    reply = twilio_post(
+        client, path, {"From": PHONES[0], "Body": "  Stop ", "MessageSid": "SMin1"}
+    )
+    repeat = twilio_post(
+        client, path, {"From": PHONES[0], "Body": "  Stop ", "MessageSid": "SMin1"}
+    )
+    chat = twilio_post(
+        client,
+        path,
+        {"From": PHONES[1], "Body": "¿Qué horario?", "MessageSid": "SMin2"},
+    )
+
+    assert reply.status_code == repeat.status_code == chat.status_code == 200
+    assert "<Response>" in reply.content.decode()
+    carlos = Contact.objects.get(phone=PHONES[0])
+    assert carlos.opted_out_at is not None
+    assert "Stop" in carlos.opt_out_source
+    assert Message.objects.get(contact=carlos).status == "skipped"
+    assert Message.objects.filter(status="queued").count() == 2
+    assert InboundMessage.objects.count() == 2
+    assert Contact.objects.get(phone=PHONES[1]).opted_out_at is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    ["STOP", "stop", " Stop all!", "unsubscribe", "Cancel", "end", "QUIT", "baja"],
+)
+def test_stop_words_in_any_case_and_spacing(text: str) -> None:
+    from messaging.receipts import opt_out_keyword
+
+    with override_settings(
+        MESSAGING_STOP_KEYWORDS=[
+            "STOP",
+            "STOPALL",
+            "UNSUBSCRIBE",
+            "CANCEL",
+            "END",
+            "QUIT",
+            "BAJA",
+        ]
+    ):
+        assert opt_out_keyword(text)
+        assert not opt_out_keyword("stop sending me the blue one please")
+
+
+@pytest.mark.django_db
+def test_a_webhook_channel_reports_with_its_own_signature(
+    client: Client,
+    twilio_env: None,
+    make_campaign: Any,
+    make_flow: Any,
+    make_channel: Any,
+) -> None:
+    channel = make_channel(name="CRM", kind="webhook", settings={"url": "http://x"})
+    campaign = make_campaign(started=True, flow=make_flow(channel=channel))
+    campaign_tick(campaign_id=campaign.pk)
+    message = Message.objects.order_by("pk").first()
+    assert message is not None
+    Message.objects.filter(pk=message.pk).update(status="sent")
+    body = json.dumps({"id": message.pk, "status": "delivered"}).encode()
+
+    response = client.post(
+        f"/hooks/{channel.pk}/status",
+        body,
+        content_type="application/json",
+        headers={"X-Flowcast-Signature": signature("s3cret", body)},
+    )
+
+    assert response.json() == {"message": message.pk, "outcome": "now delivered"}
+    forged = client.post(
+        f"/hooks/{channel.pk}/inbound",
+        json.dumps({"from": PHONES[1], "text": "STOP"}),
+        content_type="application/json",
+        headers={"X-Flowcast-Signature": "sha256=00"},
+    )
+    assert forged.status_code == 403
+    assert Contact.objects.get(phone=PHONES[1]).opted_out_at is None
