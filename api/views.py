@@ -109,7 +109,7 @@ def campaigns(request: HttpRequest) -> JsonResponse:
             400, "The filters are not valid.", fields=found.errors.get_json_data()
         )
     page_text = request.GET.get("page", "1")
-    if not page_text.isdigit() or int(page_text) < 1:
+    if not (page_text.isascii() and page_text.isdigit()) or int(page_text) < 1:
         return error(400, "page must be a whole number from 1.")
     page = int(page_text)
     rows = list(found.qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])

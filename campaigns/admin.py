@@ -115,7 +115,7 @@ class CampaignAdmin(ObjectActionsMixin):
         ("group", AutocompleteFilter),
     ]
     autocomplete_fields = ["flow", "group"]
-    list_select_related = ["flow", "group"]
+    list_select_related = ["flow", "group", "flow_version"]
     search_fields = ["name", "flow__name", "group__name"]
     date_hierarchy = "start_at"
     readonly_fields = [
@@ -353,7 +353,11 @@ class CampaignAdmin(ObjectActionsMixin):
         )
 
     def bulk_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_add_permission(request):
+        # A bulk message publishes a flow of its own: it takes those rights too.
+        if not (
+            self.has_add_permission(request)
+            and request.user.has_perms(["flows.add_flow", "flows.publish_flow"])
+        ):
             raise PermissionDenied
         form = BulkMessageForm(request.POST if request.method == "POST" else None)
         preview = None
@@ -425,6 +429,13 @@ class CampaignAdmin(ObjectActionsMixin):
     ) -> bool:
         if obj is not None and not obj.is_editable:
             # Shown read-only: seed 000 allows modifying pending/suspended only.
+            return False
+        if (
+            obj is not None
+            and obj.status == Campaign.Status.SUSPENDED
+            and not self.has_resume_permission(request)
+        ):
+            # Saving a suspended campaign resumes it (with its new start).
             return False
         return super().has_change_permission(request, obj)
 
@@ -614,6 +625,8 @@ class BulkMessageForm(forms.Form):
 
     def clean_send_at(self) -> Any:
         value = self.cleaned_data.get("send_at")
+        if value is not None:
+            value = value.replace(second=0, microsecond=0)  # schedules fire on minutes
         if value is not None and value <= timezone.now():
             raise ValidationError("The send time must be later than now.")
         return value
@@ -682,6 +695,8 @@ def _impact_text(campaign: Campaign) -> str:
 def _suspend_refusal(campaign: Campaign) -> str:
     if campaign.status != Campaign.Status.IN_PROGRESS:
         return f"it is {campaign.get_status_display()}; only campaigns in progress"
+    if campaign.is_sent_bulk:
+        return "a bulk message already sent has nothing left to suspend"
     return ""
 
 

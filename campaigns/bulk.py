@@ -5,7 +5,7 @@ one-step flow, so it is delivered, monitored and searched like any campaign."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
@@ -50,11 +50,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
     """Compose the flow, publish it and schedule the campaign, or change nothing."""
     start = bulk_send_time(message.send_at)
     with transaction.atomic():
-        flow = Flow.objects.create(
-            name=_free_flow_name(f"Bulk: {message.name}"),
-            description="The message of a bulk send.",
-            trigger=Flow.Trigger.MANUAL,
-        )
+        flow = _new_flow(f"Bulk: {message.name}")
         FlowStep.objects.create(
             flow=flow,
             position=1,
@@ -82,11 +78,19 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
         )
 
 
-def _free_flow_name(name: str) -> str:
-    name = name[:100]
-    if not Flow.objects.filter(name=name).exists():
-        return name
-    number = 2
-    while Flow.objects.filter(name=f"{name[:94]} ({number})").exists():
-        number += 1
-    return f"{name[:94]} ({number})"
+def _new_flow(name: str) -> Flow:
+    """A flow named ``name``, or ``name (2)``, ``(3)`` ... when taken, even by a
+    bulk send saved at the same moment."""
+    base = name[:94]
+    for number in range(1, 1000):
+        candidate = name[:100] if number == 1 else f"{base} ({number})"
+        try:
+            with transaction.atomic():
+                return Flow.objects.create(
+                    name=candidate,
+                    description="The message of a bulk send.",
+                    trigger=Flow.Trigger.MANUAL,
+                )
+        except IntegrityError:
+            continue
+    raise CampaignRefused(f"Too many flows are named {name!r}; choose another name.")

@@ -227,11 +227,15 @@ def _lock(campaign: Campaign) -> None:
     An operator's action then applies to the campaign as it is, not as it was when
     the page was loaded.
     """
-    campaign.status = (
+    campaign.status, campaign.schedule = (
         Campaign.objects.select_for_update()
-        .values_list("status", flat=True)
+        .values_list("status", "schedule")
         .get(pk=campaign.pk)
     )
+    # Read under the lock: a tick may have opened the bulk message's run meanwhile.
+    campaign._has_runs = CampaignRun.objects.filter(  # type: ignore[attr-defined]
+        campaign_id=campaign.pk
+    ).exists()
 
 
 def campaign_end(

@@ -112,6 +112,7 @@ def sends_chart(runs: list[RunCounts]) -> SafeString:
     for index, run in enumerate(runs):
         x = left + index * bar + bar * 0.15
         y = 12 + plot_h
+        when = timezone.localtime(run.run.scheduled_for).strftime("%Y-%m-%d %H:%M")
         for _, value, colour in layers:
             count = value(run.counts)
             if not count:
@@ -121,7 +122,7 @@ def sends_chart(runs: list[RunCounts]) -> SafeString:
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar * 0.7:.1f}" '
                 f'height="{h:.1f}" fill="{colour}"><title>'
-                f"{escape(run.run.scheduled_for.strftime('%Y-%m-%d %H:%M'))}: "
+                f"{escape(when)}: "
                 f"{count:,}</title></rect>"
             )
         if len(runs) <= 8 or index % max(len(runs) // 6, 1) == 0:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.forms import Media
 from django.http import HttpRequest
@@ -20,7 +21,11 @@ class AutocompleteFilter(admin.RelatedFieldListFilter):
         value = self.lookup_val[0] if self.lookup_val else None
         if not value:
             return []
-        chosen = field.remote_field.model._default_manager.filter(pk=value).first()
+        try:
+            key = field.target_field.to_python(value)
+        except (ValueError, ValidationError):
+            return []
+        chosen = field.remote_field.model._default_manager.filter(pk=key).first()
         return [(str(chosen.pk), str(chosen))] if chosen else []
 
     def has_output(self) -> bool:

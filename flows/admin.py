@@ -300,7 +300,9 @@ class FlowAdmin(ObjectActionsMixin):
         self, request: HttpRequest, queryset: QuerySet[Flow], search_term: str
     ) -> tuple[QuerySet[Flow], bool]:
         results, duplicates = super().get_search_results(request, queryset, search_term)
-        if request.GET.get("model_name") == "campaign":
+        if request.GET.get("model_name") == "campaign" and not request.GET.get(
+            "list_filter"
+        ):
             # The campaign form's search offers only flows a campaign may run (F3).
             results = results.filter(
                 status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL

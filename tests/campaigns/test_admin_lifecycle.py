@@ -118,3 +118,59 @@ def test_a_sent_bulk_message_can_no_longer_be_cancelled(
         "has been sent; it can no longer be cancelled" in m for m in texts(response)
     )
     assert Campaign.objects.get(pk=bulk.pk).status == "in_progress"
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_costs_the_same_queries_for_5_or_50_rows(
+    admin_client: Client, make_campaign: Any, make_flow: Any, make_group: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    flow, group = make_flow(), make_group(PHONES)
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    def queries_with(total: int) -> int:
+        while Campaign.objects.count() < total:
+            make_campaign(name=f"c{Campaign.objects.count()}", flow=flow, group=group)
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries_with(5) == queries_with(50)
+
+
+@pytest.mark.django_db
+def test_a_bulk_message_sent_while_the_list_was_open_cannot_be_finished_from_it(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    from campaigns.lifecycle import CampaignRefused, campaign_end
+
+    bulk = running(make_campaign, schedule="once")
+    stale = Campaign.objects.get(pk=bulk.pk)
+    stale._has_runs = False  # type: ignore[attr-defined]  # as the list read it
+    campaign_tick(campaign_id=bulk.pk)  # the send happens meanwhile
+
+    with pytest.raises(CampaignRefused, match="can no longer be cancelled"):
+        campaign_end(campaign=stale)
+
+
+@pytest.mark.django_db
+def test_saving_a_suspended_campaign_needs_the_right_to_resume(
+    client: Client, make_campaign: Any
+) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    campaign = running(make_campaign)
+    campaign_suspend(campaign=campaign)
+    user = User.objects.create_user("op", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_campaign", "view_campaign"])
+    )
+    client.force_login(user)
+    change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    assert client.post(change_url, {"name": "Resumed anyway"}).status_code == 403
+    assert Campaign.objects.get(pk=campaign.pk).status == "suspended"
+    # A bulk message publishes a flow: adding campaigns alone is not enough.
+    user.user_permissions.add(Permission.objects.get(codename="add_campaign"))
+    assert client.get(reverse("admin:campaigns_bulk")).status_code == 403
