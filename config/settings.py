@@ -241,6 +241,14 @@ MESSAGING_BACKENDS = {
     "sms": "messaging.backends.twilio.TwilioBackend",
     "whatsapp": "messaging.backends.twilio.TwilioBackend",
 }
+# Rate limits are shared by all workers through Redis: the broker's, unless this says
+# otherwise; without Redis they hold per worker process.
+MESSAGING_REDIS_URL = os.environ.get(
+    "MESSAGING_REDIS_URL",
+    CELERY_BROKER_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else "",
+)
 # Providers that do not answer within this many seconds are tried again later.
 MESSAGING_HTTP_TIMEOUT = float(os.environ.get("MESSAGING_HTTP_TIMEOUT", "10"))
 MESSAGING_EMAIL_DOMAIN = os.environ.get("MESSAGING_EMAIL_DOMAIN", "flowcast.local")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from flows.rendering import render
 
 from .backends import DeliveryError, get_backend
 from .models import Channel, Message, MessageQuerySet
+from .ratelimit import rate_limit_wait
 from .windows import window_opens_at
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def messages_send_range(
     def clock() -> dt.datetime:
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
+    sent = SentBatch(token, report)
     for message in mine.select_related(
         "contact", "channel", "journey", "run__campaign"
     ):
@@ -164,6 +166,7 @@ def messages_send_range(
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
             if _run_is_cancelled(run_id):
+                sent.flush()  # what went out is recorded as sent, not cancelled
                 report.cancelled += mine.update(
                     status=Message.Status.CANCELLED,
                     error="campaign ended",
@@ -171,8 +174,95 @@ def messages_send_range(
                     lease_until=None,
                 )
                 break
-        _deliver(message, steps, token, clock(), report)
+        _deliver(message, steps, token, clock(), report, sent)
+        sent.flush_if_due()
+    sent.flush()
     return report
+
+
+# Sends are recorded in batches, at most this many or this old: a worker killed
+# between a send and its record leaves at most this many messages to be sent again
+# (with the same idempotency key) when their lease expires.
+RECORD_EVERY = 100
+RECORD_SECONDS = 0.5
+
+
+class SentBatch:
+    """Sent messages waiting to be recorded, in one UPDATE per batch on PostgreSQL."""
+
+    def __init__(self, token: uuid.UUID, report: DispatchReport) -> None:
+        self.token, self.report = token, report
+        self.rows: list[tuple[int, str, str, dt.datetime]] = []
+        self.oldest = 0.0
+
+    def add(self, message: Message, provider_id: str) -> None:
+        if not self.rows:
+            self.oldest = time.monotonic()
+        self.rows.append((message.pk, message.body, provider_id[:200], timezone.now()))
+        if connection.vendor != "postgresql":
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        if len(self.rows) >= RECORD_EVERY or (
+            self.rows and time.monotonic() - self.oldest >= RECORD_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        if connection.vendor == "postgresql":
+            recorded = _record_sent_batch(rows, self.token)
+        else:
+            recorded = sum(_record_sent_row(row, self.token) for row in rows)
+        if recorded < len(rows):
+            logger.error(
+                "%d messages were sent but their claim was lost", len(rows) - recorded
+            )
+        self.report.sent += recorded
+
+
+# A receipt that came before the send was recorded (fast providers) is applied now.
+_SENT_STATUS = """CASE m.reported_status WHEN 'delivered' THEN 'delivered'
+    WHEN 'failed' THEN 'failed' ELSE 'sent' END"""
+
+
+def _record_sent_batch(
+    rows: list[tuple[int, str, str, dt.datetime]], token: uuid.UUID
+) -> int:
+    values = ", ".join(["(%s::bigint, %s, %s, %s::timestamptz)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Message._meta.db_table} AS m
+            SET status = {_SENT_STATUS}, body = v.body, provider_id = v.provider_id,
+                sent_at = v.sent_at, claim_token = NULL, lease_until = NULL, error = ''
+            FROM (VALUES {values}) AS v (id, body, provider_id, sent_at)
+            WHERE m.id = v.id AND m.claim_token = %s AND m.status = %s
+            """,
+            [value for row in rows for value in row] + [token, Message.Status.SENDING],
+        )
+        return cursor.rowcount
+
+
+def _record_sent_row(row: tuple[int, str, str, dt.datetime], token: uuid.UUID) -> int:
+    pk, body, provider_id, sent_at = row
+    return Message.objects.filter(
+        pk=pk, claim_token=token, status=Message.Status.SENDING
+    ).update(
+        status=Case(
+            When(reported_status=Message.Status.DELIVERED, then=Value("delivered")),
+            When(reported_status=Message.Status.FAILED, then=Value("failed")),
+            default=Value("sent"),
+        ),
+        body=body,
+        provider_id=provider_id,
+        sent_at=sent_at,
+        claim_token=None,
+        lease_until=None,
+        error="",
+    )
 
 
 def _steps_of(messages: MessageQuerySet) -> dict[tuple[int, int], dict[str, Any]]:
@@ -228,6 +318,7 @@ def _deliver(
     token: uuid.UUID,
     now: dt.datetime,
     report: DispatchReport,
+    sent: "SentBatch | None" = None,
 ) -> None:
     mine = Message.objects.filter(
         pk=message.pk, claim_token=token, status=Message.Status.SENDING
@@ -259,6 +350,9 @@ def _deliver(
     if message.run is not None:
         message.sender_name = message.run.campaign.sender_name
         message.reply_to = message.run.campaign.reply_to
+    wait = rate_limit_wait(message.channel)
+    if wait > 0:
+        time.sleep(wait)
     try:
         receipt = get_backend(message.channel.kind).send(message)
     except DeliveryError as exc:
@@ -268,23 +362,10 @@ def _deliver(
         reason = f"{type(exc).__name__}: {exc}"
         _record_failure(mine, message, reason, False, report)
     else:
-        recorded = mine.update(
-            # A receipt that came before this (fast providers) is applied now.
-            status=Case(
-                When(reported_status=Message.Status.DELIVERED, then=Value("delivered")),
-                When(reported_status=Message.Status.FAILED, then=Value("failed")),
-                default=Value("sent"),
-            ),
-            body=message.body,
-            provider_id=receipt.provider_id[:200],
-            sent_at=timezone.now(),
-            claim_token=None,
-            lease_until=None,
-            error="",
-        )
-        if not recorded:
-            logger.error("message %s was sent but its claim was lost", message.pk)
-        report.sent += recorded
+        batch = sent if sent is not None else SentBatch(token, report)
+        batch.add(message, receipt.provider_id)
+        if sent is None:
+            batch.flush()
 
 
 def _record_failure(

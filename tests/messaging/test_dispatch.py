@@ -164,7 +164,7 @@ def test_a_message_whose_claim_was_taken_is_not_counted_as_sent(
     report = send_all(run)
 
     assert report.sent == 0
-    assert "was sent but its claim was lost" in caplog.text
+    assert "were sent but their claim was lost" in caplog.text
 
 
 @pytest.mark.django_db
