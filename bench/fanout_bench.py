@@ -1,49 +1,48 @@
-"""Fan-out and dispatch of one campaign run, on PostgreSQL.
+"""One campaign run on PostgreSQL and Redis: creating its messages, and sending them.
 
-Prints rows/s for the run's fan-out (journeys, then one INSERT ... SELECT per send step)
-next to a
-Django bulk_create of the same rows and a raw COPY into a bare table, then the dispatch
-rate of the console channel in one process.
+Builds a group of --contacts contacts (1,000,000 by default), then prints
+  - the time to create the run's messages (the run's journeys first, then one
+    INSERT … SELECT per send step) next to a raw INSERT … SELECT of the same rows into
+    a bare table, and Django's bulk_create of a slice for scale;
+  - the end-to-end send rate through a no-op backend with --workers Celery worker
+    processes on Redis, and each worker's memory over the run.
+The last line holds the two ratios. PostgreSQL and Redis come from DATABASE_URL /
+CELERY_BROKER_URL, or are throwaway servers started here.
 
-    python bench/fanout_bench.py [--contacts 200000] [--dispatch 50000]
+    python bench/fanout_bench.py [--contacts 1000000] [--workers 2]
 """
 
 import argparse
 import datetime as dt
 import io
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.services import peak_rss_mb, postgres_url, setup_django  # noqa: E402
+from bench.services import ROOT, postgres_url, redis_url, setup_django  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--contacts", type=int, default=200_000)
-    parser.add_argument("--dispatch", type=int, default=50_000)
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with postgres_url() as url:
-        setup_django(url)
-        run(args.contacts, args.dispatch)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    with postgres_url() as db, redis_url() as broker:
+        setup_django(db, broker)
+        run(args.contacts, args.workers, db, broker)
 
 
-def run(contacts: int, dispatch: int) -> None:
+def build_group(contacts: int) -> tuple[int, float]:
     from django.db import connection
     from django.utils import timezone
 
     from audiences.models import AudienceGroup, Contact, Membership
-    from campaigns.lifecycle import campaign_transition
-    from campaigns.models import Campaign
-    from campaigns.runs import campaign_tick
-    from flows.models import Flow, FlowStep, Journey
-    from flows.publishing import flow_publish
-    from messaging.dispatch import id_ranges, messages_send_range
-    from messaging.models import Channel, Message
 
-    print(f"PostgreSQL fan-out of one run to {contacts:,} contacts")
     started = time.perf_counter()
     group = AudienceGroup.objects.create(name="Bench group")
     rows = io.StringIO()
@@ -53,24 +52,105 @@ def run(contacts: int, dispatch: int) -> None:
             f'+52155{n:08d}\tBench {n}\t\t{{"NOMBRE": "B{n}"}}\t{now}\t{now}\t\n'
         )
     with connection.cursor() as cursor:
-        copy_sql = (
+        with cursor.copy(
             f"COPY {Contact._meta.db_table} "
             "(phone, name, email, data, created_at, updated_at, opt_out_source) "
             "FROM STDIN"
-        )
-        with cursor.copy(copy_sql) as copy:
+        ) as copy:
             copy.write(rows.getvalue())
         cursor.execute(
             f"INSERT INTO {Membership._meta.db_table} (group_id, contact_id, added_at) "
-            f"SELECT %s, id, now() FROM {Contact._meta.db_table}",
+            f"SELECT %s, id, now() FROM {Contact._meta.db_table} ORDER BY id",
             [group.pk],
         )
-        cursor.execute("ANALYZE")
-    print(
-        f"  setup (COPY contacts + memberships): {time.perf_counter() - started:.1f} s"
-    )
+        cursor.execute("VACUUM ANALYZE")
+    return group.pk, time.perf_counter() - started
 
-    channel = Channel.objects.create(name="Console", kind="console")
+
+def raw_insert_select(group_id: int, channel_id: int) -> float:
+    """The same rows, INSERT … SELECT from the group into a bare table."""
+    from django.db import connection
+
+    from audiences.models import Contact, Membership
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bare_message (run_id bigint, contact_id bigint, step int, "
+            "channel_id bigint, status varchar(10), created_at timestamptz)"
+        )
+        started = time.perf_counter()
+        cursor.execute(
+            f"""
+            INSERT INTO bare_message
+            SELECT 1, c.id, 1, %s,
+                   CASE WHEN c.opted_out_at IS NULL THEN 'queued' ELSE 'skipped' END,
+                   now()
+            FROM {Membership._meta.db_table} m
+            JOIN {Contact._meta.db_table} c ON c.id = m.contact_id
+            WHERE m.group_id = %s ORDER BY c.id
+            """,
+            [channel_id, group_id],
+        )
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bare_message")
+    return elapsed
+
+
+def start_workers(count: int, db: str, broker: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": db,
+        "CELERY_BROKER_URL": broker,
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--concurrency={count}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=0.5)
+        if replies:
+            return worker
+    worker.kill()
+    raise SystemExit("the Celery workers did not start")
+
+
+def run(contacts: int, workers: int, db: str, broker: str) -> None:
+    import psutil
+    from django.utils import timezone
+
+    from campaigns.lifecycle import campaign_transition
+    from campaigns.models import Campaign
+    from campaigns.runs import campaign_tick
+    from flows import engine
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_publish
+    from messaging import dispatch
+    from messaging.models import Channel, Message
+
+    print(f"One campaign run to {contacts:,} contacts (PostgreSQL + Redis)")
+    group_id, setup = build_group(contacts)
+    print(f"  setup (COPY contacts + memberships): {setup:.1f} s")
+    channel = Channel.objects.create(name="No-op", kind="console")
     flow = Flow.objects.create(name="Bench flow")
     FlowStep.objects.create(
         flow=flow, position=1, channel=channel, body="Hola {{NOMBRE}}"
@@ -81,7 +161,7 @@ def run(contacts: int, dispatch: int) -> None:
     campaign = Campaign(
         name="Bench",
         flow=flow,
-        group=group,
+        group_id=group_id,
         start_at=start,
         end_at=start + dt.timedelta(days=1),
         schedule="daily",
@@ -94,78 +174,70 @@ def run(contacts: int, dispatch: int) -> None:
     campaign.refresh_from_db()
     campaign_transition(campaign=campaign, to="in_progress")
 
+    raw = raw_insert_select(group_id, channel.pk)
+    # Time the messages' INSERT … SELECT inside the run, and keep its dispatch for
+    # later, when the workers are up.
+    insert_time = [0.0]
+    real_insert = engine._insert_messages
+
+    def timed_insert(*args: object, **kwargs: object) -> object:
+        t0 = time.perf_counter()
+        try:
+            return real_insert(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            insert_time[0] += time.perf_counter() - t0
+
+    engine._insert_messages = timed_insert
+    engine.dispatch_range_on_commit = lambda **_: None
     t0 = time.perf_counter()
     run = campaign_tick(campaign_id=campaign.pk)
-    fanout = time.perf_counter() - t0
+    tick = time.perf_counter() - t0
     assert run is not None
     assert run.messages_created == contacts
-    fanout_rate = contacts / fanout
+    messages = insert_time[0]
+    for label, seconds, unit in (
+        ("raw INSERT … SELECT into a bare table", raw, "rows"),
+        ("the run's messages (INSERT … SELECT)", messages, "rows"),
+        ("the whole run (journeys + messages)", tick, "contacts"),
+    ):
+        print(f"  {label:<40} {seconds:6.2f} s {contacts / seconds:>10,.0f} {unit}/s")
 
-    # Baseline 1: Django bulk_create of the same rows, batches of 5,000.
-    contact_ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
-    Message.objects.filter(run=run).delete()
-    t0 = time.perf_counter()
-    Message.objects.bulk_create(
-        (
-            Message(run=run, contact_id=cid, step=1, channel=channel, status="queued")
-            for cid in contact_ids
-        ),
-        batch_size=5000,
-    )
-    bulk = time.perf_counter() - t0
-    Message.objects.filter(run=run).delete()
-
-    # Baseline 2: raw COPY of the same columns into a bare table (no indexes).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE bare_message (run_id bigint, contact_id bigint, "
-            "step int, channel_id bigint, status text, created_at timestamptz)"
-        )
-        data = "".join(
-            f"{run.pk}\t{cid}\t1\t{channel.pk}\tqueued\t{now}\n" for cid in contact_ids
-        )
+    worker = start_workers(workers, db, broker)
+    try:
+        children = psutil.Process(worker.pid).children()
+        rss: dict[int, list[float]] = {c.pid: [] for c in children}
+        bounds = Message.objects.filter(run=run).values_list("pk", flat=True)
+        low, high = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
+        assert low is not None
+        assert high is not None
         t0 = time.perf_counter()
-        with cursor.copy("COPY bare_message FROM STDIN") as copy:
-            copy.write(data)
-        raw = time.perf_counter() - t0
-
+        tasks = dispatch.dispatch_range(run_id=run.pk, low=low, high=high)
+        sent = 0
+        while sent < contacts and time.perf_counter() - t0 < 600:
+            time.sleep(0.5)
+            sent = Message.objects.filter(run=run, status="sent").count()
+            for child in children:
+                rss[child.pid].append(child.memory_info().rss / 2**20)
+        elapsed = time.perf_counter() - t0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    rate = sent / elapsed
     print(
-        f"  run fan-out (INSERT ... SELECT): {fanout:6.2f} s  "
-        f"{fanout_rate:>9,.0f} rows/s  (a journey and a message per contact)"
+        f"  sending, no-op backend, {workers} workers: {sent:,} messages "
+        f"({tasks:,} tasks) in {elapsed:.1f} s = {rate:,.0f} messages/s"
     )
+    for pid, samples in rss.items():
+        if samples:
+            print(
+                f"    worker {pid}: RSS {samples[0]:.0f} MB at the start, "
+                f"{max(samples):.0f} MB at most, {samples[-1]:.0f} MB at the end"
+            )
     print(
-        f"  Django bulk_create baseline:     {bulk:6.2f} s  "
-        f"{contacts / bulk:>9,.0f} rows/s"
-        f"  (fan-out is {bulk / fanout:.1f}x faster)"
+        f"Ratios: creating messages runs at {raw / messages:.0%} of a raw INSERT … "
+        f"SELECT (target ≥ 50%); sending at {rate / 20000:.0%} of 20,000 messages/s "
+        "with 2 workers (target ≥ 100%)."
     )
-    print(
-        f"  raw COPY into a bare table:      {raw:6.2f} s  "
-        f"{contacts / raw:>9,.0f} rows/s"
-        f"  (fan-out reaches {raw / fanout:.0%} of it)"
-    )
-
-    # Dispatch: a fresh run of `dispatch` messages, sent in-process in 500-id ranges.
-    Message.objects.all().delete()
-    Journey.objects.all().delete()
-    Membership.objects.filter(contact_id__gt=contact_ids[dispatch - 1]).delete()
-    later = timezone.now() + dt.timedelta(days=1)
-    Campaign.objects.filter(pk=campaign.pk).update(end_at=later + dt.timedelta(days=1))
-    run = campaign_tick(campaign_id=campaign.pk, now=later)
-    assert run is not None
-    ids = list(
-        Message.objects.filter(run=run).order_by("id").values_list("id", flat=True)
-    )
-    t0 = time.perf_counter()
-    sent = 0
-    for first, last in id_ranges(ids, 500):
-        sent += messages_send_range(run_id=run.pk, first_id=first, last_id=last).sent
-    elapsed = time.perf_counter() - t0
-    assert sent == len(ids) == Message.objects.filter(status="sent").count()
-    print(
-        f"  dispatch, console channel, 1 process: {sent:,} messages in {elapsed:.1f} s"
-        f"  = {sent / elapsed:,.0f} messages/s"
-    )
-    print(f"  peak RSS of this process: {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

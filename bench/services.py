@@ -44,15 +44,15 @@ def postgres_url() -> Iterator[str]:
             yield f"postgres://postgres@127.0.0.1:{port}/flowcast_bench"
 
 
-def setup_django(database_url: str) -> None:
+def setup_django(database_url: str, broker_url: str = "memory://") -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault(
         "SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijkl"
     )
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # Tasks queued by the code under test stay in this process.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    # By default tasks queued by the code under test stay in this process.
+    os.environ["CELERY_BROKER_URL"] = broker_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
@@ -70,3 +70,30 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def redis_url() -> Iterator[str]:
+    """Yield $CELERY_BROKER_URL if it is Redis, else the URL of a throwaway server."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis"):
+        yield url
+        return
+    import shutil
+
+    import port_for
+    from pytest_redis.executor import RedisExecutor
+
+    with tempfile.TemporaryDirectory(prefix="flowcast-redis-") as tmp:
+        port = port_for.select_random()
+        executor = RedisExecutor(
+            executable=shutil.which("redis-server") or "/usr/bin/redis-server",
+            databases=4,
+            redis_timeout=30,
+            loglevel="warning",
+            host="127.0.0.1",
+            port=port,
+            datadir=Path(tmp),
+        )
+        with executor:
+            yield f"redis://127.0.0.1:{port}/0"
