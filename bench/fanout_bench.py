@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -135,7 +136,7 @@ def start_workers(count: int, db: str, broker: str) -> subprocess.Popen[bytes]:
 
 
 def run(contacts: int, workers: int, db: str, broker: str) -> None:
-    import psutil
+    import psutil  # type: ignore[import-untyped]
     from django.utils import timezone
 
     from campaigns.lifecycle import campaign_transition
@@ -180,10 +181,10 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     insert_time = [0.0]
     real_insert = engine._insert_messages
 
-    def timed_insert(*args: object, **kwargs: object) -> object:
+    def timed_insert(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         try:
-            return real_insert(*args, **kwargs)  # type: ignore[arg-type]
+            return real_insert(*args, **kwargs)
         finally:
             insert_time[0] += time.perf_counter() - t0
 
