@@ -215,11 +215,21 @@ class Journey(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         FAILED = "failed", "Stopped by an error"
 
+    # No database foreign-key checks: journeys are inserted a million at a time from
+    # rows that exist, and each check would lock the referenced row.
     flow = models.ForeignKey(
-        Flow, on_delete=models.CASCADE, related_name="journeys", db_index=False
+        Flow,
+        on_delete=models.CASCADE,
+        related_name="journeys",
+        db_index=False,
+        db_constraint=False,
     )
     flow_version = models.ForeignKey(
-        FlowVersion, on_delete=models.PROTECT, related_name="journeys", db_index=False
+        FlowVersion,
+        on_delete=models.PROTECT,
+        related_name="journeys",
+        db_index=False,
+        db_constraint=False,
     )
     # The unique (run, contact) key starts with run.
     run = models.ForeignKey(
@@ -229,9 +239,13 @@ class Journey(models.Model):
         blank=True,
         related_name="journeys",
         db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        "audiences.Contact", on_delete=models.CASCADE, related_name="journeys"
+        "audiences.Contact",
+        on_delete=models.CASCADE,
+        related_name="journeys",
+        db_constraint=False,
     )
     step = models.PositiveSmallIntegerField(
         help_text="The position of the step the contact is at."

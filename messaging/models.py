@@ -113,6 +113,10 @@ class Message(models.Model):
         SKIPPED = "skipped", "Skipped (opted out)"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Messages are written set-wise from rows that exist (journeys of a run, contacts
+    # of a group), a million at a time: database foreign-key checks would lock each
+    # referenced row and cost more than the insert itself. Django still deletes
+    # messages with their run, contact or journey.
     # No index of its own: the unique (run, contact, step) key starts with run.
     run = models.ForeignKey(
         "campaigns.CampaignRun",
@@ -121,6 +125,7 @@ class Message(models.Model):
         blank=True,
         related_name="messages",
         db_index=False,
+        db_constraint=False,
         help_text="The campaign run; empty for flows entered by an event or audience.",
     )
     # No database constraint, like memberships: messages are written set-wise from
@@ -134,12 +139,23 @@ class Message(models.Model):
         db_constraint=False,
     )
     contact = models.ForeignKey(
-        "audiences.Contact", on_delete=models.CASCADE, related_name="messages"
+        "audiences.Contact",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_constraint=False,
     )
     step = models.PositiveIntegerField(
         help_text="The flow step (its id in the run's flow version)."
     )
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    # No index: every index costs each message's two updates (claimed, sent); a
+    # channel is rarely deleted, and then the check may scan.
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, editable=False
     )
@@ -166,6 +182,8 @@ class Message(models.Model):
     media_url = ""
     sender_name = ""
     reply_to = ""
+    version_id: int | None = None  # the flow version whose step it sends
+    context: dict[str, Any] | None = None  # properties of the event behind it
 
     class Meta:
         ordering = ["-id"]
@@ -182,7 +200,13 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="message_run_status_idx"),
-            models.Index(fields=["status", "created_at"], name="message_status_idx"),
+            # Failures are few and looked for; the common statuses are found through
+            # their run, or by scanning newest first.
+            models.Index(
+                fields=["-id"],
+                name="message_failed_idx",
+                condition=models.Q(status="failed"),
+            ),
             models.Index(
                 fields=["not_before"],
                 name="message_pending_idx",

@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -15,5 +17,11 @@ def get_backend(kind: str) -> BaseBackend:
         raise ImproperlyConfigured(
             f"No messaging backend for {kind!r} channels"
         ) from None
+    return _backend(dotted_path)
+
+
+@functools.lru_cache(maxsize=32)
+def _backend(dotted_path: str) -> BaseBackend:
+    # Backends keep no per-message state: one instance per process will do.
     backend: BaseBackend = import_string(dotted_path)()
     return backend

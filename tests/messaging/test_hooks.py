@@ -90,7 +90,12 @@ def test_a_receipt_without_a_good_signature_is_refused(
 def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     client: Client, twilio_env: None, sent_messages: Any
 ) -> None:
-    from messaging.dispatch import DispatchReport, _deliver, _steps_of
+    from messaging.dispatch import (
+        DispatchReport,
+        _deliver,
+        _steps_of,
+        claimed_messages,
+    )
 
     channel, messages = sent_messages
     message = messages[0]
@@ -115,9 +120,7 @@ def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     dispatch.get_backend = lambda kind: Instant()  # type: ignore[assignment,return-value]
     try:
         mine = Message.objects.filter(pk=message.pk)
-        row = mine.select_related(
-            "contact", "channel", "journey", "run__campaign"
-        ).get()
+        [row] = claimed_messages(mine)
         _deliver(row, _steps_of(mine), token, timezone.now(), DispatchReport())
     finally:
         dispatch.get_backend = original
