@@ -222,6 +222,13 @@ class CampaignRun(models.Model):
         default=0, help_text="Contacts left out because they opted out."
     )
     note = models.CharField(max_length=255, blank=True)
+    pruned_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Messages of this run deleted after the retention period, by status; "
+        "reports add them to the rows still kept.",
+    )
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -71,7 +71,7 @@ def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
     )
     for run_id, status, n in rows:
         found[run_id][status] = n
-    return [RunCounts(run, found[run.pk]) for run in runs]
+    return [RunCounts(run, found[run.pk] + Counter(run.pruned_counts)) for run in runs]
 
 
 def campaign_counts(campaign: Campaign) -> Counter[str]:
@@ -81,7 +81,14 @@ def campaign_counts(campaign: Campaign) -> Counter[str]:
         .annotate(n=Count("id"))
         .order_by()
     )
-    return Counter(dict(rows))
+    counts = Counter(dict(rows))
+    for pruned in (
+        CampaignRun.objects.filter(campaign=campaign)
+        .exclude(pruned_counts={})
+        .values_list("pruned_counts", flat=True)
+    ):
+        counts.update(pruned)
+    return counts
 
 
 def sends_chart(runs: list[RunCounts]) -> SafeString:

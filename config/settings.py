@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=10),
         "options": {"expires": 9},
     },
+    "system: prune old messages": {
+        "task": "messaging.tasks.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "system: enter audience flows": {
         "task": "flows.tasks.enter_audiences",
         "schedule": timedelta(seconds=30),
@@ -280,6 +285,9 @@ MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 500)
 # back; it must outlast the send task's hard time limit.
 MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 900)
 MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 5)
+# Finished messages older than this many days are deleted (their counts stay on their
+# run); 0 keeps them for ever.
+MESSAGING_RETENTION_DAYS = env_int("MESSAGING_RETENTION_DAYS", 90)
 if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     # Otherwise the sweeper could hand messages a live worker is still sending to a
     # second worker, and both would send them.

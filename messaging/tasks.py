@@ -5,7 +5,7 @@ Task names are public (stored in PeriodicTask rows): do not rename them.
 
 from celery import shared_task
 
-from . import dispatch
+from . import dispatch, retention
 
 
 @shared_task(name="messaging.tasks.send_messages")
@@ -20,6 +20,11 @@ def send_messages(run_id: int | None, first_id: int, last_id: int) -> dict[str, 
         "deferred": report.deferred,
         "skipped": report.skipped,
     }
+
+
+@shared_task(name="messaging.tasks.prune")
+def prune() -> int:
+    return retention.messages_prune()
 
 
 @shared_task(name="messaging.tasks.sweep")
