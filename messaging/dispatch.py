@@ -139,7 +139,10 @@ def messages_send_range(
             runs=CampaignRun.objects.filter(pk=run_id), reason="campaign ended"
         )
         return report
-    _defer_outside_active_hours(in_range, now, report)
+    # Most installations have few channels with a sending window: ask the small
+    # channels table before the big messages one.
+    if Channel.objects.filter(active_from__isnull=False).exists():
+        _defer_outside_active_hours(in_range, now, report)
     token = uuid.uuid4()
     claimed = in_range.due(now).update(
         status=Message.Status.SENDING,
@@ -150,17 +153,22 @@ def messages_send_range(
     if not claimed:
         return report
     mine = in_range.filter(claim_token=token, status=Message.Status.SENDING)
-    report.skipped = mine.filter(contact__opted_out_at__isnull=False).update(
-        status=Message.Status.SKIPPED, claim_token=None, lease_until=None
-    )
-    steps = _steps_of(mine)
+    messages = claimed_messages(mine)
+    # Opted out since the fan-out (a STOP reply): skipped, not sent.
+    opted_out = [m.pk for m in messages if m.contact.opted_out_at is not None]
+    if opted_out:
+        report.skipped = mine.filter(pk__in=opted_out).update(
+            status=Message.Status.SKIPPED, claim_token=None, lease_until=None
+        )
+        messages = [m for m in messages if m.contact.opted_out_at is None]
+    steps = _steps_for({m.version_id for m in messages if m.version_id})
     began = checked_at = time.monotonic()
 
     def clock() -> dt.datetime:
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
     sent = SentBatch(token, report)
-    for message in claimed_messages(mine):
+    for message in messages:
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
@@ -296,6 +304,7 @@ def claimed_messages(mine: MessageQuerySet) -> list[Message]:
             "contact__name",
             "contact__email",
             "contact__data",
+            "contact__opted_out_at",
             "journey__flow_version_id",
             "journey__context",
             "run__flow_version_id",
@@ -307,7 +316,8 @@ def claimed_messages(mine: MessageQuerySet) -> list[Message]:
     messages = []
     for (
         pk, step, attempts, run_id, channel_id, journey_id, contact_id, phone, name,
-        email, data, journey_version, context, run_version, sender_name, reply_to,
+        email, data, opted_out_at, journey_version, context, run_version, sender_name,
+        reply_to,
     ) in rows:  # fmt: skip
         message = Message(
             id=pk,
@@ -319,7 +329,14 @@ def claimed_messages(mine: MessageQuerySet) -> list[Message]:
             contact_id=contact_id,
             status=Message.Status.SENDING,
         )
-        contact = Contact(id=contact_id, phone=phone, name=name, email=email, data=data)
+        contact = Contact(
+            id=contact_id,
+            phone=phone,
+            name=name,
+            email=email,
+            data=data,
+            opted_out_at=opted_out_at,
+        )
         message._state.fields_cache["contact"] = contact
         message._state.fields_cache["channel"] = channels[channel_id]
         message.version_id = journey_version or run_version
@@ -341,6 +358,10 @@ def _steps_of(messages: MessageQuerySet) -> dict[tuple[int, int], dict[str, Any]
         for version in pair
         if version is not None
     }
+    return _steps_for(versions)
+
+
+def _steps_for(versions: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
     return {
         (version_id, step["id"]): step
         for version_id, version_steps in FlowVersion.objects.filter(
