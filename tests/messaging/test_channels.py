@@ -219,3 +219,59 @@ def test_a_channel_is_refused_without_the_settings_its_provider_needs() -> None:
         Channel(name="x", kind="webhook").full_clean()
     with pytest.raises(ValidationError, match="need the sending number"):
         Channel(name="y", kind="sms").full_clean()
+
+
+@pytest.mark.django_db
+def test_one_campaign_reaches_smtp_a_webhook_and_twilio(
+    smtp: Mailbox,
+    httpserver: HTTPServer,
+    make_campaign: Any,
+    make_channel: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_publish
+
+    monkeypatch.setenv("FLOWCAST_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC123")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok")
+    hooks: list[Request] = []
+    texts: list[dict[str, str]] = []
+
+    def hook_receiver(request: Request) -> Response:
+        hooks.append(request)
+        return Response("{}")
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(
+        hook_receiver
+    )
+    httpserver.expect_request(
+        "/2010-04-01/Accounts/AC123/Messages.json", method="POST"
+    ).respond_with_handler(twilio_handler(texts))
+    email_channel = make_channel(name="Mail", kind="email")
+    hook = make_channel(
+        name="Hook", kind="webhook", settings={"url": httpserver.url_for("/hook")}
+    )
+    sms = make_channel(name="SMS", kind="sms", settings={"from": "+15005550006"})
+    flow = Flow.objects.create(name="Everywhere")
+    for position, channel in enumerate((email_channel, hook, sms), start=1):
+        FlowStep.objects.create(
+            flow=flow,
+            position=position,
+            kind="send",
+            channel=channel,
+            body="Hola {{NOMBRE}}",
+        )
+    FlowStep.objects.create(flow=flow, position=4, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow)
+    Contact.objects.update(email="someone@example.com")
+
+    with override_settings(TWILIO_API_BASE=httpserver.url_for("/")):
+        report = send_run(campaign)
+
+    # 3 contacts x 3 channels; Twilio refuses one number (see twilio_handler).
+    assert (report.sent, report.failed) == (8, 1)
+    assert len(smtp.messages) == 3
+    assert len(hooks) == 3
+    assert len(texts) == 3
