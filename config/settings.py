@@ -283,7 +283,7 @@ MESSAGING_STOP_KEYWORDS = sorted(
 FLOWCAST_PUBLIC_URL = os.environ.get("FLOWCAST_PUBLIC_URL", "")
 TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
 # Messages handed to one dispatch task.
-MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 500)
+MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 2000)
 # A claimed message whose worker has not reported back within this time is given
 # back; it must outlast the send task's hard time limit.
 MESSAGING_LEASE_SECONDS = env_int("MESSAGING_LEASE_SECONDS", 900)
@@ -291,6 +291,11 @@ MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 5)
 # Finished messages older than this many days are deleted (their counts stay on their
 # run); 0 keeps them for ever.
 MESSAGING_RETENTION_DAYS = env_int("MESSAGING_RETENTION_DAYS", 90)
+# A send task that has been sending this long hands the rest of its chunk to a new
+# task (slow providers, tight rate limits), well inside the task's time limit.
+MESSAGING_TASK_BUDGET_SECONDS = env_int(
+    "MESSAGING_TASK_BUDGET_SECONDS", CELERY_TASK_TIME_LIMIT // 2
+)
 if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     # Otherwise the sweeper could hand messages a live worker is still sending to a
     # second worker, and both would send them.

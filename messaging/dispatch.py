@@ -50,6 +50,7 @@ class DispatchReport:
     deferred: int = 0
     skipped: int = 0
     cancelled: int = 0
+    released: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -168,7 +169,14 @@ def messages_send_range(
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
     sent = SentBatch(token, report)
-    for message in messages:
+    budget = settings.MESSAGING_TASK_BUDGET_SECONDS
+    for index, message in enumerate(messages):
+        if time.monotonic() - began > budget:
+            # A slow provider or a tight rate limit: hand the rest of the chunk to a
+            # fresh task rather than run into the task's time limit.
+            sent.flush()
+            _release(messages[index:], token, run_id, report)
+            break
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
@@ -185,6 +193,24 @@ def messages_send_range(
         sent.flush_if_due()
     sent.flush()
     return report
+
+
+def _release(
+    rest: list[Message], token: uuid.UUID, run_id: int | None, report: DispatchReport
+) -> None:
+    from .tasks import send_messages
+
+    ids = [message.pk for message in rest]
+    report.released = Message.objects.filter(
+        pk__in=ids, claim_token=token, status=Message.Status.SENDING
+    ).update(
+        status=Message.Status.QUEUED,
+        claim_token=None,
+        lease_until=None,
+        attempts=F("attempts") - 1,
+    )
+    if report.released:
+        send_messages.delay(run_id, min(ids), max(ids))
 
 
 # Sends are recorded in batches, at most this many or this old: a worker killed

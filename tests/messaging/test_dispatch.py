@@ -1,4 +1,5 @@
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -236,3 +237,24 @@ def test_a_range_of_a_cancelled_run_cancels_instead_of_sending(
 
     assert (report.sent, report.cancelled) == (0, 3)
     assert provider.sent == []
+
+
+@pytest.mark.django_db
+def test_a_task_out_of_time_hands_the_rest_of_its_chunk_to_a_new_task(
+    run: Any, provider: Any, redis_client: Any
+) -> None:
+    from django.test import override_settings
+
+    def slow(message: Message) -> None:
+        time.sleep(0.6)
+
+    provider.on_send.append(slow)
+    with override_settings(MESSAGING_TASK_BUDGET_SECONDS=1):
+        report = send_all(run)
+
+    assert report.sent == 2  # 0.6 s each: the third would start after the budget
+    assert report.released == 1
+    left = Message.objects.get(status="queued")
+    assert left.attempts == 0
+    assert left.claim_token is None
+    assert redis_client.llen("celery") == 1  # its new task
