@@ -219,13 +219,17 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
         assert high is not None
         t0 = time.perf_counter()
         tasks = dispatch.dispatch_range(run_id=run.pk, low=low, high=high)
-        sent = 0
-        while sent < contacts and time.perf_counter() - t0 < 600:
-            time.sleep(0.5)
-            sent = Message.objects.filter(run=run, status="sent").count()
+        left = contacts
+        while left and time.perf_counter() - t0 < 900:
+            time.sleep(1)
+            # What is left: few rows once most are sent, so watching costs little.
+            left = Message.objects.filter(
+                run=run, status__in=("queued", "deferred", "sending")
+            ).count()
             for child in children:
                 rss[child.pid].append(child.memory_info().rss / 2**20)
         elapsed = time.perf_counter() - t0
+        sent = Message.objects.filter(run=run, status="sent").count()
     finally:
         worker.terminate()
         worker.wait(30)
