@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Channel, Message
+from .models import Channel, InboundMessage, Message
 
 
 @admin.register(Channel)
@@ -69,4 +69,30 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Messages are the record of what was sent; they go with their campaign.
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """Replies, as providers reported them: read-only."""
+
+    list_display = ["received_at", "channel", "sender", "contact", "body", "opted_out"]
+    list_filter = ["opted_out", "channel"]
+    list_select_related = ["channel", "contact"]
+    search_fields = ["=sender", "body"]
+    show_full_result_count = False
+    fields = readonly_fields = (
+        "received_at",
+        "channel",
+        "sender",
+        "contact",
+        "body",
+        "provider_id",
+        "opted_out",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -246,6 +246,8 @@ class InboundMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = "reply"
+        verbose_name_plural = "replies"
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "provider_id"],
