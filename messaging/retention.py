@@ -1,6 +1,7 @@
 """Retention (M6): message rows older than MESSAGING_RETENTION_DAYS are deleted in
 batches, their counts kept on their run, so a minute plan's millions of rows a day do
-not slow the table or the console down, and the reports still add up."""
+not slow the table or the console down, and the reports still add up. Journeys that
+ended before then, with no message left, go too."""
 
 import datetime as dt
 import logging
@@ -61,4 +62,31 @@ def messages_prune(
             break
     if deleted:
         logger.info("pruned %d messages older than %s", deleted, cutoff.date())
+    deleted_journeys = journeys_prune(cutoff=cutoff, batch=batch)
+    if deleted_journeys:
+        logger.info(
+            "pruned %d journeys ended before %s", deleted_journeys, cutoff.date()
+        )
     return deleted
+
+
+def journeys_prune(*, cutoff: dt.datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete journeys that ended before ``cutoff`` and have no message left (a
+    message still waiting keeps its journey)."""
+    from flows.models import Journey
+
+    deleted = 0
+    while True:
+        ids = list(
+            Journey.objects.exclude(status=Journey.Status.ACTIVE)
+            .filter(ended_at__lt=cutoff)
+            .filter(messages__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return deleted
+        Journey.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch:
+            return deleted

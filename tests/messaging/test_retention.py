@@ -50,3 +50,22 @@ def test_a_retention_of_zero_keeps_everything(make_campaign: Any) -> None:
     with override_settings(MESSAGING_RETENTION_DAYS=0):
         assert messages_prune() == 0
     assert Message.objects.count() == len(PHONES)
+
+
+@pytest.mark.django_db
+def test_old_ended_journeys_go_unless_a_message_still_waits(make_campaign: Any) -> None:
+    from flows.models import Journey
+
+    campaign = make_campaign(started=True)
+    campaign_tick(campaign_id=campaign.pk)
+    long_ago = timezone.now() - dt.timedelta(days=200)
+    Journey.objects.update(ended_at=long_ago)
+    waiting = Message.objects.order_by("pk").first()
+    assert waiting is not None
+    Message.objects.exclude(pk=waiting.pk).update(status="sent", created_at=long_ago)
+
+    with override_settings(MESSAGING_RETENTION_DAYS=90):
+        messages_prune()
+
+    assert list(Journey.objects.values_list("pk", flat=True)) == [waiting.journey_id]
+    assert Message.objects.get().pk == waiting.pk

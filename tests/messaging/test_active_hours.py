@@ -1,0 +1,63 @@
+"""Seed 003's example: a campaign started at 22:00 (GMT-5) on a channel that sends
+08:00–21:00 holds its messages overnight and sends them from 08:00, released by the
+sweeper, never before."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from campaigns.runs import campaign_tick
+from messaging.dispatch import messages_send_range, messages_sweep
+from messaging.models import Message
+
+NIGHT = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 at GMT-5
+MORNING = dt.datetime(2026, 3, 2, 13, 0, tzinfo=dt.UTC)  # 08:00 at GMT-5
+
+
+@pytest.mark.django_db
+def test_a_campaign_started_at_22_sends_after_08(
+    provider: Any,
+    redis_client: Any,
+    make_campaign: Any,
+    make_flow: Any,
+    make_channel: Any,
+) -> None:
+    channel = make_channel(
+        active_from=dt.time(8), active_until=dt.time(21), timezone="Etc/GMT+5"
+    )
+    campaign = make_campaign(
+        started=True,
+        flow=make_flow(channel=channel),
+        start_at=NIGHT,
+        end_at=NIGHT + dt.timedelta(days=7),
+    )
+
+    run = campaign_tick(campaign_id=campaign.pk, now=NIGHT + dt.timedelta(seconds=1))
+    assert run is not None
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    night = messages_send_range(
+        run_id=run.pk, first_id=ids[0], last_id=ids[-1], now=NIGHT
+    )
+
+    assert (night.sent, night.deferred) == (0, 3)
+    assert set(Message.objects.values_list("status", "not_before")) == {
+        ("deferred", MORNING)
+    }
+    # Through the night the sweeper finds nothing due: nothing is queued, nothing sent.
+    redis_client.flushdb()
+    for hour in range(1, 10):
+        assert messages_sweep(now=NIGHT + dt.timedelta(hours=hour, minutes=59)) == 0
+    assert redis_client.llen("celery") == 0
+    # At 08:00 the sweeper queues them, and the worker sends them.
+    assert messages_sweep(now=MORNING + dt.timedelta(seconds=1)) == 1
+    assert redis_client.llen("celery") == 1
+    morning = messages_send_range(
+        run_id=run.pk,
+        first_id=ids[0],
+        last_id=ids[-1],
+        now=MORNING + dt.timedelta(seconds=2),
+    )
+    assert morning.sent == 3
+    assert len(provider.sent) == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
