@@ -13,6 +13,7 @@ This module is the only writer of Message.status, but for what providers report 
 """
 
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -145,16 +146,19 @@ def messages_send_range(
     if Channel.objects.filter(active_from__isnull=False).exists():
         _defer_outside_active_hours(in_range, now, report)
     token = uuid.uuid4()
-    claimed = in_range.due(now).update(
-        status=Message.Status.SENDING,
-        claim_token=token,
-        lease_until=now + _lease(),
-        attempts=F("attempts") + 1,
-    )
-    if not claimed:
-        return report
     mine = in_range.filter(claim_token=token, status=Message.Status.SENDING)
-    messages = claimed_messages(mine)
+    if connection.vendor == "postgresql":
+        messages = _claim_and_read(run_id, first_id, last_id, token, now)
+    else:
+        claimed = in_range.due(now).update(
+            status=Message.Status.SENDING,
+            claim_token=token,
+            lease_until=now + _lease(),
+            attempts=F("attempts") + 1,
+        )
+        messages = claimed_messages(mine) if claimed else []
+    if not messages:
+        return report
     # Opted out since the fan-out (a STOP reply): skipped, not sent.
     opted_out = [m.pk for m in messages if m.contact.opted_out_at is not None]
     if opted_out:
@@ -305,6 +309,56 @@ def _record_sent_row(row: tuple[int, str, str, dt.datetime], token: uuid.UUID) -
     )
 
 
+def _claim_and_read(
+    run_id: int | None, first_id: int, last_id: int, token: uuid.UUID, now: dt.datetime
+) -> list[Message]:
+    """Claim the due messages of the range and read what sending them needs, in one
+    statement (PostgreSQL): the claimed rows come back from the UPDATE itself."""
+    from campaigns.models import Campaign
+    from flows.models import Journey
+
+    table = Message._meta.db_table
+    run_test = "m.run_id IS NULL" if run_id is None else "m.run_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH claimed AS (
+                UPDATE {table} AS m
+                SET status = %s, claim_token = %s, lease_until = %s,
+                    attempts = m.attempts + 1
+                WHERE m.id BETWEEN %s AND %s AND {run_test}
+                  AND m.status IN (%s, %s)
+                  AND (m.not_before IS NULL OR m.not_before <= %s)
+                RETURNING m.id, m.step, m.attempts, m.run_id, m.channel_id,
+                          m.journey_id, m.contact_id
+            )
+            SELECT c.id, c.step, c.attempts, c.run_id, c.channel_id, c.journey_id,
+                   c.contact_id, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at,
+                   j.flow_version_id, j.context, r.flow_version_id, cp.sender_name,
+                   cp.reply_to
+            FROM claimed c
+            JOIN {Contact._meta.db_table} ct ON ct.id = c.contact_id
+            LEFT JOIN {Journey._meta.db_table} j ON j.id = c.journey_id
+            LEFT JOIN {CampaignRun._meta.db_table} r ON r.id = c.run_id
+            LEFT JOIN {Campaign._meta.db_table} cp ON cp.id = r.campaign_id
+            ORDER BY c.id
+            """,
+            [
+                Message.Status.SENDING,
+                token,
+                now + _lease(),
+                first_id,
+                last_id,
+                *([] if run_id is None else [run_id]),
+                Message.Status.QUEUED,
+                Message.Status.DEFERRED,
+                now,
+            ],
+        )
+        rows = cursor.fetchall()
+    return _messages_from_rows(rows)
+
+
 def claimed_messages(mine: MessageQuerySet) -> list[Message]:
     """The claimed messages with what sending needs (contact, channel, flow version,
     event properties, sender), read in one query as plain values: building full model
@@ -330,6 +384,10 @@ def claimed_messages(mine: MessageQuerySet) -> list[Message]:
             "run__campaign__reply_to",
         )
     )
+    return _messages_from_rows(rows)
+
+
+def _messages_from_rows(rows: list[Any]) -> list[Message]:
     channels = Channel.objects.in_bulk({row[4] for row in rows})
     messages = []
     for (
@@ -337,6 +395,11 @@ def claimed_messages(mine: MessageQuerySet) -> list[Message]:
         email, data, opted_out_at, journey_version, context, run_version, sender_name,
         reply_to,
     ) in rows:  # fmt: skip
+        # Raw rows carry JSON as text; values_list() rows, already decoded.
+        if isinstance(data, str):
+            data = json.loads(data)
+        if isinstance(context, str):
+            context = json.loads(context)
         message = Message(
             id=pk,
             step=step,
