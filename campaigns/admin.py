@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from audiences.models import AudienceGroup
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
+from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from flows.models import Flow
 from flows.rendering import BUILTINS, placeholders, render
@@ -140,12 +141,7 @@ class CampaignAdmin(ObjectActionsMixin):
             "suspended": "#f9a825",
             "ended": "#616161",
         }.get(campaign.status, "#616161")
-        return format_html(
-            '<span style="background:{};color:#fff;border-radius:10px;'
-            'padding:2px 9px;font-size:11px;white-space:nowrap">{}</span>',
-            colour,
-            campaign.get_status_display(),
-        )
+        return badge(campaign.get_status_display(), colour)
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         def actions(campaign: Campaign) -> str:

@@ -20,7 +20,7 @@ from flows.models import Journey
 from messaging.dispatch import UNSENT, messages_cancel
 from messaging.models import Message
 
-from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
+from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus, Schedule
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
                 f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only "
                 "a campaign in progress can be suspended."
             )
-        if campaign.is_sent_bulk:
+        if _sent_bulk(campaign):
             raise CampaignRefused(
                 f"Bulk message {campaign.name!r} has been sent; there is nothing left "
                 "to suspend."
@@ -232,10 +232,15 @@ def _lock(campaign: Campaign) -> None:
         .values_list("status", "schedule")
         .get(pk=campaign.pk)
     )
-    # Read under the lock: a tick may have opened the bulk message's run meanwhile.
-    campaign._has_runs = CampaignRun.objects.filter(  # type: ignore[attr-defined]
-        campaign_id=campaign.pk
-    ).exists()
+
+
+def _sent_bulk(campaign: Campaign) -> bool:
+    """A bulk message whose run has happened, read now (under the caller's lock: a
+    tick may have opened the run since a list page was drawn)."""
+    return (
+        campaign.schedule == Schedule.ONCE
+        and CampaignRun.objects.filter(campaign_id=campaign.pk).exists()
+    )
 
 
 def campaign_end(
@@ -252,7 +257,7 @@ def campaign_end(
         _lock(campaign)
         if campaign.status == CampaignStatus.ENDED:
             raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
-        if on_demand and campaign.is_sent_bulk:
+        if on_demand and _sent_bulk(campaign):
             raise CampaignRefused(
                 f"Bulk message {campaign.name!r} has been sent; it can no longer be "
                 "cancelled."

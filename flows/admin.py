@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from audiences.models import AudienceGroup
+from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 
 from .models import Flow, FlowStep, FlowVersion, Journey
@@ -115,19 +116,14 @@ class FlowAdmin(ObjectActionsMixin):
         text = flow.get_status_display()
         if flow.status == Flow.Status.PUBLISHED and flow.current_version:
             text += f" v{flow.current_version.number}"
-        badge = format_html(
-            '<span style="background:{};color:#fff;border-radius:10px;'
-            'padding:2px 8px;font-size:11px">{}</span>',
-            colour.get(flow.status, "#757575"),
-            text,
-        )
+        shown = badge(text, colour.get(flow.status, "#757575"))
         if flow.has_draft_changes:
             return format_html(
                 '{} <span style="color:#e65100" title="Publish to send them">'
                 "unpublished changes</span>",
-                badge,
+                shown,
             )
-        return badge
+        return shown
 
     @admin.display(description="preview")
     def preview_link(self, flow: Flow) -> str:

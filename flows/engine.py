@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 MAX_HOPS = 1000
 # How many due journeys one advance pass takes (each pass is one transaction).
 ADVANCE_BATCH = 5000
+# A branch can lead to a branch: each pass carries every journey one segment on.
+MAX_PASSES = 50
 
 
 class FlowNotRunnable(ImproperlyConfigured):
@@ -268,10 +270,6 @@ def _advance_selection(
                 )
 
 
-# A branch can lead to a branch: each pass carries every journey one segment on.
-MAX_PASSES = 50
-
-
 def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved:
     """Put every member of the run's group on its flow version and carry them on.
 
@@ -301,34 +299,18 @@ def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved
     hops = 0 if stop["kind"] == WAIT else len(way.sends) + (stop["kind"] == END)
     group: AudienceGroup = run.campaign.group
     members = group.members()
-    member_sql, member_params = members.values("id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {Journey._meta.db_table}
-                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
-                 hops, entry_key, context, entered_at, ended_at, end_reason)
-            SELECT %s, %s, %s, m.id, %s, %s, %s, %s, '', '{{}}', %s, %s, %s
-            FROM ({member_sql}) m
-            WHERE TRUE
-            ORDER BY m.id
-            ON CONFLICT DO NOTHING
-            """,
-            [
-                version.flow_id,
-                version.pk,
-                run.pk,
-                position,
-                status,
-                _adapt(due_at) if due_at else None,
-                hops,
-                _adapt(now),
-                _adapt(ended_at) if ended_at else None,
-                "reached the end" if ended_at else "",
-                *member_params,
-            ],
-        )
-        entered = max(cursor.rowcount, 0)
+    entered = _insert_journeys(
+        members,
+        flow_id=version.flow_id,
+        version_id=version.pk,
+        run_id=run.pk,
+        step=position,
+        status=status,
+        due_at=due_at,
+        hops=hops,
+        now=now,
+        ended_at=ended_at,
+    )
     journeys = Journey.objects.filter(run=run)
     moved = Moved(ended=entered if status == Journey.Status.ENDED else 0)
     for send in way.sends:
@@ -341,6 +323,55 @@ def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved
     run.save(update_fields=["recipients", "skipped", "messages_created"])
     _dispatch(run.pk, moved)
     return moved
+
+
+def _insert_journeys(
+    contacts: QuerySet[Contact],
+    *,
+    flow_id: int,
+    version_id: int,
+    run_id: int | None,
+    step: int,
+    status: str,
+    due_at: dt.datetime | None,
+    hops: int,
+    now: dt.datetime,
+    ended_at: dt.datetime | None = None,
+    entry_key: str = "",
+    context: dict[str, Any] | None = None,
+) -> int:
+    """One journey per contact of ``contacts`` (INSERT … SELECT), none where the
+    contact already has one for the run or entry key. Return how many were made."""
+    contact_sql, params = contacts.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Journey._meta.db_table}
+                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
+                 hops, entry_key, context, entered_at, ended_at, end_reason)
+            SELECT %s, %s, %s, c.id, %s, %s, %s, %s, %s, %s, %s, %s, %s
+            FROM ({contact_sql}) c
+            WHERE TRUE
+            ORDER BY c.id
+            ON CONFLICT DO NOTHING
+            """,
+            [
+                flow_id,
+                version_id,
+                run_id,
+                step,
+                status,
+                _adapt(due_at) if due_at else None,
+                hops,
+                entry_key,
+                json.dumps(context or {}),
+                _adapt(now),
+                _adapt(ended_at) if ended_at else None,
+                "reached the end" if ended_at else "",
+                *params,
+            ],
+        )
+        return max(cursor.rowcount, 0)
 
 
 def _dispatch(run_id: int | None, moved: Moved) -> None:
@@ -364,34 +395,20 @@ def journeys_enter(
     if version is None:
         return 0
     check_channels(version)
-    contact_sql, params = contacts.values("id").query.sql_with_params()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {Journey._meta.db_table}
-                    (flow_id, flow_version_id, run_id, contact_id, step, status,
-                     due_at, hops, entry_key, context, entered_at, ended_at,
-                     end_reason)
-                SELECT %s, %s, NULL, c.id, %s, %s, %s, 0, %s, %s, %s, NULL, ''
-                FROM ({contact_sql}) c
-                WHERE TRUE
-                ORDER BY c.id
-                ON CONFLICT DO NOTHING
-                """,
-                [
-                    flow.pk,
-                    version.pk,
-                    first_position(version),
-                    Journey.Status.ACTIVE,
-                    _adapt(now),
-                    entry_key[:200],
-                    json.dumps(context or {}),
-                    _adapt(now),
-                    *params,
-                ],
-            )
-            entered = max(cursor.rowcount, 0)
+        entered = _insert_journeys(
+            contacts,
+            flow_id=flow.pk,
+            version_id=version.pk,
+            run_id=None,
+            step=first_position(version),
+            status=Journey.Status.ACTIVE,
+            due_at=now,
+            hops=0,
+            now=now,
+            entry_key=entry_key[:200],
+            context=context,
+        )
         if entered:
             moved = Moved()
             _advance_selection(

@@ -428,21 +428,8 @@ def _messages_from_rows(rows: list[Any]) -> list[Message]:
     return messages
 
 
-def _steps_of(messages: MessageQuerySet) -> dict[tuple[int, int], dict[str, Any]]:
-    """The flow steps the messages send, by (flow version id, step id)."""
-    # Messages made before journeys existed have none: their run's version says.
-    versions = {
-        version
-        for pair in messages.values_list(
-            "journey__flow_version_id", "run__flow_version_id"
-        ).distinct()
-        for version in pair
-        if version is not None
-    }
-    return _steps_for(versions)
-
-
 def _steps_for(versions: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The flow steps of ``versions``, by (flow version id, step id)."""
     return {
         (version_id, step["id"]): step
         for version_id, version_steps in FlowVersion.objects.filter(

@@ -16,12 +16,19 @@ from messaging.models import Message
 from tests.flows.conftest import SEED
 
 
-def branching_flow(channel: Any, name: str = "Welcome") -> Flow:
-    """send, wait 1 min, branch MONTO > 1000: yes send A, no send B; end."""
+def branching_flow(
+    channel: Any,
+    name: str = "Welcome",
+    *,
+    wait: dt.timedelta = dt.timedelta(minutes=1),
+    yes_body: str = "VIP {{MONTO}}",
+    no_body: str = "Ahorra {{NOMBRE}}",
+) -> Flow:
+    """send, wait (1 min), branch MONTO > 1000: yes send A, no send B; end."""
     flow = Flow.objects.create(name=name)
     step = FlowStep.objects.create
     step(flow=flow, position=1, kind="send", channel=channel, body="Hola {{NOMBRE}}")
-    step(flow=flow, position=2, kind="wait", wait=dt.timedelta(minutes=1))
+    step(flow=flow, position=2, kind="wait", wait=wait)
     step(
         flow=flow,
         position=3,
@@ -37,10 +44,10 @@ def branching_flow(channel: Any, name: str = "Welcome") -> Flow:
         position=4,
         kind="send",
         channel=channel,
-        body="VIP {{MONTO}}",
+        body=yes_body,
         next_step=6,
     )
-    step(flow=flow, position=5, kind="send", channel=channel, body="Ahorra {{NOMBRE}}")
+    step(flow=flow, position=5, kind="send", channel=channel, body=no_body)
     step(flow=flow, position=6, kind="end")
     flow_publish(flow=flow)
     return flow

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from audiences.models import AudienceGroup, Contact, Membership, Variable
-from flows.models import Flow, FlowStep, Journey
-from flows.publishing import flow_publish
+from flows.models import Journey
 from flows.tasks import advance_journeys
 from messaging.models import Message
 from tests.campaigns.test_slice import beat_tick
 from tests.conftest import wait_for
+from tests.flows.test_engine import branching_flow
 
 SEED = [("+525500998877", "Carlos", 1200), ("+525511223344", "Ana", 800)]
 
@@ -32,24 +32,9 @@ def test_each_seed_contact_gets_the_message_of_its_branch_after_the_wait(
         )
         Membership.objects.create(group=group, contact=contact)
     channel = make_channel()
-    flow = Flow.objects.create(name="Welcome")
-    step = FlowStep.objects.create
-    step(flow=flow, position=1, kind="send", channel=channel, body="Hola {{NOMBRE}}")
-    step(flow=flow, position=2, kind="wait", wait=dt.timedelta(seconds=2))
-    step(
-        flow=flow,
-        position=3,
-        kind="branch",
-        condition_field="MONTO",
-        condition_op="gt",
-        condition_value="1000",
-        yes_step=4,
-        no_step=5,
+    flow = branching_flow(
+        channel, wait=dt.timedelta(seconds=2), yes_body="VIP", no_body="Ahorra"
     )
-    step(flow=flow, position=4, kind="send", channel=channel, body="VIP", next_step=6)
-    step(flow=flow, position=5, kind="send", channel=channel, body="Ahorra")
-    step(flow=flow, position=6, kind="end")
-    flow_publish(flow=flow)
     campaign = make_campaign(started=True, flow=flow, group=group)
 
     beat_tick(campaign)
