@@ -739,7 +739,6 @@ class CampaignRunAdmin(admin.ModelAdmin):
                 _queued=count(
                     Message.Status.QUEUED,
                     Message.Status.DEFERRED,
-                    Message.Status.SENDING,
                 ),
                 _sent=count(Message.Status.SENT, Message.Status.DELIVERED),
                 _failed=count(Message.Status.FAILED),

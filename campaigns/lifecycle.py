@@ -283,7 +283,8 @@ def campaign_end(
         # A run that had nothing left to cut short (nothing cancelled, nothing in
         # a worker's hands) is shown as done, not cancelled.
         runs.filter(status=CampaignRun.Status.CANCELLED).exclude(
-            Q(messages__status__in=(Message.Status.CANCELLED, Message.Status.SENDING))
+            Q(messages__status=Message.Status.CANCELLED)
+            | Q(messages__claim_token__isnull=False)
             | Q(journeys__status=Journey.Status.CANCELLED)
         ).update(status=CampaignRun.Status.DONE)
     if cancelled or stopped:

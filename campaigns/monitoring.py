@@ -4,7 +4,7 @@ per run over time, drawn as inline SVG on the campaign page."""
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -38,6 +38,15 @@ COLUMNS = [
 ]
 
 
+# A worker's claim does not change a message's status (see messaging.dispatch):
+# a claimed message that is still queued or deferred is being sent.
+HELD = ExpressionWrapper(Q(claim_token__isnull=False), output_field=BooleanField())
+
+
+def _shown(status: str, held: bool) -> str:
+    return "sending" if held and status in ("queued", "deferred") else status
+
+
 @dataclass
 class RunCounts:
     run: CampaignRun
@@ -65,23 +74,27 @@ def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
     found: dict[int, Counter[str]] = {run.pk: Counter() for run in runs}
     rows = (
         Message.objects.filter(run__in=[run.pk for run in runs])
-        .values_list("run_id", "status")
+        .annotate(held=HELD)
+        .values_list("run_id", "status", "held")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for run_id, status, n in rows:
-        found[run_id][status] = n
+    for run_id, status, held, n in rows:
+        found[run_id][_shown(status, held)] += n
     return [RunCounts(run, found[run.pk] + Counter(run.pruned_counts)) for run in runs]
 
 
 def campaign_counts(campaign: Campaign) -> Counter[str]:
     rows = (
         Message.objects.filter(run__campaign=campaign)
-        .values_list("status")
+        .annotate(held=HELD)
+        .values_list("status", "held")
         .annotate(n=Count("id"))
         .order_by()
     )
-    counts = Counter(dict(rows))
+    counts: Counter[str] = Counter()
+    for status, held, n in rows:
+        counts[_shown(status, held)] += n
     for pruned in (
         CampaignRun.objects.filter(campaign=campaign)
         .exclude(pruned_counts={})

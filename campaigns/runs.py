@@ -101,6 +101,4 @@ def _unsent_of_previous_run(campaign: Campaign) -> int:
     )
     if previous is None:
         return 0
-    return Message.objects.filter(
-        run_id=previous, status__in=UNSENT + (Message.Status.SENDING,)
-    ).count()
+    return Message.objects.filter(run_id=previous, status__in=UNSENT).count()

@@ -1,9 +1,19 @@
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("flowcast")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _drop_stale_connections(**_: object) -> None:
+    """What Django does before each request: close connections that broke or
+    outlived CONN_MAX_AGE, now that workers keep them across tasks."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -199,6 +199,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes the database connection around every task unless told to reuse it:
+# a new PostgreSQL connection per send task (a new server process, its caches cold)
+# cost more than sending the task's messages. Reused connections are still closed
+# when broken or older than CONN_MAX_AGE (config/celery.py, before each task).
+CELERY_DB_REUSE_MAX = 100
 # A task running longer is killed (hard limit) after being asked to stop (soft limit).
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
 CELERY_TASK_SOFT_TIME_LIMIT = max(

@@ -24,7 +24,7 @@ class MessageAdmin(admin.ModelAdmin):
         "id",
         "contact",
         "campaign",
-        "status",
+        "state",
         "text",
         "sent_at",
     ]
@@ -50,6 +50,11 @@ class MessageAdmin(admin.ModelAdmin):
     )
     show_full_result_count = False
     list_per_page = 100
+
+    @admin.display(description="status", ordering="status")
+    def state(self, message: Message) -> str:
+        state = message.state
+        return Message.Status(state).label if state in Message.Status else "Sending"
 
     @admin.display(description="campaign", ordering="run__campaign__name")
     def campaign(self, message: Message) -> str:

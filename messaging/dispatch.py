@@ -1,10 +1,13 @@
 """Dispatch: hand queued messages to their channel backends, in chunks.
 
-A message is claimed before its provider is called: one conditional UPDATE moves a
-range of due rows to ``sending`` under a fresh claim token, so two workers handed the
-same range (a redelivered task, a sweeper re-queue) never both send a row. The claim's
-lease outlives the task's hard time limit, so the sweeper never takes a claim back from
-a worker that is still running. Outcomes are recorded per row, conditional on the claim.
+A message is claimed before its provider is called: one conditional UPDATE puts a
+fresh claim token and a lease on the range's due, unclaimed rows, so two workers handed
+the same range (a redelivered task, a sweeper re-queue) never both send a row. The claim
+leaves the status alone ("queued" with a claim reads as sending): it changes no indexed
+column, so PostgreSQL makes it in place, without touching the table's indexes. The
+claim's lease outlives the task's hard time limit, so the sweeper never takes a claim
+back from a worker that is still running. Outcomes are recorded per row, conditional on
+the claim.
 Nothing is deferred through the broker: ``not_before`` in the database says when a
 retried or out-of-hours message is due, and the sweeper queues it then.
 
@@ -13,17 +16,19 @@ This module is the only writer of Message.status, but for what providers report 
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from audiences.models import Contact
@@ -84,18 +89,18 @@ def messages_cancel(*, runs: "models.QuerySet[CampaignRun]", reason: str) -> int
     Messages a worker holds at this moment are left to it: it cancels them itself
     when it sees their run cancelled.
     """
-    return Message.objects.filter(run__in=runs, status__in=UNSENT).update(
-        status=Message.Status.CANCELLED, error=reason, lease_until=None
-    )
+    return Message.objects.filter(
+        run__in=runs, status__in=UNSENT, claim_token__isnull=True
+    ).update(status=Message.Status.CANCELLED, error=reason, lease_until=None)
 
 
 def messages_cancel_for_journeys(
     *, journeys: "models.QuerySet[Any]", reason: str
 ) -> int:
     """Cancel the unsent messages of ``journeys`` (flows entered without a run)."""
-    return Message.objects.filter(journey__in=journeys, status__in=UNSENT).update(
-        status=Message.Status.CANCELLED, error=reason, lease_until=None
-    )
+    return Message.objects.filter(
+        journey__in=journeys, status__in=UNSENT, claim_token__isnull=True
+    ).update(status=Message.Status.CANCELLED, error=reason, lease_until=None)
 
 
 def dispatch_range_on_commit(*, run_id: int | None, low: int, high: int) -> None:
@@ -146,15 +151,18 @@ def messages_send_range(
     if Channel.objects.filter(active_from__isnull=False).exists():
         _defer_outside_active_hours(in_range, now, report)
     token = uuid.uuid4()
-    mine = in_range.filter(claim_token=token, status=Message.Status.SENDING)
+    mine = in_range.filter(claim_token=token)
     if connection.vendor == "postgresql":
         messages = _claim_and_read(run_id, first_id, last_id, token, now)
     else:
-        claimed = in_range.due(now).update(
-            status=Message.Status.SENDING,
-            claim_token=token,
-            lease_until=now + _lease(),
-            attempts=F("attempts") + 1,
+        claimed = (
+            in_range.due(now)
+            .filter(claim_token__isnull=True)
+            .update(
+                claim_token=token,
+                lease_until=now + _lease(),
+                attempts=F("attempts") + 1,
+            )
         )
         messages = claimed_messages(mine) if claimed else []
     if not messages:
@@ -205,10 +213,7 @@ def _release(
     from .tasks import send_messages
 
     ids = [message.pk for message in rest]
-    report.released = Message.objects.filter(
-        pk__in=ids, claim_token=token, status=Message.Status.SENDING
-    ).update(
-        status=Message.Status.QUEUED,
+    report.released = Message.objects.filter(pk__in=ids, claim_token=token).update(
         claim_token=None,
         lease_until=None,
         attempts=F("attempts") - 1,
@@ -229,14 +234,16 @@ class SentBatch:
 
     def __init__(self, token: uuid.UUID, report: DispatchReport) -> None:
         self.token, self.report = token, report
-        self.rows: list[tuple[int, str, str, dt.datetime]] = []
+        self.batched = connection.vendor == "postgresql"
+        # (id, text sent, provider's id, when: seconds since the epoch)
+        self.rows: list[tuple[int, str, str, float]] = []
         self.oldest = 0.0
 
     def add(self, message: Message, provider_id: str) -> None:
         if not self.rows:
             self.oldest = time.monotonic()
-        self.rows.append((message.pk, message.body, provider_id[:200], timezone.now()))
-        if connection.vendor != "postgresql":
+        self.rows.append((message.pk, message.body, provider_id[:200], time.time()))
+        if not self.batched:
             self.flush()
 
     def flush_if_due(self) -> None:
@@ -249,7 +256,7 @@ class SentBatch:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
-        if connection.vendor == "postgresql":
+        if self.batched:
             recorded = _record_sent_batch(rows, self.token)
         else:
             recorded = sum(_record_sent_row(row, self.token) for row in rows)
@@ -266,35 +273,44 @@ _SENT_STATUS = """CASE m.reported_status WHEN 'delivered' THEN 'delivered'
 
 
 def _record_sent_batch(
-    rows: list[tuple[int, str, str, dt.datetime]], token: uuid.UUID
+    rows: list[tuple[int, str, str, float]], token: uuid.UUID
 ) -> int:
-    ids, bodies, provider_ids, sent_at = (
-        list(column) for column in zip(*rows, strict=True)
-    )
+    # The rows go as one JSON text: quoting arrays of Python values for the query
+    # cost more than the update itself.
+    ids = [row[0] for row in rows]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {Message._meta.db_table} AS m
             SET status = {_SENT_STATUS}, body = v.body, provider_id = v.provider_id,
-                sent_at = v.sent_at, claim_token = NULL, lease_until = NULL, error = ''
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[])
-                AS v (id, body, provider_id, sent_at)
+                sent_at = to_timestamp(v.sent_at), claim_token = NULL,
+                lease_until = NULL, error = ''
+            FROM json_to_recordset(%s::json)
+                AS v (id bigint, body text, provider_id text, sent_at float8)
             WHERE m.id = v.id AND m.id BETWEEN %s AND %s AND m.claim_token = %s
             """,
-            # The claim token alone says the row is still ours: every move out of
-            # "sending" clears it. (Testing the status too let the planner read the
-            # partial index of leased rows, whose dead entries pile up during a big
-            # run.) The id range keeps the planner on the primary key.
-            [ids, bodies, provider_ids, sent_at, min(ids), max(ids), token],
+            # The claim token alone says the row is still ours: everything that
+            # takes a claim back or ends a message clears it. The id range keeps
+            # the planner on the primary key.
+            [
+                json.dumps(
+                    [
+                        {"id": pk, "body": body, "provider_id": provider, "sent_at": t}
+                        for pk, body, provider, t in rows
+                    ]
+                ),
+                min(ids),
+                max(ids),
+                token,
+            ],
         )
         return cursor.rowcount
 
 
-def _record_sent_row(row: tuple[int, str, str, dt.datetime], token: uuid.UUID) -> int:
-    pk, body, provider_id, sent_at = row
-    return Message.objects.filter(
-        pk=pk, claim_token=token, status=Message.Status.SENDING
-    ).update(
+def _record_sent_row(row: tuple[int, str, str, float], token: uuid.UUID) -> int:
+    pk, body, provider_id, sent_seconds = row
+    sent_at = dt.datetime.fromtimestamp(sent_seconds, dt.UTC)
+    return Message.objects.filter(pk=pk, claim_token=token).update(
         status=Case(
             When(reported_status=Message.Status.DELIVERED, then=Value("delivered")),
             When(reported_status=Message.Status.FAILED, then=Value("failed")),
@@ -318,41 +334,58 @@ def _claim_and_read(
     from flows.models import Journey
 
     table = Message._meta.db_table
-    run_test = "m.run_id IS NULL" if run_id is None else "m.run_id = %s"
+    # Not "run_id = %s": right after a big fan-out the planner's statistics do not
+    # know the run yet and would pick an index on run_id over the id range.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH claimed AS (
                 UPDATE {table} AS m
-                SET status = %s, claim_token = %s, lease_until = %s,
-                    attempts = m.attempts + 1
-                WHERE m.id BETWEEN %s AND %s AND {run_test}
-                  AND m.status IN (%s, %s)
+                SET claim_token = %s, lease_until = %s, attempts = m.attempts + 1
+                WHERE m.id BETWEEN %s AND %s AND m.run_id IS NOT DISTINCT FROM %s
+                  AND m.status IN (%s, %s) AND m.claim_token IS NULL
                   AND (m.not_before IS NULL OR m.not_before <= %s)
                 RETURNING m.id, m.step, m.attempts, m.run_id, m.channel_id,
                           m.journey_id, m.contact_id
             )
             SELECT c.id, c.step, c.attempts, c.run_id, c.channel_id, c.journey_id,
                    c.contact_id, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at,
-                   j.flow_version_id, j.context, r.flow_version_id, cp.sender_name,
-                   cp.reply_to
+                   j.flow_version_id, j.context, r.flow_version_id, r.sender_name,
+                   r.reply_to
             FROM claimed c
-            JOIN {Contact._meta.db_table} ct ON ct.id = c.contact_id
-            LEFT JOIN {Journey._meta.db_table} j ON j.id = c.journey_id
-            LEFT JOIN {CampaignRun._meta.db_table} r ON r.id = c.run_id
-            LEFT JOIN {Campaign._meta.db_table} cp ON cp.id = r.campaign_id
+            -- Lookups by key, one per claimed row (LIMIT 1 keeps them so): joined
+            -- plainly, the planner merged the claimed rows with a scan of the
+            -- whole contacts and journeys tables from their start, slower with
+            -- every chunk of a big run.
+            CROSS JOIN LATERAL (
+                SELECT phone, name, email, data, opted_out_at
+                FROM {Contact._meta.db_table} WHERE id = c.contact_id LIMIT 1
+            ) ct
+            -- A run's messages take their flow version from the run, and their
+            -- journeys hold no event properties: only runless ones look theirs up.
+            LEFT JOIN LATERAL (
+                SELECT flow_version_id, context
+                FROM {Journey._meta.db_table}
+                WHERE id = c.journey_id AND c.run_id IS NULL LIMIT 1
+            ) j ON true
+            LEFT JOIN (
+                SELECT run.id, run.flow_version_id, cp.sender_name, cp.reply_to
+                FROM {CampaignRun._meta.db_table} run
+                JOIN {Campaign._meta.db_table} cp ON cp.id = run.campaign_id
+                WHERE run.id = %s
+            ) r ON r.id = c.run_id
             ORDER BY c.id
             """,
             [
-                Message.Status.SENDING,
                 token,
                 now + _lease(),
                 first_id,
                 last_id,
-                *([] if run_id is None else [run_id]),
+                run_id,
                 Message.Status.QUEUED,
                 Message.Status.DEFERRED,
                 now,
+                run_id,
             ],
         )
         rows = cursor.fetchall()
@@ -400,7 +433,8 @@ def _messages_from_rows(rows: list[Any]) -> list[Message]:
             data = json.loads(data)
         if isinstance(context, str):
             context = json.loads(context)
-        message = Message(
+        message = _loaded(
+            Message,
             id=pk,
             step=step,
             attempts=attempts,
@@ -408,9 +442,10 @@ def _messages_from_rows(rows: list[Any]) -> list[Message]:
             channel_id=channel_id,
             journey_id=journey_id,
             contact_id=contact_id,
-            status=Message.Status.SENDING,
+            status=Message.Status.QUEUED,
         )
-        contact = Contact(
+        contact = _loaded(
+            Contact,
             id=contact_id,
             phone=phone,
             name=name,
@@ -426,6 +461,30 @@ def _messages_from_rows(rows: list[Any]) -> list[Message]:
         message.reply_to = reply_to or ""
         messages.append(message)
     return messages
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+@functools.cache
+def _blank_row(model: type[models.Model]) -> dict[str, Any]:
+    return {field.attname: None for field in model._meta.concrete_fields}
+
+
+def _loaded(model: type[_M], **values: Any) -> _M:
+    """An instance of ``model`` holding ``values``, as if read from the database.
+
+    Model.__init__ costs more than sending a message through a fast provider; this
+    fills the instance's dict directly. Every field is set (None when not given), so
+    reading one never goes back to the database.
+    """
+    instance = model.__new__(model)
+    instance.__dict__.update(_blank_row(model))
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
+    return instance
 
 
 def _steps_for(versions: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
@@ -475,9 +534,7 @@ def _deliver(
     sent: "SentBatch | None" = None,
 ) -> None:
     def mine() -> MessageQuerySet:
-        return Message.objects.filter(
-            pk=message.pk, claim_token=token, status=Message.Status.SENDING
-        )
+        return Message.objects.filter(pk=message.pk, claim_token=token)
 
     # The window may close while a chunk is being sent: check again, per message.
     opens_at = _window_opens_at(message.channel, now)
@@ -561,7 +618,14 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> i
     from .tasks import send_messages
 
     now = now or timezone.now()
-    expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+    # Claims are only taken on due messages: the pending index's time range finds
+    # them without reading the messages deferred to later.
+    expired = Message.objects.filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now),
+        status__in=UNSENT,
+        claim_token__isnull=False,
+        lease_until__lt=now,
+    )
     lost = "no outcome recorded: the worker was lost while sending"
     expired.filter(run__status=CampaignRun.Status.CANCELLED).update(
         status=Message.Status.CANCELLED, error=lost, claim_token=None, lease_until=None

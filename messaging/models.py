@@ -94,9 +94,10 @@ class Channel(models.Model):
 
 class MessageQuerySet(models.QuerySet["Message"]):
     def due(self, now: Any) -> "MessageQuerySet":
-        """Queued or deferred messages whose time has come."""
+        """Queued or deferred messages whose time has come and no worker holds."""
         return self.filter(
-            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED)
+            status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+            claim_token__isnull=True,
         ).filter(models.Q(not_before__isnull=True) | models.Q(not_before__lte=now))
 
 
@@ -104,9 +105,11 @@ class Message(models.Model):
     """One message to one contact, for one send step of one campaign run."""
 
     class Status(models.TextChoices):
+        # A worker sending a message holds a claim on it (claim_token, lease_until)
+        # but leaves its status alone: the status is indexed, and a claim that
+        # changes no indexed column is a cheap in-place (HOT) update.
         QUEUED = "queued", "Queued"
         DEFERRED = "deferred", "Deferred (waiting for active hours)"
-        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
@@ -212,15 +215,18 @@ class Message(models.Model):
                 name="message_pending_idx",
                 condition=models.Q(status__in=["queued", "deferred"]),
             ),
-            models.Index(
-                fields=["lease_until"],
-                name="message_leased_idx",
-                condition=models.Q(status="sending"),
-            ),
         ]
 
     def __str__(self) -> str:
-        return f"Message {self.pk} to {self.contact_id} ({self.status})"
+        return f"Message {self.pk} to {self.contact_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        """The status as an operator reads it: a claimed queued message is sending."""
+        unsent = (self.Status.QUEUED, self.Status.DEFERRED)
+        if self.claim_token is not None and self.status in unsent:
+            return "sending"
+        return str(self.status)
 
 
 class InboundMessage(models.Model):

@@ -55,7 +55,11 @@ def messages_record_receipt(
         fields["error"] = (error or "the provider reported it undelivered")[:2000]
     if mine.filter(status__in=MOVES_FROM[new]).update(**fields):
         return f"now {new}"
-    if mine.filter(status=Message.Status.SENDING).update(reported_status=new):
+    held = mine.filter(
+        status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+        claim_token__isnull=False,
+    )
+    if held.update(reported_status=new):
         return "kept until the send is recorded"
     return "no change"
 
@@ -119,6 +123,7 @@ def contact_opt_out(*, contact: Contact, source: str) -> int:
         skipped = Message.objects.filter(
             contact=contact,
             status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+            claim_token__isnull=True,
         ).update(status=Message.Status.SKIPPED, error="opted out", lease_until=None)
     logger.info(
         "contact %s opted out (%s); %d waiting messages skipped",

@@ -74,18 +74,30 @@ def redis_client(broker_url: str) -> Iterator[Any]:
 def celery_worker(transactional_db: None, redis_client: Any) -> Iterator[Any]:
     """A real Celery worker, in threads of this process, consuming from Redis."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from config.celery import app
 
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=30,
-    ) as worker:
-        yield worker
+    def close_thread_connections(**_: object) -> None:
+        # Workers keep their connection across tasks (CELERY_DB_REUSE_MAX); this
+        # one's threads end with the test, and an open connection of theirs would
+        # keep the test database from being dropped.
+        connections.close_all()
+
+    task_postrun.connect(close_thread_connections, weak=False)
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_thread_connections)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:

@@ -62,6 +62,7 @@ def start_worker(broker_url: str) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its pool processes go with it at the end
     )  # fmt: skip
 
 
@@ -124,7 +125,7 @@ def test_killed_workers_lose_nothing_and_resend_at_most_what_was_in_flight(
             # What beat does every 30 s: queue again what a dead process held.
             messages_sweep()
     finally:
-        worker.send_signal(signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(30)
 
     statuses = Counter(Message.objects.filter(run=run).values_list("status", flat=True))

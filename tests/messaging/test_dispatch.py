@@ -1,5 +1,6 @@
 import datetime as dt
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -130,7 +131,7 @@ def test_the_sweeper_gives_back_claims_of_a_lost_worker(
 ) -> None:
     now = timezone.now()
     Message.objects.filter(run=run).update(
-        status="sending", lease_until=now - dt.timedelta(seconds=1), attempts=1
+        claim_token=uuid.uuid4(), lease_until=now - dt.timedelta(seconds=1), attempts=1
     )
 
     queued_tasks = messages_sweep(now=now)
@@ -216,7 +217,7 @@ def test_the_sweeper_cancels_lost_claims_of_an_ended_campaign(
 
     now = timezone.now()
     Message.objects.filter(run=run).update(
-        status="sending", lease_until=now - dt.timedelta(seconds=1), attempts=1
+        claim_token=uuid.uuid4(), lease_until=now - dt.timedelta(seconds=1), attempts=1
     )
     campaign_end(campaign=run.campaign)
 
@@ -258,3 +259,47 @@ def test_a_task_out_of_time_hands_the_rest_of_its_chunk_to_a_new_task(
     assert left.attempts == 0
     assert left.claim_token is None
     assert redis_client.llen("celery") == 1  # its new task
+
+
+@pytest.mark.django_db
+def test_a_second_task_for_the_range_leaves_what_a_live_worker_holds(
+    run: Any, provider: Any
+) -> None:
+    redelivered: list[Any] = []
+
+    def same_range_again(message: Message) -> None:
+        if not redelivered:  # a task delivered twice, while the first is sending
+            redelivered.append(send_all(run))
+
+    provider.on_send.append(same_range_again)
+
+    first = send_all(run)
+
+    assert (first.sent, redelivered[0].sent) == (3, 0)
+    assert len(provider.sent) == 3
+
+
+@pytest.mark.django_db
+def test_a_held_message_reads_as_sending_and_is_left_to_its_worker(run: Any) -> None:
+    from campaigns.models import CampaignRun
+    from campaigns.monitoring import counts_by_run
+    from messaging.dispatch import messages_cancel
+    from messaging.receipts import contact_opt_out
+
+    held = Message.objects.filter(run=run).first()
+    assert held is not None
+    Message.objects.filter(pk=held.pk).update(
+        claim_token=uuid.uuid4(), lease_until=timezone.now() + dt.timedelta(hours=1)
+    )
+    held.refresh_from_db()
+
+    [counts] = counts_by_run([run])
+    assert (counts.counts["sending"], counts.counts["queued"]) == (1, 2)
+    assert held.state == "sending"
+    # Opting out and cancelling skip what waits, not what a worker is sending:
+    # the worker checks again, or records what it sent.
+    assert contact_opt_out(contact=held.contact, source="test") == 0
+    runs = CampaignRun.objects.filter(pk=run.pk)
+    assert messages_cancel(runs=runs, reason="test") == 2
+    held.refresh_from_db()
+    assert held.status == "queued"

@@ -101,7 +101,7 @@ def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     message = messages[0]
     token = uuid.uuid4()
     Message.objects.filter(pk=message.pk).update(
-        status="sending", claim_token=token, provider_id=""
+        status="queued", claim_token=token, provider_id=""
     )
     path = f"/hooks/{channel.pk}/status?message={message.pk}"
     early = twilio_post(client, path, {"MessageStatus": "delivered"})
