@@ -4,11 +4,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from console.auditing import AuditedAdmin
+
 from .models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked"]
     list_filter = ["revoked"]
     search_fields = ["name", "prefix"]

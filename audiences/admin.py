@@ -19,6 +19,8 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
 from config.object_actions import ObjectActionsMixin
+from console.audit import audit_record
+from console.auditing import AuditedAdmin
 
 from .forms import ImportForm
 from .importing import ImportRefused, import_job_cancel, import_job_create
@@ -98,7 +100,7 @@ class CountryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contact)
-class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
+class ContactAdmin(ImportExportMixin, AuditedAdmin):
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
     list_filter = [
         ("opted_out_at", admin.EmptyFieldListFilter),
@@ -146,6 +148,17 @@ class ContactAdmin(ImportExportMixin, admin.ModelAdmin):
             rows,
         )
 
+    def get_export_data(
+        self, file_format: Any, request: HttpRequest, queryset: Any, **kwargs: Any
+    ) -> Any:
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        audit_record(
+            action="export",
+            target_repr="contacts",
+            note=f"{queryset.count()} contacts as {file_format.get_title()}",
+        )
+        return data
+
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The Import button: upload a file, then follow its job's page.
 
@@ -188,7 +201,7 @@ class GroupRuleInline(admin.TabularInline):
 
 
 @admin.register(AudienceGroup)
-class AudienceGroupAdmin(admin.ModelAdmin):
+class AudienceGroupAdmin(AuditedAdmin):
     list_display = ["name", "kind", "member_count", "description", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "description"]
@@ -246,7 +259,7 @@ class AudienceGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variable)
-class VariableAdmin(admin.ModelAdmin):
+class VariableAdmin(AuditedAdmin):
     list_display = ["name", "kind", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name"]

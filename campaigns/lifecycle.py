@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from console.audit import audit_record, changes_between, snapshot
 from flows.engine import journeys_cancel
 from flows.models import Journey
 from messaging.dispatch import UNSENT, messages_cancel
@@ -85,6 +86,14 @@ def campaign_transition(
 def _record(
     campaign: Campaign, old: str, new: str, actor: Actor, note: str
 ) -> CampaignEvent:
+    if old != new:
+        audit_record(
+            action="status",
+            target=campaign,
+            changes={"status": [old, new]},
+            note=note,
+            actor=actor,
+        )
     return CampaignEvent.objects.create(
         campaign=campaign,
         from_status=old,
@@ -114,6 +123,12 @@ def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
         _record(
             campaign, CampaignStatus.PENDING, CampaignStatus.PENDING, actor, "created"
         )
+        audit_record(
+            action="create",
+            target=campaign,
+            changes=changes_between({}, snapshot(campaign, EDITABLE_FIELDS)),
+            actor=actor,
+        )
         campaign_sync_schedule(campaign=campaign)
     return campaign
 
@@ -134,6 +149,7 @@ def campaign_update(
         raise CampaignRefused(
             f"These fields cannot be changed: {', '.join(sorted(unknown))}."
         )
+    before = snapshot(current, EDITABLE_FIELDS)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.status = current.status
@@ -150,6 +166,9 @@ def campaign_update(
                 f"Campaign {campaign.name!r} changed status meanwhile; "
                 "nothing was saved."
             )
+        changes = changes_between(before, snapshot(campaign, EDITABLE_FIELDS))
+        if changes:
+            audit_record(action="change", target=campaign, changes=changes, actor=actor)
         if current.status == CampaignStatus.SUSPENDED:
             campaign_transition(
                 campaign=campaign,
@@ -315,6 +334,12 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
                 "it was not deleted."
             )
         campaign_drop_schedule(campaign=current)
+        audit_record(
+            action="delete",
+            target=current,
+            changes=changes_between(snapshot(current, EDITABLE_FIELDS), {}),
+            actor=actor,
+        )
     logger.info("campaign %s deleted by %s", campaign.pk, actor)
 
 

@@ -64,6 +64,34 @@ def slot_for(campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
     return max(slot, start)
 
 
+def next_slot(campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
+    """When the campaign's next run is due after ``now``; None when none is left."""
+    start = campaign.start_at
+    if now < start:
+        upcoming: dt.datetime | None = start
+    elif campaign.schedule == Schedule.ONCE:
+        upcoming = None
+    elif campaign.schedule == Schedule.MINUTE:
+        upcoming = now.astimezone(dt.UTC).replace(
+            second=0, microsecond=0
+        ) + dt.timedelta(minutes=1)
+    elif campaign.schedule == Schedule.HOURLY:
+        current = slot_for(campaign, now)
+        upcoming = current + dt.timedelta(hours=1) if current else start
+    else:
+        zone = ZoneInfo(settings.TIME_ZONE)
+        clock = start.astimezone(zone).time().replace(tzinfo=None, fold=0)
+        day = now.astimezone(zone).date()
+        upcoming = dt.datetime.combine(day, clock, tzinfo=zone).astimezone(dt.UTC)
+        if upcoming <= now:
+            upcoming = dt.datetime.combine(
+                day + dt.timedelta(days=1), clock, tzinfo=zone
+            ).astimezone(dt.UTC)
+    if upcoming is None or upcoming >= campaign.end_at:
+        return None
+    return upcoming
+
+
 def _first_or_create(model: type[Any], **fields: Any) -> Any:
     # django-celery-beat's schedule tables have no unique key: an operator may have
     # added the same schedule twice, so get_or_create could raise.

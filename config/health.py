@@ -1,4 +1,5 @@
-"""/healthz: is the database reachable, is the broker reachable."""
+"""/healthz: is the database reachable, is the broker reachable, have the worker
+and beat been seen lately (their heartbeats)."""
 
 from django.db import connection
 from django.http import JsonResponse
@@ -21,6 +22,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["broker"] = "ok"
     except Exception as exc:
         checks["broker"] = f"error: {exc}"
+    if checks["database"] == "ok":
+        from console.heartbeat import heartbeats
+
+        for name, process in heartbeats().items():
+            seen = process["seen_at"]
+            checks[name] = (
+                "ok"
+                if process["ok"]
+                else f"not seen since {seen:%Y-%m-%d %H:%M:%S %Z}"
+                if seen
+                else "never seen"
+            )
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks},

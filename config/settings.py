@@ -62,7 +62,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- Apps and middleware -----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "console.apps.ConsoleAdminConfig",  # Django's admin, its index the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "api",
+    "console",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -86,9 +88,24 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# --- Sign-in ---------------------------------------------------------------------
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for a user
+# name from one address, that pair is locked out for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -211,7 +228,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, with a heartbeat for the dashboard.
+CELERY_BEAT_SCHEDULER = "console.beat:HeartbeatScheduler"
 # Code-owned system ticks. Beat upserts these rows by name when it starts, so changes
 # made to them in the admin are overwritten at the next beat restart. Each expires
 # before the next one is due, so a backlog never piles up.
@@ -241,6 +259,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flows.tasks.enter_audiences",
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25},
+    },
+    # Keeps an idle worker's heartbeat fresh (console.heartbeat).
+    "system: worker heartbeat": {
+        "task": "console.tasks.heartbeat",
+        "schedule": timedelta(seconds=15),
+        "options": {"expires": 14},
     },
 }
 

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from audiences.models import AudienceGroup
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
+from console.auditing import AuditedAdmin
 
 from .models import Flow, FlowStep, FlowVersion, Journey
 from .preview import preview_context
@@ -82,7 +83,7 @@ class FlowVersionInline(admin.TabularInline):
 
 
 @admin.register(Flow)
-class FlowAdmin(ObjectActionsMixin):
+class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     list_display = ["name", "trigger", "status_badge", "current_version", "updated_at"]
     list_filter = ["status", "trigger"]
     list_select_related = ["current_version"]

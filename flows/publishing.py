@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from audiences.rules import RuleError, rule_condition
+from console.audit import audit_record
 
 from .conditions import branch_condition
 from .graph import graph_problems
@@ -105,6 +106,15 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
             current_version=version,
             has_draft_changes=False,
         )
+        audit_record(
+            action="publish",
+            target=locked,
+            changes={"status": [locked.status, Flow.Status.PUBLISHED]}
+            if locked.status != Flow.Status.PUBLISHED
+            else {},
+            note=f"version {number}, {len(version.steps)} steps",
+            actor=actor,
+        )
     flow.refresh_from_db()
     return version
 
@@ -145,6 +155,11 @@ def flow_archive(*, flow: Flow) -> None:
                 f"({', '.join(users)}); end them first."
             )
         Flow.objects.filter(pk=flow.pk).update(status=Flow.Status.ARCHIVED)
+        audit_record(
+            action="status",
+            target=locked,
+            changes={"status": [locked.status, Flow.Status.ARCHIVED]},
+        )
         # Contacts put on it by events or its audience schedule go no further.
         runless = Journey.objects.filter(flow=locked, run__isnull=True)
         journeys_cancel(journeys=runless, reason="flow archived")
@@ -154,8 +169,14 @@ def flow_archive(*, flow: Flow) -> None:
 
 def flow_restore(*, flow: Flow) -> None:
     """Bring an archived flow back as a draft (publish it to use it again)."""
-    if not Flow.objects.filter(pk=flow.pk, status=Flow.Status.ARCHIVED).update(
-        status=Flow.Status.DRAFT
-    ):
-        raise FlowRefused(f"Flow {flow.name!r} is not archived.")
+    with transaction.atomic():
+        if not Flow.objects.filter(pk=flow.pk, status=Flow.Status.ARCHIVED).update(
+            status=Flow.Status.DRAFT
+        ):
+            raise FlowRefused(f"Flow {flow.name!r} is not archived.")
+        audit_record(
+            action="status",
+            target=flow,
+            changes={"status": [Flow.Status.ARCHIVED, Flow.Status.DRAFT]},
+        )
     flow.refresh_from_db()

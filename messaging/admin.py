@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from console.auditing import AuditedAdmin
+
 from .models import Channel, InboundMessage, Message
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(AuditedAdmin):
     list_display = [
         "name",
         "kind",

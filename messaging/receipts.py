@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audiences.models import Contact
 from audiences.phones import normalize_phone
+from console.audit import audit_record
 
 from .models import Channel, InboundMessage, Message
 
@@ -117,9 +118,10 @@ def contact_opt_out(*, contact: Contact, source: str) -> int:
     still waiting for it; return how many were skipped. Messages a worker holds are
     checked again by it."""
     with transaction.atomic():
-        Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+        if Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
             opted_out_at=timezone.now(), opt_out_source=source[:100]
-        )
+        ):
+            audit_record(action="opt_out", target=contact, note=source)
         skipped = Message.objects.filter(
             contact=contact,
             status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),

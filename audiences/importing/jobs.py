@@ -32,6 +32,7 @@ from audiences.models import (
     Membership,
     Variable,
 )
+from console.audit import audit_record
 
 from .converting import converted_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
@@ -307,6 +308,13 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         job.status = Status.DONE
         job.finished_at = timezone.now()
         job.save()
+        audit_record(
+            action="import",
+            target=job.group,
+            note=f"{job.file_name}: {job.created} contacts created, {job.updated} "
+            f"updated, {job.unchanged} unchanged, {job.rows_rejected} rows rejected",
+            actor=job.created_by,
+        )
     _vacuum_staging(job.rows_valid)
     logger.info(
         "import %s into %r: %d created, %d updated, %d unchanged, %d rejected",

@@ -1,9 +1,11 @@
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from django.test import Client
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,10 +57,43 @@ def test_the_deployment_checks_pass_with_production_settings(tmp_path: Path) -> 
     assert "no issues" in result.stdout
 
 
-def test_healthz_reports_database_and_broker(db: None, client: Client) -> None:
+def test_healthz_reports_database_broker_worker_and_beat(
+    db: None, client: Client
+) -> None:
+    from console.models import Heartbeat
+
+    now = timezone.now()
+    Heartbeat.objects.create(name="worker", seen_at=now)
+    Heartbeat.objects.create(name="beat", seen_at=now - dt.timedelta(seconds=5))
+
     response = client.get("/healthz", secure=True)
+
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+        "beat": "ok",
+    }
+
+
+def test_healthz_fails_when_beat_has_not_been_seen_lately(
+    db: None, client: Client
+) -> None:
+    from console.models import Heartbeat
+
+    Heartbeat.objects.create(name="worker", seen_at=timezone.now())
+    Heartbeat.objects.create(
+        name="beat", seen_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+
+    response = client.get("/healthz", secure=True)
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+    assert response.json()["beat"].startswith("not seen since")
+    assert response.json()["worker"] == "ok"
 
 
 def test_a_lease_shorter_than_the_task_time_limit_is_refused() -> None:

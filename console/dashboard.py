@@ -1,0 +1,115 @@
+"""What the admin index shows first (C11, O1): selectors, no writes."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from audiences.models import ImportJob
+from campaigns.models import Campaign, CampaignRun
+from campaigns.monitoring import RunCounts, counts_by_run
+from campaigns.scheduling import next_slot
+from messaging.models import Message
+
+from .heartbeat import heartbeats
+
+SHOWN = 10
+
+
+@dataclass
+class CampaignProgress:
+    campaign: Campaign
+    latest: RunCounts | None
+
+
+@dataclass
+class NextRun:
+    campaign: Campaign
+    at: dt.datetime
+
+
+def campaigns_in_progress() -> tuple[list[CampaignProgress], int]:
+    """Campaigns in progress (the first few) with their latest run's counts, and how
+    many there are in all."""
+    in_progress = Campaign.objects.filter(status=Campaign.Status.IN_PROGRESS)
+    campaigns = list(
+        in_progress.select_related("flow", "group").order_by("end_at")[:SHOWN]
+    )
+    latest_ids = [
+        run_id
+        for run_id in (
+            CampaignRun.objects.filter(campaign=campaign)
+            .order_by("-scheduled_for")
+            .values_list("pk", flat=True)
+            .first()
+            for campaign in campaigns
+        )
+        if run_id is not None
+    ]
+    runs = CampaignRun.objects.filter(pk__in=latest_ids).select_related("campaign")
+    by_campaign = {
+        counts.run.campaign_id: counts for counts in counts_by_run(list(runs))
+    }
+    return (
+        [
+            CampaignProgress(campaign, by_campaign.get(campaign.pk))
+            for campaign in campaigns
+        ],
+        in_progress.count(),
+    )
+
+
+def next_runs(now: dt.datetime) -> list[NextRun]:
+    """The next runs due, soonest first, of campaigns that may still run."""
+    upcoming = []
+    for campaign in Campaign.objects.filter(
+        status__in=(Campaign.Status.PENDING, Campaign.Status.IN_PROGRESS),
+        end_at__gt=now,
+    ).order_by("start_at")[:200]:
+        at = next_slot(campaign, now)
+        if at is not None:
+            upcoming.append(NextRun(campaign, at))
+    return sorted(upcoming, key=lambda run: run.at)[:SHOWN]
+
+
+def messages_today(now: dt.datetime) -> dict[str, int]:
+    """Messages of today's runs (since local midnight), by what became of them."""
+    midnight = timezone.localtime(now).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    counts = Message.objects.filter(run__scheduled_for__gte=midnight).aggregate(
+        sent=Count("id", filter=Q(status__in=("sent", "delivered"))),
+        failed=Count("id", filter=Q(status="failed")),
+        waiting=Count("id", filter=Q(status__in=("queued", "deferred"))),
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def imports_running() -> list[ImportJob]:
+    active = (
+        ImportJob.Status.QUEUED,
+        ImportJob.Status.ANALYSING,
+        ImportJob.Status.READY,
+        ImportJob.Status.APPLYING,
+    )
+    return list(
+        ImportJob.objects.filter(status__in=active)
+        .select_related("group")
+        .order_by("-id")[:SHOWN]
+    )
+
+
+def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    progress, in_progress_count = campaigns_in_progress()
+    return {
+        "in_progress": progress,
+        "in_progress_count": in_progress_count,
+        "next_runs": next_runs(now),
+        "today": messages_today(now),
+        "imports": imports_running(),
+        "health": heartbeats(now),
+        "now": now,
+    }

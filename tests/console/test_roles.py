@@ -1,0 +1,122 @@
+"""Roles (O2): an operator acts, a viewer only looks, whatever the UI shows."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from campaigns.models import Campaign
+from flows.models import Flow
+
+
+def test_the_roles_are_created_by_migration(db: None) -> None:
+    from django.contrib.auth.models import Group
+
+    operator = Group.objects.get(name="Operator")
+    viewer = Group.objects.get(name="Viewer")
+    operator_codes = set(operator.permissions.values_list("codename", flat=True))
+    viewer_codes = set(viewer.permissions.values_list("codename", flat=True))
+    for action in (
+        "publish_flow",
+        "suspend_campaign",
+        "resume_campaign",
+        "end_campaign",
+        "add_campaign",
+        "import_contact",
+        "export_contact",
+    ):
+        assert action in operator_codes
+    assert viewer_codes
+    assert all(code.startswith("view_") for code in viewer_codes)
+    assert {"view_campaign", "view_message", "view_auditentry"} <= viewer_codes
+
+
+@pytest.mark.django_db
+def test_a_viewer_sees_every_page_but_no_add_or_delete(
+    client: Client, make_user: Callable[..., Any], make_campaign: Callable[..., Any]
+) -> None:
+    make_campaign()
+    client.force_login(make_user("Viewer"))
+    for model in admin.site._registry:
+        opts = model._meta
+        if opts.app_label in ("auth", "django_celery_beat", "api", "axes"):
+            continue
+        response = client.get(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        )
+        assert response.status_code == 200, opts.label
+        assert b"addlink" not in response.content, opts.label
+        try:
+            add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+        except NoReverseMatch:
+            continue
+        assert client.post(add, {}).status_code == 403, opts.label
+
+
+@pytest.mark.django_db
+def test_a_viewers_direct_posts_are_refused_and_change_nothing(
+    client: Client,
+    make_user: Callable[..., Any],
+    make_campaign: Callable[..., Any],
+    make_flow: Callable[..., Any],
+) -> None:
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    draft = make_flow(publish=False, name="Draft flow")
+    viewer = make_user("Viewer")
+    client.force_login(viewer)
+
+    posts = [
+        reverse("admin:campaigns_suspend", args=[campaign.pk]),
+        reverse("admin:campaigns_end", args=[campaign.pk]),
+        reverse("admin:campaigns_resume", args=[campaign.pk]),
+        reverse("admin:campaigns_bulk"),
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        reverse("admin:campaigns_campaign_delete", args=[campaign.pk]),
+        reverse("admin:flows_publish", args=[draft.pk]),
+        reverse("admin:flows_archive", args=[draft.pk]),
+        reverse("admin:flows_flow_change", args=[draft.pk]),
+        reverse("admin:audiences_contact_import"),
+        reverse("admin:audiences_contact_export"),
+    ]
+    for url in posts:
+        response = client.post(url, {"confirm": "yes", "post": "yes"})
+        assert response.status_code == 403, url
+
+    assert Campaign.objects.get(pk=campaign.pk).status == "in_progress"
+    draft.refresh_from_db()
+    assert draft.status == Flow.Status.DRAFT
+    # The API too: reporting an event needs the operator's right.
+    from api.models import ApiToken
+
+    token = ApiToken(name="viewer's script", user=viewer)
+    key = token.issue_key()
+    token.save()
+    api = client.post(
+        "/api/events",
+        {"event": "purchase", "phone": "+525500998877"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert api.status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_operator_can_act(
+    client: Client,
+    make_user: Callable[..., Any],
+    make_campaign: Callable[..., Any],
+) -> None:
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    client.force_login(make_user("Operator"))
+
+    response = client.post(
+        reverse("admin:campaigns_suspend", args=[campaign.pk]), {"confirm": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert Campaign.objects.get(pk=campaign.pk).status == "suspended"
