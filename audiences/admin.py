@@ -13,6 +13,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -114,6 +115,7 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         "opt_out_source",
         "created_at",
         "updated_at",
+        "timeline",
     ]
     fields = ["phone", "name", "email", "data", *readonly_fields]
     inlines = [MembershipInline]
@@ -158,6 +160,21 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
             note=f"{queryset.count()} contacts as {file_format.get_title()}",
         )
         return data
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is None or not request.user.has_perm("messaging.view_message"):
+            fields.remove("timeline")
+        return fields
+
+    @admin.display(description="timeline")
+    def timeline(self, contact: Contact) -> str:
+        from console.timeline import SHOWN, contact_timeline
+
+        return render_to_string(
+            "admin/audiences/contact/timeline.html",
+            {"events": contact_timeline(contact), "shown": SHOWN},
+        )
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The Import button: upload a file, then follow its job's page.

@@ -1,0 +1,185 @@
+"""A contact's timeline (C11): every journey, message and reply, newest first."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from audiences.models import Contact
+from flows.models import Journey
+from messaging.models import InboundMessage, Message
+
+SHOWN = 100
+
+
+@dataclass
+class Event:
+    at: dt.datetime
+    kind: str  # "journey", "message", "reply", "opt-out"
+    status: str  # a word for the badge: sent, failed, waiting ...
+    title: str
+    detail: str = ""
+    text: str = ""
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return ""
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _origin(run_campaign: str | None, flow: str, entry_key: str) -> str:
+    if run_campaign:
+        return f"campaign {run_campaign!r}"
+    if entry_key:
+        return f"flow {flow!r} ({entry_key})"
+    return f"flow {flow!r}"
+
+
+def journey_events(journey: Journey, now: dt.datetime) -> list[Event]:
+    campaign = journey.run.campaign.name if journey.run else None
+    where = _origin(campaign, journey.flow.name, journey.entry_key)
+    events = [Event(journey.entered_at, "journey", "entered", f"Entered {where}")]
+    if journey.status == Journey.Status.ACTIVE:
+        if journey.due_at and journey.due_at > now:
+            events.append(
+                Event(
+                    journey.due_at,
+                    "journey",
+                    "waiting",
+                    f"Waiting on {where}",
+                    f"moves on at {_when(journey.due_at)} (step {journey.step})",
+                )
+            )
+    else:
+        status = {
+            Journey.Status.ENDED: "ended",
+            Journey.Status.CANCELLED: "cancelled",
+            Journey.Status.FAILED: "failed",
+        }[Journey.Status(journey.status)]
+        reason = journey.end_reason or journey.get_status_display()
+        events.append(
+            Event(
+                journey.ended_at or journey.entered_at,
+                "journey",
+                status,
+                f"Left {where}",
+                _reason(reason),
+            )
+        )
+    return events
+
+
+def _reason(text: str) -> str:
+    known = {
+        "campaign ended": "cancelled when the campaign was finished",
+        "opted out": "skipped: the contact opted out",
+    }
+    return known.get(text, text)
+
+
+def message_event(message: Message) -> Event:
+    channel = message.channel.name
+    campaign = message.run.campaign.name if message.run else None
+    origin = f" (campaign {campaign!r})" if campaign else ""
+    state = message.state
+    if state == "sending":
+        return Event(
+            message.created_at, "message", "sending", f"Being sent on {channel}{origin}"
+        )
+    if state == Message.Status.QUEUED:
+        detail = ""
+        if message.not_before and message.attempts:
+            detail = f"retry {message.attempts + 1} at {_when(message.not_before)}: {message.error}"
+        return Event(
+            message.created_at,
+            "message",
+            "queued",
+            f"Queued on {channel}{origin}",
+            detail,
+        )
+    if state == Message.Status.DEFERRED:
+        return Event(
+            message.created_at,
+            "message",
+            "deferred",
+            f"Held on {channel}{origin}",
+            f"outside the channel's active hours; goes out at {_when(message.not_before)}",
+        )
+    if state in (Message.Status.SENT, Message.Status.DELIVERED):
+        verb = "Delivered" if state == Message.Status.DELIVERED else "Sent"
+        return Event(
+            message.sent_at or message.created_at,
+            "message",
+            str(state),
+            f"{verb} on {channel}{origin}",
+            text=message.body,
+        )
+    if state == Message.Status.FAILED:
+        tries = f" after {message.attempts} attempts" if message.attempts > 1 else ""
+        return Event(
+            message.sent_at or message.created_at,
+            "message",
+            "failed",
+            f"Failed on {channel}{origin}{tries}",
+            message.error,
+            message.body,
+        )
+    if state == Message.Status.SKIPPED:
+        return Event(
+            message.created_at,
+            "message",
+            "skipped",
+            f"Skipped on {channel}{origin}",
+            "the contact had opted out",
+        )
+    return Event(
+        message.created_at,
+        "message",
+        "cancelled",
+        f"Cancelled on {channel}{origin}",
+        _reason(message.error) if message.error else "",
+    )
+
+
+def contact_timeline(contact: Contact, now: dt.datetime | None = None) -> list[Event]:
+    """The contact's latest journeys, messages and replies as events, newest first
+    (four queries, however long the contact's history)."""
+    now = now or timezone.now()
+    events: list[Event] = []
+    journeys = (
+        Journey.objects.filter(contact=contact)
+        .select_related("flow", "run__campaign")
+        .order_by("-id")[: SHOWN // 2]
+    )
+    for journey in journeys:
+        events += journey_events(journey, now)
+    messages = (
+        Message.objects.filter(contact=contact)
+        .select_related("channel", "run__campaign")
+        .order_by("-id")[:SHOWN]
+    )
+    events += [message_event(message) for message in messages]
+    for reply in InboundMessage.objects.filter(contact=contact).order_by("-id")[:20]:
+        events.append(
+            Event(
+                reply.received_at,
+                "reply",
+                "opted-out" if reply.opted_out else "reply",
+                "Replied" + (": opted out" if reply.opted_out else ""),
+                text=reply.body,
+            )
+        )
+    if contact.opted_out_at and not any(e.status == "opted-out" for e in events):
+        events.append(
+            Event(
+                contact.opted_out_at,
+                "opt-out",
+                "opted-out",
+                "Opted out",
+                contact.opt_out_source,
+            )
+        )
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:SHOWN]
