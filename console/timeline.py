@@ -91,7 +91,8 @@ def message_event(message: Message) -> Event:
     if state == Message.Status.QUEUED:
         detail = ""
         if message.not_before and message.attempts:
-            detail = f"retry {message.attempts + 1} at {_when(message.not_before)}: {message.error}"
+            retry = _when(message.not_before)
+            detail = f"retry {message.attempts + 1} at {retry}: {message.error}"
         return Event(
             message.created_at,
             "message",
@@ -105,7 +106,8 @@ def message_event(message: Message) -> Event:
             "message",
             "deferred",
             f"Held on {channel}{origin}",
-            f"outside the channel's active hours; goes out at {_when(message.not_before)}",
+            "outside the channel's active hours; goes out at "
+            + _when(message.not_before),
         )
     if state in (Message.Status.SENT, Message.Status.DELIVERED):
         verb = "Delivered" if state == Message.Status.DELIVERED else "Sent"

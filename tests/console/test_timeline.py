@@ -26,7 +26,6 @@ def test_the_timeline_tells_what_became_of_each_message(
     from console.timeline import contact_timeline
     from messaging.models import Message
 
-    carlos = Contact.objects.none()
     campaigns = []
     for name in ("Sent one", "Held one", "Failed one", "Finished one"):
         campaign = make_campaign(started=True, name=name)
