@@ -68,6 +68,11 @@ class RunCounts:
     def in_flight(self) -> bool:
         return self.done < self.total
 
+    @property
+    def held(self) -> bool:
+        """All that is left waits for a channel's active hours."""
+        return self.in_flight and self.counts["deferred"] == self.total - self.done
+
 
 def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
     """Message counts by status for each run, in one grouped query."""

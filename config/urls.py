@@ -6,10 +6,6 @@ from messaging import hooks
 
 from . import health
 
-admin.site.site_header = "Flowcast console"
-admin.site.site_title = "Flowcast"
-admin.site.index_title = "Campaigns, audiences, flows and messages"
-
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/")),
     path("healthz", health.healthz, name="healthz"),

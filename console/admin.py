@@ -3,8 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -16,15 +20,19 @@ from .models import AuditEntry
 class AuditEntryAdmin(admin.ModelAdmin):
     """The audit trail: read-only, filterable, newest first."""
 
-    list_display = ["at", "actor_label", "action", "target_link", "summary"]
-    list_filter = ["action", "target_type", "at"]
+    list_display = ["when", "actor_label", "action", "target_link", "summary"]
+    list_filter = [
+        "action",
+        ("target_type", admin.RelatedOnlyFieldListFilter),
+        "at",
+    ]
     search_fields = ["target_repr", "actor_label", "note"]
     date_hierarchy = "at"
     list_select_related = ["target_type"]
     show_full_result_count = False
     list_per_page = 100
     fields = readonly_fields = (
-        "at",
+        "when",
         "actor_label",
         "action",
         "target_link",
@@ -47,24 +55,37 @@ class AuditEntryAdmin(admin.ModelAdmin):
             '{}: <a href="{}">{}</a>', entry.target_type.name, url, entry.target_repr
         )
 
+    @admin.display(description="when", ordering="at")
+    def when(self, entry: AuditEntry) -> str:
+        return date_format(timezone.localtime(entry.at), "Y-m-d H:i:s")
+
     @admin.display(description="what changed")
     def summary(self, entry: AuditEntry) -> str:
-        if entry.changes:
-            names = ", ".join(sorted(entry.changes))
-            text = f"{names}" + (f" — {entry.note}" if entry.note else "")
-        else:
-            text = entry.note
-        return text if len(text) <= 90 else text[:89] + "…"
+        model = entry.target_type.model_class() if entry.target_type else None
+        parts = [
+            f"{_field_name(model, name)}: {_shown(model, name, values[0])} → "
+            f"{_shown(model, name, values[1])}"
+            for name, values in sorted(entry.changes.items())
+        ]
+        if entry.note and entry.action != AuditEntry.Action.STATUS:
+            parts.append(entry.note)
+        text = "; ".join(parts)
+        return text if len(text) <= 110 else text[:109] + "…"
 
     @admin.display(description="before → after")
     def changes_table(self, entry: AuditEntry) -> SafeString | str:
         if not entry.changes:
             return "—"
+        model = entry.target_type.model_class() if entry.target_type else None
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
             (
-                (name, _shown(values[0]), _shown(values[1]))
+                (
+                    _field_name(model, name),
+                    _shown(model, name, values[0]),
+                    _shown(model, name, values[1]),
+                )
                 for name, values in sorted(entry.changes.items())
             ),
         )
@@ -84,16 +105,35 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-def _shown(value: Any) -> str:
+def _field(model: type[models.Model] | None, name: str) -> Any:
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _field_name(model: type[models.Model] | None, name: str) -> str:
+    field = _field(model, name)
+    return str(getattr(field, "verbose_name", name) or name)
+
+
+def _shown(model: type[models.Model] | None, name: str, value: Any) -> str:
+    """A stored value as an operator reads it: choices by their label."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(_shown(item) for item in value) or "—"
+        return ", ".join(_shown(model, name, item) for item in value) or "—"
     if isinstance(value, dict):
-        return "; ".join(f"{key}: {_shown(item)}" for key, item in value.items()) or "—"
-    return str(value)
+        return (
+            "; ".join(f"{key}: {_shown(None, '', item)}" for key, item in value.items())
+            or "—"
+        )
+    choices = dict(getattr(_field(model, name), "flatchoices", None) or ())
+    return str(choices.get(value, value))
 
 
 # Users, roles and permissions are settings too: their changes go to the trail.

@@ -39,6 +39,8 @@ def heartbeats(now: dt.datetime | None = None) -> dict[str, dict[str, Any]]:
             "label": label,
             "seen_at": seen.get(name),
             "ok": seen.get(name) is not None and now - seen[name] <= STALE_AFTER,
+            "just_now": seen.get(name) is not None
+            and now - seen[name] < dt.timedelta(minutes=1),
         }
         for name, label in NAMES.items()
     }

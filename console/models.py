@@ -22,7 +22,7 @@ class AuditEntry(models.Model):
         SEND = "send", "Bulk message"
         TOKEN = "token", "API key issued"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -56,7 +56,7 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "audit entry"
-        verbose_name_plural = "audit trail"
+        verbose_name_plural = "audit trail entries"
         indexes = [
             models.Index(
                 fields=["target_type", "target_id", "-at"], name="audit_target_idx"
