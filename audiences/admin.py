@@ -23,7 +23,7 @@ from config.object_actions import ObjectActionsMixin
 from console.audit import audit_record
 from console.auditing import AuditedAdmin
 
-from .forms import ImportForm
+from .forms import ContactForm, ImportForm
 from .importing import ImportRefused, import_job_cancel, import_job_create
 from .models import (
     AudienceGroup,
@@ -102,6 +102,7 @@ class CountryFilter(admin.SimpleListFilter):
 
 @admin.register(Contact)
 class ContactAdmin(ImportExportMixin, AuditedAdmin):
+    form = ContactForm
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
     list_filter = [
         ("opted_out_at", admin.EmptyFieldListFilter),

@@ -1,13 +1,40 @@
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from config.keyvalue import KeyValueField, KeyValueWidget
 from console.auditing import AuditedAdmin
 
 from .models import Channel, InboundMessage, Message
 
 
+class ChannelForm(forms.ModelForm):
+    settings = KeyValueField(
+        label="Provider settings",
+        required=False,
+        widget=KeyValueWidget(name_label="Setting", value_label="Value"),
+        help_text="What the provider needs besides secrets (those come from the "
+        "environment): SMS and WhatsApp take from (the sending number) or "
+        "messaging_service_sid; webhooks take url.",
+    )
+
+    class Meta:
+        model = Channel
+        fields = [
+            "name",
+            "kind",
+            "enabled",
+            "active_from",
+            "active_until",
+            "timezone",
+            "rate_per_second",
+            "settings",
+        ]
+
+
 @admin.register(Channel)
 class ChannelAdmin(AuditedAdmin):
+    form = ChannelForm
     list_display = [
         "name",
         "kind",

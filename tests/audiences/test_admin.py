@@ -163,6 +163,46 @@ def test_the_contact_page_shows_custom_data_with_its_types(
     assert "<td>FECHA</td><td>2016-12-25</td><td>Date (YYYY-MM-DD)</td>" in page
 
 
+def test_custom_data_is_edited_as_rows_and_keeps_each_variables_type(
+    admin_client: Client,
+) -> None:
+    from audiences.models import Variable
+
+    Variable.objects.create(name="MONTO", kind="number")
+    contact = Contact.objects.create(
+        phone="+525500998877", data={"NOMBRE": "Carlos", "MONTO": 1200}
+    )
+    url = reverse("admin:audiences_contact_change", args=[contact.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="data__name" value="NOMBRE"' in page
+    assert "&quot;NOMBRE&quot;" not in page  # no JSON text box
+
+    def save(*rows: tuple[str, str]) -> Any:
+        return admin_client.post(
+            url,
+            {
+                "phone": "+525500998877",
+                "name": "Carlos",
+                "email": "",
+                "data__name": [name for name, _ in rows],
+                "data__value": [value for _, value in rows],
+                "memberships-TOTAL_FORMS": "0",
+                "memberships-INITIAL_FORMS": "0",
+            },
+        )
+
+    refused = save(("NOMBRE", "Carlos"), ("MONTO", "mucho"))
+    assert refused.status_code == 200
+    assert "MONTO: &#x27;mucho&#x27; is not a number" in refused.content.decode()
+
+    saved = save(
+        ("NOMBRE", "Carlos"), ("MONTO", "1350"), ("", ""), ("CIUDAD", "Puebla")
+    )
+    assert saved.status_code == 302
+    contact.refresh_from_db()
+    assert contact.data == {"NOMBRE": "Carlos", "MONTO": 1350, "CIUDAD": "Puebla"}
+
+
 def test_an_uploaded_file_is_deleted_once_read(
     admin_client: Client, tmp_path: Path, group: Any
 ) -> None:
