@@ -133,6 +133,19 @@ class CampaignAdmin(ObjectActionsMixin):
     def media(self) -> forms.Media:
         return super().media + autocomplete_media(Campaign, "group", self.admin_site)
 
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("flow", "group") and field is not None:
+            # No add / change / delete icons beside them: a flow made from here
+            # would be an unpublished draft, and deleting the campaign's own flow
+            # or group from its form is a trap.
+            widget = field.widget
+            for flag in ("can_add_related", "can_change_related", "can_delete_related"):
+                setattr(widget, flag, False)
+        return field
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, campaign: Campaign) -> str:
         colour = {
@@ -196,6 +209,7 @@ class CampaignAdmin(ObjectActionsMixin):
                         "done": row.done,
                         "percent": row.percent,
                         "in_flight": row.in_flight,
+                        "held": row.held,
                         "cells": [
                             sum(row.counts[key] for key in keys) for _, keys in COLUMNS
                         ],
@@ -205,6 +219,10 @@ class CampaignAdmin(ObjectActionsMixin):
                 "chart": sends_chart(rows),
                 "more": len(runs) == MONITOR_RUNS,
                 "run_count": CampaignRun.objects.filter(campaign=campaign).count(),
+                # Watching a run send: only on the read-only page of a campaign in
+                # progress (no form input to lose), while a run is not held.
+                "refresh": campaign.status == Campaign.Status.IN_PROGRESS
+                and any(row.in_flight and not row.held for row in rows),
             },
         )
 
@@ -419,6 +437,17 @@ class CampaignAdmin(ObjectActionsMixin):
                 ("Monitoring", {"fields": ["monitor"]}),
             ]
         return fieldsets
+
+    def object_notice(self, request: HttpRequest, obj: Campaign) -> str:
+        if obj.status == Campaign.Status.SUSPENDED and self.has_change_permission(
+            request, obj
+        ):
+            return (
+                "This campaign is suspended. Saving it resumes it: give a start later "
+                "than now, and it waits, pending, until then. The Resume button does "
+                "the same without other changes."
+            )
+        return ""
 
     def has_change_permission(
         self, request: HttpRequest, obj: Campaign | None = None

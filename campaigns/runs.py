@@ -102,3 +102,21 @@ def _unsent_of_previous_run(campaign: Campaign) -> int:
     if previous is None:
         return 0
     return Message.objects.filter(run_id=previous, status__in=UNSENT).count()
+
+
+def runs_mark_done() -> int:
+    """Mark done the running runs with nothing left to do: no message still to send
+    and nobody on the flow (a wait, a branch to come). Return how many."""
+    from flows.models import Journey
+
+    done = 0
+    for run in CampaignRun.objects.filter(status=CampaignRun.Status.RUNNING):
+        busy = (
+            Message.objects.filter(run=run, status__in=UNSENT).exists()
+            or Journey.objects.filter(run=run, status=Journey.Status.ACTIVE).exists()
+        )
+        if not busy:
+            done += CampaignRun.objects.filter(
+                pk=run.pk, status=CampaignRun.Status.RUNNING
+            ).update(status=CampaignRun.Status.DONE)
+    return done

@@ -18,4 +18,6 @@ def tick(campaign_id: int) -> int | None:
 
 @shared_task(name="campaigns.tasks.advance_lifecycles")
 def advance_lifecycles() -> tuple[int, int]:
-    return lifecycle.campaigns_advance()
+    started_ended = lifecycle.campaigns_advance()
+    runs.runs_mark_done()
+    return started_ended

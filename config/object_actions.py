@@ -17,6 +17,10 @@ class ObjectActionsMixin(admin.ModelAdmin):
         """Buttons for ``obj``: dicts of url, label, and optionally confirm, danger."""
         return []
 
+    def object_notice(self, request: HttpRequest, obj: Any) -> str:
+        """A sentence shown above the form, saying what saving will do; or ""."""
+        return ""
+
     def change_view(
         self,
         request: HttpRequest,
@@ -26,5 +30,12 @@ class ObjectActionsMixin(admin.ModelAdmin):
     ) -> HttpResponse:
         obj = self.get_object(request, object_id)
         actions = self.object_actions(request, obj) if obj is not None else []
-        context = {**(extra_context or {}), "object_actions": actions}
+        context = {
+            **(extra_context or {}),
+            "object_actions": actions,
+            "object_notice": self.object_notice(request, obj) if obj else "",
+            # A page shown read-only hides the fields' how-to-fill-in help.
+            "read_only_page": obj is not None
+            and not self.has_change_permission(request, obj),
+        }
         return super().change_view(request, object_id, form_url, context)

@@ -14,3 +14,5 @@ urlpatterns = [
     path("hooks/<int:channel_id>/inbound", hooks.inbound, name="hooks_inbound"),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "console.errors.permission_denied"

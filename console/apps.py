@@ -10,7 +10,18 @@ class ConsoleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from . import heartbeat  # noqa: F401  (connects the Celery signals)
+
+        # The roles follow the code: kept after every migrate (and test flush).
+        post_migrate.connect(_keep_roles, sender=self)
+
+
+def _keep_roles(**kwargs: object) -> None:
+    from .roles import roles_sync
+
+    roles_sync()
 
 
 class ConsoleAdminConfig(admin_apps.AdminConfig):

@@ -24,7 +24,6 @@ OPERATOR_EXTRA = {
     "api.view_apitoken",
     "api.add_apitoken",
     "console.view_auditentry",
-    "django_celery_beat.view_periodictask",
 }
 VIEWER_APPS = OPERATOR_APPS + ("console",)
 

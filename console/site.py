@@ -12,6 +12,7 @@ class FlowcastAdminSite(admin.AdminSite):
     site_title = "Flowcast"
     index_title = "Dashboard"
     index_template = "admin/flowcast_index.html"
+    site_url = None  # no public site: the console is the product
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -174,3 +174,32 @@ def test_saving_a_suspended_campaign_needs_the_right_to_resume(
     # A bulk message publishes a flow: adding campaigns alone is not enough.
     user.user_permissions.add(Permission.objects.get(codename="add_campaign"))
     assert client.get(reverse("admin:campaigns_bulk")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_read_only_campaign_page_drops_the_how_to_fill_in_help(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+
+    assert "fieldset .form-row div.help { display: none; }" in page
+
+
+@pytest.mark.django_db
+def test_a_suspended_campaigns_form_says_that_saving_resumes_it(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(status="suspended")
+
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+
+    assert "This campaign is suspended. Saving it resumes it" in page
+    assert "fieldset .form-row div.help { display: none; }" not in page

@@ -221,3 +221,27 @@ def test_a_tick_a_little_early_by_this_worker_clock_still_opens_the_first_run(
 
     assert run is not None
     assert run.scheduled_for == campaign.start_at
+
+
+@pytest.mark.django_db
+def test_a_run_is_marked_done_once_nothing_is_left_to_send(
+    make_campaign: Any,
+) -> None:
+    from campaigns.runs import runs_mark_done
+
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
+
+    assert runs_mark_done() == 0  # three messages queued
+    Message.objects.filter(run=run).update(status="sent")
+    first = Message.objects.filter(run=run).order_by("id").first()
+    assert first is not None
+    Message.objects.filter(pk=first.pk).update(status="deferred")
+    assert runs_mark_done() == 0  # one held for active hours
+
+    Message.objects.filter(pk=first.pk).update(status="failed")
+    assert runs_mark_done() == 1
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.DONE

@@ -120,3 +120,32 @@ def test_an_operator_can_act(
 
     assert response.status_code == 302
     assert Campaign.objects.get(pk=campaign.pk).status == "suspended"
+
+
+@pytest.mark.django_db
+def test_the_roles_come_back_after_every_migrate_or_flush() -> None:
+    from django.contrib.auth.models import Group
+    from django.core.management.sql import emit_post_migrate_signal
+
+    Group.objects.filter(name__in=("Operator", "Viewer")).delete()
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert set(Group.objects.values_list("name", flat=True)) >= {"Operator", "Viewer"}
+    assert Group.objects.get(name="Viewer").permissions.exists()
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_a_console_page_that_says_why(
+    client: Client, make_user: Callable[..., Any], make_flow: Callable[..., Any]
+) -> None:
+    draft = make_flow(publish=False)
+    client.force_login(make_user("Viewer"))
+
+    response = client.post(reverse("admin:flows_publish", args=[draft.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "Flowcast console" in page
+    assert "You may not do this" in page
+    assert "Viewers can look at everything but change nothing" in page
