@@ -2,8 +2,11 @@ import os
 
 from celery import Celery
 from celery.signals import task_prerun
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# "filesystem://" (the embedded broker) with atomic message files.
+TRANSPORT_ALIASES["filesystem"] = "config.filesystem_broker:Transport"
 
 app = Celery("flowcast")
 app.config_from_object("django.conf:settings", namespace="CELERY")

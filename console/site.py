@@ -13,6 +13,9 @@ class FlowcastAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     index_template = "admin/flowcast_index.html"
     site_url = None  # no public site: the console is the product
+    # Lists need the width more than a second menu: the breadcrumbs and the
+    # dashboard lead everywhere.
+    enable_nav_sidebar = False
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

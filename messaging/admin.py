@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
+from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.keyvalue import KeyValueField, KeyValueWidget
 from console.auditing import AuditedAdmin
 
@@ -57,7 +60,7 @@ class MessageAdmin(admin.ModelAdmin):
         "text",
         "sent_at",
     ]
-    list_filter = ["status", "channel"]
+    list_filter = ["status", "channel", ("run__campaign", AutocompleteFilter)]
     list_select_related = ["contact", "channel", "run__campaign"]
     search_fields = ["=contact__phone", "=provider_id"]
     raw_id_fields = ["run", "journey", "contact"]
@@ -80,6 +83,14 @@ class MessageAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
 
+    @property
+    def media(self) -> forms.Media:
+        from campaigns.models import CampaignRun
+
+        return super().media + autocomplete_media(
+            CampaignRun, "campaign", self.admin_site
+        )
+
     @admin.display(description="status", ordering="status")
     def state(self, message: Message) -> str:
         state = message.state
@@ -87,7 +98,10 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="campaign", ordering="run__campaign__name")
     def campaign(self, message: Message) -> str:
-        return message.run.campaign.name if message.run else "—"
+        if message.run is None:
+            return "—"
+        url = reverse("admin:campaigns_campaign_change", args=[message.run.campaign_id])
+        return format_html('<a href="{}">{}</a>', url, message.run.campaign.name)
 
     @admin.display(description="text sent, or the error")
     def text(self, message: Message) -> str:

@@ -303,7 +303,12 @@ def test_campaign_buttons_need_their_permission(
 def test_the_flow_page_publishes_a_new_version(
     admin_client: Client, make_flow: Any
 ) -> None:
+    from flows.models import FlowStep
+    from flows.publishing import flow_note_edits
+
     flow = make_flow()
+    FlowStep.objects.filter(flow=flow, position=1).update(body="Hola de nuevo")
+    flow_note_edits(flow=flow)  # what saving the form does
     response = admin_client.post(
         reverse("admin:flows_publish", args=[flow.pk]), follow=True
     )
