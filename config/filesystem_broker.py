@@ -7,6 +7,7 @@ on one machine. Here a message is written under a temporary name the readers ign
 then renamed into place, which is atomic on one filesystem.
 """
 
+import logging
 import os
 import uuid
 from time import monotonic
@@ -16,6 +17,8 @@ from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
+
+logger = logging.getLogger(__name__)
 
 
 class Channel(filesystem.Channel):
@@ -30,6 +33,15 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue: str) -> Any:
+        while True:
+            try:
+                return super()._get(queue)
+            except ValueError:
+                # A file some earlier writer left half-written: it is removed by
+                # now; losing it beats a worker that dies on it at every start.
+                logger.error("skipped an unreadable message file in queue %s", queue)
 
 
 class Transport(filesystem.Transport):

@@ -54,3 +54,23 @@ def test_a_message_file_is_never_visible_to_readers_while_being_written(
         assert message.payload == {"n": 1}
         message.ack()
         queue.close()
+
+
+def test_an_unreadable_message_file_is_skipped_not_fatal(tmp_path: Path) -> None:
+    import config.celery  # noqa: F401
+
+    options = {
+        "data_folder_in": str(tmp_path),
+        "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
+    }
+    with Connection("filesystem://", transport_options=options) as connection:
+        queue = connection.SimpleQueue("jobs")
+        (tmp_path / "0_left-empty.jobs.msg").write_bytes(b"")  # an old crash's file
+        queue.put({"n": 2})
+
+        message = queue.get(timeout=2)
+
+        assert message.payload == {"n": 2}
+        message.ack()
+        queue.close()
