@@ -65,8 +65,8 @@ def test_an_unreadable_message_file_is_skipped_not_fatal(tmp_path: Path) -> None
         "control_folder": str(tmp_path / "control"),
     }
     with Connection("filesystem://", transport_options=options) as connection:
-        queue = connection.SimpleQueue("jobs")
-        (tmp_path / "0_left-empty.jobs.msg").write_bytes(b"")  # an old crash's file
+        queue = connection.SimpleQueue("later")
+        (tmp_path / "0_left-empty.later.msg").write_bytes(b"")  # an old crash's file
         queue.put({"n": 2})
 
         message = queue.get(timeout=2)
