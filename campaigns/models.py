@@ -229,6 +229,15 @@ class CampaignRun(models.Model):
         help_text="Messages of this run deleted after the retention period, by status; "
         "reports add them to the rows still kept.",
     )
+    counts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Messages of this run by status, as last counted (see "
+        "campaigns.counting); reports of big runs read these instead of counting "
+        "millions of rows.",
+    )
+    counted_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,13 +4,11 @@ per run over time, drawn as inline SVG on the campaign page."""
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from messaging.models import Message
-
+from .counting import run_counts
 from .models import Campaign, CampaignRun
 
 # Statuses in the order an operator reads them, with their colours.
@@ -36,15 +34,6 @@ COLUMNS = [
     ("Skipped", ("skipped",)),
     ("Cancelled", ("cancelled",)),
 ]
-
-
-# A worker's claim does not change a message's status (see messaging.dispatch):
-# a claimed message that is still queued or deferred is being sent.
-HELD = ExpressionWrapper(Q(claim_token__isnull=False), output_field=BooleanField())
-
-
-def _shown(status: str, held: bool) -> str:
-    return "sending" if held and status in ("queued", "deferred") else status
 
 
 @dataclass
@@ -75,37 +64,23 @@ class RunCounts:
 
 
 def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
-    """Message counts by status for each run, in one grouped query."""
-    found: dict[int, Counter[str]] = {run.pk: Counter() for run in runs}
-    rows = (
-        Message.objects.filter(run__in=[run.pk for run in runs])
-        .annotate(held=HELD)
-        .values_list("run_id", "status", "held")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for run_id, status, held, n in rows:
-        found[run_id][_shown(status, held)] += n
+    """Message counts by status for each run (live or stored: campaigns.counting)."""
+    found = run_counts(runs)
     return [RunCounts(run, found[run.pk] + Counter(run.pruned_counts)) for run in runs]
 
 
 def campaign_counts(campaign: Campaign) -> Counter[str]:
-    rows = (
-        Message.objects.filter(run__campaign=campaign)
-        .annotate(held=HELD)
-        .values_list("status", "held")
-        .annotate(n=Count("id"))
-        .order_by()
+    """All the campaign's messages by status: its runs' counts added up."""
+    runs = list(
+        CampaignRun.objects.filter(campaign=campaign).only(
+            "pk", "status", "messages_created", "counted_at", "counts", "pruned_counts"
+        )
     )
     counts: Counter[str] = Counter()
-    for status, held, n in rows:
-        counts[_shown(status, held)] += n
-    for pruned in (
-        CampaignRun.objects.filter(campaign=campaign)
-        .exclude(pruned_counts={})
-        .values_list("pruned_counts", flat=True)
-    ):
-        counts.update(pruned)
+    for run_total in run_counts(runs).values():
+        counts.update(run_total)
+    for run in runs:
+        counts.update(run.pruned_counts)
     return counts
 
 

@@ -22,6 +22,7 @@ from flows.engine import journeys_start_for_run
 from messaging.dispatch import UNSENT
 from messaging.models import Message
 
+from .counting import run_store_counts
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
 from .scheduling import TICK_GRACE, slot_for
@@ -115,8 +116,9 @@ def runs_mark_done() -> int:
             Message.objects.filter(run=run, status__in=UNSENT).exists()
             or Journey.objects.filter(run=run, status=Journey.Status.ACTIVE).exists()
         )
-        if not busy:
-            done += CampaignRun.objects.filter(
-                pk=run.pk, status=CampaignRun.Status.RUNNING
-            ).update(status=CampaignRun.Status.DONE)
+        if not busy and CampaignRun.objects.filter(
+            pk=run.pk, status=CampaignRun.Status.RUNNING
+        ).update(status=CampaignRun.Status.DONE):
+            run_store_counts(run_id=run.pk)  # its final figures
+            done += 1
     return done

@@ -6,7 +6,7 @@ PeriodicTask row. Do not rename them.
 
 from celery import shared_task
 
-from . import lifecycle, runs
+from . import counting, lifecycle, runs
 
 
 @shared_task(name="campaigns.tasks.tick")
@@ -21,3 +21,8 @@ def advance_lifecycles() -> tuple[int, int]:
     started_ended = lifecycle.campaigns_advance()
     runs.runs_mark_done()
     return started_ended
+
+
+@shared_task(name="campaigns.tasks.count_runs")
+def count_runs() -> int:
+    return counting.runs_recount()

@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25},
     },
+    # Stored message counts of big runs (campaigns.counting).
+    "system: count runs": {
+        "task": "campaigns.tasks.count_runs",
+        "schedule": timedelta(seconds=15),
+        "options": {"expires": 14},
+    },
     # Keeps an idle worker's heartbeat fresh (console.heartbeat).
     "system: worker heartbeat": {
         "task": "console.tasks.heartbeat",

@@ -1,17 +1,17 @@
 """What the admin index shows first (C11, O1): selectors, no writes."""
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from audiences.models import ImportJob
+from campaigns.counting import run_counts
 from campaigns.models import Campaign, CampaignRun
 from campaigns.monitoring import RunCounts, counts_by_run
 from campaigns.scheduling import next_slot
-from messaging.models import Message
 
 from .heartbeat import heartbeats
 
@@ -79,12 +79,15 @@ def messages_today(now: dt.datetime) -> dict[str, int]:
     midnight = timezone.localtime(now).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    counts = Message.objects.filter(run__scheduled_for__gte=midnight).aggregate(
-        sent=Count("id", filter=Q(status__in=("sent", "delivered"))),
-        failed=Count("id", filter=Q(status="failed")),
-        waiting=Count("id", filter=Q(status__in=("queued", "deferred"))),
-    )
-    return {key: value or 0 for key, value in counts.items()}
+    runs = list(CampaignRun.objects.filter(scheduled_for__gte=midnight))
+    totals: Counter[str] = Counter()
+    for counts in run_counts(runs).values():
+        totals.update(counts)
+    return {
+        "sent": totals["sent"] + totals["delivered"],
+        "failed": totals["failed"],
+        "waiting": totals["queued"] + totals["deferred"] + totals["sending"],
+    }
 
 
 def imports_running() -> list[ImportJob]:

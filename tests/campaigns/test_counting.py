@@ -1,0 +1,78 @@
+"""Run-level counts: small runs counted live, big runs read from the run."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from campaigns import counting
+from campaigns.models import Campaign, CampaignRun
+from campaigns.monitoring import campaign_counts, counts_by_run
+from campaigns.runs import campaign_tick
+from messaging.models import Message
+
+
+@pytest.fixture
+def run(make_campaign: Any) -> CampaignRun:
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    opened = campaign_tick(campaign_id=campaign.pk)
+    assert opened is not None
+    return opened
+
+
+@pytest.mark.django_db
+def test_a_big_run_reports_its_stored_counts_until_recounted(
+    run: CampaignRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(counting, "LIVE_LIMIT", 2)  # three messages: a "big" run
+    assert counting.runs_recount() == 1
+    run.refresh_from_db()
+    assert run.counts == {"queued": 3}
+
+    Message.objects.filter(run=run).update(status="sent")
+    run.refresh_from_db()
+    [stored] = counts_by_run([run])
+    assert stored.counts == {"queued": 3}  # as last counted, not recounted per page
+
+    assert counting.runs_recount() == 1  # a running run is recounted every pass
+    run.refresh_from_db()
+    [fresh] = counts_by_run([run])
+    assert fresh.counts == {"sent": 3}
+    assert campaign_counts(run.campaign)["sent"] == 3
+
+
+@pytest.mark.django_db
+def test_a_small_run_is_counted_live(run: CampaignRun) -> None:
+    Message.objects.filter(run=run).update(status="failed")
+
+    [live] = counts_by_run([run])
+
+    assert live.counts == {"failed": 3}
+
+
+@pytest.mark.django_db
+def test_the_runs_list_costs_the_same_queries_for_one_run_or_many(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    url = reverse("admin:campaigns_campaignrun_changelist")
+
+    def queries_for_page() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    first = make_campaign(started=True, name="One")
+    Campaign.objects.filter(pk=first.pk).update(status="in_progress")
+    campaign_tick(campaign_id=first.pk)
+    one = queries_for_page()
+    for name in ("Two", "Three", "Four"):
+        campaign = make_campaign(started=True, name=name)
+        Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+        campaign_tick(campaign_id=campaign.pk)
+
+    assert queries_for_page() == one
