@@ -12,4 +12,5 @@ def analyse_import(job_id: int) -> str:
 
 @shared_task(name="audiences.tasks.apply_import")
 def apply_import(job_id: int) -> str:
+    """Write the contacts of a job the operator confirmed (now APPLYING)."""
     return import_job_apply(job_id=job_id).status

@@ -3,10 +3,12 @@
 Analysing streams the file: each valid row is staged (COPY on PostgreSQL) in batches
 committed as they go, so progress shows and memory stays flat; each rejected row goes
 to a CSV report with its row number, column and reason. The counts of what would be
-created and updated are the preview. Applying is one transaction of set-wise SQL:
-upsert the contacts (custom data merged, opt-outs never touched), add them to the
-group, drop the staging rows. Nothing is written to contacts before that transaction,
-so a refused, failed or cancelled import leaves them as they were.
+created and updated are the preview. The operator's go-ahead moves the job from
+READY to APPLYING (once: a second go-ahead is refused); applying is then one
+transaction of set-wise SQL: upsert the contacts (custom data merged, opt-outs never
+touched), add them to the group, drop the staging rows. Nothing is written to
+contacts before that transaction, so a refused, failed or cancelled import leaves
+them as they were.
 """
 
 import logging
@@ -21,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audiences.models import (
@@ -36,7 +38,14 @@ from console.audit import audit_record
 
 from .converting import converted_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
-from .readers import SUPPORTED, Sheet, UnreadableFile, open_sheet
+from .readers import (
+    SHEET_SUFFIXES,
+    SUPPORTED,
+    TEXT_SUFFIXES,
+    Sheet,
+    UnreadableFile,
+    open_sheet,
+)
 from .rejects import RejectsFile
 from .staging import Staged, drop_duplicates, stage_rows
 from .values import (
@@ -63,42 +72,100 @@ def import_dir() -> Path:
     return Path(settings.VAR_DIR) / "imports"
 
 
+def file_type_problem(file_name: str) -> str:
+    """Why a file of this name cannot be imported, or "" when its type is read."""
+    if Path(file_name).suffix.lower() in TEXT_SUFFIXES | SHEET_SUFFIXES:
+        return ""
+    return f"{file_name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
+
+
+def new_group_problem(name: str) -> str:
+    """Why a new group cannot take this name, or "" when it can."""
+    name = " ".join(name.split())
+    if not name:
+        return "Give the new group a name."
+    limit = AudienceGroup._meta.get_field("name").max_length or 0
+    if len(name) > limit:
+        return f"A group's name has at most {limit} characters."
+    # Names differing only in case would be told apart by nobody in a list.
+    taken = AudienceGroup.objects.filter(name__iexact=name).first()
+    if taken is not None:
+        return (
+            f"There is already a group named {taken.name!r}: choose it from the list "
+            "of groups, or give the new group another name."
+        )
+    return ""
+
+
 def import_job_create(
     *,
     source: Path | UploadedFile,
-    group: AudienceGroup,
+    group: AudienceGroup | None = None,
+    new_group: str = "",
     on_duplicate: str = ImportJob.OnDuplicate.UPDATE,
     all_or_nothing: bool = False,
     actor: User | None = None,
 ) -> ImportJob:
-    """Register a file to import into ``group``. An uploaded file is stored first;
-    a path on this machine is read where it is."""
+    """Register a file to import into ``group``, a static group, or into a new
+    static group named ``new_group``, created here with the job. An uploaded file
+    is stored first; a path on this machine is read where it is. Raises
+    ImportRefused for a file type the importer does not read, a missing file, a
+    dynamic group or a new group's name that cannot be used; nothing is kept then.
+    """
     name = source.name if isinstance(source, Path) else (source.name or "upload")
-    suffix = Path(name).suffix.lower()
-    if suffix not in {".tsv", ".tab", ".txt", ".csv", ".xls", ".xlsx", ".xlsm", ".ods"}:
+    if problem := file_type_problem(name):
+        raise ImportRefused(problem)
+    if (group is None) == (not new_group.strip()):
+        raise ImportRefused("Give either a group or the name of a new one.")
+    if group is not None and group.kind != AudienceGroup.Kind.STATIC:
         raise ImportRefused(
-            f"{name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
+            f"{group.name!r} is a dynamic group: its contacts are the ones matching "
+            "its conditions. Import into a static group."
         )
-    if isinstance(source, Path):
-        if not source.is_file():
-            raise ImportRefused(f"There is no file at {source}.")
-        path = source.resolve()
-    else:
-        folder = import_dir() / uuid.uuid4().hex
-        folder.mkdir(parents=True)
-        path = folder / f"upload{suffix}"
-        with path.open("wb") as out:
-            for chunk in source.chunks():
-                out.write(chunk)
-    return ImportJob.objects.create(
-        file_name=Path(name).name,
-        file_path=str(path),
-        file_size=path.stat().st_size,
-        group=group,
-        on_duplicate=on_duplicate,
-        all_or_nothing=all_or_nothing,
-        created_by=actor if actor is not None and actor.pk else None,
+    if isinstance(source, Path) and not source.is_file():
+        raise ImportRefused(f"There is no file at {source}.")
+    with transaction.atomic():
+        if group is None:
+            group = _group_create(name=new_group, file_name=name, actor=actor)
+        if isinstance(source, Path):
+            path = source.resolve()
+        else:
+            folder = import_dir() / uuid.uuid4().hex
+            folder.mkdir(parents=True)
+            path = folder / f"upload{Path(name).suffix.lower()}"
+            with path.open("wb") as out:
+                for chunk in source.chunks():
+                    out.write(chunk)
+        return ImportJob.objects.create(
+            file_name=Path(name).name,
+            file_path=str(path),
+            file_size=path.stat().st_size,
+            group=group,
+            on_duplicate=on_duplicate,
+            all_or_nothing=all_or_nothing,
+            created_by=actor if actor is not None and actor.pk else None,
+        )
+
+
+def _group_create(*, name: str, file_name: str, actor: User | None) -> AudienceGroup:
+    if problem := new_group_problem(name):
+        raise ImportRefused(problem)
+    name = " ".join(name.split())
+    try:
+        with transaction.atomic():
+            group = AudienceGroup.objects.create(
+                name=name, kind=AudienceGroup.Kind.STATIC
+            )
+    except IntegrityError:
+        # Taken between the check and the insert, by another operator.
+        raise ImportRefused(new_group_problem(name) or f"{name!r} is taken.") from None
+    audit_record(
+        action="create",
+        target=group,
+        note=f"for the import of {Path(file_name).name}",
+        actor=actor,
     )
+    return group
 
 
 def import_job_analyse(
@@ -282,15 +349,69 @@ def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
     _vacuum_staging(job.rows_valid)
 
 
+def import_job_confirm(*, job_id: int, actor: User | None = None) -> ImportJob:
+    """The operator's go-ahead: move a READY job to APPLYING, for a worker to apply
+    with import_job_apply. Of two go-aheads only one moves it; the other is refused
+    (ImportRefused), so the contacts are queued to be written once."""
+    with transaction.atomic():
+        if not ImportJob.objects.filter(pk=job_id, status=Status.READY).update(
+            status=Status.APPLYING
+        ):
+            raise ImportRefused(_not_ready(ImportJob.objects.get(pk=job_id)))
+        job = ImportJob.objects.select_related("group").get(pk=job_id)
+        audit_record(
+            action="status",
+            target=job,
+            changes={"status": [Status.READY, Status.APPLYING]},
+            actor=actor,
+        )
+    return job
+
+
+def _not_ready(job: ImportJob) -> str:
+    if job.status == Status.APPLYING:
+        return (
+            "The contacts of this import are being imported already; the page shows "
+            "when they are in."
+        )
+    if job.status == Status.DONE:
+        return "This import is done already: its contacts are in the group."
+    return (
+        f"This import is {job.get_status_display().lower()}; only an import that is "
+        "ready can be imported."
+    )
+
+
 def import_job_apply(*, job_id: int) -> ImportJob:
-    """Write a READY job's staged rows to contacts and the group, in one transaction."""
+    """Write the staged rows of an APPLYING job (or a READY one, the shell's way,
+    without a separate go-ahead) to contacts and the group, in one transaction.
+
+    Raises ImportRefused for a job in any other status. Should the writing fail,
+    nothing of it is kept, the job ends FAILED with the reason, and the error is
+    raised again.
+    """
+    try:
+        return _apply(job_id)
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        logger.exception("import %s failed while applying", job_id)
+        if ImportJob.objects.filter(
+            pk=job_id, status__in=(Status.READY, Status.APPLYING)
+        ).update(
+            status=Status.FAILED,
+            error=f"Nothing was imported: {type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        ):
+            ImportRow.objects.filter(job_id=job_id).delete()
+        raise
+
+
+def _apply(job_id: int) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != Status.READY:
-            raise ImportRefused(
-                f"Import {job} is {job.get_status_display().lower()}; only an import "
-                "that is ready can be applied."
-            )
+        if job.status not in (Status.READY, Status.APPLYING):
+            raise ImportRefused(_not_ready(job))
         if connection.vendor == "postgresql":
             # The upsert sorts and the membership insert hash-joins a million rows;
             # with the default 4 MB both spill to disk and run several times slower.

@@ -4,10 +4,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from audiences.importing import ImportRefused, import_job_apply, import_job_cancel
-from audiences.models import Contact, ImportJob, ImportRow, Membership, Variable
+from audiences.importing import (
+    ImportRefused,
+    import_job_apply,
+    import_job_cancel,
+    import_job_create,
+)
+from audiences.importing.jobs import file_type_problem, import_job_confirm
+from audiences.importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
+from audiences.models import (
+    AudienceGroup,
+    Contact,
+    ImportJob,
+    ImportRow,
+    Membership,
+    Variable,
+)
+from console.models import AuditEntry
 from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
 
 pytestmark = pytest.mark.django_db
@@ -233,8 +249,6 @@ def test_a_ready_import_can_be_cancelled_and_then_not_applied(
 
 
 def test_an_unsupported_file_type_is_refused(tmp_path: Path, group: Any) -> None:
-    from audiences.importing import import_job_create
-
     path = tmp_path / "contacts.pdf"
     path.write_bytes(b"%PDF")
     with pytest.raises(ImportRefused, match="not a file type Flowcast reads"):
@@ -290,3 +304,82 @@ def test_rows_convert_in_worker_processes_even_inside_a_daemonic_process() -> No
     daemon.join(10)
 
     assert outcome == 5000
+
+
+def test_the_go_ahead_moves_a_ready_import_to_importing_once(
+    tmp_path: Path, run_import: Any
+) -> None:
+    job = run_import(write_text(tmp_path / "seed.tsv", SEED), apply=False)
+
+    confirmed = import_job_confirm(job_id=job.pk)
+
+    assert confirmed.status == "applying"
+    with pytest.raises(ImportRefused, match="being imported already"):
+        import_job_confirm(job_id=job.pk)
+    assert not Contact.objects.exists()
+    done = import_job_apply(job_id=job.pk)
+    assert (done.status, done.created) == ("done", 3)
+    with pytest.raises(ImportRefused, match="done already"):
+        import_job_confirm(job_id=job.pk)
+
+
+def test_an_import_that_fails_while_writing_ends_failed_and_keeps_nothing(
+    tmp_path: Path, run_import: Any, monkeypatch: Any
+) -> None:
+    job = run_import(write_text(tmp_path / "seed.tsv", SEED), apply=False)
+    import_job_confirm(job_id=job.pk)
+
+    def broken(job: ImportJob) -> None:
+        Contact.objects.create(phone="+525500998877")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("audiences.importing.jobs._register_variables", broken)
+    with pytest.raises(RuntimeError):
+        import_job_apply(job_id=job.pk)
+
+    failed = ImportJob.objects.get(pk=job.pk)
+    assert failed.status == "failed"
+    assert failed.error == "Nothing was imported: RuntimeError: disk full"
+    assert failed.finished_at is not None
+    assert not Contact.objects.exists()
+    assert not ImportRow.objects.exists()
+
+
+def test_a_new_group_is_created_with_its_import(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "seed.tsv", SEED)
+
+    job = import_job_create(source=path, new_group="Fair visitors")
+
+    assert job.group.name == "Fair visitors"
+    assert job.group.kind == AudienceGroup.Kind.STATIC
+    assert AuditEntry.objects.filter(
+        action="create", target_repr="Fair visitors", note="for the import of seed.tsv"
+    ).exists()
+
+
+def test_a_new_group_is_refused_when_its_name_is_taken_whatever_the_case(
+    tmp_path: Path, group: AudienceGroup
+) -> None:
+    upload = SimpleUploadedFile(
+        "seed.tsv", write_text(tmp_path / "s.tsv", SEED).read_bytes()
+    )
+
+    with pytest.raises(ImportRefused, match="already a group named 'Customers'"):
+        import_job_create(source=upload, new_group="CUSTOMERS")
+
+    assert AudienceGroup.objects.count() == 1
+    assert not ImportJob.objects.exists()
+    assert not (tmp_path / "var" / "imports").exists()
+
+
+def test_contacts_are_imported_into_a_static_group_only(tmp_path: Path) -> None:
+    dynamic = AudienceGroup.objects.create(name="Big spenders", kind="dynamic")
+
+    with pytest.raises(ImportRefused, match="is a dynamic group"):
+        import_job_create(source=write_text(tmp_path / "s.tsv", SEED), group=dynamic)
+
+
+def test_every_file_type_the_readers_read_is_accepted() -> None:
+    for suffix in TEXT_SUFFIXES | SHEET_SUFFIXES:
+        assert file_type_problem(f"contacts{suffix.upper()}") == ""
+    assert "not a file type Flowcast reads" in file_type_problem("contacts.pdf")
