@@ -215,7 +215,6 @@ class GroupRuleInline(admin.TabularInline):
     model = GroupRule
     extra = 1
     verbose_name = "condition"
-    verbose_name_plural = "conditions (dynamic groups only)"
 
 
 @admin.register(AudienceGroup)
@@ -226,7 +225,22 @@ class AudienceGroupAdmin(AuditedAdmin):
     readonly_fields = ["members_found", "preview"]
     fields = ["name", "description", "kind", "match", *readonly_fields]
     inlines = [GroupRuleInline]
+    # On the add page a script shows Match and the conditions for a dynamic kind.
+    change_form_template = "admin/audiences/audiencegroup/change_form.html"
     PREVIEW = 20
+
+    def _is_static(self, group: AudienceGroup | None) -> bool:
+        return group is not None and group.kind == AudienceGroup.Kind.STATIC
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if self._is_static(obj):
+            # The saved kind decides: a static group has neither match nor conditions.
+            fields.remove("match")
+        return fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return [] if self._is_static(obj) else super().get_inlines(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AudienceGroup]:
         return (

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audiences.importing import import_job_analyse, import_job_apply
-from audiences.models import Contact, ImportJob
+from audiences.models import AudienceGroup, Contact, ImportJob
 from tests.audiences.files import SEED, write_text, write_xlsx
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,33 @@ def test_an_uploaded_file_is_deleted_once_read(
     assert job.status == "ready"
     assert not stored.exists()
     assert import_job_apply(job_id=job.pk).created == 3
+
+
+def test_a_static_groups_page_has_no_match_or_conditions(admin_client: Client) -> None:
+    static = AudienceGroup.objects.create(name="Customers")
+    dynamic = AudienceGroup.objects.create(name="Big spenders", kind="dynamic")
+
+    def page(group: AudienceGroup) -> str:
+        url = reverse("admin:audiences_audiencegroup_change", args=[group.pk])
+        return admin_client.get(url).content.decode()
+
+    assert "form-row field-match" not in page(static)
+    assert 'id="rules-group"' not in page(static)
+    assert "form-row field-match" in page(dynamic)
+    assert 'id="rules-group"' in page(dynamic)
+    assert "conditions (dynamic groups only)" not in page(dynamic).lower()
+
+
+def test_a_static_group_saves_without_the_conditions_form(
+    admin_client: Client,
+) -> None:
+    group = AudienceGroup.objects.create(name="Customers")
+    url = reverse("admin:audiences_audiencegroup_change", args=[group.pk])
+
+    response = admin_client.post(
+        url, {"name": "Customers", "description": "Buyers", "kind": "static"}
+    )
+
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.description == "Buyers"

@@ -60,6 +60,18 @@ def create_group(page: Page, screens: Screens) -> None:
     page.get_by_role("link", name=re.compile("Add audience group", re.I)).click()
     page.fill("#id_name", GROUP)
     page.fill("#id_description", "The three contacts of the seed's file.")
+    # Match and the conditions are for dynamic groups; they follow the kind chosen.
+    match, conditions = (
+        page.locator(".form-row.field-match"),
+        page.locator("#rules-group"),
+    )
+    expect(match).to_be_hidden()
+    expect(conditions).to_be_hidden()
+    page.select_option("#id_kind", "dynamic")
+    expect(match).to_be_visible()
+    expect(conditions).to_be_visible()
+    page.select_option("#id_kind", "static")
+    expect(conditions).to_be_hidden()
     screens.shot(page, "group-add-form")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
