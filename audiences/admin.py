@@ -3,7 +3,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import (
     FileResponse,
@@ -191,14 +190,16 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
                 job = import_job_create(
                     source=form.cleaned_data["file"],
                     group=form.cleaned_data["group"],
+                    new_group=form.cleaned_data["new_group"],
                     on_duplicate=form.cleaned_data["on_duplicate"],
                     all_or_nothing=form.cleaned_data["all_or_nothing"],
                     actor=request.user,  # type: ignore[arg-type]
                 )
             except ImportRefused as exc:
-                form.add_error("file", str(exc))
+                form.add_error(None, str(exc))
             else:
-                transaction.on_commit(lambda: analyse_import.delay(job.pk))
+                # celery-types does not know DjangoTask.delay_on_commit.
+                analyse_import.delay_on_commit(job.pk)  # type: ignore[attr-defined]
                 return HttpResponseRedirect(
                     reverse("admin:audiences_importjob_change", args=[job.pk])
                 )

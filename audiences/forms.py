@@ -4,35 +4,83 @@ from django import forms
 
 from config.keyvalue import KeyValueField, KeyValueWidget
 
-from .importing.readers import SUPPORTED
+from .importing.jobs import file_type_problem, new_group_problem
+from .importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
 from .importing.values import typed_value
 from .models import AudienceGroup, Contact, ImportJob, Variable
 
 
+def _suffixes(suffixes: set[str]) -> str:
+    return ", ".join(sorted(suffixes))
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text=f"A {SUPPORTED} file. The first row is the header: CONTACT (the "
-        "mobile number with its country code), then one column per custom-data "
-        "variable, e.g. NOMBRE, MONTO, FECHA. Dates are written YYYY-MM-DD. Columns "
-        "named NAME and EMAIL fill the contact's name and email."
+        widget=forms.FileInput(
+            attrs={"accept": ",".join(sorted(TEXT_SUFFIXES | SHEET_SUFFIXES))}
+        ),
+        help_text=f"Tab- or comma-separated text ({_suffixes(TEXT_SUFFIXES)}) or a "
+        f"spreadsheet ({_suffixes(SHEET_SUFFIXES)}). The first row is the header: "
+        "CONTACT (the mobile number with its country code), then one column per "
+        "custom-data variable, e.g. NOMBRE, MONTO, FECHA. Dates are written "
+        "YYYY-MM-DD. Columns named NAME and EMAIL fill the contact's name and email.",
     )
     group = forms.ModelChoiceField(
         queryset=AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC),
-        help_text="The contacts of the file are added to this group.",
+        required=False,
+        help_text="The contacts of the file are added to this group: one of the "
+        "static groups, or a new one, created as soon as the file is sent (it stays "
+        "if the file is then refused).",
+    )
+    new_group = forms.CharField(
+        label="or a new group named",
+        required=False,
+        max_length=AudienceGroup._meta.get_field("name").max_length,
     )
     on_duplicate = forms.ChoiceField(
-        label="Contacts already known",
-        choices=ImportJob.OnDuplicate.choices,
+        label="Existing contacts",
+        choices=[
+            (ImportJob.OnDuplicate.UPDATE, "Update them"),
+            (ImportJob.OnDuplicate.IGNORE, "Leave them as they are"),
+        ],
         initial=ImportJob.OnDuplicate.UPDATE,
-        widget=forms.RadioSelect,
-        help_text="Updating merges the file's custom data into the contact's; an "
-        "opt-out is never cleared.",
+        widget=forms.RadioSelect(attrs={"class": "radiolist"}),
+        help_text="Contacts whose number is known already. Updating merges the "
+        "file's custom data into the contact's; an opt-out is never cleared.",
     )
     all_or_nothing = forms.BooleanField(
         required=False,
         label="All or nothing",
         help_text="Import nothing at all if any row is rejected.",
     )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if problem := file_type_problem(upload.name or ""):
+            raise forms.ValidationError(problem)
+        return upload
+
+    def clean_new_group(self) -> str:
+        name = " ".join(self.cleaned_data["new_group"].split())
+        if name and (problem := new_group_problem(name)):
+            raise forms.ValidationError(problem)
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "group" in cleaned and "new_group" in cleaned:
+            if cleaned["group"] is None and not cleaned["new_group"]:
+                self.add_error(
+                    "group",
+                    "Choose the group to add the contacts to, or name a new one.",
+                )
+            elif cleaned["group"] is not None and cleaned["new_group"]:
+                self.add_error(
+                    "new_group",
+                    f"Either add the contacts to {cleaned['group'].name!r} or to a new "
+                    "group, not both: clear one of the two.",
+                )
+        return cleaned
 
 
 class ContactForm(forms.ModelForm):

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +10,20 @@ from django.test import Client
 from django.urls import reverse
 
 from audiences.importing import import_job_analyse, import_job_apply
+from audiences.importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
 from audiences.models import AudienceGroup, Contact, ImportJob
+from console.models import AuditEntry
 from tests.audiences.files import SEED, write_text, write_xlsx
 
 pytestmark = pytest.mark.django_db
 IMPORT_URL = "/admin/audiences/contact/import/"
+REFRESH = 'http-equiv="refresh"'
 
 
 def upload(client: Client, path: Path, group: Any, **fields: Any) -> Any:
     data = {
         "file": SimpleUploadedFile(path.name, path.read_bytes()),
-        "group": group.pk,
+        "group": group.pk if group is not None else "",
         "on_duplicate": "update",
         **fields,
     }
@@ -29,6 +33,10 @@ def upload(client: Client, path: Path, group: Any, **fields: Any) -> Any:
 def job_page(client: Client, job: ImportJob) -> str:
     url = reverse("admin:audiences_importjob_change", args=[job.pk])
     return client.get(url).content.decode()
+
+
+def said(response: Any) -> str:
+    return " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def test_the_contact_list_offers_the_import_button(admin_client: Client) -> None:
@@ -54,14 +62,14 @@ def test_an_upload_queues_the_analysis_then_the_page_shows_the_preview(
         "admin:audiences_importjob_change", args=[job.pk]
     )
     assert redis_client.llen("celery") == 1  # the analysis task
-    assert 'http-equiv="refresh"' in job_page(admin_client, job)
+    assert REFRESH in job_page(admin_client, job)
 
     import_job_analyse(job_id=job.pk)  # what the worker does
     page = job_page(admin_client, job)
     assert "Ready to import" in page
     assert "Would create" in page
     assert reverse("admin:audiences_import_apply", args=[job.pk]) in page
-    assert 'http-equiv="refresh"' not in page
+    assert REFRESH not in page
     assert not Contact.objects.exists()
 
 
@@ -109,6 +117,94 @@ def test_a_wrong_file_type_is_refused_on_the_form(
     assert response.status_code == 200
     assert "not a file type Flowcast reads" in response.content.decode()
     assert not ImportJob.objects.exists()
+    assert not (tmp_path / "var" / "imports").exists()
+
+
+def test_the_form_lists_and_accepts_the_file_types_the_importer_reads(
+    admin_client: Client,
+) -> None:
+    page = admin_client.get(IMPORT_URL).content.decode()
+
+    accept = re.search(r'accept="([^"]*)"', page)
+    assert accept is not None
+    assert set(accept.group(1).split(",")) == TEXT_SUFFIXES | SHEET_SUFFIXES
+    for suffix in TEXT_SUFFIXES | SHEET_SUFFIXES:
+        assert suffix in page.split('id="id_file"')[1]
+
+
+def test_the_all_or_nothing_box_sits_beside_its_sentence_under_its_label(
+    admin_client: Client,
+) -> None:
+    page = admin_client.get(IMPORT_URL).content.decode()
+
+    # The label in the column of labels, like the others; the box, then what it does.
+    assert re.search(
+        r'<label for="id_all_or_nothing">All or nothing:</label>\s*'
+        r'<div class="flex-container checkbox-choice">\s*'
+        r'<input type="checkbox" name="all_or_nothing"[^>]*>\s*'
+        r'<label for="id_all_or_nothing"[^>]*>'
+        r"Import nothing at all if any row is rejected",
+        page,
+    )
+
+
+def test_an_import_into_a_new_group_creates_the_group_with_the_job(
+    admin_client: Client, tmp_path: Path
+) -> None:
+    response = upload(
+        admin_client,
+        write_text(tmp_path / "seed.tsv", SEED),
+        None,
+        new_group="  Fair   visitors ",
+    )
+
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.group.name == "Fair visitors"
+    assert job.group.kind == AudienceGroup.Kind.STATIC
+    assert AuditEntry.objects.filter(
+        action="create", target_repr="Fair visitors", actor_label="admin"
+    ).exists()
+    import_job_apply(job_id=import_job_analyse(job_id=job.pk).pk)
+    assert job.group.members().count() == 3
+
+
+@pytest.mark.parametrize(
+    ("chosen", "new_group", "error"),
+    [
+        (False, "customers", "There is already a group named &#x27;Customers&#x27;"),
+        (False, "", "Choose the group to add the contacts to, or name a new one."),
+        (True, "Fair visitors", "not both"),
+    ],
+)
+def test_the_group_is_one_static_group_or_a_new_name_not_yet_taken(
+    admin_client: Client,
+    tmp_path: Path,
+    group: Any,
+    chosen: bool,
+    new_group: str,
+    error: str,
+) -> None:
+    response = upload(
+        admin_client,
+        write_text(tmp_path / "seed.tsv", SEED),
+        group if chosen else None,
+        new_group=new_group,
+    )
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert list(AudienceGroup.objects.values_list("name", flat=True)) == ["Customers"]
+    assert not ImportJob.objects.exists()
+
+
+def test_the_form_offers_static_groups_only(admin_client: Client, group: Any) -> None:
+    AudienceGroup.objects.create(name="Big spenders", kind="dynamic")
+
+    page = admin_client.get(IMPORT_URL).content.decode()
+
+    assert "Customers</option>" in page
+    assert "Big spenders" not in page
 
 
 def test_cancelling_a_ready_import_keeps_nothing(
@@ -121,9 +217,7 @@ def test_cancelling_a_ready_import_keeps_nothing(
         reverse("admin:audiences_import_cancel", args=[job.pk]), follow=True
     )
 
-    assert "nothing of it is kept" in " ".join(
-        str(m) for m in get_messages(response.wsgi_request)
-    )
+    assert "nothing of it is kept" in said(response)
     assert ImportJob.objects.get().status == "cancelled"
     assert not Contact.objects.exists()
 
