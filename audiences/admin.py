@@ -18,12 +18,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
-from config.object_actions import ObjectActionsMixin
 from console.audit import audit_record
 from console.auditing import AuditedAdmin
 
 from .forms import ContactForm, ImportForm
 from .importing import ImportRefused, import_job_cancel, import_job_create
+from .importing.jobs import import_job_confirm
 from .models import (
     AudienceGroup,
     Contact,
@@ -299,7 +299,7 @@ class VariableAdmin(AuditedAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ObjectActionsMixin):
+class ImportJobAdmin(admin.ModelAdmin):
     list_display = [
         "file_name",
         "group",
@@ -314,16 +314,21 @@ class ImportJobAdmin(ObjectActionsMixin):
     list_select_related = ["group"]
     search_fields = ["file_name", "group__name"]
     fields = readonly_fields = (
-        "file_name",
+        "file",
         "group",
-        "on_duplicate",
-        "all_or_nothing",
+        "existing_contacts",
+        "all_or_nothing_said",
         "status",
         "created_by",
         "created_at",
         "finished_at",
     )
     change_form_template = "admin/audiences/importjob/change_form.html"
+    RUNNING = (
+        ImportJob.Status.QUEUED,
+        ImportJob.Status.ANALYSING,
+        ImportJob.Status.APPLYING,
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -331,8 +336,30 @@ class ImportJobAdmin(ObjectActionsMixin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A worker is reading or writing a running job; it goes once it is over.
+        if isinstance(obj, ImportJob) and obj.status in self.RUNNING:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def _may_import(self, request: HttpRequest) -> bool:
         return request.user.has_perm("audiences.import_contact")
+
+    @admin.display(description="file")
+    def file(self, job: ImportJob) -> str:
+        return job.file_name
+
+    @admin.display(description="existing contacts")
+    def existing_contacts(self, job: ImportJob) -> str:
+        if job.on_duplicate == ImportJob.OnDuplicate.IGNORE:
+            return "left as they are"
+        return "updated"
+
+    @admin.display(description="all or nothing")
+    def all_or_nothing_said(self, job: ImportJob) -> str:
+        if job.all_or_nothing:
+            return "yes: one rejected row refuses the whole file"
+        return "no"
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -353,9 +380,9 @@ class ImportJobAdmin(ObjectActionsMixin):
             *super().get_urls(),
         ]
 
-    def object_actions(
-        self, request: HttpRequest, job: ImportJob
-    ) -> list[dict[str, Any]]:
+    def job_actions(self, request: HttpRequest, job: ImportJob) -> list[dict[str, Any]]:
+        """The buttons of the job's page: url, label, and optionally primary and
+        confirm (a question asked before posting)."""
         if not self._may_import(request):
             return []
         actions: list[dict[str, Any]] = []
@@ -364,6 +391,7 @@ class ImportJobAdmin(ObjectActionsMixin):
                 {
                     "url": reverse("admin:audiences_import_apply", args=[job.pk]),
                     "label": f"Import {job.rows_valid:,} contacts",
+                    "primary": True,
                 }
             )
         if job.status in (
@@ -376,7 +404,6 @@ class ImportJobAdmin(ObjectActionsMixin):
                     "url": reverse("admin:audiences_import_cancel", args=[job.pk]),
                     "label": "Cancel import",
                     "confirm": "Cancel this import? Nothing of it will be kept.",
-                    "danger": True,
                 }
             )
         return actions
@@ -386,28 +413,30 @@ class ImportJobAdmin(ObjectActionsMixin):
     ) -> HttpResponse:
         job = context.get("original")
         if job is not None:
+            # Status, buttons and refreshing all from this one read of the job: a
+            # second read could see the worker's next step and draw, say, "Ready to
+            # import" with no Import button and no refresh.
             context["job"] = job
-            context["in_progress"] = job.status in (
-                ImportJob.Status.QUEUED,
-                ImportJob.Status.ANALYSING,
-                ImportJob.Status.APPLYING,
-            )
+            context["job_actions"] = self.job_actions(request, job)
+            context["in_progress"] = job.status in self.RUNNING
             context["percent"] = round(job.progress * 100)
+            context["contacts_url"] = (
+                reverse("admin:audiences_contact_changelist") + f"?group={job.group_id}"
+            )
         return super().render_change_form(request, context, *args, **kwargs)
 
     def apply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = self._posted_job(request, pk)
-        if job.status != ImportJob.Status.READY:
+        try:
+            job = import_job_confirm(job_id=job.pk, actor=request.user)  # type: ignore[arg-type]
+        except ImportRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            apply_import.delay_on_commit(job.pk)  # type: ignore[attr-defined]
             self.message_user(
                 request,
-                f"This import is {job.get_status_display().lower()}; only an import "
-                "that is ready can be applied.",
-                messages.ERROR,
-            )
-        else:
-            apply_import.delay(job.pk)
-            self.message_user(
-                request, "Importing the contacts; this page shows when done."
+                f"Importing {job.rows_valid:,} contacts into {job.group}; this page "
+                "refreshes until they are in.",
             )
         return self._back(job)
 

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from audiences.admin import ImportJobAdmin
 from audiences.importing import import_job_analyse, import_job_apply
 from audiences.importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
 from audiences.models import AudienceGroup, Contact, ImportJob
@@ -37,6 +38,11 @@ def job_page(client: Client, job: ImportJob) -> str:
 
 def said(response: Any) -> str:
     return " ".join(str(m) for m in get_messages(response.wsgi_request))
+
+
+def ready_job(client: Client, tmp_path: Path, group: Any) -> ImportJob:
+    upload(client, write_text(tmp_path / "seed.tsv", SEED), group)
+    return import_job_analyse(job_id=ImportJob.objects.get().pk)
 
 
 def test_the_contact_list_offers_the_import_button(admin_client: Client) -> None:
@@ -73,20 +79,145 @@ def test_an_upload_queues_the_analysis_then_the_page_shows_the_preview(
     assert not Contact.objects.exists()
 
 
-def test_applying_queues_the_import_and_the_page_shows_the_counts(
-    admin_client: Client, tmp_path: Path, group: Any, redis_client: Any
+def test_import_moves_the_job_to_importing_and_the_page_refreshes_until_done(
+    admin_client: Client,
+    tmp_path: Path,
+    group: Any,
+    redis_client: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    upload(admin_client, write_text(tmp_path / "seed.tsv", SEED), group)
-    job = import_job_analyse(job_id=ImportJob.objects.get().pk)
+    job = ready_job(admin_client, tmp_path, group)
+    apply_url = reverse("admin:audiences_import_apply", args=[job.pk])
 
-    response = admin_client.post(reverse("admin:audiences_import_apply", args=[job.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(apply_url)
 
     assert response.status_code == 302
-    assert redis_client.llen("celery") == 1
-    import_job_apply(job_id=job.pk)
+    assert "Importing 3 contacts into Customers" in said(response)
+    assert ImportJob.objects.get().status == "applying"
+    assert redis_client.llen("celery") == 1  # the import task
+    page = job_page(admin_client, job)
+    assert "Importing" in page
+    assert REFRESH in page
+    assert apply_url not in page
+
+    import_job_apply(job_id=job.pk)  # what the worker does
     page = job_page(admin_client, job)
     assert "Imported" in page
+    assert REFRESH not in page
     assert Contact.objects.count() == 3
+
+
+def test_a_second_import_of_the_same_job_is_refused_and_queues_nothing(
+    admin_client: Client,
+    tmp_path: Path,
+    group: Any,
+    redis_client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    job = ready_job(admin_client, tmp_path, group)
+    apply_url = reverse("admin:audiences_import_apply", args=[job.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(apply_url)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = admin_client.post(apply_url)
+
+    assert again.status_code == 302
+    assert "being imported already" in said(again)
+    assert list(get_messages(again.wsgi_request))[-1].level_tag == "error"
+    assert redis_client.llen("celery") == 1
+
+    import_job_apply(job_id=job.pk)
+    late = admin_client.post(apply_url)
+    assert "This import is done already" in said(late)
+    assert redis_client.llen("celery") == 1
+
+
+def test_the_buttons_and_the_refresh_come_from_the_read_that_shows_the_status(
+    admin_client: Client, tmp_path: Path, group: Any, monkeypatch: Any
+) -> None:
+    job = ready_job(admin_client, tmp_path, group)
+    ImportJob.objects.filter(pk=job.pk).update(status="analysing")
+    original = ImportJobAdmin.get_object
+
+    def read_then_the_worker_finishes(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = original(self, *args, **kwargs)
+        ImportJob.objects.filter(pk=job.pk).update(status="ready")
+        return found
+
+    monkeypatch.setattr(ImportJobAdmin, "get_object", read_then_the_worker_finishes)
+    page = job_page(admin_client, job)
+
+    apply_url = reverse("admin:audiences_import_apply", args=[job.pk])
+    assert "Reading the file" in page
+    assert "Ready to import" not in page
+    assert apply_url not in page
+    assert REFRESH in page
+    # The next refresh draws the new status with its button.
+    page = job_page(admin_client, job)
+    assert "Ready to import" in page
+    assert apply_url in page
+
+
+def test_the_job_page_offers_import_first_and_says_its_settings_in_words(
+    admin_client: Client, tmp_path: Path, group: Any
+) -> None:
+    job = ready_job(admin_client, tmp_path, group)
+
+    page = job_page(admin_client, job)
+
+    apply_url = reverse("admin:audiences_import_apply", args=[job.pk])
+    cancel_url = reverse("admin:audiences_import_cancel", args=[job.pk])
+    buttons = re.findall(r'<input type="submit"[^>]*>', page)
+    assert len(buttons) == 2
+    assert 'value="Import 3 contacts"' in buttons[0]
+    assert f'formaction="{apply_url}"' in buttons[0]
+    assert 'class="default"' in buttons[0]
+    assert 'value="Cancel import"' in buttons[1]
+    assert f'formaction="{cancel_url}"' in buttons[1]
+    assert 'class="secondary"' in buttons[1]
+    assert "Existing contacts:" in page
+    assert '<div class="readonly">updated</div>' in page
+    assert "All or nothing:" in page
+    assert '<div class="readonly">no</div>' in page
+    assert "icon-no.svg" not in page
+    assert "On duplicate" not in page
+
+
+def test_a_running_job_cannot_be_deleted_and_a_finished_one_can(
+    admin_client: Client, tmp_path: Path, group: Any
+) -> None:
+    job = ready_job(admin_client, tmp_path, group)
+    delete_url = reverse("admin:audiences_importjob_delete", args=[job.pk])
+    for running in ("queued", "analysing", "applying"):
+        ImportJob.objects.filter(pk=job.pk).update(status=running)
+        assert delete_url not in job_page(admin_client, job)
+        assert admin_client.get(delete_url).status_code == 403
+
+    ImportJob.objects.filter(pk=job.pk).update(status="ready")
+    import_job_apply(job_id=job.pk)
+    assert delete_url in job_page(admin_client, job)
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not ImportJob.objects.exists()
+
+
+def test_a_done_import_links_to_the_contacts_of_its_group(
+    admin_client: Client, tmp_path: Path, group: Any
+) -> None:
+    other = AudienceGroup.objects.create(name="Others")
+    Contact.objects.create(phone="+525599999999").memberships.create(group=other)
+    job = ready_job(admin_client, tmp_path, group)
+    import_job_apply(job_id=job.pk)
+
+    page = job_page(admin_client, job)
+
+    link = f"/admin/audiences/contact/?group={group.pk}"
+    assert f'href="{link}"' in page
+    assert "See the contacts of Customers" in page
+    listed = admin_client.get(link).content.decode()
+    assert "+525500998877" in listed
+    assert "+525599999999" not in listed
 
 
 def test_rejections_are_listed_and_downloadable(
