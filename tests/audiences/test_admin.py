@@ -471,3 +471,25 @@ def test_a_static_group_saves_without_the_conditions_form(
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.description == "Buyers"
+
+
+def test_searching_a_phone_number_uses_the_phone_index_alone(
+    admin_client: Client,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Contact.objects.create(phone="+525500998877", name="Carlos")
+    Contact.objects.create(phone="+525511223344", name="Ana 5500998877")
+    url = reverse("admin:audiences_contact_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url, {"q": "+52 55 0099 8877"}).content.decode()
+
+    assert "Carlos" in page
+    assert "Ana 5500998877" not in page
+    searches = [q["sql"] for q in captured if "audiences_contact" in q["sql"]]
+    assert searches
+    assert not any("ILIKE" in sql or "UPPER" in sql for sql in searches)
+    by_name = admin_client.get(url, {"q": "Ana"}).content.decode()
+    assert "Ana 5500998877" in by_name
