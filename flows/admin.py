@@ -170,14 +170,17 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
                     "label": "Restore as draft",
                 },
             ]
+        if flow.status == Flow.Status.DRAFT or flow.has_draft_changes:
+            actions.append(
+                {
+                    "url": reverse("admin:flows_publish", args=[flow.pk]),
+                    "label": "Publish",
+                    "confirm": "Publish the saved steps as a new version? Campaigns "
+                    "saved from now on send it; running ones keep theirs.",
+                }
+            )
         return [
             *actions,
-            {
-                "url": reverse("admin:flows_publish", args=[flow.pk]),
-                "label": "Publish",
-                "confirm": "Publish the saved steps as a new version? Campaigns "
-                "saved from now on send it; running ones keep theirs.",
-            },
             {
                 "url": reverse("admin:flows_archive", args=[flow.pk]),
                 "label": "Archive",

@@ -81,8 +81,21 @@ def flow_problems(flow: Flow) -> list[str]:
     return problems
 
 
+def steps_differ_from_published(flow: Flow) -> bool:
+    """Whether the flow's steps differ from its current version's; True when it has
+    never been published."""
+    version = flow.current_version
+    return version is None or version.steps != [
+        snapshot(step) for step in flow.steps.all()
+    ]
+
+
 def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
-    """Freeze the flow's current steps into a new version and mark it published."""
+    """Freeze the flow's current steps into a new version and mark it published.
+
+    Refused when the flow is published and its steps are those of its current
+    version: the new version would be a copy.
+    """
     with transaction.atomic():
         # Checked under the lock: the admin saves a flow and its steps in one
         # transaction that holds this row, so the snapshot is of what was checked.
@@ -90,6 +103,16 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
         if locked.status == Flow.Status.ARCHIVED:
             raise FlowRefused(
                 f"Flow {flow.name!r} is archived; it cannot be published."
+            )
+        current = locked.current_version
+        if (
+            locked.status == Flow.Status.PUBLISHED
+            and current is not None
+            and not steps_differ_from_published(locked)
+        ):
+            raise FlowRefused(
+                f"Flow {flow.name!r} has no unpublished changes; version "
+                f"{current.number} already has these steps."
             )
         problems = flow_problems(locked)
         if problems:
@@ -122,10 +145,7 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
 def flow_note_edits(*, flow: Flow) -> bool:
     """After the steps were saved: record whether they now differ from the published
     version. Return True when they do."""
-    version = flow.current_version
-    changed = version is not None and version.steps != [
-        snapshot(step) for step in flow.steps.all()
-    ]
+    changed = flow.current_version is not None and steps_differ_from_published(flow)
     Flow.objects.filter(pk=flow.pk).update(has_draft_changes=changed)
     flow.has_draft_changes = changed
     return changed

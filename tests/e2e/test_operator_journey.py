@@ -169,6 +169,8 @@ def build_and_publish_flow(page: Page, screens: Screens, channel: Channel) -> Fl
     assert len(asked) == 1
     assert "Publish the saved steps" in asked[0]
     expect(status_badge(page)).to_contain_text("Published v1")
+    # Nothing new to publish until the steps change.
+    expect(page.locator(".object-tools")).not_to_contain_text("Publish")
     screens.shot(page, "flow-published")
 
     page.get_by_role("link", name="Preview flow chain").click()

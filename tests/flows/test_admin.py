@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from audiences.models import Contact, Variable
 from flows.models import Flow, FlowStep
+from flows.publishing import flow_note_edits
 
 STEP_FIELDS = [
     "position",
@@ -259,3 +260,39 @@ def test_a_campaign_form_previews_only_published_flows(
     assert "Preview of Live v1" in page
     form = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
     assert "Preview flow chain" in form
+
+
+def publish_offered(client: Client, flow: Flow) -> bool:
+    page = client.get(reverse("admin:flows_flow_change", args=[flow.pk]))
+    return reverse("admin:flows_publish", args=[flow.pk]) in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_publish_is_offered_only_for_drafts_and_unpublished_changes(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow(publish=False)
+    assert publish_offered(admin_client, flow)
+
+    admin_client.post(reverse("admin:flows_publish", args=[flow.pk]))
+    assert not publish_offered(admin_client, flow)
+
+    FlowStep.objects.filter(flow=flow, kind="send").update(body="A new text")
+    flow.refresh_from_db()
+    assert flow_note_edits(flow=flow)
+    assert publish_offered(admin_client, flow)
+
+
+@pytest.mark.django_db
+def test_publishing_without_unpublished_changes_is_refused_with_a_message(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow(name="Welcome")
+
+    response = admin_client.post(reverse("admin:flows_publish", args=[flow.pk]))
+
+    assert texts(response) == [
+        "Welcome was not published: Flow 'Welcome' has no unpublished changes; "
+        "version 1 already has these steps."
+    ]
+    assert flow.versions.count() == 1

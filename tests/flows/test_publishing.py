@@ -4,7 +4,7 @@ import pytest
 
 from flows.graph import graph_problems
 from flows.models import Flow, FlowStep
-from flows.publishing import FlowRefused, flow_publish
+from flows.publishing import FlowRefused, flow_archive, flow_publish, flow_restore
 
 
 @pytest.mark.django_db
@@ -21,6 +21,32 @@ def test_publishing_freezes_the_steps_into_a_numbered_version(make_flow: Any) ->
     flow.refresh_from_db()
     assert flow.status == Flow.Status.PUBLISHED
     assert flow.current_version == second
+
+
+@pytest.mark.django_db
+def test_publishing_is_refused_when_the_steps_are_those_of_the_current_version(
+    make_flow: Any,
+) -> None:
+    flow = make_flow()
+
+    with pytest.raises(FlowRefused, match="no unpublished changes; version 1 already"):
+        flow_publish(flow=flow)
+
+    assert flow.versions.count() == 1
+    FlowStep.objects.filter(flow=flow, kind="send").update(body="changed")
+    assert flow_publish(flow=flow).number == 2
+
+
+@pytest.mark.django_db
+def test_a_flow_restored_as_a_draft_can_be_published_again_unchanged(
+    make_flow: Any,
+) -> None:
+    flow = make_flow()
+    flow_archive(flow=flow)
+    flow_restore(flow=flow)
+
+    assert flow_publish(flow=flow).number == 2
+    assert Flow.objects.get(pk=flow.pk).status == Flow.Status.PUBLISHED
 
 
 @pytest.mark.django_db
