@@ -27,6 +27,7 @@ from .publishing import (
     flow_publish,
     flow_restore,
     snapshot,
+    steps_differ_from_published,
 )
 
 
@@ -254,6 +255,9 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
                     "working copy.",
                     messages.WARNING,
                 )
+        elif not steps_differ_from_published(flow):
+            # Nothing new since the last publish: show what campaigns send.
+            version = flow.current_version
         steps = version.steps if version else [snapshot(s) for s in flow.steps.all()]
         may_see_contacts = request.user.has_perm("audiences.view_contact")
         group_id = request.GET.get("group", "")
@@ -267,8 +271,13 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
             "opts": self.opts,
             "flow": flow,
             "version": version,
-            "title": f"Preview of {flow.name}"
-            + (f" v{version.number}" if version else " (working copy)"),
+            "requested_version": number if version else "",
+            "title": f"Preview of {flow.name} "
+            + (
+                f"(version {version.number}, published)"
+                if version
+                else "(working copy)"
+            ),
             "problems": [] if version else flow_problems(flow),
             "contact_query": request.GET.get("contact", ""),
             # Rendering shows a contact's data: only to those who may see contacts.

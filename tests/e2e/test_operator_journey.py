@@ -174,7 +174,7 @@ def build_and_publish_flow(page: Page, screens: Screens, channel: Channel) -> Fl
     screens.shot(page, "flow-published")
 
     page.get_by_role("link", name="Preview flow chain").click()
-    expect(page.locator("h1")).to_contain_text(f"Preview of {FLOW}")
+    expect(page.locator("h1")).to_have_text(f"Preview of {FLOW} (version 1, published)")
     page.fill("#contact-query", "+525500998877")
     page.get_by_role("button", name="Show").click()
     expect(page.locator(".flow-picture svg")).to_be_visible()
@@ -194,7 +194,9 @@ def create_campaign(page: Page, screens: Screens, start: dt.datetime) -> Campaig
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Preview flow chain").click()
     preview = opened.value
-    expect(preview.locator("h1")).to_contain_text(f"Preview of {FLOW} v1")
+    expect(preview.locator("h1")).to_have_text(
+        f"Preview of {FLOW} (version 1, published)"
+    )
     screens.shot(preview, "campaign-form-flow-preview")
     preview.close()
     choose(page, "id_group", "Seed", GROUP)

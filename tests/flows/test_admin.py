@@ -257,7 +257,7 @@ def test_a_campaign_form_previews_only_published_flows(
     page = admin_client.get(
         reverse("admin:flows_preview", args=[published.pk]), {"version": "published"}
     ).content.decode()
-    assert "Preview of Live v1" in page
+    assert "Preview of Live (version 1, published)" in page
     form = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
     assert "Preview flow chain" in form
 
@@ -296,3 +296,26 @@ def test_publishing_without_unpublished_changes_is_refused_with_a_message(
         "version 1 already has these steps."
     ]
     assert flow.versions.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_the_published_version_until_the_steps_change(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow(name="Welcome")
+    url = reverse("admin:flows_preview", args=[flow.pk])
+
+    page = admin_client.get(url).content.decode()
+    assert "Preview of Welcome (version 1, published)" in page
+    assert "working copy" not in page
+    assert "the steps have not changed since" in page
+
+    FlowStep.objects.filter(flow=flow, kind="send").update(body="A new text")
+    assert flow_note_edits(flow=flow)
+    page = admin_client.get(url).content.decode()
+    assert "Preview of Welcome (working copy)" in page
+    assert 'they differ from <a href="?version=1">version 1</a>' in page
+    assert "A new text" in page
+    page = admin_client.get(url, {"version": "1"}).content.decode()
+    assert "Preview of Welcome (version 1, published)" in page
+    assert '<a href="?">see the working copy</a>' in page
