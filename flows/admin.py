@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -17,6 +18,7 @@ from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from console.auditing import AuditedAdmin
 
+from .forms import FIELD_GROUPS, FlowStepForm, group_kinds
 from .models import Flow, FlowStep, FlowVersion, Journey
 from .preview import preview_context
 from .publishing import (
@@ -32,37 +34,37 @@ from .publishing import (
 
 
 class FlowStepInline(admin.TabularInline):
+    """One row a step: its position and kind, then only the fields of its kind
+    (steps.js switches them as the kind changes; without it, all show, grouped)."""
+
     model = FlowStep
+    form = FlowStepForm
+    template = "admin/flows/flow/steps_inline.html"
     extra = 0
-    fields = [
-        "position",
-        "kind",
-        "channel",
-        "body",
-        "media_url",
-        "wait",
-        "next_step",
-        "condition_field",
-        "condition_op",
-        "condition_value",
-        "yes_step",
-        "no_step",
+    # The unnamed fieldset is the position and kind columns; the named ones share
+    # one cell, each classed for-<kind> for every kind that uses its fields.
+    fieldsets = [
+        (name, {"fields": fields, "classes": [f"for-{k}" for k in group_kinds(fields)]})
+        for name, fields in [(None, ("position", "kind")), *FIELD_GROUPS]
     ]
-    formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 34})},
-        models.URLField: {
-            "widget": forms.URLInput(attrs={"size": 14}),
-            "assume_scheme": "https",
-        },
-        models.PositiveSmallIntegerField: {
-            "widget": forms.NumberInput(attrs={"style": "width: 4em"})
-        },
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 9})},
-    }
-    verbose_name_plural = (
-        "steps — send, wait, branch (yes/no) and end; a step goes on to the next "
-        "position unless 'then go to' names another"
-    )
+    verbose_name = "step"
+    verbose_name_plural = "steps"
+
+    class Media:
+        css = {"all": ["flows/steps.css"]}
+        js = ["flows/steps.js"]
+
+    def formfield_for_dbfield(
+        self, db_field: "models.Field[Any, Any]", request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A step picks its channel; channels are changed and deleted on their page.
+        if formfield is not None and isinstance(
+            formfield.widget, RelatedFieldWidgetWrapper
+        ):
+            formfield.widget.can_change_related = False
+            formfield.widget.can_delete_related = False
+        return formfield
 
 
 class FlowVersionInline(admin.TabularInline):

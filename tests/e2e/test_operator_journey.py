@@ -147,7 +147,18 @@ def build_and_publish_flow(page: Page, screens: Screens, channel: Channel) -> Fl
     page.select_option("[name=steps-0-channel]", label=channel.name)
     page.fill("[name=steps-0-body]", "Hola {{NOMBRE}}, gracias por tu compra 🎉")
     page.fill("[name=steps-1-position]", "2")
+    # Each step shows the fields of its kind, switching as the kind changes.
+    expect(page.locator("[name=steps-1-channel]")).to_be_visible()
+    page.select_option("[name=steps-1-kind]", "wait")
+    expect(page.locator("[name=steps-1-wait]")).to_be_visible()
+    expect(page.locator("[name=steps-1-channel]")).to_be_hidden()
     page.select_option("[name=steps-1-kind]", "end")
+    for field in ("channel", "body", "wait", "next_step", "yes_step"):
+        expect(page.locator(f"[name=steps-1-{field}]")).to_be_hidden()
+    expect(page.locator("#steps-1")).to_contain_text("journey ends here")
+    expect(page.locator("[name=steps-0-body]")).to_be_visible()
+    expect(page.locator("[name=steps-0-wait]")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     screens.shot(page, "flow-add-form")
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")

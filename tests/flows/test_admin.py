@@ -1,5 +1,6 @@
 """Building, publishing, previewing and archiving flows in the admin."""
 
+import re
 from typing import Any
 
 import pytest
@@ -319,3 +320,92 @@ def test_the_preview_shows_the_published_version_until_the_steps_change(
     page = admin_client.get(url, {"version": "1"}).content.decode()
     assert "Preview of Welcome (version 1, published)" in page
     assert '<a href="?">see the working copy</a>' in page
+
+
+def step_cell(page: str, index: int, field: str) -> str:
+    """The classes of the group holding a step field, and of the row holding it."""
+    row = re.search(
+        rf'<tr class="([^"]*)"\s+id="steps-{index}"(.*?)</tr>', page, re.DOTALL
+    )
+    assert row, f"no row steps-{index}"
+    groups = re.findall(
+        r'<div class="step-group ([^"]*)">(.*?)</div>\s*(?=<div class="step-group|'
+        r"</div></td>)",
+        row.group(2),
+        re.DOTALL,
+    )
+    return next(
+        kinds for kinds, html in groups if f'name="steps-{index}-{field}"' in html
+    )
+
+
+@pytest.mark.django_db
+def test_each_step_field_is_grouped_under_the_kinds_that_use_it(
+    admin_client: Client, make_flow: Any
+) -> None:
+    flow = make_flow()
+    page = admin_client.get(
+        reverse("admin:flows_flow_change", args=[flow.pk])
+    ).content.decode()
+
+    assert "flows/steps.js" in page
+    assert "flows/steps.css" in page
+    assert step_cell(page, 0, "channel") == "for-send"
+    assert step_cell(page, 0, "body") == "for-send"
+    assert step_cell(page, 0, "wait") == "for-wait"
+    assert step_cell(page, 0, "next_step") == "for-send for-wait"
+    assert step_cell(page, 0, "yes_step") == "for-branch"
+
+
+@pytest.mark.django_db
+def test_a_viewer_sees_only_the_fields_of_each_steps_kind(
+    client: Client, make_flow: Any
+) -> None:
+    flow = make_flow(publish=False)
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_flow", "view_flowstep"])
+    )
+    client.force_login(user)
+    page = client.get(reverse("admin:flows_flow_change", args=[flow.pk]))
+    html = page.content.decode()
+
+    # Rows that cannot change are marked with their kind here, not by the script.
+    assert re.search(r'id="steps-0"\s+data-kind="send"', html)
+    assert re.search(r'id="steps-1"\s+data-kind="end"', html)
+
+
+@pytest.mark.django_db
+def test_the_fields_a_steps_kind_does_not_use_are_saved_empty(
+    admin_client: Client, make_channel: Any
+) -> None:
+    channel = make_channel()
+    steps = [
+        {
+            "position": 1,
+            "kind": "wait",
+            "wait": "00:01:00",
+            # Typed while it was a send step, then hidden: not kept, not checked.
+            "channel": channel.pk,
+            "body": "Left over",
+            "media_url": "not a url",
+            "yes_step": 3,
+        },
+        {"position": 2, "kind": "send", "channel": channel.pk, "body": "Hi"},
+        {"position": 3, "kind": "end", "body": "Bye", "next_step": 1},
+    ]
+    response = admin_client.post(
+        reverse("admin:flows_flow_add"), flow_form("Tidy", steps)
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    wait, send, end = FlowStep.objects.filter(flow__name="Tidy").order_by("position")
+    assert (wait.channel, wait.body, wait.media_url, wait.yes_step) == (
+        None,
+        "",
+        "",
+        None,
+    )
+    assert wait.wait is not None
+    assert (send.channel, send.body) == (channel, "Hi")
+    assert (end.body, end.next_step) == ("", None)

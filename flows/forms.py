@@ -1,0 +1,83 @@
+"""The form of one flow step in the flow's admin page."""
+
+from typing import Any
+
+from django import forms
+
+from .models import FlowStep
+
+# The fields each kind of step uses; position and kind are common to all.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    FlowStep.Kind.SEND: ("channel", "body", "media_url", "next_step"),
+    FlowStep.Kind.WAIT: ("wait", "next_step"),
+    FlowStep.Kind.BRANCH: (
+        "condition_field",
+        "condition_op",
+        "condition_value",
+        "yes_step",
+        "no_step",
+    ),
+    FlowStep.Kind.END: (),
+}
+
+# The kind-specific fields in the order they are laid out, in groups that show
+# together; a group serves every kind that uses its fields.
+FIELD_GROUPS: list[tuple[str, tuple[str, ...]]] = [
+    ("Send", ("channel", "body", "media_url")),
+    ("Wait", ("wait",)),
+    ("Send or wait", ("next_step",)),
+    (
+        "Branch",
+        ("condition_field", "condition_op", "condition_value", "yes_step", "no_step"),
+    ),
+]
+
+KIND_SPECIFIC = [name for _, names in FIELD_GROUPS for name in names]
+
+
+def group_kinds(fields: tuple[str, ...]) -> list[str]:
+    """The kinds whose steps use ``fields``."""
+    return [kind for kind, used in KIND_FIELDS.items() if fields[0] in used]
+
+
+class FlowStepForm(forms.ModelForm):
+    """A step; the fields its kind does not use are saved empty, whatever was typed
+    in them before the kind changed (the page hides them)."""
+
+    # Addresses typed without a scheme are https ones.
+    media_url = FlowStep._meta.get_field("media_url").formfield(
+        assume_scheme="https", widget=forms.URLInput(attrs={"placeholder": "https://…"})
+    )
+
+    class Meta:
+        model = FlowStep
+        fields = ["position", "kind", *KIND_SPECIFIC]
+        labels = {"body": "Text", "wait": "Wait for"}
+        widgets = {
+            "body": forms.Textarea(
+                attrs={"rows": 2, "cols": 40, "placeholder": "Hola {{NOMBRE}}, …"}
+            ),
+            "wait": forms.TextInput(attrs={"size": 10, "placeholder": "00:01:00"}),
+            "condition_field": forms.TextInput(
+                attrs={"size": 10, "placeholder": "MONTO"}
+            ),
+            "condition_value": forms.TextInput(attrs={"size": 10}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        kind = data.get("kind")
+        if kind not in KIND_FIELDS:
+            return data
+        for name in KIND_SPECIFIC:
+            if name in KIND_FIELDS[kind] or name not in self.fields:
+                continue
+            # Hidden on the page: an error in it could be neither seen nor fixed.
+            self.errors.pop(name, None)
+            data[name] = self.fields[name].to_python("")  # the field's empty value
+        return data
