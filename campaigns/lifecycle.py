@@ -214,7 +214,10 @@ def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
         open_journeys=Journey.objects.filter(
             run__in=runs, status=Journey.Status.ACTIVE
         ).count(),
-        unsent_messages=Message.objects.filter(run__in=runs, status__in=UNSENT).count(),
+        # What End cancels: unsent and not in a worker's hands.
+        unsent_messages=Message.objects.filter(
+            run__in=runs, status__in=UNSENT, claim_token__isnull=True
+        ).count(),
     )
 
 
@@ -299,11 +302,12 @@ def campaign_end(
             journeys=Journey.objects.filter(run__in=runs), reason="campaign ended"
         )
         cancelled = messages_cancel(runs=runs, reason="campaign ended")
-        # A run that had nothing left to cut short (nothing cancelled, nothing in
-        # a worker's hands) is shown as done, not cancelled.
+        # A run that had nothing left to cut short (nothing cancelled, nothing
+        # still to send — a worker's claimed rows are unsent too, and a worker may
+        # hand a row back meanwhile) is shown as done, not cancelled.
         runs.filter(status=CampaignRun.Status.CANCELLED).exclude(
             Q(messages__status=Message.Status.CANCELLED)
-            | Q(messages__claim_token__isnull=False)
+            | Q(messages__status__in=UNSENT)
             | Q(journeys__status=Journey.Status.CANCELLED)
         ).update(status=CampaignRun.Status.DONE)
     if cancelled or stopped:

@@ -14,9 +14,14 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def _drop_stale_connections(**_: object) -> None:
+def _drop_stale_connections(task: object = None, **_: object) -> None:
     """What Django does before each request: close connections that broke or
-    outlived CONN_MAX_AGE, now that workers keep them across tasks."""
-    from django.db import close_old_connections
+    outlived CONN_MAX_AGE, now that workers keep them across tasks. Not for a task
+    run eagerly inside the caller (it may be inside the caller's transaction)."""
+    from django.db import close_old_connections, connection
 
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    if connection.in_atomic_block:
+        return
     close_old_connections()

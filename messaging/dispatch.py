@@ -122,11 +122,15 @@ def dispatch_range(*, run_id: int | None, low: int, high: int) -> int:
 
 
 def _run_is_cancelled(run_id: int | None) -> bool:
+    """Whether the run's messages must no longer go out: it was cut short by End, or
+    it is over (a run is only done once nothing of it is left to send)."""
     if run_id is None:
         return False
-    return CampaignRun.objects.filter(
-        pk=run_id, status=CampaignRun.Status.CANCELLED
-    ).exists()
+    return (
+        CampaignRun.objects.filter(pk=run_id)
+        .exclude(status=CampaignRun.Status.RUNNING)
+        .exists()
+    )
 
 
 def messages_send_range(
@@ -215,6 +219,7 @@ def _release(
     ids = [message.pk for message in rest]
     report.released = Message.objects.filter(pk__in=ids, claim_token=token).update(
         claim_token=None,
+        reported_status="",
         lease_until=None,
         attempts=F("attempts") - 1,
     )
@@ -541,6 +546,7 @@ def _deliver(
     if opens_at is not None:
         report.deferred += mine().update(
             status=Message.Status.DEFERRED,
+            reported_status="",
             not_before=opens_at,
             attempts=F("attempts") - 1,
             claim_token=None,
@@ -551,7 +557,10 @@ def _deliver(
     step = steps.get((version_id, message.step)) if version_id else None
     if step is None:
         report.failed += mine().update(
-            status=Message.Status.FAILED, error="flow step not found in version"
+            status=Message.Status.FAILED,
+            error="flow step not found in version",
+            claim_token=None,
+            lease_until=None,
         )
         return
     message.body = render(step.get("body", ""), message.contact, message.context)
@@ -601,6 +610,7 @@ def _record_failure(
     else:
         report.retrying += mine.update(
             status=Message.Status.QUEUED,
+            reported_status="",  # a report about the attempt given up is no longer news
             error=reason[:2000],
             not_before=timezone.now() + retry_delay(message.attempts),
             claim_token=None,
@@ -635,6 +645,7 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> i
     )
     expired.update(
         status=Message.Status.QUEUED,
+        reported_status="",
         error=f"{lost}; retried",
         claim_token=None,
         lease_until=None,

@@ -62,6 +62,9 @@ def messages_record_receipt(
     )
     if held.update(reported_status=new):
         return "kept until the send is recorded"
+    # The worker may have recorded the send between the two updates above.
+    if mine.filter(status__in=MOVES_FROM[new]).update(**fields):
+        return f"now {new}"
     return "no change"
 
 

@@ -10,6 +10,14 @@ def claimed_back_to_queued(apps, schema_editor):  # type: ignore[no-untyped-def]
     Message.objects.filter(status="sending").update(status="queued")
 
 
+def claimed_back_to_sending(apps, schema_editor):  # type: ignore[no-untyped-def]
+    # Back to the older code, which knows a held message by its status.
+    Message = apps.get_model("messaging", "Message")
+    Message.objects.filter(
+        status__in=("queued", "deferred"), claim_token__isnull=False
+    ).update(status="sending")
+
+
 def leave_room_for_updates(apps, schema_editor):  # type: ignore[no-untyped-def]
     # Every message is claimed, then recorded as sent. The claim changes no indexed
     # column; with half of each page free it also stays on the row's page, and
@@ -30,7 +38,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(claimed_back_to_queued, migrations.RunPython.noop),
+        migrations.RunPython(claimed_back_to_queued, claimed_back_to_sending),
         migrations.RunPython(leave_room_for_updates, fill_pages),
         migrations.RemoveIndex(
             model_name='message',

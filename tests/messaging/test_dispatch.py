@@ -303,3 +303,54 @@ def test_a_held_message_reads_as_sending_and_is_left_to_its_worker(run: Any) -> 
     assert messages_cancel(runs=runs, reason="test") == 2
     held.refresh_from_db()
     assert held.status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_row_handed_back_while_the_campaign_ends_is_never_sent(
+    run: Any, provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaigns import lifecycle
+    from campaigns.models import CampaignRun
+
+    held = Message.objects.filter(run=run).order_by("id").first()
+    assert held is not None
+    # The others went out: End has nothing to cancel but the held one, left to
+    # its worker.
+    Message.objects.filter(run=run).exclude(pk=held.pk).update(status="sent")
+    Message.objects.filter(pk=held.pk).update(
+        claim_token=uuid.uuid4(), lease_until=timezone.now() + dt.timedelta(hours=1)
+    )
+    real_cancel = lifecycle.messages_cancel
+
+    def cancel_then_worker_hands_back(**kwargs: Any) -> int:
+        cancelled = real_cancel(**kwargs)
+        # Meanwhile the worker holding it met a 503 and queued it for a retry.
+        Message.objects.filter(pk=held.pk).update(
+            claim_token=None, lease_until=None, not_before=timezone.now()
+        )
+        return cancelled
+
+    monkeypatch.setattr(lifecycle, "messages_cancel", cancel_then_worker_hands_back)
+    run.campaign.refresh_from_db()
+    lifecycle.campaign_end(campaign=run.campaign)
+
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.CANCELLED
+    report = send_all(run, now=timezone.now() + dt.timedelta(minutes=1))
+    assert report.sent == 0
+    assert provider.sent == []
+    assert Message.objects.get(pk=held.pk).status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_a_message_whose_step_is_gone_fails_and_lets_go_of_its_claim(
+    run: Any, provider: Any
+) -> None:
+    Message.objects.filter(run=run).update(step=999)
+
+    report = send_all(run)
+
+    assert report.failed == 3
+    assert set(
+        Message.objects.filter(run=run).values_list("status", "claim_token")
+    ) == {("failed", None)}
