@@ -1,9 +1,8 @@
-import re
 from pathlib import Path
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import (
     FileResponse,
@@ -33,12 +32,9 @@ from .models import (
     Membership,
     Variable,
 )
-from .phones import normalize_phone
+from .phones import phone_in_search
 from .resources import ContactResource
 from .tasks import analyse_import, apply_import
-
-# Digits, maybe a leading +, spaces, dashes, dots or brackets: a phone number.
-PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,}$")
 
 
 class MembershipInline(admin.TabularInline):
@@ -181,13 +177,9 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
     ) -> tuple[QuerySet[Contact], bool]:
         # A phone number: looked up by the unique index alone. Or'ed with the text
         # searches it would read all the contacts.
-        if PHONE_LIKE.match(search_term.strip()):
-            try:
-                phone = normalize_phone(search_term)
-            except ValidationError:
-                pass
-            else:
-                return queryset.filter(phone=phone), False
+        phone = phone_in_search(search_term)
+        if phone is not None:
+            return queryset.filter(phone=phone), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="timeline")

@@ -166,3 +166,26 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
             params={"value": text},
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Digits, maybe a leading +, spaces, dashes, dots or brackets: a phone number.
+PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,}$")
+
+
+def phone_in_search(term: str) -> str | None:
+    """The E.164 number an admin search term spells, or None if it is no phone."""
+    if not PHONE_LIKE.match(term.strip()):
+        return None
+    try:
+        return normalize_phone(term)
+    except ValidationError:
+        return None
+
+
+def contact_search(queryset: Any, term: str, field: str = "contact__phone") -> Any:
+    """Rows of ``queryset`` whose contact has the phone ``term`` spells (the unique
+    phone index, then the rows' contact index); none when it spells no phone."""
+    if not term.strip():
+        return queryset
+    phone = phone_in_search(term)
+    return queryset.filter(**{field: phone}) if phone else queryset.none()

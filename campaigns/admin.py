@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -532,10 +532,25 @@ class CampaignAdmin(ObjectActionsMixin):
         return None
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        # Django lists every row a delete would take: millions of messages and
+        # journeys for a big campaign. Say what goes, in numbers, from the runs.
         # Runs, messages and history go with their campaign: campaign_delete is the
         # guard, not the delete permissions of those records (nobody has them).
-        return deleted, counts, set(), protected
+        campaigns = list(objs)
+        runs = CampaignRun.objects.filter(campaign__in=campaigns)
+        totals = runs.aggregate(
+            runs=Count("id"),
+            messages=Sum("messages_created"),
+            journeys=Sum("recipients"),
+        )
+        deleted = [format_html("Campaign: {}", campaign.name) for campaign in campaigns]
+        counts = {
+            "campaigns": len(campaigns),
+            "runs": totals["runs"] or 0,
+            "messages": totals["messages"] or 0,
+            "contacts' journeys": totals["journeys"] or 0,
+        }
+        return deleted, {k: v for k, v in counts.items() if v}, set(), []
 
     @admin.action(description="Delete selected campaigns", permissions=["delete"])
     def delete_selected(
@@ -808,3 +823,6 @@ class CampaignRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # runs go with their campaign

@@ -49,7 +49,13 @@ def live_counts(run_ids: Iterable[int]) -> dict[int, Counter[str]]:
 
 
 def is_counted_live(run: CampaignRun) -> bool:
-    return run.messages_created <= LIVE_LIMIT or run.counted_at is None
+    """Small runs still sending, and runs never counted, are counted live; the rest
+    (final counts are stored when a run is done) read their stored counts."""
+    if run.counted_at is None:
+        return True
+    return (
+        run.status == CampaignRun.Status.RUNNING and run.messages_created <= LIVE_LIMIT
+    )
 
 
 def run_counts(runs: list[CampaignRun]) -> dict[int, Counter[str]]:

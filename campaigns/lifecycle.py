@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from flows.models import Journey
 from messaging.dispatch import UNSENT, messages_cancel
 from messaging.models import Message
 
+from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus, Schedule
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 
@@ -292,10 +293,11 @@ def campaign_end(
             only_if=only_if,
         )
         runs = CampaignRun.objects.filter(campaign=campaign)
-        # Cancelled first, so workers sending for these runs stop.
-        runs.filter(status=CampaignRun.Status.RUNNING).update(
-            status=CampaignRun.Status.CANCELLED
+        cut = list(
+            runs.filter(status=CampaignRun.Status.RUNNING).values_list("pk", flat=True)
         )
+        # Cancelled first, so workers sending for these runs stop.
+        runs.filter(pk__in=cut).update(status=CampaignRun.Status.CANCELLED)
         # Journeys first: this waits for an advance that holds them, so the
         # messages it inserted are committed, and cancelled below.
         stopped = journeys_cancel(
@@ -310,6 +312,8 @@ def campaign_end(
             | Q(messages__status__in=UNSENT)
             | Q(journeys__status=Journey.Status.CANCELLED)
         ).update(status=CampaignRun.Status.DONE)
+        for run_id in cut:
+            run_store_counts(run_id=run_id)  # their final figures, for reports
     if cancelled or stopped:
         logger.info(
             "campaign %s ended: %d unsent messages and %d open journeys cancelled",
@@ -329,6 +333,12 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
             "deleting it."
         )
     with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status=current.status).exists():
+            raise CampaignRefused(
+                f"Campaign {current.name!r} changed status meanwhile; "
+                "it was not deleted."
+            )
+        _delete_runs_rows(current)
         deleted, _ = Campaign.objects.filter(
             pk=campaign.pk, status=current.status
         ).delete()
@@ -345,6 +355,16 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
             actor=actor,
         )
     logger.info("campaign %s deleted by %s", campaign.pk, actor)
+
+
+def _delete_runs_rows(campaign: Campaign) -> None:
+    """The campaign's messages and journeys, deleted set-wise: through the ORM's
+    cascade every journey of a big run would be loaded to find its messages."""
+    runs = CampaignRun.objects.filter(campaign=campaign).values("pk")
+    with connection.cursor() as cursor:
+        for table in (Message._meta.db_table, Journey._meta.db_table):
+            sql, params = runs.query.sql_with_params()
+            cursor.execute(f"DELETE FROM {table} WHERE run_id IN ({sql})", params)
 
 
 def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:

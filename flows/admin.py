@@ -14,6 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from audiences.models import AudienceGroup
+from audiences.phones import contact_search
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from console.auditing import AuditedAdmin
@@ -347,9 +348,17 @@ class JourneyAdmin(admin.ModelAdmin):
     list_filter = ["status", "flow"]
     list_select_related = ["contact", "flow", "flow_version", "run__campaign"]
     raw_id_fields = ["contact", "run", "flow", "flow_version"]
-    search_fields = ["=contact__phone"]
+    search_fields = ["contact__phone"]  # looked up exactly: get_search_results
+    search_help_text = "A phone number: that contact's journeys."
     show_full_result_count = False
+    # Sorting millions of rows by another column reads them all.
+    sortable_by = ()
     readonly_fields = [f.name for f in Journey._meta.fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Journey], search_term: str
+    ) -> tuple[QuerySet[Journey], bool]:
+        return contact_search(queryset, search_term), False
 
     @admin.display(description="campaign", ordering="run__campaign__name")
     def campaign(self, journey: Journey) -> str:

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
+from audiences.phones import contact_search
 from config.keyvalue import KeyValueField, KeyValueWidget
 from console.auditing import AuditedAdmin
 
@@ -60,9 +61,14 @@ class MessageAdmin(admin.ModelAdmin):
         "text",
         "sent_at",
     ]
-    list_filter = ["status", "channel", ("run__campaign", AutocompleteFilter)]
+    # Filters the indexes serve on millions of rows (no channel or campaign filter:
+    # a campaign's messages are counted on its page).
+    list_filter = ["status"]
     list_select_related = ["contact", "channel", "run__campaign"]
-    search_fields = ["=contact__phone", "=provider_id"]
+    search_fields = ["contact__phone"]  # looked up exactly: get_search_results
+    search_help_text = "A phone number: that contact's messages."
+    # Sorting millions of rows by another column reads them all.
+    sortable_by = ("id",)
     raw_id_fields = ["run", "journey", "contact"]
     fields = readonly_fields = (
         "run",
@@ -83,13 +89,10 @@ class MessageAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
 
-    @property
-    def media(self) -> forms.Media:
-        from campaigns.models import CampaignRun
-
-        return super().media + autocomplete_media(
-            CampaignRun, "campaign", self.admin_site
-        )
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Message], search_term: str
+    ) -> tuple[QuerySet[Message], bool]:
+        return contact_search(queryset, search_term), False
 
     @admin.display(description="status", ordering="status")
     def state(self, message: Message) -> str:

@@ -203,3 +203,29 @@ def test_a_suspended_campaigns_form_says_that_saving_resumes_it(
 
     assert "This campaign is suspended. Saving it resumes it" in page
     assert "fieldset .form-row div.help { display: none; }" not in page
+
+
+@pytest.mark.django_db
+def test_deleting_a_campaign_says_what_goes_in_numbers_and_takes_it_set_wise(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    from flows.models import Journey
+    from messaging.models import Message
+
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    campaign_tick(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    campaign_transition(campaign=campaign, to="suspended")
+    url = reverse("admin:campaigns_campaign_delete", args=[campaign.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    assert "Messages: 3" in page
+    assert "Runs: 1" in page
+    assert "Message " not in page  # no row-by-row list
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
+    assert not Message.objects.exists()
+    assert not Journey.objects.exists()
