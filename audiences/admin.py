@@ -18,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
+from config.paginators import CappedPaginator
 from console.audit import audit_record
 from console.auditing import AuditedAdmin
 
@@ -102,6 +103,7 @@ class CountryFilter(admin.SimpleListFilter):
 
 @admin.register(Contact)
 class ContactAdmin(ImportExportMixin, AuditedAdmin):
+    paginator = CappedPaginator  # millions of rows: never counted in full
     form = ContactForm
     list_display = ["phone", "name", "email", "opted_out_at", "created_at"]
     list_filter = [

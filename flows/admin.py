@@ -17,6 +17,7 @@ from audiences.models import AudienceGroup
 from audiences.phones import contact_search
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
+from config.paginators import CappedPaginator
 from console.auditing import AuditedAdmin
 
 from .forms import FIELD_GROUPS, FlowStepForm, group_kinds
@@ -344,6 +345,7 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
 
 @admin.register(Journey)
 class JourneyAdmin(admin.ModelAdmin):
+    paginator = CappedPaginator  # millions of rows: never counted in full
     list_display = ["contact", "flow", "campaign", "at_step", "status", "due_at"]
     list_filter = ["status", "flow"]
     list_select_related = ["contact", "flow", "flow_version", "run__campaign"]

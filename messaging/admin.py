@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from audiences.phones import contact_search
 from config.keyvalue import KeyValueField, KeyValueWidget
+from config.paginators import CappedPaginator
 from console.auditing import AuditedAdmin
 
 from .models import Channel, InboundMessage, Message
@@ -53,6 +54,7 @@ class ChannelAdmin(AuditedAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    paginator = CappedPaginator  # millions of rows: never counted in full
     list_display = [
         "id",
         "contact",
