@@ -91,7 +91,7 @@ class FlowVersionInline(admin.TabularInline):
 class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     list_display = ["name", "trigger", "status_badge", "current_version", "updated_at"]
     list_filter = ["status", "trigger"]
-    list_select_related = ["current_version"]
+    list_select_related = ["current_version__flow"]  # FlowVersion.__str__ reads it
     search_fields = ["name", "description"]
     readonly_fields = [
         "status_badge",

@@ -493,3 +493,19 @@ def test_searching_a_phone_number_uses_the_phone_index_alone(
     assert not any("ILIKE" in sql or "UPPER" in sql for sql in searches)
     by_name = admin_client.get(url, {"q": "Ana"}).content.decode()
     assert "Ana 5500998877" in by_name
+
+
+def test_a_number_that_is_no_valid_phone_finds_nothing_without_a_text_search(
+    admin_client: Client,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Contact.objects.create(phone="+525500998877", name="Ana 5212345")
+    url = reverse("admin:audiences_contact_changelist")
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url, {"q": "+52 1 2345"}).content.decode()
+
+    assert "Ana 5212345" not in page
+    assert not any("ILIKE" in q["sql"] or "UPPER" in q["sql"] for q in captured)
