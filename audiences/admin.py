@@ -44,6 +44,10 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["group"]
     verbose_name = "group membership"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        # Each row's title names its contact and group.
+        return super().get_queryset(request).select_related("contact", "group")
+
 
 class GroupFilter(admin.SimpleListFilter):
     """Contacts of a group, static or dynamic."""

@@ -261,6 +261,8 @@ class InboundMessage(models.Model):
                 name="inbound_once_per_provider_id",
             ),
         ]
+        # The replies list, newest first, without sorting them all.
+        indexes = [models.Index(fields=["-received_at"], name="inbound_received_idx")]
 
     def __str__(self) -> str:
         return f"Reply from {self.sender}"
