@@ -292,6 +292,13 @@ class AudienceGroupAdmin(AuditedAdmin):
             return "counted on its page"
         return f"{getattr(group, 'shown_members', 0):,}"
 
+    @staticmethod
+    def _member_count(group: AudienceGroup) -> int:
+        if group.kind == AudienceGroup.Kind.STATIC:
+            # The memberships alone (an index-only count), not joined to contacts.
+            return Membership.objects.filter(group=group).count()
+        return group.members().count()
+
     @admin.display(description="members")
     def members_found(self, group: AudienceGroup) -> str:
         if group.pk is None:
@@ -299,7 +306,7 @@ class AudienceGroupAdmin(AuditedAdmin):
         url = reverse("admin:audiences_contact_changelist")
         return format_html(
             '{} contacts — <a href="{}?group={}">see them all</a>',
-            f"{group.members().count():,}",
+            f"{self._member_count(group):,}",
             url,
             group.pk,
         )
