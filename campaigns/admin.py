@@ -20,6 +20,7 @@ from audiences.models import AudienceGroup
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
+from config.records_admin import RecordAdmin
 from flows.models import Flow
 from flows.rendering import BUILTINS, placeholders, render
 from messaging.models import Channel
@@ -763,7 +764,7 @@ def _reason(exc: Exception) -> str:
 
 
 @admin.register(CampaignRun)
-class CampaignRunAdmin(admin.ModelAdmin):
+class CampaignRunAdmin(RecordAdmin):
     list_display = [
         "campaign",
         "scheduled_for",
@@ -817,12 +818,3 @@ class CampaignRunAdmin(admin.ModelAdmin):
     @admin.display(description="skipped")
     def skipped_count(self, run: CampaignRun) -> int:
         return self._count(run, "skipped")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # runs go with their campaign

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
-from messaging.models import Message
+from messaging.models import Message, shown_status
 
 from .models import CampaignRun
 
@@ -22,13 +22,8 @@ LIVE_LIMIT = 20_000
 RECENT = dt.timedelta(days=2)
 RECOUNT_RECENT_EVERY = dt.timedelta(minutes=5)
 
-# A worker's claim does not change a message's status (see messaging.dispatch):
-# a claimed message that is still queued or deferred is being sent.
+# Claimed or not, per row: what shown_status needs to tell "sending".
 HELD = ExpressionWrapper(Q(claim_token__isnull=False), output_field=BooleanField())
-
-
-def shown_status(status: str, held: bool) -> str:
-    return "sending" if held and status in ("queued", "deferred") else status
 
 
 def live_counts(run_ids: Iterable[int]) -> dict[int, Counter[str]]:

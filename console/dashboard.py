@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audiences.models import ImportJob
@@ -34,19 +35,20 @@ def campaigns_in_progress() -> tuple[list[CampaignProgress], int]:
     """Campaigns in progress (the first few) with their latest run's counts, and how
     many there are in all."""
     in_progress = Campaign.objects.filter(status=Campaign.Status.IN_PROGRESS)
+    latest_run = (
+        CampaignRun.objects.filter(campaign=OuterRef("pk"))
+        .order_by("-scheduled_for")
+        .values("pk")[:1]
+    )
     campaigns = list(
-        in_progress.select_related("flow", "group").order_by("end_at")[:SHOWN]
+        in_progress.select_related("flow", "group")
+        .annotate(latest_run=Subquery(latest_run))
+        .order_by("end_at")[:SHOWN]
     )
     latest_ids = [
-        run_id
-        for run_id in (
-            CampaignRun.objects.filter(campaign=campaign)
-            .order_by("-scheduled_for")
-            .values_list("pk", flat=True)
-            .first()
-            for campaign in campaigns
-        )
-        if run_id is not None
+        c.latest_run  # type: ignore[attr-defined]  # the annotation above
+        for c in campaigns
+        if c.latest_run is not None  # type: ignore[attr-defined]
     ]
     runs = CampaignRun.objects.filter(pk__in=latest_ids).select_related("campaign")
     by_campaign = {

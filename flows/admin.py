@@ -18,6 +18,7 @@ from audiences.phones import contact_search
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from config.paginators import CappedPaginator
+from config.records_admin import RecordAdmin
 from console.auditing import AuditedAdmin
 
 from .forms import FIELD_GROUPS, FlowStepForm, group_kinds
@@ -344,7 +345,7 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(RecordAdmin):
     paginator = CappedPaginator  # millions of rows: never counted in full
     list_display = ["contact", "flow", "campaign", "at_step", "status", "due_at"]
     list_filter = ["status", "flow"]
@@ -375,13 +376,3 @@ class JourneyAdmin(admin.ModelAdmin):
                 kind = dict(FlowStep.Kind.choices).get(step["kind"], step["kind"])
                 return f"{journey.step} · {kind}"
         return str(journey.step)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # A journey is the record of a contact's way through a flow.
-        return False

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from audiences.phones import contact_search
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.paginators import CappedPaginator
+from config.records_admin import RecordAdmin
 from console.auditing import AuditedAdmin
 
 from .models import Channel, InboundMessage, Message
@@ -53,7 +54,7 @@ class ChannelAdmin(AuditedAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(RecordAdmin):
     paginator = CappedPaginator  # millions of rows: never counted in full
     list_display = [
         "id",
@@ -113,16 +114,6 @@ class MessageAdmin(admin.ModelAdmin):
         text = message.error if message.error and not message.body else message.body
         text = " ".join(text.split())
         return text if len(text) <= 48 else text[:47] + "…"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Messages are the record of what was sent; they go with their campaign.
-        return False
 
 
 @admin.register(InboundMessage)

@@ -121,7 +121,7 @@ def dispatch_range(*, run_id: int | None, low: int, high: int) -> int:
     return count
 
 
-def _run_is_cancelled(run_id: int | None) -> bool:
+def _run_has_ended(run_id: int | None) -> bool:
     """Whether the run's messages must no longer go out: it was cut short by End, or
     it is over (a run is only done once nothing of it is left to send)."""
     if run_id is None:
@@ -145,7 +145,7 @@ def messages_send_range(
     now = now or timezone.now()
     report = DispatchReport()
     in_range = Message.objects.filter(run_id=run_id, id__gte=first_id, id__lte=last_id)
-    if run_id is not None and _run_is_cancelled(run_id):
+    if run_id is not None and _run_has_ended(run_id):
         report.cancelled = messages_cancel(
             runs=CampaignRun.objects.filter(pk=run_id), reason="campaign ended"
         )
@@ -196,7 +196,7 @@ def messages_send_range(
         if time.monotonic() - checked_at >= RUN_CHECK_SECONDS:
             # Ending the campaign must stop a long chunk too, not only the next one.
             checked_at = time.monotonic()
-            if _run_is_cancelled(run_id):
+            if _run_has_ended(run_id):
                 sent.flush()  # what went out is recorded as sent, not cancelled
                 report.cancelled += mine.update(
                     status=Message.Status.CANCELLED,
@@ -600,7 +600,7 @@ def _record_failure(
             claim_token=None,
             lease_until=None,
         )
-    elif _run_is_cancelled(message.run_id):
+    elif _run_has_ended(message.run_id):
         report.cancelled += mine.update(
             status=Message.Status.CANCELLED,
             error=f"campaign ended; last attempt: {reason}"[:2000],

@@ -222,11 +222,16 @@ class Message(models.Model):
 
     @property
     def state(self) -> str:
-        """The status as an operator reads it: a claimed queued message is sending."""
-        unsent = (self.Status.QUEUED, self.Status.DEFERRED)
-        if self.claim_token is not None and self.status in unsent:
-            return "sending"
-        return str(self.status)
+        return shown_status(self.status, self.claim_token is not None)
+
+
+def shown_status(status: str, claimed: bool) -> str:
+    """A message's status as an operator reads it: a worker's claim does not change
+    the stored status (see messaging.dispatch), so a claimed unsent message is
+    "sending"."""
+    if claimed and status in (Message.Status.QUEUED, Message.Status.DEFERRED):
+        return "sending"
+    return str(status)
 
 
 class InboundMessage(models.Model):
