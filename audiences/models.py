@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from .phones import normalize_phone
 
@@ -222,6 +223,18 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Written with every step of the job (queued, each batch read, each change of
+    # status): a running job whose mark grows old has lost its worker.
+    progressed_at = models.DateTimeField(
+        default=timezone.now,
+        editable=False,
+        help_text="When the job last moved on.",
+    )
+    apply_attempts = models.PositiveSmallIntegerField(
+        default=0,
+        editable=False,
+        help_text="Times a worker started writing the job's contacts.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .importing import import_job_analyse, import_job_apply
+from .importing.sweep import import_jobs_sweep
 
 
 @shared_task(name="audiences.tasks.analyse_import")
@@ -14,3 +15,20 @@ def analyse_import(job_id: int) -> str:
 def apply_import(job_id: int) -> str:
     """Write the contacts of a job the operator confirmed (now APPLYING)."""
     return import_job_apply(job_id=job_id).status
+
+
+@shared_task(name="audiences.tasks.sweep_imports")
+def sweep_imports() -> dict[str, list[int]]:
+    """Queue again the imports whose worker was lost and that can start over; the
+    sweep ends the others failed."""
+    swept = import_jobs_sweep()
+    for job_id in swept.analyse:
+        analyse_import.delay(job_id)
+    for job_id in swept.apply:
+        apply_import.delay(job_id)
+    return {
+        "analyse": swept.analyse,
+        "apply": swept.apply,
+        "failed": swept.failed,
+        "cancelled": swept.cancelled,
+    }

@@ -267,6 +267,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=15),
         "options": {"expires": 14},
     },
+    # Imports whose worker was lost (audiences.importing.sweep).
+    "system: sweep imports": {
+        "task": "audiences.tasks.sweep_imports",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     # Keeps an idle worker's heartbeat fresh (console.heartbeat).
     "system: worker heartbeat": {
         "task": "console.tasks.heartbeat",
@@ -347,6 +353,16 @@ PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "MX")
 # Processes that check an import's rows; 0 lets each import decide from its first
 # rows (more processes only pay when numbers are not already written +E.164).
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", 0)
+# A running import that has not moved on for this long has lost its worker (killed,
+# or its task lost by the broker): a beat task queues it again or ends it failed
+# (audiences.importing.sweep). Longer than a task may run, so that a live worker is
+# never taken for lost.
+IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+if IMPORT_STALLED_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"IMPORT_STALLED_SECONDS ({IMPORT_STALLED_SECONDS}) must be longer than a "
+        f"task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
+    )
 
 # --- import-export -----------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"

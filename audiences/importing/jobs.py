@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audiences.models import (
@@ -177,7 +178,7 @@ def import_job_analyse(
     CANCELLED or FAILED. Does nothing unless the job is QUEUED.
     """
     if not ImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.ANALYSING
+        status=Status.ANALYSING, progressed_at=timezone.now()
     ):
         return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.get(pk=job_id)
@@ -261,6 +262,7 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
         )
         return
     job.status = Status.READY
+    job.progressed_at = timezone.now()
     job.save()
     if on_progress:
         on_progress(job)
@@ -334,6 +336,7 @@ def _report(
         rows_valid=job.rows_valid,
         rows_rejected=job.rows_rejected,
         rejections=job.rejections,
+        progressed_at=timezone.now(),
     )
     if on_progress:
         on_progress(job)
@@ -344,7 +347,7 @@ def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
     ImportRow.objects.filter(job=job).delete()
     job.status = status
     job.error = error
-    job.finished_at = timezone.now()
+    job.finished_at = job.progressed_at = timezone.now()
     job.save()
     _vacuum_staging(job.rows_valid)
 
@@ -355,7 +358,7 @@ def import_job_confirm(*, job_id: int, actor: User | None = None) -> ImportJob:
     (ImportRefused), so the contacts are queued to be written once."""
     with transaction.atomic():
         if not ImportJob.objects.filter(pk=job_id, status=Status.READY).update(
-            status=Status.APPLYING
+            status=Status.APPLYING, progressed_at=timezone.now()
         ):
             raise ImportRefused(_not_ready(ImportJob.objects.get(pk=job_id)))
         job = ImportJob.objects.select_related("group").get(pk=job_id)
@@ -388,8 +391,12 @@ def import_job_apply(*, job_id: int) -> ImportJob:
 
     Raises ImportRefused for a job in any other status. Should the writing fail,
     nothing of it is kept, the job ends FAILED with the reason, and the error is
-    raised again.
+    raised again. Each try is counted on the job before it starts writing, where
+    the sweeper (audiences.importing.sweep) sees it should the worker be lost.
     """
+    ImportJob.objects.filter(
+        pk=job_id, status__in=(Status.READY, Status.APPLYING)
+    ).update(apply_attempts=F("apply_attempts") + 1, progressed_at=timezone.now())
     try:
         return _apply(job_id)
     except ImportRefused:
@@ -427,7 +434,7 @@ def _apply(job_id: int) -> ImportJob:
             _add_members(job)
         staged.delete()
         job.status = Status.DONE
-        job.finished_at = timezone.now()
+        job.finished_at = job.progressed_at = timezone.now()
         job.save()
         audit_record(
             action="import",
