@@ -54,7 +54,13 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.phone})" if self.name else self.phone
+        return f"{self.name} ({self.handle})" if self.name else self.handle
+
+    @property
+    def handle(self) -> str:
+        """What tells the contact apart when it has no name: its phone, else its
+        email, never a blank."""
+        return self.phone or self.email or f"contact {self.pk}"
 
     def clean(self) -> None:
         try:

@@ -22,7 +22,7 @@ from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from config.records_admin import RecordAdmin
 from flows.models import Flow
-from flows.rendering import BUILTINS, placeholders, render
+from flows.rendering import render, unfilled
 from messaging.models import Channel
 
 from .bulk import BulkMessage, bulk_message_create
@@ -708,13 +708,8 @@ def bulk_preview(message: BulkMessage) -> dict[str, Any]:
     notes = []
     if contact is None:
         notes.append(f"{message.group.name} has no contacts yet.")
-    missing = [
-        name
-        for name in placeholders(message.body)
-        if name.upper() not in BUILTINS
-        and (contact is None or name not in contact.data)
-    ]
-    if missing and contact is not None:
+    missing = unfilled(message.body, contact) if contact is not None else []
+    if missing:
         notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
     return {
         "sender": message.sender_name or message.channel.name,

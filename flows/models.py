@@ -297,4 +297,6 @@ class Journey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Journey {self.pk} of contact {self.contact_id} ({self.status})"
+        # Lists read the contact with the journey (list_select_related, and the
+        # admin's deletion summary), so naming it costs them no query.
+        return f"Journey {self.pk} of {self.contact}, {self.status}"

@@ -14,7 +14,7 @@ from messaging.models import Channel
 
 from .conditions import branch_q, describe
 from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
-from .rendering import BUILTINS, placeholders, render
+from .rendering import BUILTINS, placeholders, render, unfilled
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 58, 36, 52, 24
 FILL = {SEND: "#e3f2fd", WAIT: "#fff8e1", BRANCH: "#f3e5f5", END: "#eceff1"}
@@ -213,19 +213,24 @@ def rendered_messages(
             media_url=step.get("media_url") or "",
             on_path=path is None or step["position"] in path,
         )
-        for name in names:
-            if name not in known:
+        if contact is not None:
+            message.missing_for_contact = unfilled(body, contact)
+        for name in placeholders(body):
+            if name in names and name not in known:
                 message.unknown.append(name)
-            if contact is not None and name not in (contact.data or {}):
-                message.missing_for_contact.append(name)
-            if (
-                group is not None
-                and name in known
-                and group.members().exclude(data__has_key=name).exists()
-            ):
+            if group is not None and _some_member_lacks(group, name, known):
                 message.missing_in_group.append(name)
         out.append(message)
     return out
+
+
+def _some_member_lacks(group: AudienceGroup, name: str, known: set[str]) -> bool:
+    if name.upper() in ("NAME", "EMAIL"):
+        # Contacts without a name or email get an empty one in the text.
+        return group.members().filter(**{name.lower(): ""}).exists()
+    if name.upper() in BUILTINS or name not in known:
+        return False
+    return group.members().exclude(data__has_key=name).exists()
 
 
 def sample_contact(

@@ -23,6 +23,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _builtins(contact: "Contact") -> dict[str, str]:
+    return {"PHONE": contact.phone, "NAME": contact.name, "EMAIL": contact.email}
+
+
+def unfilled(template: str, contact: "Contact") -> list[str]:
+    """The placeholders of ``template`` that ``render`` leaves empty for ``contact``:
+    custom data it lacks, or a NAME or EMAIL it has none of."""
+    builtins = _builtins(contact)
+    return [
+        name
+        for name in placeholders(template)
+        if name not in contact.data and not builtins.get(name.upper())
+    ]
+
+
 def render(
     template: str, contact: "Contact", extra: dict[str, Any] | None = None
 ) -> str:
@@ -32,7 +47,7 @@ def render(
     EMAIL; custom data wins over those, and ``extra`` (an event's properties) wins
     over both. A variable the contact lacks becomes empty.
     """
-    builtins = {"PHONE": contact.phone, "NAME": contact.name, "EMAIL": contact.email}
+    builtins = _builtins(contact)
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -218,7 +218,9 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Message {self.pk} to {self.contact_id} ({self.state})"
+        # Lists read the contact with the message (list_select_related, and the
+        # admin's deletion summary), so naming it costs them no query.
+        return f"Message {self.pk} to {self.contact}, {self.state}"
 
     @property
     def state(self) -> str:

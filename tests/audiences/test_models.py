@@ -21,3 +21,16 @@ def test_memberships_go_with_their_contact_or_group() -> None:
     assert list(Membership.objects.values_list("group_id", "contact_id")) == [
         (group.pk, ana.pk)
     ]
+
+
+def test_a_contact_without_a_name_is_shown_by_its_phone_else_its_email() -> None:
+    named = Contact.objects.create(phone="+525500998877", name="Carlos")
+    unnamed = Contact.objects.create(phone="+525511223344", email="ana@example.com")
+    # A row written outside the forms (the shell, a migration) may lack a phone.
+    emailed = Contact.objects.create(phone="", email="luz@example.com")
+
+    assert str(named) == "Carlos (+525500998877)"
+    assert str(unnamed) == "+525511223344"
+    assert str(emailed) == "luz@example.com"
+    assert str(Contact(name="Luz", email="luz@example.com")) == "Luz (luz@example.com)"
+    assert str(Contact(pk=7)) == "contact 7"

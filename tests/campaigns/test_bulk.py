@@ -49,6 +49,23 @@ def test_the_preview_shows_the_message_as_the_first_recipient_sees_it(
 
 
 @pytest.mark.django_db
+def test_the_preview_says_when_the_first_recipient_has_no_name_for_the_text(
+    admin_client: Client, make_group: Any, make_channel: Any
+) -> None:
+    from audiences.models import Contact
+
+    group, channel = make_group(PHONES), make_channel()
+    Contact.objects.filter(phone=PHONES[0]).update(name="")
+    page = admin_client.post(
+        reverse("admin:campaigns_bulk"),
+        {**form(group, channel, body="Hola {{NAME}}"), "_preview": "1"},
+    ).content.decode()
+
+    assert f"For {PHONES[0]}" in page
+    assert f"{PHONES[0]} has no value for NAME: sent empty." in page
+
+
+@pytest.mark.django_db
 def test_a_bulk_message_is_scheduled_once_sent_once_and_then_final(
     admin_client: Client,
     make_group: Any,

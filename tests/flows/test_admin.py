@@ -134,6 +134,31 @@ def test_a_three_step_flow_is_built_published_and_previewed_in_the_admin(
 
 
 @pytest.mark.django_db
+def test_the_preview_says_when_the_sample_contact_has_no_name_for_the_text(
+    admin_client: Client, make_flow: Any, make_group: Any
+) -> None:
+    from audiences.models import AudienceGroup
+
+    flow = make_flow(body="Hola {{NAME}}")
+    make_group(["+525500998877", "+525511223344"], name="Seed")
+    Contact.objects.filter(phone="+525511223344").update(name="")
+
+    page = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk]),
+        {"contact": "+525511223344"},
+    ).content.decode()
+    group_page = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk]),
+        {"group": AudienceGroup.objects.get().pk},
+    ).content.decode()
+
+    assert re.search(r"Rendered for <a [^>]*>\+525511223344</a>", page)
+    assert "NAME: this contact has no value (sent empty)" in page
+    assert "all filled" not in page
+    assert "NAME: some members of Seed have no value" in group_page
+
+
+@pytest.mark.django_db
 def test_an_unsound_graph_is_saved_as_a_draft_with_every_problem_named(
     admin_client: Client, make_channel: Any
 ) -> None:

@@ -1,5 +1,5 @@
 from audiences.models import Contact
-from flows.rendering import render
+from flows.rendering import render, unfilled
 
 
 def test_placeholders_take_custom_data_then_contact_fields() -> None:
@@ -17,3 +17,12 @@ def test_placeholders_take_custom_data_then_contact_fields() -> None:
 
 def test_text_without_placeholders_is_unchanged() -> None:
     assert render("Plain {text} {{ }}", Contact(phone="+1")) == "Plain {text} {{ }}"
+
+
+def test_unfilled_names_the_placeholders_a_contact_leaves_empty() -> None:
+    contact = Contact(phone="+525500998877", data={"NOMBRE": "Carlos"})
+    template = "Hola {{NAME}} {{NOMBRE}} {{PHONE}} {{EMAIL}} {{MONTO}}"
+
+    assert unfilled(template, contact) == ["NAME", "EMAIL", "MONTO"]
+    named = Contact(phone="+1", name="Ana", email="a@example.com", data={"MONTO": 0})
+    assert unfilled(template, named) == ["NOMBRE"]
