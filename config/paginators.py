@@ -17,8 +17,10 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         rows = self.object_list
         if isinstance(rows, QuerySet):
-            # SELECT count(*) FROM (… LIMIT CAP + 1): reads at most that many.
-            return rows[: CAP + 1].count()
+            # SELECT count(*) FROM (… LIMIT CAP + 1): reads at most that many. Not
+            # in the list's order: sorted, the first CAP rows of a filter could be
+            # millions of rows down the table's only index in that order.
+            return rows.order_by()[: CAP + 1].count()
         return len(rows)
 
     @property
