@@ -1,6 +1,7 @@
 """The admin index is the operator's dashboard."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -63,3 +64,54 @@ def test_the_dashboard_shows_progress_next_runs_today_and_health(
     assert board["health"]["worker"]["ok"]
     assert not board["health"]["beat"]["ok"]
     assert "not seen" in page
+
+
+def _sections(page: str) -> list[str]:
+    """The captions of the index's app modules, in order, and where System starts."""
+    found = re.finditer(
+        r'<h2 id="system-apps-title">System</h2>|class="section"[^>]*>([^<]+)</a>',
+        page,
+    )
+    return [match.group(1) or "— System —" for match in found]
+
+
+@pytest.mark.django_db
+def test_the_index_leads_with_the_products_apps_and_ends_with_the_system_ones(
+    admin_client: Client,
+) -> None:
+    page = admin_client.get("/admin/").content.decode()
+
+    assert _sections(page) == [
+        "Campaigns",
+        "Flows",
+        "Audiences",
+        "Messaging",
+        "Console",
+        "API access",
+        "Authentication and Authorization",
+        "— System —",
+        "Scheduled tasks (celery beat)",
+        "Sign-in attempts and lockouts (axes)",
+    ]
+    assert "change the campaign, not its task" in page
+    assert "After 5 wrong passwords for one user name from one address" in page
+    # Still one click away, and there.
+    for url in (
+        "/admin/django_celery_beat/periodictask/",
+        "/admin/axes/accessattempt/",
+    ):
+        assert f'href="{url}"' in page
+        assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_operator_sees_the_products_apps_and_no_system_section(
+    client: Client, make_user: Callable[..., Any]
+) -> None:
+    client.force_login(make_user("Operator"))
+
+    page = client.get("/admin/").content.decode()
+
+    assert _sections(page)[:4] == ["Campaigns", "Flows", "Audiences", "Messaging"]
+    assert "— System —" not in _sections(page)
+    assert "periodictask" not in page
