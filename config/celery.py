@@ -1,7 +1,8 @@
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_process_init
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -25,3 +26,13 @@ def _drop_stale_connections(task: object = None, **_: object) -> None:
     if connection.in_atomic_block:
         return
     close_old_connections()
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**_: object) -> None:
+    """Keep what the worker loaded at start-up (Django, Celery, the project's
+    modules: ~100,000 objects) out of the garbage collector's passes. A chunk of
+    messages creates thousands of objects that live until the chunk is sent; each
+    time they pushed a full collection, it walked every start-up object again:
+    10 µs a message, more than sending it through a fast provider."""
+    gc.freeze()
