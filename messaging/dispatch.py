@@ -185,6 +185,7 @@ def messages_send_range(
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
     sent = SentBatch(token, report)
+    stopped: set[int] = set()
     budget = settings.MESSAGING_TASK_BUDGET_SECONDS
     for index, message in enumerate(messages):
         if time.monotonic() - began > budget:
@@ -205,10 +206,57 @@ def messages_send_range(
                     lease_until=None,
                 )
                 break
+            stopped |= _stopped_since_claim(messages[index:], token, report)
+        if message.pk in stopped:
+            continue
         _deliver(message, steps, token, clock(), report, sent)
         sent.flush_if_due()
     sent.flush()
     return report
+
+
+def _stopped_since_claim(
+    rest: list[Message], token: uuid.UUID, report: DispatchReport
+) -> set[int]:
+    """Skip the messages of ``rest`` whose contact opted out (a STOP reply) and cancel
+    those of a flow archived (entered without a campaign) since they were claimed: a
+    long chunk (a slow provider, a rate limit) must not send them. Return their
+    ids."""
+    from flows.models import Flow, Journey
+
+    opted_out = set(
+        Contact.objects.filter(
+            pk__in={m.contact_id for m in rest}, opted_out_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    runless = {m.journey_id for m in rest if m.run_id is None and m.journey_id}
+    cancelled = (
+        set(
+            Journey.objects.filter(
+                pk__in=runless, flow__status=Flow.Status.ARCHIVED
+            ).values_list("pk", flat=True)
+        )
+        if runless
+        else set()
+    )
+    skip = [m.pk for m in rest if m.contact_id in opted_out]
+    cancel = [m.pk for m in rest if m.journey_id in cancelled and m.pk not in skip]
+    mine = Message.objects.filter(claim_token=token)
+    if skip:
+        report.skipped += mine.filter(pk__in=skip).update(
+            status=Message.Status.SKIPPED,
+            error="opted out",
+            claim_token=None,
+            lease_until=None,
+        )
+    if cancel:
+        report.cancelled += mine.filter(pk__in=cancel).update(
+            status=Message.Status.CANCELLED,
+            error="flow archived",
+            claim_token=None,
+            lease_until=None,
+        )
+    return {*skip, *cancel}
 
 
 def _release(

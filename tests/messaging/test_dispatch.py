@@ -354,3 +354,69 @@ def test_a_message_whose_step_is_gone_fails_and_lets_go_of_its_claim(
     assert set(
         Message.objects.filter(run=run).values_list("status", "claim_token")
     ) == {("failed", None)}
+
+
+@pytest.mark.django_db
+def test_a_stop_reply_during_a_long_chunk_skips_that_contacts_message(
+    run: Any, provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opt-out is read at the claim, and again while a chunk is sent (a slow
+    provider or a rate limit can make that last minutes)."""
+    from messaging import dispatch
+    from messaging.receipts import contact_opt_out
+
+    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
+    last = Message.objects.filter(run=run).order_by("-id").select_related("contact")[0]
+
+    def stop_after_first(message: Message) -> None:
+        if not provider.sent:
+            contact_opt_out(contact=last.contact, source="replied 'STOP'")
+
+    provider.on_send.append(stop_after_first)
+
+    report = send_all(run)
+
+    assert (report.sent, report.skipped) == (2, 1)
+    assert last.contact.phone not in [phone for _, phone, _ in provider.sent]
+    last.refresh_from_db()
+    assert (last.status, last.error, last.claim_token) == ("skipped", "opted out", None)
+
+
+@pytest.mark.django_db
+def test_archiving_a_flow_during_a_long_chunk_cancels_its_held_messages(
+    make_channel: Any, provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audiences.models import Contact
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_archive, flow_publish
+    from flows.triggers import event_record
+    from messaging import dispatch
+
+    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
+    flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
+    FlowStep.objects.create(
+        flow=flow, position=1, kind="send", channel=make_channel(), body="Hola"
+    )
+    FlowStep.objects.create(flow=flow, position=2, kind="end")
+    flow_publish(flow=flow)
+    for number, phone in enumerate(PHONES):
+        contact = Contact.objects.create(phone=phone)
+        event_record(contact=contact, event="signup", event_id=f"e{number}")
+    ids = list(Message.objects.values_list("id", flat=True))
+    assert len(ids) == 3
+
+    def archive_after_first(message: Message) -> None:
+        if not provider.sent:
+            flow_archive(flow=flow)
+
+    provider.on_send.append(archive_after_first)
+
+    report = messages_send_range(run_id=None, first_id=min(ids), last_id=max(ids))
+
+    assert (report.sent, report.cancelled) == (1, 2)
+    assert len(provider.sent) == 1
+    assert sorted(Message.objects.values_list("status", flat=True)) == [
+        "cancelled",
+        "cancelled",
+        "sent",
+    ]
