@@ -358,6 +358,14 @@ class JourneyAdmin(RecordAdmin):
     sortable_by = ()
     readonly_fields = [f.name for f in Journey._meta.fields]
 
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        if request.GET.get("flow__id__exact"):
+            # A flow's journeys, those on it first, then by status, newest first: the
+            # order of its index. Newest first alone would walk the other flows'
+            # journeys, millions of them, to find a big old flow's.
+            return ["status", "-id"]
+        return ["-id"]
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Journey], search_term: str
     ) -> tuple[QuerySet[Journey], bool]:

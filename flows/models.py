@@ -293,7 +293,18 @@ class Journey(models.Model):
                 name="journey_due_idx",
                 condition=models.Q(status="active"),
             ),
-            models.Index(fields=["flow", "status"], name="journey_flow_status_idx"),
+            # A flow's journeys, by status, newest first: the journeys list filtered
+            # by flow (JourneyAdmin.get_ordering), with or without a status.
+            models.Index(
+                fields=["flow", "status", "-id"], name="journey_flow_status_id_idx"
+            ),
+            # Journeys that stopped early are few and looked for (active ones are
+            # found through journey_due_idx, ended ones by scanning newest first).
+            models.Index(
+                fields=["-id"],
+                name="journey_stopped_idx",
+                condition=models.Q(status__in=["cancelled", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:

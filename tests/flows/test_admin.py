@@ -434,3 +434,56 @@ def test_the_fields_a_steps_kind_does_not_use_are_saved_empty(
     assert wait.wait is not None
     assert (send.channel, send.body) == (channel, "Hi")
     assert (end.body, end.next_step) == ("", None)
+
+
+@pytest.mark.django_db
+def test_a_flows_journeys_list_those_on_it_first_newest_first_in_its_index_order(
+    admin_client: Client, make_flow: Any, make_group: Any
+) -> None:
+    from flows.models import Journey
+
+    flow, other = make_flow(), make_flow()
+    contacts = make_group(["+525500998877", "+525511223344"]).members().order_by("pk")
+    made = [
+        Journey.objects.create(
+            flow=f, flow_version=f.current_version, contact=c, step=1, status=status
+        )
+        for f, status in [(flow, "active"), (flow, "ended"), (other, "active")]
+        for c in contacts
+    ]
+    url = reverse("admin:flows_journey_changelist") + f"?flow__id__exact={flow.pk}"
+
+    listed = admin_client.get(url).context["cl"]
+
+    assert [j.pk for j in listed.result_list] == [made[i].pk for i in (1, 0, 3, 2)]
+    # Read in the order of an index, with or without a status: no sort of the
+    # flow's journeys, which may be millions.
+    for rows in (listed.queryset, listed.queryset.filter(status="ended")):
+        assert_read_in_order(rows, "journey_flow_status_id_idx")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["cancelled", "failed"])
+def test_journeys_that_stopped_early_are_listed_from_their_own_index(
+    admin_client: Client, status: str
+) -> None:
+    url = reverse("admin:flows_journey_changelist") + f"?status__exact={status}"
+
+    listed = admin_client.get(url).context["cl"]
+
+    assert_read_in_order(listed.queryset, "journey_stopped_idx")
+
+
+def assert_read_in_order(rows: Any, index: str) -> None:
+    """The first page of ``rows`` is read from ``index``, in its order (told to
+    avoid sorting, PostgreSQL reads a table this small through any index)."""
+    from django.db import connection, transaction
+
+    sql, params = rows[:100].query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in ("seqscan", "sort", "incremental_sort"):
+            cursor.execute(f"SET LOCAL enable_{setting} = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+    assert "Sort" not in plan, plan
