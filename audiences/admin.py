@@ -39,14 +39,25 @@ from .tasks import analyse_import, apply_import
 
 
 class MembershipInline(admin.TabularInline):
+    """The contact's groups: each shown as a link, removed with its checkbox; new
+    ones chosen by search. A membership is not edited into another group."""
+
     model = Membership
     extra = 0
+    fields = ["group", "added_at"]
+    readonly_fields = ["added_at"]
     autocomplete_fields = ["group"]
     verbose_name = "group membership"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         # Each row's title names its contact and group.
         return super().get_queryset(request).select_related("contact", "group")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Saved rows are shown read-only, their group a link read with the row: a
+        # search box per row looked its group up again, one query a group (50
+        # groups, 50 queries).
+        return False
 
 
 class GroupFilter(admin.SimpleListFilter):

@@ -509,3 +509,64 @@ def test_a_number_that_is_no_valid_phone_finds_nothing_without_a_text_search(
 
     assert "Ana 5212345" not in page
     assert not any("ILIKE" in q["sql"] or "UPPER" in q["sql"] for q in captured)
+
+
+def test_a_contacts_page_costs_the_same_queries_in_one_group_or_fifty(
+    admin_client: Client,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audiences.models import Membership
+
+    groups = AudienceGroup.objects.bulk_create(
+        AudienceGroup(name=f"Lista {n:02d}") for n in range(50)
+    )
+    few = Contact.objects.create(phone="+525500998877", name="Carlos")
+    many = Contact.objects.create(phone="+525511223344", name="Ana")
+    Membership.objects.create(group=groups[0], contact=few)
+    Membership.objects.bulk_create(Membership(group=g, contact=many) for g in groups)
+
+    def queries(contact: Contact) -> tuple[int, str]:
+        url = reverse("admin:audiences_contact_change", args=[contact.pk])
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get(url).content.decode()
+        return len(captured), page
+
+    queries(few)  # the first page of a session reads what later ones find cached
+    count_few, _ = queries(few)
+    count_many, page = queries(many)
+
+    assert count_many == count_few
+    group_url = reverse("admin:audiences_audiencegroup_change", args=[groups[49].pk])
+    assert f'<a href="{group_url}">Lista 49</a>' in page
+
+
+def test_a_contact_joins_a_group_and_leaves_another_on_its_page(
+    admin_client: Client,
+) -> None:
+    from audiences.models import Membership
+
+    old, new = (AudienceGroup.objects.create(name=n) for n in ("Old", "New"))
+    contact = Contact.objects.create(phone="+525500998877", name="Carlos")
+    kept = Membership.objects.create(group=old, contact=contact)
+    url = reverse("admin:audiences_contact_change", args=[contact.pk])
+
+    response = admin_client.post(
+        url,
+        {
+            "phone": "+525500998877",
+            "name": "Carlos",
+            "email": "",
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": kept.pk,
+            "memberships-0-contact": contact.pk,
+            "memberships-0-DELETE": "on",
+            "memberships-1-contact": contact.pk,
+            "memberships-1-group": new.pk,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(contact.memberships.values_list("group__name", flat=True)) == ["New"]
