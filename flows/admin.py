@@ -21,7 +21,7 @@ from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 from console.auditing import AuditedAdmin
 
-from .forms import FIELD_GROUPS, FlowStepForm, group_kinds
+from .forms import FIELD_GROUPS, FlowStepForm, FlowStepFormSet, group_kinds
 from .models import Flow, FlowStep, FlowVersion, Journey
 from .preview import preview_context
 from .publishing import (
@@ -42,6 +42,7 @@ class FlowStepInline(admin.TabularInline):
 
     model = FlowStep
     form = FlowStepForm
+    formset = FlowStepFormSet
     template = "admin/flows/flow/steps_inline.html"
     extra = 0
     # The unnamed fieldset is the position and kind columns; the named ones share
@@ -76,6 +77,10 @@ class FlowVersionInline(admin.TabularInline):
     can_delete = False
     fields = readonly_fields = ("number", "published_at", "published_by")
     verbose_name_plural = "published versions"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FlowVersion]:
+        # Each row's title names its flow, and its publisher is shown.
+        return super().get_queryset(request).select_related("flow", "published_by")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -116,6 +121,10 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     autocomplete_fields = ["audience_group"]
     actions = ["publish_selected"]
     inlines = [FlowStepInline, FlowVersionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
+        # The status badge reads the current version, whose name reads its flow.
+        return super().get_queryset(request).select_related("current_version__flow")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, flow: Flow) -> str:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.forms.models import BaseInlineFormSet
 
 from .models import FlowStep
 
@@ -81,3 +82,19 @@ class FlowStepForm(forms.ModelForm):
             self.errors.pop(name, None)
             data[name] = self.fields[name].to_python("")  # the field's empty value
         return data
+
+
+class FlowStepFormSet(BaseInlineFormSet):
+    """The steps of a flow; their channel lists are one read of the channels, not
+    one a step."""
+
+    channel_choices: list[Any] | None = None
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        field = form.fields.get("channel")
+        if not isinstance(field, forms.ModelChoiceField):
+            return
+        if self.channel_choices is None:
+            self.channel_choices = list(field.iterator(field))
+        field.choices = self.channel_choices

@@ -487,3 +487,37 @@ def assert_read_in_order(rows: Any, index: str) -> None:
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_flows_page_costs_the_same_queries_for_one_step_or_many_versions(
+    admin_client: Client, make_flow: Any, make_channel: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from flows.publishing import flow_publish
+
+    small = make_flow(publish=False)
+    big = make_flow()
+    channel = make_channel(name="Correo")
+    FlowStep.objects.filter(flow=big, position=2).update(position=9)
+    for position in range(2, 6):
+        FlowStep.objects.create(
+            flow=big, position=position, kind="send", channel=channel, body="Hola"
+        )
+    flow_publish(flow=big)
+
+    def queries(flow: Flow) -> tuple[int, str]:
+        url = reverse("admin:flows_flow_change", args=[flow.pk])
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get(url).content.decode()
+        return len(captured), page
+
+    queries(small)  # the first page of a session reads what later ones find cached
+    count_small, _ = queries(small)
+    count_big, page = queries(big)
+
+    assert count_big == count_small
+    selected = f'<option value="{channel.pk}" selected>Correo</option>'
+    assert page.count(selected) == 4
