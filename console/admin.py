@@ -5,11 +5,21 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 from config.records_admin import RecordAdmin
 
@@ -141,3 +151,32 @@ class AuditedUserAdmin(AuditedAdmin, UserAdmin):
 @admin.register(Group)
 class AuditedGroupAdmin(AuditedAdmin, GroupAdmin):
     pass
+
+
+class PeriodicTaskInline(beat_admin.PeriodicTaskInline):
+    """The tasks on a beat schedule's page, each read with its schedule: a row's
+    title names it (PeriodicTask.__str__), one query a task otherwise."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PeriodicTask]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("interval", "crontab", "solar", "clocked")
+        )
+
+
+for _model, _schedule_admin in [
+    (ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+    (CrontabSchedule, beat_admin.CrontabScheduleAdmin),
+    (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
+    (SolarSchedule, beat_admin.SolarScheduleAdmin),
+]:
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model,
+        type(
+            _schedule_admin.__name__,
+            (_schedule_admin,),
+            {"inlines": [PeriodicTaskInline]},
+        ),
+    )
