@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -11,6 +13,7 @@ from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 from console.auditing import AuditedAdmin
 
+from .channels import channel_users
 from .models import Channel, InboundMessage, Message
 
 
@@ -51,6 +54,24 @@ class ChannelAdmin(AuditedAdmin):
     ]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        # Django's collector would look for each channel's messages through the
+        # whole messages table (it has no index on the channel); what protects a
+        # channel is said by channel_users, and its replies are counted.
+        channels = list(objs)
+        protected = [used for channel in channels for used in channel_users(channel)]
+        replies = InboundMessage.objects.filter(channel__in=channels).count()
+        perms_needed = set()
+        if replies and not self.admin_site.get_model_admin(
+            InboundMessage
+        ).has_delete_permission(request):
+            perms_needed.add(str(InboundMessage._meta.verbose_name))
+        deleted = [format_html("Channel: {}", channel) for channel in channels]
+        counts = {"channels": len(channels), "replies": replies}
+        return deleted, {k: v for k, v in counts.items() if v}, perms_needed, protected
 
 
 @admin.register(Message)

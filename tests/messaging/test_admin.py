@@ -1,0 +1,64 @@
+"""The messaging pages of the admin."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from flows.models import FlowStep
+from messaging.models import Channel, InboundMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_channel_no_flow_sends_on_is_deleted_without_reading_its_messages(
+    admin_client: Client, make_channel: Any, make_flow: Any
+) -> None:
+    make_flow()  # on a channel of its own
+    unused = make_channel(name="Spare")
+    InboundMessage.objects.create(channel=unused, sender="+525500998877", body="Hi")
+    url = reverse("admin:messaging_channel_delete", args=[unused.pk])
+
+    with CaptureQueriesContext(connection) as captured:
+        page = admin_client.get(url).content.decode()
+
+    assert not any("messaging_message" in q["sql"] for q in captured)
+    assert "Replies: 1" in page
+    assert "Yes, I’m sure" in page
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Channel.objects.filter(pk=unused.pk).exists()
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_channel_a_published_version_sends_on_is_kept_and_the_page_says_which(
+    admin_client: Client, make_channel: Any, make_flow: Any
+) -> None:
+    old = make_channel(name="Old SMS")
+    flow = make_flow(name="Cobranza", channel=old)
+    # The working copy moved to another channel; version 1 still sends on the old.
+    FlowStep.objects.filter(flow=flow, kind="send").update(channel=make_channel())
+    url = reverse("admin:messaging_channel_delete", args=[old.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    assert "Flow Cobranza, published version 1" in page
+    assert "cannot be deleted: these flows send on it" in page
+    assert "Yes, I’m sure" not in page
+    admin_client.post(url, {"post": "yes"})
+    assert Channel.objects.filter(pk=old.pk).exists()
+
+
+def test_a_channel_a_flow_step_sends_on_is_kept(
+    admin_client: Client, make_channel: Any, make_flow: Any
+) -> None:
+    channel = make_channel(name="Draft SMS")
+    make_flow(name="Encuesta", channel=channel, publish=False)
+    url = reverse("admin:messaging_channel_delete", args=[channel.pk])
+
+    page = admin_client.get(url).content.decode()
+
+    assert "Flow Encuesta, step 1 (working copy)" in page
+    assert "Yes, I’m sure" not in page
