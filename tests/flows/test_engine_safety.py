@@ -176,3 +176,58 @@ def test_a_send_inside_a_loop_is_refused() -> None:
     ]
     problems = graph_problems(steps)
     assert any(p.startswith("Step 1 sends inside a loop") for p in problems), problems
+
+
+@pytest.mark.django_db
+def test_writing_a_steps_messages_again_writes_none(
+    make_channel: Any, seed_group: AudienceGroup
+) -> None:
+    """Once per run, contact and step (and per journey and step without a run),
+    however often the step's messages are written: the unique keys decide."""
+    from campaigns.models import Campaign
+
+    channel = make_channel()
+    flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
+    FlowStep.objects.create(
+        flow=flow, position=1, kind="send", channel=channel, body="Hola"
+    )
+    FlowStep.objects.create(flow=flow, position=2, kind="end")
+    flow_publish(flow=flow)
+    journeys_enter(flow=flow, contacts=Contact.objects.all(), entry_key="event:1")
+    runless = Journey.objects.filter(flow=flow, run__isnull=True)
+    step = {"id": Message.objects.first().step, "channel_id": channel.pk}  # type: ignore[union-attr]
+    written = Message.objects.count()
+    assert written == seed_group.members().count() > 0
+
+    assert engine._insert_messages(runless, step, timezone.now(), None) == (
+        0,
+        None,
+        None,
+    )
+
+    version = flow.current_version
+    assert version is not None
+    campaign = Campaign.objects.create(
+        name="Weekly",
+        flow=flow,
+        group=seed_group,
+        schedule="daily",
+        start_at=timezone.now(),
+        end_at=timezone.now() + dt.timedelta(days=1),
+        flow_version=version,
+    )
+    run = CampaignRun.objects.create(
+        campaign=campaign,
+        flow_version=version,
+        scheduled_for=timezone.now(),
+    )
+    Journey.objects.filter(pk__in=runless.values("pk")).update(run=run)
+    ran = Journey.objects.filter(run=run)
+    count, low, high = engine._insert_messages(ran, step, timezone.now(), run.pk)
+    new = Message.objects.filter(run=run)
+    assert count == new.count() == written
+    assert low is not None
+    assert high is not None
+    assert all(low <= pk <= high for pk in new.values_list("pk", flat=True))
+    assert engine._insert_messages(ran, step, timezone.now(), run.pk)[0] == 0
+    assert Message.objects.count() == 2 * written
