@@ -90,8 +90,19 @@ class CampaignEventInline(admin.TabularInline):
     model = CampaignEvent
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("at", "from_status", "to_status", "actor", "note")
+    fields = readonly_fields = ("at", "came_from", "to_status", "by", "note")
     verbose_name_plural = "history"
+
+    @admin.display(description="from status")
+    def came_from(self, event: CampaignEvent) -> str:
+        # Creating or modifying a campaign leaves its status as it was.
+        if event.from_status == event.to_status:
+            return "—"
+        return event.get_from_status_display()
+
+    @admin.display(description="by")
+    def by(self, event: CampaignEvent) -> str:
+        return str(event.actor) if event.actor_id else "the schedule"
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

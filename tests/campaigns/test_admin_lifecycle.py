@@ -229,3 +229,29 @@ def test_deleting_a_campaign_says_what_goes_in_numbers_and_takes_it_set_wise(
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
     assert not Message.objects.exists()
     assert not Journey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_history_says_who_changed_the_status_and_shows_no_change_as_none(
+    admin_client: Client, admin_user: Any, make_campaign: Any
+) -> None:
+    import re
+
+    campaign = make_campaign(started=True)
+    campaign_transition(campaign=campaign, to="in_progress", note="start time reached")
+    campaign_suspend(campaign=campaign, actor=admin_user)
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+    history = page[page.index('id="events-group"') :]
+    rows = [
+        re.sub(r"<[^>]+>|\s+", " ", row).split()
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", history, re.S)
+    ]
+    words = [" ".join(row) for row in rows]
+
+    assert any("In progress Suspended admin" in row for row in words), words
+    assert any("the schedule start time reached" in row for row in words), words
+    created = next(row for row in words if row.endswith("created"))
+    assert "— Pending execution" in created
+    assert "Pending execution Pending execution" not in created
