@@ -748,8 +748,11 @@ def _impact_text(campaign: Campaign) -> str:
     if campaign.is_sent_bulk:
         return "a bulk message already sent cannot be cancelled"
     impact = campaign_finish_impact(campaign=campaign)
+    journeys = f"{impact.open_journeys:,}"
+    if impact.journeys_beyond_cap:
+        journeys = f"more than {journeys}"
     return (
-        f"{impact.open_journeys:,} open conversations (contacts still on the flow) "
+        f"{journeys} open conversations (contacts still on the flow) "
         f"end and {impact.unsent_messages:,} queued or deferred messages are "
         "cancelled"
     )

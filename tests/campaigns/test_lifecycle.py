@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -218,3 +219,49 @@ def test_finishing_marks_runs_with_nothing_left_done_and_the_others_cancelled(
 
     assert CampaignRun.objects.get(pk=first.pk).status == "done"
     assert CampaignRun.objects.get(pk=second.pk).status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_finish_impact_counts_open_journeys_up_to_a_cap(
+    make_campaign: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaigns import lifecycle
+    from campaigns.runs import campaign_tick
+    from flows.models import Journey
+
+    campaign = make_campaign(started=True)
+    run = campaign_tick(campaign_id=campaign.pk)
+    Journey.objects.filter(run=run).update(status="active")  # three, on the flow
+    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 2)
+
+    impact = lifecycle.campaign_finish_impact(campaign=campaign)
+
+    assert (impact.open_journeys, impact.journeys_beyond_cap) == (2, True)
+    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 3)
+    impact = lifecycle.campaign_finish_impact(campaign=campaign)
+    assert (impact.open_journeys, impact.journeys_beyond_cap) == (3, False)
+
+
+@pytest.mark.django_db
+def test_finish_impact_reads_a_big_runs_unsent_messages_from_its_stored_counts(
+    make_campaign: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns import counting
+    from campaigns.lifecycle import campaign_finish_impact
+    from campaigns.runs import campaign_tick
+
+    campaign = make_campaign(started=True)
+    run = campaign_tick(campaign_id=campaign.pk)
+    held = Message.objects.filter(run=run).order_by("pk")[:1]
+    Message.objects.filter(pk__in=held).update(claim_token=uuid.uuid4())
+    monkeypatch.setattr(counting, "LIVE_LIMIT", 2)  # three messages: a "big" run
+    counting.runs_recount()
+
+    with CaptureQueriesContext(connection) as captured:
+        impact = campaign_finish_impact(campaign=campaign)
+
+    assert impact.unsent_messages == 2  # a worker holds the third: not cancelled
+    assert not any("messaging_message" in q["sql"] for q in captured)
