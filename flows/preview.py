@@ -2,9 +2,11 @@
 rendered for a sample contact, with the variables the contact or group lacks."""
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -16,6 +18,8 @@ from .conditions import branch_q, describe
 from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
 from .rendering import BUILTINS, placeholders, render, unfilled
 
+# Members looked at for the variables some members of a group have no value for.
+GROUP_SAMPLE = 10_000
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 58, 36, 52, 24
 FILL = {SEND: "#e3f2fd", WAIT: "#fff8e1", BRANCH: "#f3e5f5", END: "#eceff1"}
 STROKE = {SEND: "#1e88e5", WAIT: "#f9a825", BRANCH: "#8e24aa", END: "#546e7a"}
@@ -193,12 +197,15 @@ class RenderedMessage:
 
 
 def rendered_messages(
-    steps: list[Step], contact: Contact | None, group: AudienceGroup | None
+    steps: list[Step],
+    contact: Contact | None,
+    known: set[str],
+    lacking: Collection[str] = (),
 ) -> list[RenderedMessage]:
     """Each send step's message for ``contact``, with the variables it lacks, those
-    some members of ``group`` lack, and those no contact has ever had."""
+    of ``lacking`` (some members of the group lack them), and those no contact has
+    ever had (not ``known``)."""
     channels = dict(Channel.objects.values_list("pk", "name"))
-    known = set(Variable.objects.values_list("name", flat=True))
     path = contact_path(steps, contact)[0] if contact else None
     out = []
     for step in ordered(steps):
@@ -218,19 +225,47 @@ def rendered_messages(
         for name in placeholders(body):
             if name in names and name not in known:
                 message.unknown.append(name)
-            if group is not None and _some_member_lacks(group, name, known):
+            if name in lacking:
                 message.missing_in_group.append(name)
         out.append(message)
     return out
 
 
-def _some_member_lacks(group: AudienceGroup, name: str, known: set[str]) -> bool:
-    if name.upper() in ("NAME", "EMAIL"):
-        # Contacts without a name or email get an empty one in the text.
-        return group.members().filter(**{name.lower(): ""}).exists()
-    if name.upper() in BUILTINS or name not in known:
-        return False
-    return group.members().exclude(data__has_key=name).exists()
+def group_lacking(
+    group: AudienceGroup | None, steps: list[Step], known: set[str]
+) -> tuple[set[str], bool]:
+    """The variables of the send steps that some members of ``group`` have no value
+    for, looked for among its first GROUP_SAMPLE members; and whether it has that
+    many, so that others may not have been looked at (one query)."""
+    if group is None:
+        return set(), False
+    wanted: dict[str, Q] = {}
+    for step in steps:
+        if step["kind"] != SEND:
+            continue
+        for name in placeholders(step.get("body") or ""):
+            if name.upper() in ("NAME", "EMAIL"):
+                # Contacts without a name or email get an empty one in the text.
+                wanted[name] = Q(**{name.lower(): ""})
+            elif name.upper() not in BUILTINS and name in known:
+                wanted[name] = ~Q(data__has_key=name)
+    if not wanted:
+        return set(), False
+    # A group of a million members, all of whom have a value, would be read in
+    # full for each variable.
+    found = (
+        group.members()
+        .order_by("pk")[:GROUP_SAMPLE]
+        .aggregate(
+            checked=Count("pk"),
+            **{
+                f"lack_{i}": Count("pk", filter=q)
+                for i, q in enumerate(wanted.values())
+            },
+        )
+    )
+    lacking = {name for i, name in enumerate(wanted) if found[f"lack_{i}"]}
+    return lacking, found["checked"] >= GROUP_SAMPLE
 
 
 def sample_contact(
@@ -259,11 +294,15 @@ def preview_context(
 ) -> dict[str, Any]:
     """What the preview page shows; without ``contacts``, no contact's data."""
     contact, note = sample_contact(contact_query, group) if contacts else (None, "")
+    known = set(Variable.objects.values_list("name", flat=True))
+    lacking, sampled = group_lacking(group if contacts else None, steps, known)
     return {
         "answers": contact_path(steps, contact)[1] if contact else [],
         "svg": flow_svg(steps),
         "contact": contact,
         "contact_note": note,
-        "rendered": rendered_messages(steps, contact, group if contacts else None),
+        "rendered": rendered_messages(steps, contact, known, lacking),
         "group": group,
+        # The members looked at for missing values, when not all of them.
+        "group_sample": f"{GROUP_SAMPLE:,}" if sampled else "",
     }

@@ -521,3 +521,43 @@ def test_a_flows_page_costs_the_same_queries_for_one_step_or_many_versions(
     assert count_big == count_small
     selected = f'<option value="{channel.pk}" selected>Correo</option>'
     assert page.count(selected) == 4
+
+
+@pytest.mark.django_db
+def test_the_preview_looks_for_a_groups_missing_values_among_its_first_members(
+    admin_client: Client,
+    make_flow: Any,
+    make_group: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from flows import preview
+
+    Variable.objects.create(name="NOMBRE", kind="text")
+    flow = make_flow(body="Hola {{NOMBRE}}")
+    FlowStep.objects.filter(flow=flow, kind="end").update(position=3)
+    FlowStep.objects.create(
+        flow=flow,
+        position=2,
+        kind="send",
+        channel=FlowStep.objects.get(flow=flow, position=1).channel,
+        body="{{NOMBRE}}, {{NAME}}",
+    )
+    group = make_group(["+525500998877", "+525511223344", "+525533445566"])
+    Contact.objects.filter(phone="+525533445566").update(data={})  # the last one
+    url = reverse("admin:flows_preview", args=[flow.pk])
+    monkeypatch.setattr(preview, "GROUP_SAMPLE", 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        sampled = admin_client.get(url, {"group": group.pk}).content.decode()
+
+    assert "NOMBRE: some members" not in sampled
+    assert "looked for among its first 2 members" in sampled
+    # Every variable of every step in one query, whatever the group's size.
+    assert sum("NOMBRE" in q["sql"] for q in captured) == 1
+    monkeypatch.setattr(preview, "GROUP_SAMPLE", 4)
+    whole = admin_client.get(url, {"group": group.pk}).content.decode()
+    assert whole.count(f"NOMBRE: some members of {group.name} have no value") == 2
+    assert "looked for among" not in whole
