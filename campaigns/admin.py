@@ -49,6 +49,7 @@ from .monitoring import (
 
 MONITOR_RUNS = 20
 SENDER = ("sender_name", "reply_to")
+ACTIVE_HOURS = ("active_from", "active_until", "timezone")
 
 
 class CampaignForm(forms.ModelForm):
@@ -449,13 +450,33 @@ class CampaignAdmin(ObjectActionsMixin):
         self, request: HttpRequest, obj: Campaign | None = None
     ) -> list[Any]:
         fieldsets: list[Any] = [
-            (None, {"fields": [f for f in EDITABLE_FIELDS if f not in SENDER]}),
+            (
+                None,
+                {
+                    "fields": [
+                        f
+                        for f in EDITABLE_FIELDS
+                        if f not in SENDER and f not in ACTIVE_HOURS
+                    ]
+                },
+            ),
             (
                 "Sender (optional)",
                 {
                     "fields": list(SENDER),
                     "description": "How recipients see who wrote, on channels that "
                     "show it.",
+                },
+            ),
+            (
+                "Active hours (optional)",
+                {
+                    "fields": list(ACTIVE_HOURS),
+                    "description": "A daily window in which this campaign may send, "
+                    "in its time zone. Messages due outside it are deferred, not "
+                    "lost, and go out when it opens, at the channel's rate. A "
+                    "channel's own active hours apply too: a message goes out when "
+                    "both are open.",
                 },
             ),
         ]

@@ -39,6 +39,9 @@ EDITABLE_FIELDS = (
     "schedule",
     "sender_name",
     "reply_to",
+    "active_from",
+    "active_until",
+    "timezone",
 )
 
 

@@ -3,6 +3,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from messaging.models import default_timezone
+from messaging.windows import (
+    Window,
+    WindowsNeverMeet,
+    window_errors,
+    windows_open_at,
+)
+
 
 class CampaignStatus(models.TextChoices):
     PENDING = "pending", "Pending execution"
@@ -91,6 +99,27 @@ class Campaign(models.Model):
         blank=True,
         help_text="Where replies go, for channels that have a reply address (email).",
     )
+    active_from = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the daily window in which this campaign may send (e.g. "
+        "08:00). Messages due outside it wait for it to open. Leave both times empty "
+        "to send at any hour (the channel's own active hours still apply).",
+    )
+    active_until = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="End of the daily window (e.g. 21:00); earlier than the start for "
+        "a window across midnight (22:00–06:00).",
+    )
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=default_timezone,
+        blank=True,  # the installation's zone
+        help_text="Time zone of the window, e.g. America/Bogota or Etc/GMT+5 "
+        "(GMT-5). Empty: the installation's.",
+    )
     status = models.CharField(
         max_length=12,
         choices=CampaignStatus.choices,
@@ -137,13 +166,47 @@ class Campaign(models.Model):
             self.end_at = self.end_at.replace(second=0, microsecond=0)
             if self.start_at is not None and self.end_at <= self.start_at:
                 errors["end_at"] = "The end must be later than the start."
+        self.timezone = self.timezone or default_timezone()
+        errors.update(window_errors(self.active_from, self.active_until, self.timezone))
         if self.flow_id is not None and not self.flow.can_run_in_campaign:
             errors["flow"] = (
                 f"Flow {self.flow.name!r} cannot be used: a campaign needs a published "
                 "flow whose trigger type is Manual."
             )
+        elif self.flow_id is not None and not errors:
+            errors.update(self._window_clashes())
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def window(self) -> Window | None:
+        """Its active hours, if it has any."""
+        return Window.of(
+            self.active_from, self.active_until, self.timezone, owner="the campaign's"
+        )
+
+    def _window_clashes(self) -> dict[str, str]:
+        """Its active hours and those of a channel its flow sends on must meet, or
+        that channel's messages could never go out."""
+        from messaging.models import Channel
+
+        window, version = self.window, self.flow.current_version
+        if window is None or version is None:
+            return {}
+        channel_ids = {step.get("channel_id") for step in version.steps} - {None}
+        for channel in Channel.objects.filter(
+            pk__in=channel_ids, active_from__isnull=False
+        ):
+            try:
+                windows_open_at([window, channel.window], timezone.now())
+            except WindowsNeverMeet:
+                return {
+                    "active_from": f"These active hours ({window}) and those of "
+                    f"channel {channel.name!r} ({channel.window}), which the flow "
+                    "sends on, are never open at the same time: its messages could "
+                    "never go out."
+                }
+        return {}
 
     def can_transition_to(self, status: str) -> bool:
         return status in CAMPAIGN_TRANSITIONS[self.status]

@@ -39,7 +39,7 @@ from flows.rendering import render
 from .backends import DeliveryError, get_backend
 from .models import Channel, Message, MessageQuerySet
 from .ratelimit import rate_limit_wait
-from .windows import window_opens_at
+from .windows import Window, WindowsNeverMeet, windows_open_at
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +150,14 @@ def messages_send_range(
             runs=CampaignRun.objects.filter(pk=run_id), reason="campaign ended"
         )
         return report
+    campaign_window = _campaign_window(run_id)
     # Most installations have few channels with a sending window: ask the small
     # channels table before the big messages one.
-    if Channel.objects.filter(active_from__isnull=False).exists():
-        _defer_outside_active_hours(in_range, now, report)
+    if (
+        campaign_window is not None
+        or Channel.objects.filter(active_from__isnull=False).exists()
+    ):
+        _defer_outside_active_hours(in_range, now, report, campaign_window)
     token = uuid.uuid4()
     mine = in_range.filter(claim_token=token)
     if connection.vendor == "postgresql":
@@ -209,7 +213,7 @@ def messages_send_range(
             stopped |= _stopped_since_claim(messages[index:], token, report)
         if message.pk in stopped:
             continue
-        _deliver(message, steps, token, clock(), report, sent)
+        _deliver(message, steps, token, clock(), report, sent, campaign_window)
         sent.flush_if_due()
     sent.flush()
     return report
@@ -551,31 +555,42 @@ def _steps_for(versions: set[int]) -> dict[tuple[int, int], dict[str, Any]]:
     }
 
 
+def _campaign_window(run_id: int | None) -> Window | None:
+    """The active hours of the run's campaign, if it has any."""
+    if run_id is None:
+        return None
+    from campaigns.models import Campaign
+
+    campaign = (
+        Campaign.objects.filter(runs__id=run_id)
+        .only("active_from", "active_until", "timezone")
+        .first()
+    )
+    return campaign.window if campaign is not None else None
+
+
 def _defer_outside_active_hours(
-    messages: MessageQuerySet, now: dt.datetime, report: DispatchReport
+    messages: MessageQuerySet,
+    now: dt.datetime,
+    report: DispatchReport,
+    campaign_window: Window | None,
 ) -> None:
+    """Defer the due messages of the range to when their channel's window (and
+    their campaign's) next opens; fail them when the two never meet."""
     channel_ids = messages.due(now).values_list("channel_id", flat=True).distinct()
     for channel in Channel.objects.filter(pk__in=list(channel_ids)):
-        opens_at = _window_opens_at(channel, now)
-        if opens_at is not None:
-            report.deferred += (
-                messages.due(now)
-                .filter(channel=channel)
-                .update(
-                    status=Message.Status.DEFERRED,
-                    not_before=opens_at,
-                    lease_until=None,
-                )
+        on_channel = messages.due(now).filter(channel=channel)
+        try:
+            opens_at = windows_open_at([channel.window, campaign_window], now)
+        except WindowsNeverMeet as exc:
+            report.failed += on_channel.update(
+                status=Message.Status.FAILED, error=str(exc), lease_until=None
             )
-
-
-def _window_opens_at(channel: Channel, now: dt.datetime) -> dt.datetime | None:
-    return window_opens_at(
-        start=channel.active_from,
-        end=channel.active_until,
-        timezone=channel.timezone,
-        now=now,
-    )
+            continue
+        if opens_at is not None:
+            report.deferred += on_channel.update(
+                status=Message.Status.DEFERRED, not_before=opens_at, lease_until=None
+            )
 
 
 def _deliver(
@@ -585,12 +600,26 @@ def _deliver(
     now: dt.datetime,
     report: DispatchReport,
     sent: "SentBatch | None" = None,
+    campaign_window: Window | None = None,
 ) -> None:
     def mine() -> MessageQuerySet:
         return Message.objects.filter(pk=message.pk, claim_token=token)
 
-    # The window may close while a chunk is being sent: check again, per message.
-    opens_at = _window_opens_at(message.channel, now)
+    # A window may close while a chunk is being sent: check again, per message.
+    try:
+        opens_at = (
+            windows_open_at([message.channel.window, campaign_window], now)
+            if campaign_window is not None or message.channel.active_from is not None
+            else None
+        )
+    except WindowsNeverMeet as exc:
+        report.failed += mine().update(
+            status=Message.Status.FAILED,
+            error=str(exc),
+            claim_token=None,
+            lease_until=None,
+        )
+        return
     if opens_at is not None:
         report.deferred += mine().update(
             status=Message.Status.DEFERRED,

@@ -1,9 +1,10 @@
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from .windows import Window, window_errors
 
 
 def default_timezone() -> str:
@@ -52,6 +53,16 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def window(self) -> Window | None:
+        """Its active hours, if it has any."""
+        return Window.of(
+            self.active_from,
+            self.active_until,
+            self.timezone,
+            owner=f"channel {self.name!r}'s",
+        )
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.kind not in settings.MESSAGING_BACKENDS:
@@ -78,16 +89,7 @@ class Channel(models.Model):
                 errors["settings"] = (
                     f"{self.get_kind_display()} channels need {example}."
                 )
-        if (self.active_from is None) != (self.active_until is None):
-            errors["active_until"] = "Give both ends of the sending window, or neither."
-        elif self.active_from is not None and self.active_from == self.active_until:
-            errors["active_until"] = (
-                "The window must not start and end at the same time."
-            )
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            errors["timezone"] = f"{self.timezone!r} is not a known time zone."
+        errors.update(window_errors(self.active_from, self.active_until, self.timezone))
         if errors:
             raise ValidationError(errors)
 

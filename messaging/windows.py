@@ -1,7 +1,9 @@
-"""Active hours: the daily window in which a channel may send (M2, seed 003)."""
+"""Active hours: the daily window in which a channel, or a campaign, may send (M2,
+seed 003)."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def window_opens_at(
@@ -31,3 +33,73 @@ def window_opens_at(
             local.date() + dt.timedelta(days=1), start, tzinfo=zone
         )
     return opening.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily sending window (a channel's or a campaign's), in its time zone."""
+
+    start: dt.time
+    end: dt.time
+    timezone: str
+    owner: str  # whose window, for messages: "the channel's", "the campaign's"
+
+    @classmethod
+    def of(
+        cls, start: dt.time | None, end: dt.time | None, timezone: str, owner: str
+    ) -> "Window | None":
+        if start is None or end is None:
+            return None
+        return cls(start, end, timezone, owner)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M} {self.timezone}"
+
+    def opens_at(self, now: dt.datetime) -> dt.datetime | None:
+        return window_opens_at(
+            start=self.start, end=self.end, timezone=self.timezone, now=now
+        )
+
+
+class WindowsNeverMeet(Exception):
+    """Two sending windows that are never open at the same time."""
+
+
+def windows_open_at(
+    windows: "list[Window | None]", now: dt.datetime
+) -> dt.datetime | None:
+    """Return None when every window is open at ``now``, else the first moment they
+    all are. Raise WindowsNeverMeet when that moment does not come within a week
+    (a campaign's window and its channel's that do not overlap)."""
+    present = [window for window in windows if window is not None]
+    moment = now
+    for _ in range(4 * len(present) + 2):
+        openings = [
+            opening for window in present if (opening := window.opens_at(moment))
+        ]
+        if not openings:
+            return None if moment == now else moment
+        moment = max(openings)
+        if moment - now > dt.timedelta(days=8):
+            break
+    raise WindowsNeverMeet(
+        "never sent: "
+        + " and ".join(f"{w.owner} active hours ({w})" for w in present)
+        + " are never open at the same time"
+    )
+
+
+def window_errors(
+    start: dt.time | None, end: dt.time | None, timezone: str
+) -> dict[str, str]:
+    """What is wrong with a window's fields (a model's clean() reports them)."""
+    errors: dict[str, str] = {}
+    if (start is None) != (end is None):
+        errors["active_until"] = "Give both ends of the sending window, or neither."
+    elif start is not None and start == end:
+        errors["active_until"] = "The window must not start and end at the same time."
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = f"{timezone!r} is not a known time zone."
+    return errors

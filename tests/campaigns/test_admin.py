@@ -2,6 +2,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -332,3 +333,76 @@ def test_finish_says_more_than_the_cap_of_open_conversations(
     page = admin_client.get(reverse("admin:campaigns_end", args=[campaign.pk]))
 
     assert "more than 2 open conversations" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_campaign_gets_active_hours_in_the_admin_and_a_clash_is_refused(
+    admin_client: Client, make_flow: Any, make_group: Any, make_channel: Any
+) -> None:
+    channel = make_channel(
+        name="SMS", active_from=dt.time(8), active_until=dt.time(9), timezone="UTC"
+    )
+    start = timezone.localtime() + dt.timedelta(hours=2)
+    fields = {
+        "name": "Evenings",
+        "flow": make_flow(channel=channel).pk,
+        "group": make_group(["+525500998877"]).pk,
+        "start_at": start,
+        "end_at": start + dt.timedelta(days=1),
+        "active_from": "18:00",
+        "active_until": "21:00",
+        "timezone": "UTC",
+    }
+    url = reverse("admin:campaigns_campaign_add")
+
+    refused = admin_client.post(url, form_data(dict(fields)))
+
+    assert refused.status_code == 200
+    assert (
+        "These active hours (18:00–21:00 UTC) and those of channel &#x27;SMS&#x27; "
+        "(08:00–09:00 UTC), which the flow sends on, are never open at the same time"
+    ) in refused.content.decode()
+    assert not Campaign.objects.filter(name="Evenings").exists()
+
+    fields["active_from"] = "08:30"
+    saved = admin_client.post(url, form_data(dict(fields)))
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    campaign = Campaign.objects.get(name="Evenings")
+    assert (campaign.active_from, campaign.active_until) == (
+        dt.time(8, 30),
+        dt.time(21),
+    )
+    assert campaign.timezone == settings.TIME_ZONE
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+    assert "Active hours (optional)" in page
+
+
+@pytest.mark.django_db
+def test_half_a_window_or_an_unknown_zone_is_refused(
+    make_flow: Any, make_group: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    start = timezone.now() + dt.timedelta(hours=2)
+    campaign = Campaign(
+        name="Half",
+        flow=make_flow(),
+        group=make_group(["+525500998877"]),
+        start_at=start,
+        end_at=start + dt.timedelta(days=1),
+        active_from=dt.time(8),
+        timezone="Mars/Olympus",
+    )
+    with pytest.raises(ValidationError) as refused:
+        campaign.full_clean(exclude=["flow_version"])
+    assert refused.value.message_dict == {
+        "active_until": ["Give both ends of the sending window, or neither."],
+        "timezone": ["'Mars/Olympus' is not a known time zone."],
+    }
+    campaign.timezone = ""
+    campaign.active_from = None
+    campaign.full_clean(exclude=["flow_version"])
+    assert campaign.timezone == settings.TIME_ZONE

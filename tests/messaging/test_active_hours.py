@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from campaigns.models import Campaign
 from campaigns.runs import campaign_tick
 from messaging.dispatch import messages_send_range, messages_sweep
 from messaging.models import Message
@@ -61,3 +62,103 @@ def test_a_campaign_started_at_22_sends_after_08(
     assert morning.sent == 3
     assert len(provider.sent) == 3
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def send_run_at(make_campaign: Any, flow: Any, now: dt.datetime, **window: Any) -> Any:
+    campaign = make_campaign(
+        started=True,
+        flow=flow,
+        start_at=NIGHT,
+        end_at=NIGHT + dt.timedelta(days=7),
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(**window)
+    run = campaign_tick(campaign_id=campaign.pk, now=NIGHT + dt.timedelta(seconds=1))
+    assert run is not None
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    return run, messages_send_range(
+        run_id=run.pk, first_id=ids[0], last_id=ids[-1], now=now
+    )
+
+
+@pytest.mark.django_db
+def test_a_campaigns_own_active_hours_hold_its_messages_until_they_open(
+    provider: Any, make_campaign: Any, make_flow: Any
+) -> None:
+    """The campaign has the window (08:00–21:00 at GMT-5), its channel none."""
+    run, night = send_run_at(
+        make_campaign,
+        make_flow(),
+        NIGHT,
+        active_from=dt.time(8),
+        active_until=dt.time(21),
+        timezone="Etc/GMT+5",
+    )
+
+    assert (night.sent, night.deferred) == (0, 3)
+    assert set(Message.objects.values_list("status", "not_before")) == {
+        ("deferred", MORNING)
+    }
+    assert messages_sweep(now=MORNING - dt.timedelta(minutes=1)) == 0
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    morning = messages_send_range(
+        run_id=run.pk, first_id=ids[0], last_id=ids[-1], now=MORNING
+    )
+    assert morning.sent == 3
+    assert provider.sent
+
+
+@pytest.mark.django_db
+def test_a_message_waits_for_both_its_channels_and_its_campaigns_hours(
+    provider: Any, make_campaign: Any, make_flow: Any, make_channel: Any
+) -> None:
+    """Channel 08:00–21:00 at GMT-5 (13:00–02:00 UTC); campaign 15:00–18:00 UTC.
+    At 08:00 at GMT-5 the channel is open, the campaign not until 15:00 UTC."""
+    channel = make_channel(
+        active_from=dt.time(8), active_until=dt.time(21), timezone="Etc/GMT+5"
+    )
+    _, report = send_run_at(
+        make_campaign,
+        make_flow(channel=channel),
+        MORNING,
+        active_from=dt.time(15),
+        active_until=dt.time(18),
+        timezone="UTC",
+    )
+
+    assert (report.sent, report.deferred) == (0, 3)
+    expected = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+    assert set(Message.objects.values_list("status", "not_before")) == {
+        ("deferred", expected)
+    }
+    assert provider.sent == []
+
+
+@pytest.mark.django_db
+def test_hours_that_never_meet_fail_the_messages_with_the_reason(
+    provider: Any, make_campaign: Any, make_flow: Any, make_channel: Any
+) -> None:
+    """Refused when the campaign is saved; a channel's hours changed later can still
+    make them miss each other: the messages fail, saying why, rather than wait for
+    ever."""
+    channel = make_channel(
+        name="SMS", active_from=dt.time(8), active_until=dt.time(9), timezone="UTC"
+    )
+    _, report = send_run_at(
+        make_campaign,
+        make_flow(channel=channel),
+        NIGHT,
+        active_from=dt.time(10),
+        active_until=dt.time(11),
+        timezone="UTC",
+    )
+
+    assert (report.sent, report.failed, report.deferred) == (0, 3, 0)
+    assert set(Message.objects.values_list("status", "error")) == {
+        (
+            "failed",
+            "never sent: channel 'SMS''s active hours (08:00–09:00 UTC) and the "
+            "campaign's active hours (10:00–11:00 UTC) are never open at the same "
+            "time",
+        )
+    }
+    assert provider.sent == []

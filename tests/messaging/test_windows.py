@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,49 @@ def test_a_window_across_midnight() -> None:
 
 def test_no_window_means_any_hour() -> None:
     assert opens(None, None, "2026-03-02T03:00") is None
+
+
+def window(start: str, end: str, tz: str = "UTC", owner: str = "the campaign's") -> Any:
+    from messaging.windows import Window
+
+    return Window(dt.time.fromisoformat(start), dt.time.fromisoformat(end), tz, owner)
+
+
+def both_open(*windows: Any, now: str) -> str | None:
+    from messaging.windows import windows_open_at
+
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=UTC)
+    result = windows_open_at(list(windows), at)
+    return result.isoformat(timespec="minutes") if result else None
+
+
+def test_two_windows_send_when_both_are_open() -> None:
+    channel = window("08:00", "21:00", owner="channel 'SMS''s")  # UTC
+    campaign = window("09:00", "12:00", tz="Etc/GMT+5")  # 14:00-17:00 UTC
+    assert both_open(channel, campaign, now="2026-03-02T15:00") is None
+    # 03:00 UTC: the channel opens at 08:00, the campaign only at 14:00.
+    assert (
+        both_open(channel, campaign, now="2026-03-02T03:00") == "2026-03-02T14:00+00:00"
+    )
+    # 17:00 UTC: the campaign closed; its next opening is tomorrow 14:00.
+    assert (
+        both_open(channel, campaign, now="2026-03-02T17:00") == "2026-03-03T14:00+00:00"
+    )
+    # A window across midnight meeting a day window.
+    night = window("20:00", "02:00")
+    assert both_open(channel, night, now="2026-03-02T10:00") == "2026-03-02T20:00+00:00"
+    assert both_open(None, None, now="2026-03-02T10:00") is None
+    assert both_open(channel, None, now="2026-03-02T07:00") == "2026-03-02T08:00+00:00"
+
+
+def test_windows_that_never_meet_say_so() -> None:
+    from messaging.windows import WindowsNeverMeet
+
+    channel = window("08:00", "09:00", owner="channel 'SMS''s")
+    campaign = window("10:00", "11:00")
+    with pytest.raises(WindowsNeverMeet) as refused:
+        both_open(channel, campaign, now="2026-03-02T12:00")
+    assert str(refused.value) == (
+        "never sent: channel 'SMS''s active hours (08:00–09:00 UTC) and the "
+        "campaign's active hours (10:00–11:00 UTC) are never open at the same time"
+    )
