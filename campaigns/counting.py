@@ -24,6 +24,9 @@ RECOUNT_RECENT_EVERY = dt.timedelta(minutes=5)
 
 # Claimed or not, per row: what shown_status needs to tell "sending".
 HELD = ExpressionWrapper(Q(claim_token__isnull=False), output_field=BooleanField())
+HELD_MESSAGE = ExpressionWrapper(
+    Q(messages__claim_token__isnull=False), output_field=BooleanField()
+)
 
 
 def live_counts(run_ids: Iterable[int]) -> dict[int, Counter[str]]:
@@ -43,21 +46,35 @@ def live_counts(run_ids: Iterable[int]) -> dict[int, Counter[str]]:
     return found
 
 
-def is_counted_live(run: CampaignRun) -> bool:
-    """Small runs still sending, and runs never counted, are counted live; the rest
-    (final counts are stored when a run is done) read their stored counts."""
-    if run.counted_at is None:
-        return True
-    return (
-        run.status == CampaignRun.Status.RUNNING and run.messages_created <= LIVE_LIMIT
+def counted_live() -> Q:
+    """The runs counted live: small runs still sending, and runs never counted; the
+    rest (final counts are stored when a run is done) read their stored counts."""
+    return Q(counted_at__isnull=True) | Q(
+        status=CampaignRun.Status.RUNNING, messages_created__lte=LIVE_LIMIT
     )
 
 
 def run_counts(runs: list[CampaignRun]) -> dict[int, Counter[str]]:
-    """Messages by status for each run: live for small (or never counted) runs,
-    else as stored; one query at most, however many runs."""
-    live = live_counts(run.pk for run in runs if is_counted_live(run))
-    return {run.pk: live.get(run.pk) or Counter(run.counts) for run in runs}
+    """Messages by status for each run: live for the runs counted live, else as
+    stored; in one query, however many runs and whichever are live."""
+    if not runs:
+        return {}
+    # Which runs are counted live is decided by the query that counts them: a run
+    # done since it was read is not counted as sending nothing.
+    rows = (
+        CampaignRun.objects.filter(pk__in=[run.pk for run in runs])
+        .filter(counted_live())
+        .annotate(held=HELD_MESSAGE)
+        .values_list("pk", "messages__status", "held")
+        .annotate(n=Count("messages"))
+        .order_by()
+    )
+    live: dict[int, Counter[str]] = {}
+    for run_id, status, held, n in rows:
+        counts = live.setdefault(run_id, Counter())
+        if n:
+            counts[shown_status(status, held)] += n
+    return {run.pk: live.get(run.pk, Counter(run.counts)) for run in runs}
 
 
 def runs_recount(*, now: dt.datetime | None = None, limit: int = 100) -> int:

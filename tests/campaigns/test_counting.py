@@ -76,3 +76,47 @@ def test_the_runs_list_costs_the_same_queries_for_one_run_or_many(
         campaign_tick(campaign_id=campaign.pk)
 
     assert queries_for_page() == one
+
+
+def page_queries(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_the_runs_list_costs_the_same_queries_whether_its_runs_are_live_or_stored(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    url = reverse("admin:campaigns_campaignrun_changelist")
+    done = make_campaign(started=True, name="Done")
+    Campaign.objects.filter(pk=done.pk).update(status="in_progress")
+    finished = campaign_tick(campaign_id=done.pk)
+    assert finished is not None
+    CampaignRun.objects.filter(pk=finished.pk).update(status="done")
+    counting.runs_recount()  # its final counts, stored
+    page_queries(admin_client, url)  # what a session reads once
+    stored_only = page_queries(admin_client, url)
+
+    live = make_campaign(started=True, name="Live")
+    Campaign.objects.filter(pk=live.pk).update(status="in_progress")
+    campaign_tick(campaign_id=live.pk)  # never counted: counted live
+
+    assert page_queries(admin_client, url) == stored_only
+
+
+@pytest.mark.django_db
+def test_a_campaigns_page_costs_the_same_queries_whether_its_runs_are_live_or_stored(
+    admin_client: Client, run: CampaignRun
+) -> None:
+    url = reverse("admin:campaigns_campaign_change", args=[run.campaign_id])
+    page_queries(admin_client, url)  # what a session reads once
+    live = page_queries(admin_client, url)
+
+    CampaignRun.objects.filter(pk=run.pk).update(status="done")
+    counting.runs_recount()
+
+    assert page_queries(admin_client, url) == live

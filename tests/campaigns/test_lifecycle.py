@@ -246,9 +246,6 @@ def test_finish_impact_counts_open_journeys_up_to_a_cap(
 def test_finish_impact_reads_a_big_runs_unsent_messages_from_its_stored_counts(
     make_campaign: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     from campaigns import counting
     from campaigns.lifecycle import campaign_finish_impact
     from campaigns.runs import campaign_tick
@@ -260,8 +257,9 @@ def test_finish_impact_reads_a_big_runs_unsent_messages_from_its_stored_counts(
     monkeypatch.setattr(counting, "LIVE_LIMIT", 2)  # three messages: a "big" run
     counting.runs_recount()
 
-    with CaptureQueriesContext(connection) as captured:
-        impact = campaign_finish_impact(campaign=campaign)
+    Message.objects.filter(run=run).update(status="sent")  # since the last count
 
-    assert impact.unsent_messages == 2  # a worker holds the third: not cancelled
-    assert not any("messaging_message" in q["sql"] for q in captured)
+    impact = campaign_finish_impact(campaign=campaign)
+
+    # As last counted, not counted again: a worker holds the third.
+    assert impact.unsent_messages == 2
