@@ -22,17 +22,26 @@ def window_opens_at(
         return None
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    # A window ending before it starts runs across midnight.
-    is_open = start <= clock < end if start < end else clock >= start or clock < end
-    if is_open:
+    if _is_open(start, end, local.time()):
         return None
-    opening = dt.datetime.combine(local.date(), start, tzinfo=zone)
-    if opening <= local:
-        opening = dt.datetime.combine(
-            local.date() + dt.timedelta(days=1), start, tzinfo=zone
-        )
-    return opening.astimezone(dt.UTC)
+    # The first time after ``now`` the clock shows ``start``, compared in UTC: times
+    # of one zone compare by their clock alone, and in the hour repeated when clocks
+    # go back the first 23:30 may be past while the second is to come. A start the
+    # clocks skip is read as that long after the change (fold 0): later than the
+    # window opened, but inside it, or the next day's when it was skipped whole.
+    for days in range(4):
+        day = local.date() + dt.timedelta(days=days)
+        for fold in (0, 1):
+            opening = dt.datetime.combine(day, start, tzinfo=zone).replace(fold=fold)
+            at = opening.astimezone(dt.UTC)
+            if at > now and _is_open(start, end, at.astimezone(zone).time()):
+                return at
+    raise AssertionError(f"no opening of {start}-{end} {timezone} after {now}")
+
+
+def _is_open(start: dt.time, end: dt.time, clock: dt.time) -> bool:
+    # A window ending before it starts runs across midnight.
+    return start <= clock < end if start < end else clock >= start or clock < end
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,10 @@ def windows_open_at(
     (a campaign's window and its channel's that do not overlap)."""
     present = [window for window in windows if window is not None]
     moment = now
-    for _ in range(4 * len(present) + 2):
+    # Each step goes on to a later opening of one of the windows, each opening about
+    # once a day: enough steps for the days looked at, so windows that meet only
+    # once a clock has changed days from now are still found.
+    for _ in range(10 * len(present) + 2):
         openings = [
             opening for window in present if (opening := window.opens_at(moment))
         ]

@@ -85,3 +85,39 @@ def test_windows_that_never_meet_say_so() -> None:
         "never sent: channel 'SMS''s active hours (08:00–09:00 UTC) and the "
         "campaign's active hours (10:00–11:00 UTC) are never open at the same time"
     )
+
+
+def test_in_the_hour_clocks_repeat_a_window_opens_at_its_second_start() -> None:
+    """Santiago turns 00:00 back to 23:00 on 4 April 2027: at the second 23:10 the
+    first 23:30 has passed, the second is to come."""
+    assert (
+        opens("23:30", "07:00", "2027-04-04T03:10", tz="America/Santiago")
+        == "2027-04-04T03:30+00:00"
+    )
+
+
+def test_windows_meeting_after_the_hour_clocks_repeat_are_found() -> None:
+    """The first 23:30 of the repeated hour is already past: taken for the next
+    opening, it sent the two windows back and forth until they 'never met'."""
+    channel = window("03:00", "12:00", owner="channel 'SMS''s")
+    campaign = window("23:30", "07:00", tz="America/Santiago")
+    assert both_open(channel, campaign, now="2027-04-04T03:10") == (
+        "2027-04-04T03:30+00:00"
+    )
+
+
+def test_a_window_starting_in_the_hour_clocks_skip_opens_inside_it() -> None:
+    """Madrid skips 02:00-03:00 on 28 March 2027: a window from 02:30 is open by
+    03:30."""
+    opening = opens("02:30", "06:00", "2027-03-27T23:00", tz="Europe/Madrid")
+    assert opening == "2027-03-28T01:30+00:00"  # 03:30 CEST
+
+
+def test_windows_that_meet_once_a_clock_changes_days_away_are_found() -> None:
+    """09:00-10:00 in Madrid and 04:00-05:00 in New York touch until New York
+    moves its clocks (14 March 2027), and overlap from then: within the week
+    looked at, so the messages wait instead of failing."""
+    campaign = window("09:00", "10:00", tz="Europe/Madrid")
+    channel = window("04:00", "05:00", tz="America/New_York", owner="channel 'SMS''s")
+    for now in ("2027-03-09T10:00", "2027-03-08T10:00", "2027-03-07T10:00"):
+        assert both_open(channel, campaign, now=now) == "2027-03-14T08:00+00:00"
