@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from audiences.models import Contact
 from campaigns.models import CampaignRun
-from flows.models import FlowVersion
+from flows.models import Flow, FlowVersion
 from flows.rendering import render
 
 from .backends import DeliveryError, get_backend
@@ -182,6 +182,8 @@ def messages_send_range(
             status=Message.Status.SKIPPED, claim_token=None, lease_until=None
         )
         messages = [m for m in messages if m.contact.opted_out_at is None]
+    if run_id is None:
+        messages = _cancel_if_flow_archived(messages, token, report)
     steps = _steps_for({m.version_id for m in messages if m.version_id})
     began = checked_at = time.monotonic()
 
@@ -219,6 +221,32 @@ def messages_send_range(
     return report
 
 
+def _cancel_if_flow_archived(
+    messages: list[Message], token: uuid.UUID, report: DispatchReport
+) -> list[Message]:
+    """Cancel the claimed ``messages`` (of journeys entered without a campaign) whose
+    flow is archived; return the others. Archiving cancels only the messages nobody
+    holds: one held then and given back (a failure to retry, a lost worker, a chunk
+    out of time) is cancelled when claimed again."""
+    archived = set(
+        FlowVersion.objects.filter(
+            pk__in={m.version_id for m in messages}, flow__status=Flow.Status.ARCHIVED
+        ).values_list("pk", flat=True)
+    )
+    if not archived:
+        return messages
+    report.cancelled += Message.objects.filter(
+        pk__in=[m.pk for m in messages if m.version_id in archived],
+        claim_token=token,
+    ).update(
+        status=Message.Status.CANCELLED,
+        error="flow archived",
+        claim_token=None,
+        lease_until=None,
+    )
+    return [m for m in messages if m.version_id not in archived]
+
+
 def _stopped_since_claim(
     rest: list[Message], token: uuid.UUID, report: DispatchReport
 ) -> set[int]:
@@ -226,7 +254,7 @@ def _stopped_since_claim(
     those of a flow archived (entered without a campaign) since they were claimed: a
     long chunk (a slow provider, a rate limit) must not send them. Return their
     ids."""
-    from flows.models import Flow, Journey
+    from flows.models import Journey
 
     opted_out = set(
         Contact.objects.filter(

@@ -420,3 +420,50 @@ def test_archiving_a_flow_during_a_long_chunk_cancels_its_held_messages(
         "cancelled",
         "sent",
     ]
+
+
+@pytest.mark.django_db
+def test_a_message_of_a_flow_archived_while_it_was_held_is_cancelled_when_retried(
+    make_channel: Any, provider: Any
+) -> None:
+    """Archiving cancels the waiting messages of the flow's journeys, not those a
+    worker holds: one it then gave back (a failure to retry, a lost worker, the end
+    of its time) must not go out later."""
+    from audiences.models import Contact
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_archive, flow_publish
+    from flows.triggers import event_record
+
+    flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
+    FlowStep.objects.create(
+        flow=flow, position=1, kind="send", channel=make_channel(), body="Hola"
+    )
+    FlowStep.objects.create(flow=flow, position=2, kind="end")
+    flow_publish(flow=flow)
+    contact = Contact.objects.create(phone=PHONES[0])
+    event_record(contact=contact, event="signup", event_id="e1")
+    (message,) = Message.objects.all()
+    provider.failures[PHONES[0]] = ("timed out", False)
+
+    def archive(message: Message) -> None:
+        if Flow.objects.filter(pk=flow.pk, status="published").exists():
+            flow_archive(flow=flow)
+
+    provider.on_send.append(archive)
+    first = messages_send_range(run_id=None, first_id=message.pk, last_id=message.pk)
+    assert first.retrying == 1
+
+    del provider.failures[PHONES[0]]
+    later = timezone.now() + dt.timedelta(hours=1)
+    again = messages_send_range(
+        run_id=None, first_id=message.pk, last_id=message.pk, now=later
+    )
+
+    assert (again.sent, again.cancelled) == (0, 1)
+    assert provider.sent == []
+    message.refresh_from_db()
+    assert (message.status, message.error, message.claim_token) == (
+        "cancelled",
+        "flow archived",
+        None,
+    )
