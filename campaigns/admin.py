@@ -100,6 +100,9 @@ class CampaignEventInline(admin.TabularInline):
     def by(self, event: CampaignEvent) -> str:
         return str(event.actor) if event.actor_id else "the schedule"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignEvent]:
+        return super().get_queryset(request).select_related("actor", "campaign")
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 

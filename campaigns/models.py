@@ -253,7 +253,10 @@ class CampaignEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.campaign}: {self.from_status} → {self.to_status}"
+        return (
+            f"{self.campaign}: {self.get_from_status_display()} → "
+            f"{self.get_to_status_display()}"
+        )
 
 
 class CampaignRun(models.Model):

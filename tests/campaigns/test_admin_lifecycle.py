@@ -255,3 +255,34 @@ def test_the_history_says_who_changed_the_status_and_shows_no_change_as_none(
     created = next(row for row in words if row.endswith("created"))
     assert "— Pending execution" in created
     assert "Pending execution Pending execution" not in created
+
+
+@pytest.mark.django_db
+def test_the_history_reads_its_actors_with_it(
+    admin_client: Client, admin_user: Any, make_campaign: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.lifecycle import campaign_resume
+
+    campaign = running(make_campaign)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    campaign_suspend(campaign=campaign, actor=admin_user)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url)
+    for _ in range(3):
+        campaign = campaign_resume(
+            campaign=campaign,
+            start_at=timezone.now() + dt.timedelta(hours=1),
+            actor=admin_user,
+        )
+        campaign_transition(campaign=campaign, to="in_progress")
+        campaign_suspend(campaign=campaign, actor=admin_user)
+    assert campaign.events.exclude(actor=None).count() >= 7
+    with CaptureQueriesContext(connection) as many:
+        admin_client.get(url)
+
+    assert len(many.captured_queries) == len(few.captured_queries), [
+        q["sql"][:150] for q in many.captured_queries
+    ]
