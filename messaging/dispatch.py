@@ -191,6 +191,7 @@ def messages_send_range(
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
     sent = SentBatch(token, report)
+    hours = ActiveHours(campaign_window)
     stopped: set[int] = set()
     budget = settings.MESSAGING_TASK_BUDGET_SECONDS
     for index, message in enumerate(messages):
@@ -215,7 +216,7 @@ def messages_send_range(
             stopped |= _stopped_since_claim(messages[index:], token, report)
         if message.pk in stopped:
             continue
-        _deliver(message, steps, token, clock(), report, sent, campaign_window)
+        _deliver(message, steps, token, clock(), report, sent, hours)
         sent.flush_if_due()
     sent.flush()
     return report
@@ -621,6 +622,29 @@ def _defer_outside_active_hours(
             )
 
 
+class ActiveHours:
+    """The windows a chunk's messages may go out in: their channel's and their
+    campaign's. Each channel's are looked up once a chunk: they are checked for
+    every message, and building them cost more than the check."""
+
+    def __init__(self, campaign: Window | None = None) -> None:
+        self.campaign = campaign
+        self.of_channel: dict[int, list[Window]] = {}
+
+    def opens_at(self, channel: Channel, now: dt.datetime) -> dt.datetime | None:
+        """None when a message on ``channel`` may go at ``now``, else the first
+        moment it may. Raise WindowsNeverMeet when that never comes."""
+        windows = self.of_channel.get(channel.pk)
+        if windows is None:
+            windows = self.of_channel[channel.pk] = [
+                w for w in (channel.window, self.campaign) if w is not None
+            ]
+        for window in windows:
+            if not window.is_open(now):
+                return windows_open_at(windows, now)
+        return None
+
+
 def _deliver(
     message: Message,
     steps: dict[tuple[int, int], dict[str, Any]],
@@ -628,18 +652,14 @@ def _deliver(
     now: dt.datetime,
     report: DispatchReport,
     sent: "SentBatch | None" = None,
-    campaign_window: Window | None = None,
+    hours: ActiveHours | None = None,
 ) -> None:
     def mine() -> MessageQuerySet:
         return Message.objects.filter(pk=message.pk, claim_token=token)
 
     # A window may close while a chunk is being sent: check again, per message.
     try:
-        opens_at = (
-            windows_open_at([message.channel.window, campaign_window], now)
-            if campaign_window is not None or message.channel.active_from is not None
-            else None
-        )
+        opens_at = (hours or ActiveHours()).opens_at(message.channel, now)
     except WindowsNeverMeet as exc:
         report.failed += mine().update(
             status=Message.Status.FAILED,

@@ -2,6 +2,7 @@
 seed 003)."""
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,6 +65,10 @@ class Window:
     def __str__(self) -> str:
         return f"{self.start:%H:%M}–{self.end:%H:%M} {self.timezone}"
 
+    def is_open(self, now: dt.datetime) -> bool:
+        clock = now.astimezone(ZoneInfo(self.timezone)).time()
+        return _is_open(self.start, self.end, clock)
+
     def opens_at(self, now: dt.datetime) -> dt.datetime | None:
         return window_opens_at(
             start=self.start, end=self.end, timezone=self.timezone, now=now
@@ -75,7 +80,7 @@ class WindowsNeverMeet(Exception):
 
 
 def windows_open_at(
-    windows: "list[Window | None]", now: dt.datetime
+    windows: "Sequence[Window | None]", now: dt.datetime
 ) -> dt.datetime | None:
     """Return None when every window is open at ``now``, else the first moment they
     all are. Raise WindowsNeverMeet when that moment does not come within a week
