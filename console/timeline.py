@@ -106,7 +106,7 @@ def message_event(message: Message) -> Event:
             "message",
             "deferred",
             f"Held on {channel}{origin}",
-            "outside the channel's active hours; goes out at "
+            "outside active hours (the channel's or the campaign's); goes out at "
             + _when(message.not_before),
         )
     if state in (Message.Status.SENT, Message.Status.DELIVERED):
@@ -116,6 +116,7 @@ def message_event(message: Message) -> Event:
             "message",
             str(state),
             f"{verb} on {channel}{origin}",
+            _how_it_went_out(message),
             text=message.body,
         )
     if state == Message.Status.FAILED:
@@ -143,6 +144,16 @@ def message_event(message: Message) -> Event:
         f"Cancelled on {channel}{origin}",
         _reason(message.error) if message.error else "",
     )
+
+
+def _how_it_went_out(message: Message) -> str:
+    """What a sent message went through first: a wait for active hours (a deferred
+    message is released with its attempt count unchanged), or failed attempts."""
+    if message.attempts > 1:
+        return f"on attempt {message.attempts} (the earlier ones failed)"
+    if message.not_before is not None and message.not_before > message.created_at:
+        return "held for active hours until " + _when(message.not_before)
+    return ""
 
 
 def contact_timeline(contact: Contact, now: dt.datetime | None = None) -> list[Event]:

@@ -37,7 +37,18 @@ def test_the_timeline_tells_what_became_of_each_message(
     mine = Message.objects.filter(contact=carlos)
     opening = timezone.now() + dt.timedelta(hours=9)
     mine.filter(run__campaign__name="Sent one").update(
-        status="sent", sent_at=timezone.now(), body="Hola Carlos"
+        status="sent", sent_at=timezone.now(), body="Hola Carlos", attempts=1
+    )
+    # Sent after a night outside active hours; sent on the third attempt.
+    waited = Message.objects.filter(run__campaign__name="Sent one").exclude(
+        contact=carlos
+    )
+    morning = timezone.now() + dt.timedelta(hours=8)
+    waited.filter(contact__phone=PHONES[1]).update(
+        status="sent", sent_at=morning, not_before=morning, attempts=1
+    )
+    waited.filter(contact__phone=PHONES[2]).update(
+        status="sent", sent_at=timezone.now(), attempts=3
     )
     mine.filter(run__campaign__name="Held one").update(
         status="deferred", not_before=opening
@@ -51,6 +62,18 @@ def test_the_timeline_tells_what_became_of_each_message(
 
     with django_assert_max_num_queries(5):
         events = contact_timeline(carlos)
+    (ana_sent,) = [
+        e
+        for e in contact_timeline(Contact.objects.get(phone=PHONES[1]))
+        if e.status == "sent"
+    ]
+    assert ana_sent.detail.startswith("held for active hours until ")
+    (alfredo_sent,) = [
+        e
+        for e in contact_timeline(Contact.objects.get(phone=PHONES[2]))
+        if e.status == "sent"
+    ]
+    assert alfredo_sent.detail == "on attempt 3 (the earlier ones failed)"
 
     lines = {(event.status, event.title, event.detail) for event in events}
     assert ("sent", "Sent on Console 1 (campaign 'Sent one')", "") in lines
