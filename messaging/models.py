@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .windows import Window, window_errors
+from .windows import Window, WindowsNeverMeet, window_errors, windows_open_at
 
 
 def default_timezone() -> str:
@@ -90,8 +90,41 @@ class Channel(models.Model):
                     f"{self.get_kind_display()} channels need {example}."
                 )
         errors.update(window_errors(self.active_from, self.active_until, self.timezone))
+        if not errors and self.pk is not None:
+            errors.update(self._window_clashes())
         if errors:
             raise ValidationError(errors)
+
+    def _window_clashes(self) -> dict[str, str]:
+        """New active hours must still meet those of every campaign not ended that
+        sends on this channel, or that campaign's messages here could never go
+        out (the campaign form checks the other way round)."""
+        from django.utils import timezone
+
+        from campaigns.models import Campaign
+
+        window = self.window
+        if window is None:
+            return {}
+        campaigns = (
+            Campaign.objects.not_ended()
+            .filter(active_from__isnull=False)
+            .select_related("flow_version")
+        )
+        for campaign in campaigns:
+            steps = campaign.flow_version.steps if campaign.flow_version else []
+            if not any(step.get("channel_id") == self.pk for step in steps):
+                continue
+            try:
+                windows_open_at([window, campaign.window], timezone.now())
+            except WindowsNeverMeet:
+                return {
+                    "active_from": f"These active hours ({window}) and those of "
+                    f"campaign {campaign.name!r} ({campaign.window}), which sends on "
+                    "this channel, are never open at the same time: its messages "
+                    "could never go out. Change or end the campaign first."
+                }
+        return {}
 
 
 class MessageQuerySet(models.QuerySet["Message"]):

@@ -240,3 +240,30 @@ def test_a_chunk_inside_its_hours_reads_only_the_clock_for_each_message(
 
     assert report.sent == 3
     assert len(searches) == 1  # the channel's, before the claim
+
+
+@pytest.mark.django_db
+def test_a_channels_new_hours_that_never_meet_a_campaigns_are_refused(
+    make_campaign: Any, make_flow: Any, make_channel: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    channel = make_channel(name="SMS")
+    campaign = make_campaign(flow=make_flow(channel=channel))
+    Campaign.objects.filter(pk=campaign.pk).update(
+        active_from=dt.time(18), active_until=dt.time(21), timezone="UTC"
+    )
+    channel.active_from, channel.active_until = dt.time(8), dt.time(9)
+
+    with pytest.raises(ValidationError) as refused:
+        channel.full_clean()
+    assert refused.value.message_dict["active_from"] == [
+        "These active hours (08:00–09:00 UTC) and those of campaign 'Spring sale' "
+        "(18:00–21:00 UTC), which sends on this channel, are never open at the same "
+        "time: its messages could never go out. Change or end the campaign first."
+    ]
+    channel.active_until = dt.time(19)
+    channel.full_clean()  # they meet from 18:00 to 19:00
+    Campaign.objects.filter(pk=campaign.pk).update(status="ended")
+    channel.active_until = dt.time(9)
+    channel.full_clean()  # an ended campaign sends nothing more
