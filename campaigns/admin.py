@@ -831,7 +831,11 @@ class CampaignRunAdmin(RecordAdmin):
 
     @staticmethod
     def _count(run: CampaignRun, *statuses: str) -> int:
-        counts = getattr(run, "shown_counts", None) or run_counts([run])[run.pk]
+        # Set on every row of the list; empty for a run that sent nothing (a
+        # skipped run), which must not be counted again, a query a column.
+        counts = getattr(run, "shown_counts", None)
+        if counts is None:
+            counts = run_counts([run])[run.pk]
         return sum(counts[status] for status in statuses)
 
     @admin.display(description="waiting")

@@ -120,3 +120,28 @@ def test_a_campaigns_page_costs_the_same_queries_whether_its_runs_are_live_or_st
     counting.runs_recount()
 
     assert page_queries(admin_client, url) == live
+
+
+@pytest.mark.django_db
+def test_the_runs_list_costs_the_same_queries_with_runs_that_sent_nothing(
+    admin_client: Client, run: CampaignRun
+) -> None:
+    import datetime as dt
+
+    url = reverse("admin:campaigns_campaignrun_changelist")
+    counting.runs_recount()
+    page_queries(admin_client, url)  # what a session reads once
+    one = page_queries(admin_client, url)
+    # Skipped runs (the previous one was still sending) have no messages.
+    CampaignRun.objects.bulk_create(
+        CampaignRun(
+            campaign=run.campaign,
+            scheduled_for=run.scheduled_for + dt.timedelta(minutes=minutes),
+            flow_version=run.flow_version,
+            status=CampaignRun.Status.SKIPPED,
+        )
+        for minutes in range(1, 6)
+    )
+    counting.runs_recount()  # their counts, stored: none
+
+    assert page_queries(admin_client, url) == one
