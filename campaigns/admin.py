@@ -773,10 +773,12 @@ def _impact_text(campaign: Campaign) -> str:
     journeys = f"{impact.open_journeys:,}"
     if impact.journeys_beyond_cap:
         journeys = f"more than {journeys}"
+    unsent = f"{impact.unsent_messages:,}"
+    if impact.messages_beyond_cap:
+        unsent = f"more than {unsent}"
     return (
         f"{journeys} open conversations (contacts still on the flow) "
-        f"end and {impact.unsent_messages:,} queued or deferred messages are "
-        "cancelled"
+        f"end and {unsent} queued or deferred messages are cancelled"
     )
 
 

@@ -21,7 +21,7 @@ from flows.models import Journey
 from messaging.dispatch import UNSENT, messages_cancel
 from messaging.models import Message
 
-from .counting import run_counts, run_store_counts
+from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus, Schedule
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 
@@ -204,21 +204,22 @@ def campaign_resume(
         raise CampaignRefused(" ".join(exc.messages)) from None
 
 
-# Open journeys are counted up to this many: a run to a million contacts waiting
-# on the flow has a million, and counting them takes the better part of a second.
+# Open journeys and unsent messages are counted up to this many: a run to a million
+# contacts waiting on the flow has a million of each, and counting them takes the
+# better part of a second.
 IMPACT_CAP = 10_000
 
 
 @dataclass
 class FinishImpact:
-    """What finishing a campaign terminates: its open journeys, counted up to
-    IMPACT_CAP (``journeys_beyond_cap`` past it), and its unsent messages that no
-    worker holds, from the run counts (campaigns.counting: live for small runs, as
-    last stored for big ones, which beat recounts every pass while they send)."""
+    """What finishing a campaign terminates, counted now: its open journeys and its
+    unsent messages that no worker holds, each up to IMPACT_CAP
+    (``journeys_beyond_cap``, ``messages_beyond_cap`` past it)."""
 
     open_journeys: int
     unsent_messages: int
     journeys_beyond_cap: bool = False
+    messages_beyond_cap: bool = False
 
 
 def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
@@ -228,15 +229,21 @@ def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
         .order_by()[: IMPACT_CAP + 1]
         .count()
     )
-    # What End cancels: unsent and not in a worker's hands (a held unsent message
-    # counts as "sending").
-    unsent = sum(
-        counts[status] for counts in run_counts(runs).values() for status in UNSENT
+    # What End cancels (messages_cancel): unsent and not in a worker's hands. Read
+    # from the messages, through their (run, status) index: a big run's stored
+    # counts lag behind it, by a whole fan-out when taken while it was written.
+    unsent = (
+        Message.objects.filter(
+            run__in=runs, status__in=UNSENT, claim_token__isnull=True
+        )
+        .order_by()[: IMPACT_CAP + 1]
+        .count()
     )
     return FinishImpact(
         open_journeys=min(open_journeys, IMPACT_CAP),
-        unsent_messages=unsent,
+        unsent_messages=min(unsent, IMPACT_CAP),
         journeys_beyond_cap=open_journeys > IMPACT_CAP,
+        messages_beyond_cap=unsent > IMPACT_CAP,
     )
 
 

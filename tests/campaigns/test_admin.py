@@ -332,7 +332,9 @@ def test_finish_says_more_than_the_cap_of_open_conversations(
 
     page = admin_client.get(reverse("admin:campaigns_end", args=[campaign.pk]))
 
-    assert "more than 2 open conversations" in page.content.decode()
+    text = page.content.decode()
+    assert "more than 2 open conversations" in text
+    assert "more than 2 queued or deferred messages are cancelled" in text
 
 
 @pytest.mark.django_db

@@ -243,23 +243,49 @@ def test_finish_impact_counts_open_journeys_up_to_a_cap(
 
 
 @pytest.mark.django_db
-def test_finish_impact_reads_a_big_runs_unsent_messages_from_its_stored_counts(
+def test_finish_impact_says_as_many_unsent_messages_as_finishing_cancels(
     make_campaign: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campaigns import counting
     from campaigns.lifecycle import campaign_finish_impact
+    from campaigns.models import CampaignRun
     from campaigns.runs import campaign_tick
 
     campaign = make_campaign(started=True)
     run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
     held = Message.objects.filter(run=run).order_by("pk")[:1]
     Message.objects.filter(pk__in=held).update(claim_token=uuid.uuid4())
     monkeypatch.setattr(counting, "LIVE_LIMIT", 2)  # three messages: a "big" run
-    counting.runs_recount()
-
-    Message.objects.filter(run=run).update(status="sent")  # since the last count
+    # A big run's stored counts lag behind it: these were taken while its messages
+    # were still being written.
+    CampaignRun.objects.filter(pk=run.pk).update(counts={}, counted_at=timezone.now())
 
     impact = campaign_finish_impact(campaign=campaign)
+    campaign_end(campaign=campaign)
 
-    # As last counted, not counted again: a worker holds the third.
-    assert impact.unsent_messages == 2
+    cancelled = Message.objects.filter(run=run, status="cancelled").count()
+    assert cancelled == 2  # a worker holds the third: left to it
+    assert (impact.unsent_messages, impact.messages_beyond_cap) == (2, False)
+
+
+@pytest.mark.django_db
+def test_finish_impact_counts_unsent_messages_up_to_a_cap(
+    make_campaign: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns import lifecycle
+    from campaigns.runs import campaign_tick
+
+    campaign = make_campaign(started=True)
+    campaign_tick(campaign_id=campaign.pk)  # three messages, queued
+    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        impact = lifecycle.campaign_finish_impact(campaign=campaign)
+
+    assert (impact.unsent_messages, impact.messages_beyond_cap) == (2, True)
+    [count] = [q["sql"] for q in captured if "messaging_message" in q["sql"]]
+    assert "LIMIT 3" in count  # a million unsent messages are not all read
