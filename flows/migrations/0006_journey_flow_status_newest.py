@@ -2,8 +2,14 @@
 
 from django.db import migrations, models
 
+from config.migration_operations import AddIndexConcurrently, RemoveIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # Millions of journeys: the new indexes are built, then the old one dropped,
+    # concurrently on PostgreSQL, so that the engine and the admin keep reading and
+    # writing journeys meanwhile (config.migration_operations).
+    atomic = False
 
     dependencies = [
         ('audiences', '0006_importjob_progressed_at'),
@@ -12,16 +18,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='journey',
-            name='journey_flow_status_idx',
-        ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='journey',
             index=models.Index(fields=['flow', 'status', '-id'], name='journey_flow_status_id_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='journey',
             index=models.Index(condition=models.Q(('status__in', ['cancelled', 'failed'])), fields=['-id'], name='journey_stopped_idx'),
+        ),
+        RemoveIndexConcurrently(
+            model_name='journey',
+            name='journey_flow_status_idx',
         ),
     ]
