@@ -496,7 +496,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = self._posted_job(request, pk)
         try:
-            import_job_cancel(job_id=job.pk)
+            import_job_cancel(job_id=job.pk, actor=request.user)  # type: ignore[arg-type]
         except ImportRefused as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:

@@ -569,12 +569,21 @@ def _add_members(job: ImportJob) -> None:
         )
 
 
-def import_job_cancel(*, job_id: int) -> ImportJob:
-    """Stop an import before it writes contacts; nothing of it is kept."""
+def import_job_cancel(*, job_id: int, actor: User | None = None) -> ImportJob:
+    """Stop an import before it writes contacts; nothing of it is kept. A job being
+    read is asked to stop (its worker ends it CANCELLED at its next batch). Either
+    is recorded in the audit trail."""
     job = ImportJob.objects.get(pk=job_id)
     if job.status == Status.ANALYSING:
-        ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
-        job.cancel_requested = True
+        with transaction.atomic():
+            ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+            job.cancel_requested = True
+            audit_record(
+                action="change",
+                target=job,
+                note="cancel asked while the file was being read",
+                actor=actor,
+            )
         return job
     with transaction.atomic():
         if not ImportJob.objects.filter(
@@ -586,6 +595,12 @@ def import_job_cancel(*, job_id: int) -> ImportJob:
                 "be cancelled."
             )
         ImportRow.objects.filter(job=job).delete()
+        audit_record(
+            action="status",
+            target=job,
+            changes={"status": [job.status, Status.CANCELLED]},
+            actor=actor,
+        )
     import_file_remove(job)
     _vacuum_staging(job.rows_valid)
     job.refresh_from_db()

@@ -353,6 +353,40 @@ def test_cancelling_a_ready_import_keeps_nothing(
     assert not Contact.objects.exists()
 
 
+def entries(job: ImportJob) -> list[AuditEntry]:
+    return list(
+        AuditEntry.objects.filter(
+            target_type__model="importjob", target_id=str(job.pk)
+        ).order_by("pk")
+    )
+
+
+def test_cancelling_an_import_is_in_the_audit_trail_with_who_did_it(
+    admin_client: Client, admin_user: Any, tmp_path: Path, group: Any
+) -> None:
+    job = ready_job(admin_client, tmp_path, group)
+
+    admin_client.post(reverse("admin:audiences_import_cancel", args=[job.pk]))
+
+    (entry,) = entries(job)
+    assert (entry.action, entry.actor) == ("status", admin_user)
+    assert entry.changes == {"status": ["ready", "cancelled"]}
+
+
+def test_asking_to_cancel_an_import_being_read_is_in_the_audit_trail(
+    admin_client: Client, admin_user: Any, tmp_path: Path, group: Any
+) -> None:
+    upload(admin_client, write_text(tmp_path / "seed.tsv", SEED), group)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status="analysing")
+
+    admin_client.post(reverse("admin:audiences_import_cancel", args=[job.pk]))
+
+    (entry,) = entries(job)
+    assert (entry.action, entry.actor) == ("change", admin_user)
+    assert "cancel" in entry.note
+
+
 def test_importing_needs_its_own_permission(
     client: Client, django_user_model: Any, tmp_path: Path, group: Any
 ) -> None:
