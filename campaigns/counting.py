@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Q, When
 from django.utils import timezone
 
 from messaging.models import Message, shown_status
@@ -89,7 +89,14 @@ def runs_recount(*, now: dt.datetime | None = None, limit: int = 100) -> int:
                 counted_at__lt=now - RECOUNT_RECENT_EVERY,
             )
         )
-        .order_by("counted_at")
+        # A skipped run never has messages: counted once, it is done.
+        .exclude(status=CampaignRun.Status.SKIPPED, counted_at__isnull=False)
+        # Running runs first (the monitor of a run sending is watched), then the
+        # longest uncounted: a minute plan makes more recent runs than one pass takes.
+        .order_by(
+            Case(When(status=CampaignRun.Status.RUNNING, then=0), default=1),
+            F("counted_at").asc(nulls_first=True),
+        )
         .values_list("pk", flat=True)[:limit]
     )
     for run_id in due:

@@ -145,3 +145,51 @@ def test_the_runs_list_costs_the_same_queries_with_runs_that_sent_nothing(
     counting.runs_recount()  # their counts, stored: none
 
     assert page_queries(admin_client, url) == one
+
+
+@pytest.mark.django_db
+def test_a_recount_pass_takes_running_runs_first_and_skipped_runs_once(
+    run: CampaignRun,
+) -> None:
+    """A minute plan leaves thousands of recent runs, most of them skipped: one pass
+    (100 runs) must still reach the run that is sending."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = now - dt.timedelta(hours=1)
+    CampaignRun.objects.bulk_create(
+        CampaignRun(
+            campaign=run.campaign,
+            flow_version=run.flow_version,
+            scheduled_for=now - dt.timedelta(minutes=minute),
+            status=CampaignRun.Status.DONE,
+        )
+        for minute in range(1, 4)
+    )
+    # Long uncounted done runs, and the running run counted more recently.
+    CampaignRun.objects.exclude(pk=run.pk).update(
+        counted_at=old - dt.timedelta(hours=1)
+    )
+    CampaignRun.objects.filter(pk=run.pk).update(counted_at=old)
+
+    assert counting.runs_recount(now=now, limit=1) == 1
+    run.refresh_from_db()
+    assert run.counted_at == now
+
+    skipped = CampaignRun.objects.create(
+        campaign=run.campaign,
+        flow_version=run.flow_version,
+        scheduled_for=now,
+        status=CampaignRun.Status.SKIPPED,
+    )
+    counting.runs_recount(now=now)
+    skipped.refresh_from_db()
+    assert skipped.counted_at == now
+    later = now + dt.timedelta(minutes=10)
+    counting.runs_recount(now=later)
+    skipped.refresh_from_db()
+    assert skipped.counted_at == now  # counted once: it never gets messages
+    run.refresh_from_db()
+    assert run.counted_at == later
