@@ -307,12 +307,21 @@ def _stage(
         if isinstance(outcome, list):
             job.rows_rejected += 1
             rejects.add(number, cells or [], RowRejected(outcome))
-            continue
-        job.rows_valid += 1
-        batch.append(
-            (job.pk, number, outcome.phone, outcome.name, outcome.email, outcome.data)
-        )
-        if len(batch) >= BATCH:
+        else:
+            job.rows_valid += 1
+            batch.append(
+                (
+                    job.pk,
+                    number,
+                    outcome.phone,
+                    outcome.name,
+                    outcome.email,
+                    outcome.data,
+                )
+            )
+        # Every BATCH rows read, valid or not: a file of mostly rejected rows shows
+        # its progress and heeds a cancel too.
+        if job.rows_read % BATCH == 0:
             stage_rows(batch)
             if _report(job, sheet.progress(), rejects, on_progress):
                 raise ImportCancelled

@@ -118,10 +118,13 @@ def _stage_part(
                 if isinstance(row, list):
                     counts["rejected"] += 1
                     rejects.add(number, cells or [], RowRejected(row))
-                    continue
-                counts["valid"] += 1
-                batch.append((job_id, number, row.phone, row.name, row.email, row.data))
-                if len(batch) >= BATCH:
+                else:
+                    counts["valid"] += 1
+                    batch.append(
+                        (job_id, number, row.phone, row.name, row.email, row.data)
+                    )
+                # Every BATCH rows read, valid or not, a cancel is heeded.
+                if counts["read"] % BATCH == 0:
                     stage_rows(batch)
                     if _shared["cancel"].is_set():
                         raise ImportCancelled

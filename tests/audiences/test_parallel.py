@@ -119,3 +119,46 @@ def test_a_cancel_stops_the_parts_and_keeps_nothing(
     assert job.rows_read < 150_000
     assert not ImportRow.objects.exists()
     assert not Contact.objects.exists()
+
+
+def rejected_rows(path: Path, rows: int) -> Path:
+    """A file whose rows are all refused (no valid phone), but the last."""
+    data = [["CONTACT", "NOMBRE"]] + [["12", f"N{n}"] for n in range(rows)]
+    data.append(["+525500998877", "Carlos"])
+    return write_text(path, data)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_of_rejected_rows_shows_progress_and_heeds_a_cancel(
+    tmp_path: Path,
+    group: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    """Progress and cancels came with every batch of valid rows: a file of mostly
+    refused rows showed nothing and could not be stopped until read."""
+    from audiences.importing import import_job_analyse, import_job_create, jobs
+    from audiences.models import ImportJob
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "BATCH", 500)
+    monkeypatch.setattr(jobs, "BATCH", 500)
+    settings.IMPORT_WORKERS = workers
+    path = rejected_rows(tmp_path / "bad.tsv", rows=20_000)
+    seen: list[int] = []
+    job = import_job_create(source=path, group=group)
+
+    job = import_job_analyse(
+        job_id=job.pk, on_progress=lambda job: seen.append(job.rows_read)
+    )
+
+    assert job.rows_rejected == 20_000
+    if workers == 1:
+        assert len(seen) >= 20_000 // 500
+    job = import_job_create(source=path, group=group)
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job = import_job_analyse(job_id=job.pk)
+    assert job.status == "cancelled"
+    assert job.rows_read < 20_000
