@@ -261,6 +261,12 @@ def _analyse(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) ->
             "be all or nothing: nothing was imported.",
         )
         return
+    _audit_status(
+        job,
+        job.status,
+        Status.READY,
+        f"{job.rows_valid} rows to import, {job.rows_rejected} rejected",
+    )
     job.status = Status.READY
     job.progressed_at = timezone.now()
     job.save()
@@ -354,10 +360,19 @@ def _report(
 
 def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
     ImportRow.objects.filter(job=job).delete()
+    _audit_status(job, job.status, status, error)
     job.status = status
     job.error = error
     job.finished_at = job.progressed_at = timezone.now()
     job.save()
+
+
+def _audit_status(job: ImportJob, old: str, new: str, note: str = "") -> None:
+    """The worker's own moves of a job, in the trail like the operator's (the
+    actor is the task, set by console.heartbeat)."""
+    audit_record(
+        action="status", target=job, changes={"status": [old, new]}, note=note[:500]
+    )
     _vacuum_staging(job.rows_valid)
 
 
@@ -412,14 +427,14 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         raise
     except Exception as exc:
         logger.exception("import %s failed while applying", job_id)
+        error = f"Nothing was imported: {type(exc).__name__}: {exc}"
         if ImportJob.objects.filter(
             pk=job_id, status__in=(Status.READY, Status.APPLYING)
-        ).update(
-            status=Status.FAILED,
-            error=f"Nothing was imported: {type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
-        ):
+        ).update(status=Status.FAILED, error=error, finished_at=timezone.now()):
             ImportRow.objects.filter(job_id=job_id).delete()
+            _audit_status(
+                ImportJob.objects.get(pk=job_id), Status.APPLYING, Status.FAILED, error
+            )
         raise
 
 

@@ -89,10 +89,17 @@ def test_a_queued_import_whose_task_was_lost_is_queued_again_and_read(
 
     assert wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == "ready")
     assert ImportJob.objects.get(pk=job.pk).rows_valid == 3
-    (entry,) = entries(job)
-    assert entry.action == "change"
-    assert entry.actor_label == "system: audiences.tasks.sweep_imports"
-    assert "queued again" in entry.note
+    requeued, read = entries(job)
+    assert requeued.action == "change"
+    assert requeued.actor_label == "system: audiences.tasks.sweep_imports"
+    assert "queued again" in requeued.note
+    # The worker's own move is in the trail too, by its task.
+    assert (read.action, read.changes) == (
+        "status",
+        {"status": ["analysing", "ready"]},
+    )
+    assert read.actor_label == "system: audiences.tasks.analyse_import"
+    assert read.note == "3 rows to import, 0 rejected"
 
 
 def _reader(path: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -303,3 +310,24 @@ def test_an_import_being_written_is_never_taken_for_lost_however_long_it_takes(
     assert (swept.apply, swept.failed) == ([], [])
     assert ImportJob.objects.get(pk=job.pk).status == "applying"
     assert import_jobs_sweep().apply == [job.pk]  # once its writer is gone
+
+
+@pytest.mark.django_db
+def test_a_refused_read_is_in_the_audit_trail(
+    tmp_path: Path, group: AudienceGroup
+) -> None:
+    from audiences.importing import import_job_analyse
+
+    job = import_job_create(
+        source=write_text(tmp_path / "e.tsv", [["CONTACT"]]), group=group
+    )
+
+    job = import_job_analyse(job_id=job.pk)
+
+    assert job.status == "refused"
+    (entry,) = entries(job)
+    assert (entry.action, entry.changes) == (
+        "status",
+        {"status": ["analysing", "refused"]},
+    )
+    assert entry.note == job.error
