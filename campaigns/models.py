@@ -193,6 +193,14 @@ class Campaign(models.Model):
         window, version = self.window, self.flow.current_version
         if window is None or version is None:
             return {}
+        if self.start_at is not None and self.end_at is not None:
+            opens = windows_open_at([window], self.start_at) or self.start_at
+            if opens >= self.end_at:
+                return {
+                    "active_from": f"These active hours ({window}) are never open "
+                    "between the campaign's start and end: none of its messages "
+                    "could go out."
+                }
         channel_ids = {step.get("channel_id") for step in version.steps} - {None}
         for channel in Channel.objects.filter(
             pk__in=channel_ids, active_from__isnull=False

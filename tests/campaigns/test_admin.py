@@ -408,3 +408,34 @@ def test_half_a_window_or_an_unknown_zone_is_refused(
     campaign.active_from = None
     campaign.full_clean(exclude=["flow_version"])
     assert campaign.timezone == settings.TIME_ZONE
+
+
+@pytest.mark.django_db
+def test_active_hours_never_open_between_start_and_end_are_refused(
+    make_flow: Any, make_group: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    start = (timezone.now() + dt.timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    campaign = Campaign(
+        name="Morning only",
+        flow=make_flow(),
+        group=make_group(["+525500998877"]),
+        start_at=start,
+        end_at=start + dt.timedelta(hours=2),  # 10:00-12:00 UTC
+        active_from=dt.time(18),
+        active_until=dt.time(21),
+        timezone="UTC",
+    )
+    with pytest.raises(ValidationError) as refused:
+        campaign.full_clean(exclude=["flow_version"])
+    assert refused.value.message_dict == {
+        "active_from": [
+            "These active hours (18:00–21:00 UTC) are never open between the "
+            "campaign's start and end: none of its messages could go out."
+        ]
+    }
+    campaign.active_from = dt.time(11)  # 11:00-21:00 meets 10:00-12:00
+    campaign.full_clean(exclude=["flow_version"])
