@@ -701,7 +701,8 @@ class BulkMessageForm(forms.Form):
     body = forms.CharField(
         label="Message",
         widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
-        help_text="Emoji welcome. {{NOMBRE}} is the contact's custom data NOMBRE.",
+        help_text="Emoji welcome. {{NOMBRE}} is the contact's custom data NOMBRE; "
+        "{{NOMBRE|cliente}} says cliente to contacts without one.",
     )
     media_url = forms.URLField(label="Image URL", required=False, assume_scheme="https")
     sender_name = forms.CharField(label="Sender name", max_length=60, required=False)

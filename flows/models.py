@@ -117,7 +117,8 @@ class FlowStep(models.Model):
     body = models.TextField(
         blank=True,
         help_text="Send steps: the message text. {{NOMBRE}} is replaced by the "
-        "contact's custom data NOMBRE; {{PHONE}}, {{NAME}} and {{EMAIL}} also work.",
+        "contact's custom data NOMBRE; {{PHONE}}, {{NAME}} and {{EMAIL}} also work. "
+        "{{NOMBRE|cliente}} says cliente to contacts without one.",
     )
     media_url = models.URLField(
         "image or media URL",

@@ -222,10 +222,11 @@ def rendered_messages(
         )
         if contact is not None:
             message.missing_for_contact = unfilled(body, contact)
+        bare = placeholders(body, bare=True)
         for name in placeholders(body):
             if name in names and name not in known:
                 message.unknown.append(name)
-            if name in lacking:
+            if name in lacking and name in bare:
                 message.missing_in_group.append(name)
         out.append(message)
     return out
@@ -243,7 +244,7 @@ def group_lacking(
     for step in steps:
         if step["kind"] != SEND:
             continue
-        for name in placeholders(step.get("body") or ""):
+        for name in placeholders(step.get("body") or "", bare=True):
             if name.upper() in ("NAME", "EMAIL"):
                 # Contacts without a name or email get an empty one in the text.
                 wanted[name] = Q(**{name.lower(): ""})

@@ -1,4 +1,5 @@
-"""Message templates: {{VARIABLE}} placeholders filled from a contact's data."""
+"""Message templates: {{VARIABLE}} placeholders filled from a contact's data, with
+an optional fallback for contacts who have none: {{NOMBRE|cliente}}."""
 
 import re
 from typing import TYPE_CHECKING, Any
@@ -6,13 +7,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from audiences.models import Contact
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+PLACEHOLDER = re.compile(
+    r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([^{}|]*?)\s*)?\}\}"
+)
 BUILTINS = ("PHONE", "NAME", "EMAIL")
 
 
-def placeholders(template: str) -> list[str]:
-    """The variable names a template uses, each once, in order."""
-    return list(dict.fromkeys(PLACEHOLDER.findall(template)))
+def placeholders(template: str, *, bare: bool = False) -> list[str]:
+    """The variable names a template uses, each once, in order; with ``bare``, only
+    those it uses at least once without a fallback (a contact without them gets an
+    empty text there)."""
+    return list(
+        dict.fromkeys(
+            match.group(1)
+            for match in PLACEHOLDER.finditer(template)
+            if not bare or match.group(2) is None
+        )
+    )
 
 
 def _text(value: Any) -> str:
@@ -33,8 +44,8 @@ def unfilled(template: str, contact: "Contact") -> list[str]:
     builtins = _builtins(contact)
     return [
         name
-        for name in placeholders(template)
-        if name not in contact.data and not builtins.get(name.upper())
+        for name in placeholders(template, bare=True)
+        if not _text(contact.data.get(name)) and not builtins.get(name.upper())
     ]
 
 
@@ -45,16 +56,19 @@ def render(
 
     A placeholder names a custom-data variable (``{{NOMBRE}}``) or one of PHONE, NAME,
     EMAIL; custom data wins over those, and ``extra`` (an event's properties) wins
-    over both. A variable the contact lacks becomes empty.
+    over both. A variable the contact lacks, or has empty, becomes the placeholder's
+    fallback ({{NOMBRE|cliente}}), else empty.
     """
     builtins = _builtins(contact)
 
     def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, fallback = match.group(1), match.group(2)
         if extra and name in extra:
-            return _text(extra[name])
-        if name in contact.data:
-            return _text(contact.data[name])
-        return _text(builtins.get(name.upper()))
+            value = _text(extra[name])
+        elif name in contact.data:
+            value = _text(contact.data[name])
+        else:
+            value = _text(builtins.get(name.upper()))
+        return value if value or fallback is None else fallback
 
     return PLACEHOLDER.sub(fill, template)

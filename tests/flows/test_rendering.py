@@ -26,3 +26,21 @@ def test_unfilled_names_the_placeholders_a_contact_leaves_empty() -> None:
     assert unfilled(template, contact) == ["NAME", "EMAIL", "MONTO"]
     named = Contact(phone="+1", name="Ana", email="a@example.com", data={"MONTO": 0})
     assert unfilled(template, named) == ["NOMBRE"]
+
+
+def test_a_placeholder_may_give_a_fallback_for_contacts_without_it() -> None:
+    from flows.rendering import placeholders
+
+    template = "Hola {{NOMBRE|cliente}}, {{ NAME | amigo 🙂 }}: {{MONTO|0}} {{NOMBRE}}."
+    carlos = Contact(phone="+1", name="Carlos", data={"NOMBRE": "Carlitos", "MONTO": 5})
+    nobody = Contact(phone="+2", data={"NOMBRE": ""})
+
+    assert render(template, carlos) == "Hola Carlitos, Carlos: 5 Carlitos."
+    assert render(template, nobody) == "Hola cliente, amigo 🙂: 0 ."
+    assert placeholders(template) == ["NOMBRE", "NAME", "MONTO"]
+    # Only a use without a fallback leaves a gap in the text.
+    assert placeholders(template, bare=True) == ["NOMBRE"]
+    assert unfilled(template, nobody) == ["NOMBRE"]
+    assert unfilled("Hola {{NAME|amigo}}", nobody) == []
+    assert render("{{NOMBRE|}}x", nobody) == "x"  # an empty fallback is empty
+    assert render("{{ NOMBRE | a|b }}", carlos) == "{{ NOMBRE | a|b }}"  # no pipe in it
