@@ -561,3 +561,27 @@ def test_the_preview_looks_for_a_groups_missing_values_among_its_first_members(
     whole = admin_client.get(url, {"group": group.pk}).content.decode()
     assert whole.count(f"NOMBRE: some members of {group.name} have no value") == 2
     assert "looked for among" not in whole
+
+
+@pytest.mark.django_db
+def test_the_preview_does_not_warn_of_a_placeholder_with_a_fallback(
+    admin_client: Client, make_flow: Any, make_group: Any
+) -> None:
+    from audiences.models import AudienceGroup
+
+    flow = make_flow(body="Hola {{NAME|amigo}}")
+    make_group(["+525500998877", "+525511223344"], name="Seed")
+    Contact.objects.filter(phone="+525511223344").update(name="")
+
+    page = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk]),
+        {"contact": "+525511223344"},
+    ).content.decode()
+    group_page = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk]),
+        {"group": AudienceGroup.objects.get().pk},
+    ).content.decode()
+
+    assert "Hola amigo" in page
+    assert "all filled" in page
+    assert "some members of Seed have no value" not in group_page
