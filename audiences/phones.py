@@ -159,6 +159,14 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
             "%(value)s is not a phone number.", code="invalid", params={"value": text}
         ) from None
     if not phonenumbers.is_valid_number(number):
+        if text.startswith("+"):
+            # It has its country code already: telling to add one misleads.
+            raise ValidationError(
+                "%(value)s is not a valid phone number: no number of country code "
+                "+%(code)s has these digits; check them.",
+                code="invalid",
+                params={"value": text, "code": number.country_code},
+            )
         raise ValidationError(
             "%(value)s is not a valid phone number; write it with its country code, "
             "e.g. +525500998877.",

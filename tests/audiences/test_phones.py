@@ -89,3 +89,14 @@ def test_the_compiled_validity_check_agrees_with_phonenumbers() -> None:
         checked += 1
         valid += expected
     assert valid > 5_000  # the sample holds plenty of valid numbers too
+
+
+def test_a_number_with_its_country_code_is_not_told_to_add_one() -> None:
+    """+1 555 555 0123 has its country code; its digits are what is wrong."""
+    with pytest.raises(ValidationError) as info:
+        normalize_phone("+15555550123")
+    assert "write it with its country code" not in info.value.message
+    assert "+1" in info.value.message % info.value.params
+    with pytest.raises(ValidationError) as info:
+        normalize_phone("12345")
+    assert "write it with its country code" in info.value.message
