@@ -60,13 +60,17 @@ class CampaignForm(forms.ModelForm):
             field.queryset = Flow.objects.filter(
                 status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
             )
-            # Seed 000: after choosing the flow, the operator previews its chain.
+            # Seed 000: after choosing the flow, the operator previews its chain,
+            # with the group chosen (if one is) so the preview warns of its members'
+            # missing values, as the saved campaign's Preview flow does.
             field.help_text = format_html(
                 "Only published flows whose trigger type is Manual can be chosen. "
                 '<a href="#" onclick="{}">Preview flow chain</a>',
-                "var f=document.getElementById('id_flow');"
+                "var f=document.getElementById('id_flow'),"
+                "g=document.getElementById('id_group');"
                 "if(f&&f.value){window.open('/admin/flows/flow/'+f.value+"
-                "'/preview/?version=published','_blank');}"
+                "'/preview/?version=published'+(g&&g.value?'&group='+g.value:''),"
+                "'_blank');}"
                 "else{alert('Choose a flow first.');}return false;",
             )
 
