@@ -149,3 +149,26 @@ def test_a_refusal_is_a_console_page_that_says_why(
     assert "Flowcast console" in page
     assert "You may not do this" in page
     assert "Viewers can look at everything but change nothing" in page
+
+
+@pytest.mark.django_db
+def test_a_refusal_speaks_to_the_role_refused(
+    client: Client, make_user: Callable[..., Any]
+) -> None:
+    """An operator refused an administrator's page is not told what viewers may do,
+    and a staff login without a role is told it has none."""
+    from django.contrib.auth.models import User
+
+    add_channel = reverse("admin:messaging_channel_add")
+    client.force_login(make_user("Operator"))
+    page = client.get(add_channel).content.decode()
+    assert "Viewers can look" not in page
+    assert "Your role, Operator, does not allow this action" in page
+    assert "stay with administrators" in page
+
+    client.force_login(
+        User.objects.create_user("nobody", password="x" * 12, is_staff=True)
+    )
+    response = client.get(reverse("admin:campaigns_campaign_add"))
+    assert response.status_code == 403
+    assert "Your account has no role" in response.content.decode()
