@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
+from console.audit import audit_record
+from console.models import AuditEntry
 from flows.models import Flow, FlowStep
 from flows.publishing import FlowRefused, flow_publish
 from messaging.models import Channel
@@ -64,7 +66,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             flow_publish(flow=flow, actor=actor)
         except FlowRefused as exc:
             raise CampaignRefused(str(exc)) from None
-        return campaign_create(
+        campaign = campaign_create(
             actor=actor,
             name=message.name,
             description=message.description,
@@ -76,6 +78,17 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             sender_name=message.sender_name,
             reply_to=message.reply_to,
         )
+        # The trail's "Bulk message" action: what went to whom, when, on what.
+        audit_record(
+            action=AuditEntry.Action.SEND,
+            target=campaign,
+            actor=actor,
+            note=(
+                f"to {message.group} on {message.channel} at "
+                f"{timezone.localtime(start):%Y-%m-%d %H:%M %Z}: {message.body}"
+            ),
+        )
+        return campaign
 
 
 def _new_flow(name: str) -> Flow:

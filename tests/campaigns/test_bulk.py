@@ -127,3 +127,27 @@ def test_as_soon_as_possible_is_the_next_whole_minute_at_least_5_seconds_away() 
     assert bulk_send_time(None, now) == now.replace(second=0) + dt.timedelta(minutes=2)
     now = now.replace(second=10)
     assert bulk_send_time(None, now) == now.replace(second=0) + dt.timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_a_bulk_message_is_in_the_audit_trail_as_one(
+    admin_client: Client, make_group: Any, make_channel: Any
+) -> None:
+    """The trail's "Bulk message" filter finds it: it was recorded only as a created
+    campaign and a published flow, and the filter found nothing."""
+    from console.models import AuditEntry
+
+    group, channel = make_group(PHONES, name="Buyers"), make_channel(name="SMS MX")
+    admin_client.post(
+        reverse("admin:campaigns_bulk"), {**form(group, channel), "_send": "1"}
+    )
+    campaign = Campaign.objects.get()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.SEND)
+    assert entry.target_id == str(campaign.pk)
+    assert entry.actor_label == "admin"
+    assert entry.note.startswith("to Buyers on SMS MX at ")
+    assert entry.note.endswith("Hola {{NOMBRE}} 🎉 -30% hoy")
+    page = admin_client.get(
+        reverse("admin:console_auditentry_changelist"), {"action__exact": "send"}
+    ).content.decode()
+    assert "Black Friday" in page
