@@ -1,3 +1,4 @@
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
@@ -74,9 +75,8 @@ class AuditEntryAdmin(RecordAdmin):
     def summary(self, entry: AuditEntry) -> str:
         model = entry.target_type.model_class() if entry.target_type else None
         parts = [
-            f"{_field_name(model, name)}: {_shown(model, name, values[0])} → "
-            f"{_shown(model, name, values[1])}"
-            for name, values in sorted(entry.changes.items())
+            f"{field}: {before} → {after}"
+            for field, before, after in _visible_changes(model, entry.changes)
         ]
         if entry.note and entry.action != AuditEntry.Action.STATUS:
             parts.append(entry.note)
@@ -91,14 +91,7 @@ class AuditEntryAdmin(RecordAdmin):
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    _field_name(model, name),
-                    _shown(model, name, values[0]),
-                    _shown(model, name, values[1]),
-                )
-                for name, values in sorted(entry.changes.items())
-            ),
+            _visible_changes(model, entry.changes),
         )
         return format_html(
             "<table><thead><tr><th>field</th><th>before</th><th>after</th></tr>"
@@ -134,8 +127,32 @@ def _shown(model: type[models.Model] | None, name: str, value: Any) -> str:
             "; ".join(f"{key}: {_shown(None, '', item)}" for key, item in value.items())
             or "—"
         )
-    choices = dict(getattr(_field(model, name), "flatchoices", None) or ())
+    field = _field(model, name)
+    if isinstance(value, str) and isinstance(field, models.DateTimeField):
+        # Stored as ISO text; shown as the console shows times elsewhere.
+        try:
+            moment = timezone.localtime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+        shape = "%Y-%m-%d %H:%M:%S %Z" if moment.second else "%Y-%m-%d %H:%M %Z"
+        return moment.strftime(shape)
+    if isinstance(value, str) and isinstance(field, models.TimeField):
+        return value[:5] if value.endswith(":00") else value
+    choices = dict(getattr(field, "flatchoices", None) or ())
     return str(choices.get(value, value))
+
+
+def _visible_changes(
+    model: type[models.Model] | None, changes: dict[str, list[Any]]
+) -> list[tuple[str, str, str]]:
+    """(field, before, after) as shown, leaving out a change that shows nothing:
+    a time saved again without its microseconds (a user's date joined)."""
+    rows = []
+    for name, values in sorted(changes.items()):
+        before, after = _shown(model, name, values[0]), _shown(model, name, values[1])
+        if before != after:
+            rows.append((_field_name(model, name), before, after))
+    return rows
 
 
 # Users, roles and permissions are settings too: their changes go to the trail.

@@ -177,3 +177,41 @@ def test_the_trail_is_read_only_in_the_console(
         == 403
     )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_trail_shows_times_as_the_console_does_and_not_a_change_of_nothing(
+    admin_client: Client, make_campaign: Callable[..., Any]
+) -> None:
+    """Times read as elsewhere in the console (2026-11-22 13:40 UTC, 08:42), not
+    as stored ISO text; a time saved again without its microseconds (the user form
+    does it to date joined) is no change to show."""
+    from console.audit import audit_record
+
+    campaign = make_campaign()
+    audit_record(
+        action="change",
+        target=campaign,
+        changes={
+            "start_at": ["2026-11-22T13:40:00+00:00", "2026-11-22T13:45:00+00:00"],
+            "active_from": [None, "08:42:00"],
+            "created_at": [
+                "2001-02-03T04:05:06.789+00:00",
+                "2001-02-03T04:05:06+00:00",
+            ],
+        },
+    )
+    entry = AuditEntry.objects.get(action="change")
+    listing = admin_client.get(
+        reverse("admin:console_auditentry_changelist"), {"action__exact": "change"}
+    ).content.decode()
+    page = admin_client.get(
+        reverse("admin:console_auditentry_change", args=[entry.pk])
+    ).content.decode()
+    for shown in (listing, page):
+        assert "2026-11-22 13:40 UTC" in shown
+        assert "2026-11-22 13:45 UTC" in shown
+        assert "08:42" in shown
+        assert "08:42:00" not in shown
+        assert "T13:40:00" not in shown
+        assert "04:05:06" not in shown
