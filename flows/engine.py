@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact
 from audiences.rules import RuleError
-from messaging.dispatch import dispatch_range_on_commit
+from messaging.dispatch import dispatch_range_on_commit, messages_go_out_at
 from messaging.models import Channel, Message
 
 from .conditions import branch_q
@@ -224,7 +224,7 @@ def _carry(
         # Hops count the steps since the last wait: only a loop without one runs away.
         at_step.update(
             step=_after_wait(stop, steps),
-            due_at=now + dt.timedelta(seconds=stop["wait_seconds"]),
+            due_at=_wait_over_at(way.sends, stop, moved.run_id, now),
             hops=0,
         )
     elif stop["kind"] == BRANCH:
@@ -235,6 +235,21 @@ def _carry(
         at_step.update(step=stop["no"], due_at=now, hops=hops)
     else:  # pragma: no cover - versions are validated when published
         raise FlowNotRunnable(f"unknown step kind {stop['kind']!r}")
+
+
+def _wait_over_at(
+    sends: list[Step], wait: Step, run_id: int | None, now: dt.datetime
+) -> dt.datetime:
+    """When a wait that follows ``sends`` is over: it counts from when their messages
+    can go out (active hours may hold them), not from when they were written."""
+    start = (
+        messages_go_out_at(
+            channel_ids=[send["channel_id"] for send in sends], run_id=run_id, now=now
+        )
+        if sends
+        else now
+    )
+    return start + dt.timedelta(seconds=wait["wait_seconds"])
 
 
 def _check_send_channels(sends: list[Step]) -> None:
@@ -314,7 +329,7 @@ def journeys_start_for_run(*, run: Any, now: dt.datetime | None = None) -> Moved
         status, due_at, ended_at = Journey.Status.ENDED, None, now
     elif stop["kind"] == WAIT:
         position = _after_wait(stop, steps)
-        due_at = now + dt.timedelta(seconds=stop["wait_seconds"])
+        due_at = _wait_over_at(way.sends, stop, run.pk, now)
     hops = 0 if stop["kind"] == WAIT else len(way.sends) + (stop["kind"] == END)
     group: AudienceGroup = run.campaign.group
     members = group.members()

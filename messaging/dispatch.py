@@ -598,6 +598,30 @@ def _campaign_window(run_id: int | None) -> Window | None:
     return campaign.window if campaign is not None else None
 
 
+def messages_go_out_at(
+    *, channel_ids: Iterable[int], run_id: int | None, now: dt.datetime
+) -> dt.datetime:
+    """When messages written now on these channels (for this run) go out at the
+    earliest: now, or when the last of their active hours to open opens. A flow's
+    wait after a send counts from then, so a message held overnight is not followed
+    by the next one in the same second. Hours that never meet count as now (those
+    messages fail)."""
+    wanted = set(channel_ids)
+    channels = Channel.objects.filter(pk__in=wanted)
+    run_window = _campaign_window(run_id)
+    if run_window is None:
+        channels = channels.filter(active_from__isnull=False)
+    latest = now
+    for channel in channels:
+        try:
+            opens = windows_open_at([channel.window, run_window], now)
+        except WindowsNeverMeet:
+            continue
+        if opens is not None and opens > latest:
+            latest = opens
+    return latest
+
+
 def _defer_outside_active_hours(
     messages: MessageQuerySet,
     now: dt.datetime,

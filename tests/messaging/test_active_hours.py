@@ -267,3 +267,39 @@ def test_a_channels_new_hours_that_never_meet_a_campaigns_are_refused(
     Campaign.objects.filter(pk=campaign.pk).update(status="ended")
     channel.active_until = dt.time(9)
     channel.full_clean()  # an ended campaign sends nothing more
+
+
+@pytest.mark.django_db
+def test_a_wait_after_a_held_message_counts_from_when_it_goes_out(
+    make_campaign: Any, make_channel: Any
+) -> None:
+    """send, wait 1 minute, send: started at 22:00 outside the channel's hours, the
+    first message waits for 08:00 and the second comes a minute after it, not with
+    it in the same second."""
+    from flows.engine import journeys_advance
+    from flows.models import Flow, FlowStep, Journey
+    from flows.publishing import flow_publish
+
+    channel = make_channel(
+        active_from=dt.time(8), active_until=dt.time(21), timezone="Etc/GMT+5"
+    )
+    flow = Flow.objects.create(name="Two steps")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=channel, body="Uno")
+    step(flow=flow, position=2, kind="wait", wait=dt.timedelta(minutes=1))
+    step(flow=flow, position=3, kind="send", channel=channel, body="Dos")
+    step(flow=flow, position=4, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(
+        started=True, flow=flow, start_at=NIGHT, end_at=NIGHT + dt.timedelta(days=7)
+    )
+
+    assert campaign_tick(campaign_id=campaign.pk, now=NIGHT) is not None
+
+    minute = dt.timedelta(minutes=1)
+    assert set(Journey.objects.values_list("due_at", flat=True)) == {MORNING + minute}
+    journeys_advance(now=NIGHT + 2 * minute)
+    journeys_advance(now=MORNING + dt.timedelta(seconds=30))
+    assert Message.objects.count() == 3  # only the first step's, held
+    journeys_advance(now=MORNING + minute)
+    assert Message.objects.count() == 6
