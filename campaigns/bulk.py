@@ -18,8 +18,9 @@ from messaging.models import Channel
 from .lifecycle import Actor, CampaignRefused, campaign_create
 from .models import Campaign, Schedule
 
-# A bulk message is sent once; its campaign then stays open this long for late
-# deliveries (retries, active hours) and ends by itself.
+# A bulk message is sent once; its campaign ends by itself once its run is over
+# (lifecycle.bulk_messages_close), at the latest this long after (retries, active
+# hours).
 OPEN_FOR = dt.timedelta(days=3)
 
 

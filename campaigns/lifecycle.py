@@ -425,6 +425,34 @@ def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
     return campaign.status == CampaignStatus.ENDED
 
 
+def bulk_messages_close() -> int:
+    """End the bulk messages (campaigns run once) whose run is over: sent, with
+    nothing left to send. They stayed in progress until their end time, days later,
+    listed with the running campaigns. Return how many ended."""
+    ended = 0
+    sent = (
+        Campaign.objects.filter(
+            status=CampaignStatus.IN_PROGRESS,
+            schedule=Schedule.ONCE,
+            runs__isnull=False,
+        )
+        .exclude(runs__status=CampaignRun.Status.RUNNING)
+        .distinct()
+    )
+    for campaign in sent:
+        try:
+            campaign_end(
+                campaign=campaign,
+                note="the bulk message went out: nothing left to send",
+                only_if=Q(status=CampaignStatus.IN_PROGRESS),
+                on_demand=False,
+            )
+        except CampaignRefused:
+            continue
+        ended += 1
+    return ended
+
+
 def campaigns_advance(*, now: dt.datetime | None = None) -> tuple[int, int]:
     """Start every pending campaign whose start has come and end every campaign (even
     a suspended one) whose end has passed. Return (started, ended)."""

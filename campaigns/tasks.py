@@ -20,6 +20,7 @@ def tick(campaign_id: int) -> int | None:
 def advance_lifecycles() -> tuple[int, int]:
     started_ended = lifecycle.campaigns_advance()
     runs.runs_mark_done()
+    lifecycle.bulk_messages_close()
     return started_ended
 
 

@@ -103,6 +103,18 @@ def test_a_bulk_message_is_scheduled_once_sent_once_and_then_final(
     assert reverse("admin:campaigns_end", args=[campaign.pk]) not in change
     assert 'name="_save"' not in change
 
+    # Once its run is over, the bulk message ends: no longer listed as running.
+    from campaigns.tasks import advance_lifecycles
+
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    advance_lifecycles()
+    campaign.refresh_from_db()
+    assert campaign.status == "ended"
+    assert campaign.events.first().note == (  # type: ignore[union-attr]
+        "the bulk message went out: nothing left to send"
+    )
+    assert Message.objects.filter(status="sent").count() == len(PHONES)
+
 
 @pytest.mark.django_db
 def test_a_send_time_in_the_past_is_refused(
