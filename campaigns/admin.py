@@ -749,7 +749,14 @@ def bulk_preview(message: BulkMessage) -> dict[str, Any]:
     missing = unfilled(message.body, contact) if contact is not None else []
     if missing:
         notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
+    members = message.group.members()
+    total = members.count()
+    opted_out = members.filter(opted_out_at__isnull=False).count() if total else 0
+    recipients = f"Goes to {total - opted_out:,} contacts of {message.group.name}"
+    if opted_out:
+        recipients += f", skipping {opted_out:,} who opted out"
     return {
+        "recipients": recipients + ".",
         "sender": message.sender_name or message.channel.name,
         "channel": message.channel.get_kind_display(),
         "text": render(message.body, contact) if contact else message.body,

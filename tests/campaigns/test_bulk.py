@@ -42,7 +42,18 @@ def test_the_preview_shows_the_message_as_the_first_recipient_sees_it(
     ).content.decode()
 
     assert "Hola N0 🎉 -30% hoy" in page
+    assert f"Goes to {len(PHONES):,} contacts of {group.name}." in page
     assert "Tienda Sol" in page
+    from audiences.models import Contact
+
+    Contact.objects.filter(phone=PHONES[1]).update(opted_out_at=timezone.now())
+    again = admin_client.post(
+        reverse("admin:campaigns_bulk"), {**form(group, channel), "_preview": "1"}
+    ).content.decode()
+    assert (
+        f"Goes to {len(PHONES) - 1:,} contacts of {group.name}, skipping 1 who "
+        "opted out."
+    ) in again
     assert "https://example.com/bf.png" in page
     assert "replies to ventas@example.com" in page
     assert not Campaign.objects.exists()
