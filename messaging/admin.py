@@ -98,7 +98,7 @@ class MessageAdmin(RecordAdmin):
         "run",
         "journey",
         "contact",
-        "step",
+        "flow_step",
         "channel",
         "status",
         "attempts",
@@ -122,6 +122,21 @@ class MessageAdmin(RecordAdmin):
     def state(self, message: Message) -> str:
         state = message.state
         return Message.Status(state).label if state in Message.Status else "Sending"
+
+    @admin.display(description="flow step")
+    def flow_step(self, message: Message) -> str:
+        """The send step by its position in the flow version it came from (the
+        message stores the step's id, which means nothing to an operator)."""
+        version = None
+        if message.run is not None:
+            version = message.run.flow_version
+        elif message.journey is not None:
+            version = message.journey.flow_version
+        steps = version.steps if version is not None else []
+        step = next((s for s in steps if s.get("id") == message.step), None)
+        if step is None:
+            return f"a step no longer in its flow version (id {message.step})"
+        return f"step {step['position']} of {version}"
 
     @admin.display(description="campaign", ordering="run__campaign__name")
     def campaign(self, message: Message) -> str:

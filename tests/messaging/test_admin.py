@@ -62,3 +62,25 @@ def test_a_channel_a_flow_step_sends_on_is_kept(
 
     assert "Flow Encuesta, step 1 (working copy)" in page
     assert "Yes, I’m sure" not in page
+
+
+@pytest.mark.django_db
+def test_a_messages_page_names_its_step_by_position_in_its_flow_version(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    from campaigns.models import Campaign
+    from campaigns.runs import campaign_tick
+    from messaging.models import Message
+
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
+    message = Message.objects.filter(run=run).first()
+    assert message is not None
+
+    page = admin_client.get(
+        reverse("admin:messaging_message_change", args=[message.pk])
+    ).content.decode()
+
+    assert f"step 1 of {run.flow_version}" in page
