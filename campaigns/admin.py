@@ -73,6 +73,12 @@ class CampaignForm(forms.ModelForm):
                 "'_blank');}"
                 "else{alert('Choose a flow first.');}return false;",
             )
+        # The date pickers say nothing of the zone they are read in.
+        for name in ("start_at", "end_at"):
+            if name in self.fields:
+                self.fields[
+                    name
+                ].help_text += f" Read in {timezone.get_current_timezone_name()}."
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -717,6 +723,12 @@ class BulkMessageForm(forms.Form):
         widget=AdminSplitDateTime,
         help_text="Empty: as soon as possible (within a minute).",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "send_at"
+        ].help_text += f" Read in {timezone.get_current_timezone_name()}."
 
     def clean_send_at(self) -> Any:
         value = self.cleaned_data.get("send_at")

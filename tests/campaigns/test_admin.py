@@ -439,3 +439,15 @@ def test_active_hours_never_open_between_start_and_end_are_refused(
     }
     campaign.active_from = dt.time(11)  # 11:00-21:00 meets 10:00-12:00
     campaign.full_clean(exclude=["flow_version"])
+
+
+@pytest.mark.django_db
+def test_the_campaign_and_bulk_forms_name_the_zone_their_times_are_read_in(
+    admin_client: Client,
+) -> None:
+    zone = timezone.get_current_timezone_name()
+    add = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
+    bulk = admin_client.get(reverse("admin:campaigns_bulk")).content.decode()
+
+    assert add.count(f"Read in {zone}.") == 2  # start and end
+    assert f"Read in {zone}." in bulk
