@@ -12,6 +12,32 @@
         }
     }
 
+    // A row added with "Add another step" comes numbered after the last step.
+    const POSITION = 'input[name$="-position"]';
+
+    function numberNewRow(row) {
+        const input = row.querySelector(POSITION);
+        const table = row.closest("table.flow-steps");
+        if (!input || input.value || !table) {
+            return;
+        }
+        let last = 0;
+        for (const other of table.querySelectorAll(POSITION)) {
+            const value = parseInt(other.value, 10);
+            if (other !== input && !Number.isNaN(value)) {
+                last = Math.max(last, value);
+            }
+        }
+        input.value = last + 1;
+    }
+
+    document.addEventListener("formset:added", (event) => {
+        const row = event.target.closest ? event.target.closest("tr") : null;
+        if (row) {
+            numberNewRow(row);
+        }
+    });
+
     function start() {
         for (const table of document.querySelectorAll("table.flow-steps")) {
             table.querySelectorAll("tr.step-row").forEach(markKind);
