@@ -196,6 +196,18 @@ class CampaignAdmin(ObjectActionsMixin):
             return format_html_join(" · ", "{}", ((link,) for link in links))
 
         actions.short_description = "actions"  # type: ignore[attr-defined]
+        may_act = any(
+            check(request)
+            for check in (
+                self.has_change_permission,
+                self.has_delete_permission,
+                self.has_suspend_permission,
+                self.has_end_permission,
+                self.has_resume_permission,
+            )
+        )
+        if not may_act:  # a viewer: a column of dashes says nothing
+            return list(self.list_display)
         # Beside the status they depend on, where a narrow screen still shows them.
         return [*self.list_display[:2], actions, *self.list_display[2:]]
 

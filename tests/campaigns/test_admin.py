@@ -451,3 +451,20 @@ def test_the_campaign_and_bulk_forms_name_the_zone_their_times_are_read_in(
 
     assert add.count(f"Read in {zone}.") == 2  # start and end
     assert f"Read in {zone}." in bulk
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_shows_an_actions_column_only_to_those_who_may_act(
+    client: Client, make_user: Any, make_campaign: Any
+) -> None:
+    make_campaign()
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    client.force_login(make_user("Viewer"))
+    viewer = client.get(url).content.decode()
+    client.force_login(make_user("Operator"))
+    operator = client.get(url).content.decode()
+
+    assert "column-actions" not in viewer
+    assert "column-actions" in operator
+    assert ">Modify</a>" in operator
