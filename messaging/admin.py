@@ -5,7 +5,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from audiences.phones import contact_search
 from config.keyvalue import KeyValueField, KeyValueWidget
@@ -83,7 +85,7 @@ class MessageAdmin(RecordAdmin):
         "campaign",
         "state",
         "text",
-        "sent_at",
+        "when",
     ]
     # Filters the indexes serve on millions of rows (no channel or campaign filter:
     # a campaign's messages are counted on its page).
@@ -122,6 +124,21 @@ class MessageAdmin(RecordAdmin):
     def state(self, message: Message) -> str:
         state = message.state
         return Message.Status(state).label if state in Message.Status else "Sending"
+
+    @admin.display(description="sent, or goes out", ordering="sent_at")
+    def when(self, message: Message) -> str:
+        """When it went out; for one still waiting (active hours, a retry), when it
+        goes out at the earliest."""
+        if message.sent_at is not None:
+            return date_format(localtime(message.sent_at), "DATETIME_FORMAT")
+        if message.not_before is not None and message.state in (
+            Message.Status.QUEUED,
+            Message.Status.DEFERRED,
+        ):
+            return "from " + date_format(
+                localtime(message.not_before), "DATETIME_FORMAT"
+            )
+        return "—"
 
     @admin.display(description="flow step")
     def flow_step(self, message: Message) -> str:

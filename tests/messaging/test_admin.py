@@ -84,3 +84,30 @@ def test_a_messages_page_names_its_step_by_position_in_its_flow_version(
     ).content.decode()
 
     assert f"step 1 of {run.flow_version}" in page
+
+
+@pytest.mark.django_db
+def test_the_messages_list_says_when_a_held_message_goes_out(
+    admin_client: Client, make_campaign: Any
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from campaigns.runs import campaign_tick
+    from messaging.models import Message
+
+    campaign = make_campaign(started=True)
+    Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
+    assert campaign_tick(campaign_id=campaign.pk) is not None
+    opening = timezone.now().replace(microsecond=0) + dt.timedelta(hours=9)
+    held = Message.objects.first()
+    assert held is not None
+    Message.objects.filter(pk=held.pk).update(status="deferred", not_before=opening)
+
+    page = admin_client.get(reverse("admin:messaging_message_changelist"))
+
+    text = page.content.decode()
+    assert "sent, or goes out" in text.lower()
+    assert "from " + opening.strftime("%Y-%m-%d %H:%M") in text
