@@ -12,45 +12,31 @@ from django.contrib.postgres import operations as postgres
 from django.db import migrations
 
 
-class AddIndexConcurrently(postgres.AddIndexConcurrently):
+class _PlainOffPostgres:
+    """The concurrent operation on PostgreSQL, ``plain``'s everywhere else."""
+
+    plain: Any  # the plain operation class
+
     def database_forwards(
         self, app_label: str, schema_editor: Any, *states: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, *states)
+            super().database_forwards(app_label, schema_editor, *states)  # type: ignore[misc]
         else:
-            migrations.AddIndex.database_forwards(
-                self, app_label, schema_editor, *states
-            )
+            self.plain.database_forwards(self, app_label, schema_editor, *states)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, *states: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, *states)
+            super().database_backwards(app_label, schema_editor, *states)  # type: ignore[misc]
         else:
-            migrations.AddIndex.database_backwards(
-                self, app_label, schema_editor, *states
-            )
+            self.plain.database_backwards(self, app_label, schema_editor, *states)
 
 
-class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, *states: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, *states)
-        else:
-            migrations.RemoveIndex.database_forwards(
-                self, app_label, schema_editor, *states
-            )
+class AddIndexConcurrently(_PlainOffPostgres, postgres.AddIndexConcurrently):
+    plain = migrations.AddIndex
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, *states: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, *states)
-        else:
-            migrations.RemoveIndex.database_backwards(
-                self, app_label, schema_editor, *states
-            )
+
+class RemoveIndexConcurrently(_PlainOffPostgres, postgres.RemoveIndexConcurrently):
+    plain = migrations.RemoveIndex
