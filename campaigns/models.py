@@ -6,8 +6,8 @@ from django.utils import timezone
 from messaging.models import default_timezone
 from messaging.windows import (
     Window,
-    WindowsNeverMeet,
     window_errors,
+    windows_meet,
     windows_open_at,
 )
 
@@ -205,9 +205,7 @@ class Campaign(models.Model):
         for channel in Channel.objects.filter(
             pk__in=channel_ids, active_from__isnull=False
         ):
-            try:
-                windows_open_at([window, channel.window], timezone.now())
-            except WindowsNeverMeet:
+            if not windows_meet(window, channel.window):
                 return {
                     "active_from": f"These active hours ({window}) and those of "
                     f"channel {channel.name!r} ({channel.window}), which the flow "

@@ -106,6 +106,16 @@ def windows_open_at(
     )
 
 
+def windows_meet(first: Window | None, second: Window | None) -> bool:
+    """Whether the two windows are ever open at the same time (no window: always
+    open)."""
+    try:
+        windows_open_at([first, second], dt.datetime.now(dt.UTC))
+    except WindowsNeverMeet:
+        return False
+    return True
+
+
 def window_errors(
     start: dt.time | None, end: dt.time | None, timezone: str
 ) -> dict[str, str]:
