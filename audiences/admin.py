@@ -240,7 +240,7 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
 
     @admin.display(description="timeline")
     def timeline(self, contact: Contact) -> str:
-        from console.timeline import SHOWN, contact_timeline
+        from console.views.timeline import SHOWN, contact_timeline
 
         return render_to_string(
             "admin/audiences/contact/timeline.html",

@@ -610,6 +610,7 @@ class RunPlan:
 
 def build_runs(plans: list[CampaignPlan]) -> list[RunPlan]:
     from campaigns.models import CampaignRun
+    from flows.cohorts import cohort_open
 
     runs: list[RunPlan] = []
     for plan in plans:
@@ -627,6 +628,17 @@ def build_runs(plans: list[CampaignPlan]) -> list[RunPlan]:
             )
             for number, kind in enumerate(plan.runs)
         )
+        for run in made:
+            if run.status != "skipped":
+                run.cohort = cohort_open(
+                    version=campaign.flow_version,
+                    name=str(run),
+                    sender_name=campaign.sender_name,
+                    reply_to=campaign.reply_to,
+                    window=campaign.window,
+                    tags={"run": run.pk},
+                )
+        CampaignRun.objects.bulk_update(made, ["cohort"])
         runs.extend(
             RunPlan(
                 run,
@@ -674,9 +686,9 @@ def build_run_rows(plan: RunPlan) -> tuple[int, int]:
         f"""
         WITH ins AS (
             INSERT INTO {table(Journey)}
-                (flow_id, flow_version_id, run_id, contact_id, step, status, due_at,
+                (flow_id, flow_version_id, cohort_id, contact_id, step, status, due_at,
                  hops, entry_key, context, entered_at, ended_at, end_reason)
-            SELECT %(flow)s, %(version)s, %(run)s, m.contact_id, %(step)s,
+            SELECT %(flow)s, %(version)s, %(cohort)s, m.contact_id, %(step)s,
                    %(status)s, %(due)s, 1, '', '{{}}', %(at)s, %(ended)s, %(reason)s
             FROM {table(Membership)} m
             WHERE m.group_id = %(group)s
@@ -688,7 +700,7 @@ def build_run_rows(plan: RunPlan) -> tuple[int, int]:
         {
             "flow": plan.flow_id,
             "version": run.flow_version_id,
-            "run": run.pk,
+            "cohort": run.cohort_id,
             "step": plan.wait_position if waiting else plan.end_position,
             "status": "active" if waiting else journey_status[plan.kind],
             "due": at + dt.timedelta(days=1) if waiting else None,
@@ -703,10 +715,10 @@ def build_run_rows(plan: RunPlan) -> tuple[int, int]:
         f"""
         WITH ins AS (
             INSERT INTO {table(Message)}
-                (run_id, journey_id, contact_id, step, channel_id, status, attempts,
+                (batch_id, journey_id, contact_id, step, channel_id, status, attempts,
                  not_before, lease_until, claim_token, body, created_at, sent_at,
                  error, provider_id)
-            SELECT run_id, journey_id, contact_id, %(step)s, %(channel)s, status,
+            SELECT %(batch)s, journey_id, contact_id, %(step)s, %(channel)s, status,
                 CASE WHEN status = 'failed' THEN 3 WHEN {sent} THEN 1 ELSE 0 END,
                 CASE WHEN status = 'deferred' THEN %(at)s + interval '1 day' END,
                 CASE WHEN held THEN now() + interval '5 minutes' END,
@@ -723,16 +735,16 @@ def build_run_rows(plan: RunPlan) -> tuple[int, int]:
                 CASE WHEN status = 'failed'
                     THEN (%(errors)s::text[])[1 + h %% 4] ELSE '' END,
                 CASE WHEN {sent}
-                    THEN 'SM' || md5(run_id::text || '-' || contact_id::text)
+                    THEN 'SM' || md5(%(batch)s::text || '-' || contact_id::text)
                     ELSE '' END
             FROM (
-                SELECT j.run_id, j.id AS journey_id, j.contact_id, c.data, x.h,
+                SELECT j.id AS journey_id, j.contact_id, c.data, x.h,
                        {status_case(plan.kind)} AS status,
                        %(running)s AND x.h >= 960 AS held
                 FROM {table(Journey)} j
                 JOIN {table(Contact)} c ON c.id = j.contact_id
                 CROSS JOIN LATERAL (SELECT (j.id * 2654435761) %% 1000 AS h) x
-                WHERE j.run_id = %(run)s
+                WHERE j.cohort_id = %(cohort)s
                 ORDER BY j.id
             ) rows
             RETURNING status
@@ -746,7 +758,8 @@ def build_run_rows(plan: RunPlan) -> tuple[int, int]:
             "at": at,
             "errors": ERRORS,
             "running": plan.kind == "running",
-            "run": run.pk,
+            "cohort": run.cohort_id,
+            "batch": run.cohort.batch_id,
         },
     )[0]
     CampaignRun.objects.filter(pk=run.pk).update(
@@ -966,8 +979,16 @@ def representatives() -> dict[Any, dict[str, Any]]:
     simplest = Flow.objects.annotate(n=Count("steps")).order_by("n", "-pk").first()
     pick(Flow, big=campaign.flow, small=simplest)
     if contact is not None:
-        pick(Journey, big=Journey.objects.filter(run=big_run, contact=contact).first())
-        pick(Message, big=Message.objects.filter(run=big_run, contact=contact).first())
+        pick(
+            Journey,
+            big=Journey.objects.filter(cohort__run=big_run, contact=contact).first(),
+        )
+        pick(
+            Message,
+            big=Message.objects.filter(
+                batch__cohort__run=big_run, contact=contact
+            ).first(),
+        )
         pick(InboundMessage, big=InboundMessage.objects.filter(contact=contact).first())
     return reps
 

@@ -92,9 +92,9 @@ def raw_insert_select(group_id: int, channel_id: int, *, indexed: bool) -> float
         cursor.execute(
             f"""
             INSERT INTO raw_message
-                (run_id, contact_id, step, channel_id, status, attempts, body, error,
-                 provider_id, created_at, reported_status)
-            SELECT 1, c.id, 1, %s,
+                (batch_id, journey_id, contact_id, step, channel_id, status,
+                 attempts, body, error, provider_id, created_at, reported_status)
+            SELECT 1, c.id, c.id, 1, %s,
                    CASE WHEN c.opted_out_at IS NULL THEN 'queued' ELSE 'skipped' END,
                    0, '', '', '', now(), ''
             FROM {Membership._meta.db_table} m
@@ -182,7 +182,7 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     from flows import engine
     from flows.models import Flow, FlowStep
     from flows.publishing import flow_publish
-    from messaging import dispatch
+    from messaging import queueing
     from messaging.models import Channel, Message
 
     print(f"One campaign run to {contacts:,} contacts (PostgreSQL + Redis)")
@@ -217,22 +217,24 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     # Time the messages' INSERT … SELECT inside the run, and keep its dispatch for
     # later, when the workers are up.
     insert_time = [0.0]
-    real_insert = engine._insert_messages
+    real_insert = engine.messages_write
 
-    def timed_insert(*args: Any, **kwargs: Any) -> Any:
+    def timed_insert(**kwargs: Any) -> Any:
         t0 = time.perf_counter()
         try:
-            return real_insert(*args, **kwargs)
+            return real_insert(**kwargs)
         finally:
             insert_time[0] += time.perf_counter() - t0
 
-    engine._insert_messages = timed_insert
-    engine.dispatch_range_on_commit = lambda **_: None
+    engine.messages_write = timed_insert
+    engine.send_range_on_commit = lambda **_: None
     t0 = time.perf_counter()
     run = campaign_tick(campaign_id=campaign.pk)
     tick = time.perf_counter() - t0
     assert run is not None
+    assert run.cohort is not None
     assert run.messages_created == contacts
+    batch_id = run.cohort.batch_id
     messages = insert_time[0]
     for label, seconds, unit in (
         ("raw INSERT … SELECT, bare table", bare, "rows"),
@@ -246,7 +248,7 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     try:
         children = psutil.Process(worker.pid).children()
         rss: dict[int, list[float]] = {c.pid: [] for c in children}
-        bounds = Message.objects.filter(run=run).values_list("pk", flat=True)
+        bounds = Message.objects.filter(batch_id=batch_id).values_list("pk", flat=True)
         low, high = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
         assert low is not None
         assert high is not None
@@ -255,8 +257,10 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
             postmaster = psutil.Process(cursor.fetchone()[0]).parent()
         cpu_before = cpu_snapshot(worker.pid, postmaster.pid)
         t0 = time.perf_counter()
-        tasks = dispatch.dispatch_range(run_id=run.pk, low=low, high=high)
-        unsent = Message.objects.filter(run=run, status__in=("queued", "deferred"))
+        tasks = queueing.send_range(batch_id=batch_id, low=low, high=high)
+        unsent = Message.objects.filter(
+            batch_id=batch_id, status__in=("queued", "deferred")
+        )
         sampled = 0.0
         # Watch for the last unsent message five times a second with an EXISTS (the
         # first live entry of the run's status index): counting what is left would
@@ -275,7 +279,7 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
                     rss[child.pid].append(child.memory_info().rss / 2**20)
         elapsed = time.perf_counter() - t0
         cpu_after = cpu_snapshot(worker.pid, postmaster.pid)
-        sent = Message.objects.filter(run=run, status="sent").count()
+        sent = Message.objects.filter(batch_id=batch_id, status="sent").count()
     finally:
         worker.terminate()
         worker.wait(30)

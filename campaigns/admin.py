@@ -23,8 +23,8 @@ from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from config.records_admin import RecordAdmin
 from flows.models import Flow
-from flows.rendering import render, unfilled
 from messaging.models import Channel
+from messaging.rendering import render, unfilled
 
 from .bulk import BulkMessage, bulk_message_create
 from .counting import run_counts
@@ -34,13 +34,13 @@ from .lifecycle import (
     campaign_create,
     campaign_delete,
     campaign_end,
-    campaign_finish_impact,
     campaign_resume,
     campaign_suspend,
     campaign_update,
 )
 from .models import Campaign, CampaignEvent, CampaignRun
 from .monitoring import COLUMNS, STATUSES, counts_by_run, sends_chart
+from .selectors import campaign_finish_impact
 
 MONITOR_RUNS = 20
 SENDER = ("sender_name", "reply_to")
@@ -310,7 +310,7 @@ class CampaignAdmin(ObjectActionsMixin):
                 }
             )
         status = campaign.status
-        sent_bulk = campaign.is_sent_bulk
+        sent_bulk = campaign.is_sent_bulk()
         if (
             status == Campaign.Status.IN_PROGRESS
             and not sent_bulk
@@ -803,7 +803,7 @@ class ResumeForm(forms.Form):
 def _impact_text(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.ENDED:
         return "already ended"
-    if campaign.is_sent_bulk:
+    if campaign.is_sent_bulk():
         return "a bulk message already sent cannot be cancelled"
     impact = campaign_finish_impact(campaign=campaign)
     journeys = f"{impact.open_journeys:,}"
@@ -821,7 +821,7 @@ def _impact_text(campaign: Campaign) -> str:
 def _suspend_refusal(campaign: Campaign) -> str:
     if campaign.status != Campaign.Status.IN_PROGRESS:
         return f"it is {campaign.get_status_display()}; only campaigns in progress"
-    if campaign.is_sent_bulk:
+    if campaign.is_sent_bulk():
         return "a bulk message already sent has nothing left to suspend"
     return ""
 

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = "Campaigns"
+
+    def ready(self) -> None:
+        # The apps below ask campaigns through these, never by importing it.
+        from flows.publishing import archive_refusals
+        from messaging.windows import clash_finders
+
+        from .selectors import campaigns_on_flow_refusal, channel_window_clashes
+
+        archive_refusals.append(campaigns_on_flow_refusal)
+        clash_finders.append(channel_window_clashes)

@@ -1,11 +1,12 @@
-"""Bulk messages (C10, seed 004): one message to a whole group, sent once, now or at
-a set time. Composed in one form; underneath it is a campaign of schedule "once" on a
-one-step flow, so it is delivered, monitored and searched like any campaign."""
+"""Bulk messages: one message to a whole group, sent once, now or at a set time.
+Composed in one form; underneath it is a campaign of schedule "once" on a one-step
+flow, so it is delivered, monitored and searched like any campaign."""
 
 import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
@@ -15,11 +16,11 @@ from flows.models import Flow, FlowStep
 from flows.publishing import FlowRefused, flow_publish
 from messaging.models import Channel
 
-from .lifecycle import Actor, CampaignRefused, campaign_create
-from .models import Campaign, Schedule
+from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
+from .models import Campaign, CampaignRun, CampaignStatus, Schedule
 
 # A bulk message is sent once; its campaign ends by itself once its run is over
-# (lifecycle.bulk_messages_close), at the latest this long after (retries, active
+# (bulk_messages_close), at the latest this long after (retries, active
 # hours).
 OPEN_FOR = dt.timedelta(days=3)
 
@@ -108,3 +109,31 @@ def _new_flow(name: str) -> Flow:
         except IntegrityError:
             continue
     raise CampaignRefused(f"Too many flows are named {name!r}; choose another name.")
+
+
+def bulk_messages_close() -> int:
+    """End the bulk messages (campaigns run once) whose run is over: sent, with
+    nothing left to send. They stayed in progress until their end time, days later,
+    listed with the running campaigns. Return how many ended."""
+    ended = 0
+    sent = (
+        Campaign.objects.filter(
+            status=CampaignStatus.IN_PROGRESS,
+            schedule=Schedule.ONCE,
+            runs__isnull=False,
+        )
+        .exclude(runs__status=CampaignRun.Status.RUNNING)
+        .distinct()
+    )
+    for campaign in sent:
+        try:
+            campaign_end(
+                campaign=campaign,
+                note="the bulk message went out: nothing left to send",
+                only_if=Q(status=CampaignStatus.IN_PROGRESS),
+                on_demand=False,
+            )
+        except CampaignRefused:
+            continue
+        ended += 1
+    return ended

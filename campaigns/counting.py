@@ -1,4 +1,4 @@
-"""Run-level counts (M6, C11): each run's messages by status, kept on the run.
+"""Run-level counts: each run's messages by status, kept on the run.
 
 Counting a small run's rows costs nothing; a minute plan on a big group writes
 millions of them. So reports count small runs live and read big runs' stored counts,
@@ -25,7 +25,7 @@ RECOUNT_RECENT_EVERY = dt.timedelta(minutes=5)
 # Claimed or not, per row: what shown_status needs to tell "sending".
 HELD = ExpressionWrapper(Q(claim_token__isnull=False), output_field=BooleanField())
 HELD_MESSAGE = ExpressionWrapper(
-    Q(messages__claim_token__isnull=False), output_field=BooleanField()
+    Q(cohort__batch__messages__claim_token__isnull=False), output_field=BooleanField()
 )
 
 
@@ -34,15 +34,20 @@ def live_counts(run_ids: Iterable[int]) -> dict[int, Counter[str]]:
     found: dict[int, Counter[str]] = {run_id: Counter() for run_id in run_ids}
     if not found:
         return found
+    batches = dict(
+        CampaignRun.objects.filter(
+            pk__in=list(found), cohort__isnull=False
+        ).values_list("cohort__batch_id", "pk")
+    )
     rows = (
-        Message.objects.filter(run__in=list(found))
+        Message.objects.filter(batch_id__in=list(batches))
         .annotate(held=HELD)
-        .values_list("run_id", "status", "held")
+        .values_list("batch_id", "status", "held")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for run_id, status, held, n in rows:
-        found[run_id][shown_status(status, held)] += n
+    for batch_id, status, held, n in rows:
+        found[batches[batch_id]][shown_status(status, held)] += n
     return found
 
 
@@ -65,8 +70,8 @@ def run_counts(runs: list[CampaignRun]) -> dict[int, Counter[str]]:
         CampaignRun.objects.filter(pk__in=[run.pk for run in runs])
         .filter(counted_live())
         .annotate(held=HELD_MESSAGE)
-        .values_list("pk", "messages__status", "held")
-        .annotate(n=Count("messages"))
+        .values_list("pk", "cohort__batch__messages__status", "held")
+        .annotate(n=Count("cohort__batch__messages"))
         .order_by()
     )
     live: dict[int, Counter[str]] = {}
@@ -110,3 +115,15 @@ def run_store_counts(*, run_id: int, now: dt.datetime | None = None) -> Counter[
         counts=dict(counts), counted_at=now or timezone.now()
     )
     return counts
+
+
+def pruned_counts(runs: list[CampaignRun]) -> dict[int, Counter[str]]:
+    """Each run's messages deleted after the retention period, by status (kept on
+    its batch), in one query."""
+    found: dict[int, Counter[str]] = {run.pk: Counter() for run in runs}
+    rows = CampaignRun.objects.filter(
+        pk__in=list(found), cohort__isnull=False
+    ).values_list("pk", "cohort__batch__pruned_counts")
+    for run_id, counts in rows:
+        found[run_id].update(counts or {})
+    return found

@@ -6,23 +6,22 @@ raises CampaignRefused with a message written for the operator.
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from console.audit import audit_record, changes_between, snapshot
-from flows.engine import journeys_cancel
-from flows.models import Journey
-from messaging.dispatch import UNSENT, messages_cancel
+from flows.cohorts import cohorts_delete, cohorts_end, cohorts_hold, cohorts_release
+from flows.models import Cohort
 from messaging.models import Message
+from messaging.outbox import UNSENT
 
 from .counting import run_store_counts
-from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus, Schedule
+from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 
 logger = logging.getLogger(__name__)
@@ -83,6 +82,12 @@ def campaign_transition(
         _record(campaign, old, to, actor, note)
         campaign.status = to
         campaign_sync_schedule(campaign=campaign)
+        # The runs' journeys move on only while the campaign is in progress.
+        cohorts = Cohort.objects.filter(run__campaign=campaign)
+        if to == CampaignStatus.IN_PROGRESS:
+            cohorts_release(cohorts=cohorts)
+        elif old == CampaignStatus.IN_PROGRESS:
+            cohorts_hold(cohorts=cohorts)
     logger.info("campaign %s: %s -> %s (%s)", campaign.pk, old, to, note or "no note")
     return campaign
 
@@ -204,49 +209,6 @@ def campaign_resume(
         raise CampaignRefused(" ".join(exc.messages)) from None
 
 
-# Open journeys and unsent messages are counted up to this many: a run to a million
-# contacts waiting on the flow has a million of each, and counting them takes the
-# better part of a second.
-IMPACT_CAP = 10_000
-
-
-@dataclass
-class FinishImpact:
-    """What finishing a campaign terminates, counted now: its open journeys and its
-    unsent messages that no worker holds, each up to IMPACT_CAP
-    (``journeys_beyond_cap``, ``messages_beyond_cap`` past it)."""
-
-    open_journeys: int
-    unsent_messages: int
-    journeys_beyond_cap: bool = False
-    messages_beyond_cap: bool = False
-
-
-def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
-    runs = list(CampaignRun.objects.filter(campaign=campaign))
-    open_journeys = (
-        Journey.objects.filter(run__in=runs, status=Journey.Status.ACTIVE)
-        .order_by()[: IMPACT_CAP + 1]
-        .count()
-    )
-    # What End cancels (messages_cancel): unsent and not in a worker's hands. Read
-    # from the messages, through their (run, status) index: a big run's stored
-    # counts lag behind it, by a whole fan-out when taken while it was written.
-    unsent = (
-        Message.objects.filter(
-            run__in=runs, status__in=UNSENT, claim_token__isnull=True
-        )
-        .order_by()[: IMPACT_CAP + 1]
-        .count()
-    )
-    return FinishImpact(
-        open_journeys=min(open_journeys, IMPACT_CAP),
-        unsent_messages=min(unsent, IMPACT_CAP),
-        journeys_beyond_cap=open_journeys > IMPACT_CAP,
-        messages_beyond_cap=unsent > IMPACT_CAP,
-    )
-
-
 def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
     """Pause an in-progress campaign (C5): no further runs until a new start is set."""
     with transaction.atomic():
@@ -256,7 +218,7 @@ def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
                 f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only "
                 "a campaign in progress can be suspended."
             )
-        if _sent_bulk(campaign):
+        if campaign.is_sent_bulk(fresh=True):
             raise CampaignRefused(
                 f"Bulk message {campaign.name!r} has been sent; there is nothing left "
                 "to suspend."
@@ -282,15 +244,6 @@ def _lock(campaign: Campaign) -> None:
     )
 
 
-def _sent_bulk(campaign: Campaign) -> bool:
-    """A bulk message whose run has happened, read now (under the caller's lock: a
-    tick may have opened the run since a list page was drawn)."""
-    return (
-        campaign.schedule == Schedule.ONCE
-        and CampaignRun.objects.filter(campaign_id=campaign.pk).exists()
-    )
-
-
 def campaign_end(
     *,
     campaign: Campaign,
@@ -305,7 +258,7 @@ def campaign_end(
         _lock(campaign)
         if campaign.status == CampaignStatus.ENDED:
             raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
-        if on_demand and _sent_bulk(campaign):
+        if on_demand and campaign.is_sent_bulk(fresh=True):
             raise CampaignRefused(
                 f"Bulk message {campaign.name!r} has been sent; it can no longer be "
                 "cancelled."
@@ -321,21 +274,20 @@ def campaign_end(
         cut = list(
             runs.filter(status=CampaignRun.Status.RUNNING).values_list("pk", flat=True)
         )
-        # Cancelled first, so workers sending for these runs stop.
         runs.filter(pk__in=cut).update(status=CampaignRun.Status.CANCELLED)
-        # Journeys first: this waits for an advance that holds them, so the
-        # messages it inserted are committed, and cancelled below.
-        stopped = journeys_cancel(
-            journeys=Journey.objects.filter(run__in=runs), reason="campaign ended"
+        # Their journeys end and their batches stop, so workers sending for these
+        # runs stop too.
+        stopped, cancelled = cohorts_end(
+            cohorts=Cohort.objects.filter(run__campaign=campaign),
+            reason="campaign ended",
         )
-        cancelled = messages_cancel(runs=runs, reason="campaign ended")
         # A run that had nothing left to cut short (nothing cancelled, nothing
         # still to send — a worker's claimed rows are unsent too, and a worker may
         # hand a row back meanwhile) is shown as done, not cancelled.
         runs.filter(status=CampaignRun.Status.CANCELLED).exclude(
-            Q(messages__status=Message.Status.CANCELLED)
-            | Q(messages__status__in=UNSENT)
-            | Q(journeys__status=Journey.Status.CANCELLED)
+            Q(cohort__batch__messages__status=Message.Status.CANCELLED)
+            | Q(cohort__batch__messages__status__in=UNSENT)
+            | Q(cohort__journeys__status="cancelled")
         ).update(status=CampaignRun.Status.DONE)
         for run_id in cut:
             run_store_counts(run_id=run_id)  # their final figures, for reports
@@ -363,7 +315,11 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
                 f"Campaign {current.name!r} changed status meanwhile; "
                 "it was not deleted."
             )
-        _delete_runs_rows(current)
+        cohort_ids = list(
+            CampaignRun.objects.filter(
+                campaign=current, cohort__isnull=False
+            ).values_list("cohort_id", flat=True)
+        )
         deleted, _ = Campaign.objects.filter(
             pk=campaign.pk, status=current.status
         ).delete()
@@ -372,6 +328,7 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
                 f"Campaign {current.name!r} changed status meanwhile; "
                 "it was not deleted."
             )
+        cohorts_delete(cohort_ids=cohort_ids)
         campaign_drop_schedule(campaign=current)
         audit_record(
             action="delete",
@@ -380,16 +337,6 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
             actor=actor,
         )
     logger.info("campaign %s deleted by %s", campaign.pk, actor)
-
-
-def _delete_runs_rows(campaign: Campaign) -> None:
-    """The campaign's messages and journeys, deleted set-wise: through the ORM's
-    cascade every journey of a big run would be loaded to find its messages."""
-    runs = CampaignRun.objects.filter(campaign=campaign).values("pk")
-    with connection.cursor() as cursor:
-        for table in (Message._meta.db_table, Journey._meta.db_table):
-            sql, params = runs.query.sql_with_params()
-            cursor.execute(f"DELETE FROM {table} WHERE run_id IN ({sql})", params)
 
 
 def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
@@ -423,34 +370,6 @@ def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
     except CampaignRefused:
         campaign.refresh_from_db()
     return campaign.status == CampaignStatus.ENDED
-
-
-def bulk_messages_close() -> int:
-    """End the bulk messages (campaigns run once) whose run is over: sent, with
-    nothing left to send. They stayed in progress until their end time, days later,
-    listed with the running campaigns. Return how many ended."""
-    ended = 0
-    sent = (
-        Campaign.objects.filter(
-            status=CampaignStatus.IN_PROGRESS,
-            schedule=Schedule.ONCE,
-            runs__isnull=False,
-        )
-        .exclude(runs__status=CampaignRun.Status.RUNNING)
-        .distinct()
-    )
-    for campaign in sent:
-        try:
-            campaign_end(
-                campaign=campaign,
-                note="the bulk message went out: nothing left to send",
-                only_if=Q(status=CampaignStatus.IN_PROGRESS),
-                on_demand=False,
-            )
-        except CampaignRefused:
-            continue
-        ended += 1
-    return ended
 
 
 def campaigns_advance(*, now: dt.datetime | None = None) -> tuple[int, int]:

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from messaging.models import default_timezone
+from messaging.models import Channel, default_timezone
 from messaging.windows import (
     Window,
     window_errors,
@@ -188,8 +188,6 @@ class Campaign(models.Model):
     def _window_clashes(self) -> dict[str, str]:
         """Its active hours and those of a channel its flow sends on must meet, or
         that channel's messages could never go out."""
-        from messaging.models import Channel
-
         window, version = self.window, self.flow.current_version
         if window is None or version is None:
             return {}
@@ -217,14 +215,17 @@ class Campaign(models.Model):
     def can_transition_to(self, status: str) -> bool:
         return status in CAMPAIGN_TRANSITIONS[self.status]
 
-    @property
-    def is_sent_bulk(self) -> bool:
-        """A bulk message (schedule once) whose run has happened: seed 004 says it
-        can no longer be edited or cancelled."""
+    def is_sent_bulk(self, *, fresh: bool = False) -> bool:
+        """A bulk message (schedule once) whose run has happened: it can no longer
+        be edited or cancelled. ``fresh`` reads the runs now (an action deciding
+        under the campaign's lock: a tick may have opened the run since a list page
+        annotated it)."""
         if self.schedule != Schedule.ONCE:
             return False
         known = getattr(self, "_has_runs", None)  # annotated on admin lists
-        return bool(known) if known is not None else self.runs.exists()
+        if known is not None and not fresh:
+            return bool(known)
+        return self.runs.exists()
 
     @property
     def is_editable(self) -> bool:
@@ -283,6 +284,16 @@ class CampaignRun(models.Model):
     flow_version = models.ForeignKey(
         "flows.FlowVersion", on_delete=models.PROTECT, related_name="runs"
     )
+    cohort = models.OneToOneField(
+        "flows.Cohort",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="run",
+        help_text="The journeys of the group on the flow, and through them the "
+        "messages' batch; none for a skipped run.",
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.RUNNING, editable=False
     )
@@ -294,13 +305,6 @@ class CampaignRun(models.Model):
         default=0, help_text="Contacts left out because they opted out."
     )
     note = models.CharField(max_length=255, blank=True)
-    pruned_counts = models.JSONField(
-        default=dict,
-        blank=True,
-        editable=False,
-        help_text="Messages of this run deleted after the retention period, by status; "
-        "reports add them to the rows still kept.",
-    )
     counts = models.JSONField(
         default=dict,
         blank=True,
@@ -322,3 +326,9 @@ class CampaignRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+    @property
+    def pruned_counts(self) -> dict[str, int]:
+        """Its messages deleted after the retention period, by status (kept on
+        their batch)."""
+        return self.cohort.batch.pruned_counts if self.cohort is not None else {}

@@ -1,5 +1,5 @@
-"""Monitoring (C11): message counts per campaign and per run, and a chart of sends
-per run over time, drawn as inline SVG on the campaign page."""
+"""Monitoring: message counts per campaign and per run, and a chart of sends per run
+over time, drawn as inline SVG on the campaign page."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .counting import run_counts
+from .counting import pruned_counts, run_counts
 from .models import Campaign, CampaignRun
 
 # Statuses in the order an operator reads them, with their colours.
@@ -65,22 +65,22 @@ class RunCounts:
 
 def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
     """Message counts by status for each run (live or stored: campaigns.counting)."""
-    found = run_counts(runs)
-    return [RunCounts(run, found[run.pk] + Counter(run.pruned_counts)) for run in runs]
+    found, pruned = run_counts(runs), pruned_counts(runs)
+    return [RunCounts(run, found[run.pk] + pruned[run.pk]) for run in runs]
 
 
 def campaign_counts(campaign: Campaign) -> Counter[str]:
     """All the campaign's messages by status: its runs' counts added up."""
     runs = list(
         CampaignRun.objects.filter(campaign=campaign).only(
-            "pk", "status", "messages_created", "counted_at", "counts", "pruned_counts"
+            "pk", "status", "messages_created", "counted_at", "counts"
         )
     )
     counts: Counter[str] = Counter()
     for run_total in run_counts(runs).values():
         counts.update(run_total)
-    for run in runs:
-        counts.update(run.pruned_counts)
+    for pruned in pruned_counts(runs).values():
+        counts.update(pruned)
     return counts
 
 

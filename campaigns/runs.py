@@ -18,9 +18,10 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from flows.engine import journeys_start_for_run
-from messaging.dispatch import UNSENT
-from messaging.models import Message
+from flows.cohorts import cohort_open, cohorts_busy, cohorts_end
+from flows.engine import journeys_start
+from flows.models import Cohort
+from messaging.outbox import unsent_count
 
 from .counting import run_store_counts
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
@@ -79,7 +80,7 @@ def campaign_tick(
             scheduled_for=slot,
             flow_version_id=campaign.flow_version_id,
         )
-        journeys_start_for_run(run=run, now=now)
+        run_fan_out(run=run, now=now)
     logger.info(
         "campaign %s: run %s for %s, %d messages for %d contacts (%d opted out)",
         campaign.pk,
@@ -92,33 +93,57 @@ def campaign_tick(
     return run
 
 
+def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
+    """Open the run's cohort (its batch carries the campaign's sender and active
+    hours) and put the campaign's group on the flow, with the run's counts."""
+    campaign = run.campaign
+    run.cohort = cohort_open(
+        version=run.flow_version,
+        name=str(run),
+        sender_name=campaign.sender_name,
+        reply_to=campaign.reply_to,
+        window=campaign.window,
+        tags={"run": run.pk},
+    )
+    members = campaign.group.members()
+    moved = journeys_start(cohort=run.cohort, contacts=members, now=now)
+    run.recipients = moved.entered
+    run.skipped = members.filter(opted_out_at__isnull=False).count()
+    run.messages_created = moved.messages
+    run.save(update_fields=["cohort", "recipients", "skipped", "messages_created"])
+
+
 def _unsent_of_previous_run(campaign: Campaign) -> int:
     """Messages of the campaign's latest run still queued, deferred or being sent."""
     previous = (
-        CampaignRun.objects.filter(campaign=campaign, status=CampaignRun.Status.RUNNING)
+        CampaignRun.objects.filter(
+            campaign=campaign,
+            status=CampaignRun.Status.RUNNING,
+            cohort__isnull=False,
+        )
         .order_by("-scheduled_for")
-        .values_list("pk", flat=True)
+        .values_list("cohort__batch_id", flat=True)
         .first()
     )
     if previous is None:
         return 0
-    return Message.objects.filter(run_id=previous, status__in=UNSENT).count()
+    return unsent_count(batch_ids=[previous])
 
 
 def runs_mark_done() -> int:
     """Mark done the running runs with nothing left to do: no message still to send
     and nobody on the flow (a wait, a branch to come). Return how many."""
-    from flows.models import Journey
-
     done = 0
     for run in CampaignRun.objects.filter(status=CampaignRun.Status.RUNNING):
-        busy = (
-            Message.objects.filter(run=run, status__in=UNSENT).exists()
-            or Journey.objects.filter(run=run, status=Journey.Status.ACTIVE).exists()
-        )
-        if not busy and CampaignRun.objects.filter(
+        cohorts = Cohort.objects.filter(run=run)
+        if cohorts_busy(cohorts=cohorts):
+            continue
+        if CampaignRun.objects.filter(
             pk=run.pk, status=CampaignRun.Status.RUNNING
         ).update(status=CampaignRun.Status.DONE):
+            # Its messages go out only while it runs: a row handed back now (a
+            # retry) must not go later.
+            cohorts_end(cohorts=cohorts, reason="run over")
             run_store_counts(run_id=run.pk)  # its final figures
             done += 1
     return done

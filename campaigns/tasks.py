@@ -6,7 +6,7 @@ PeriodicTask row. Do not rename them.
 
 from celery import shared_task
 
-from . import counting, lifecycle, runs
+from . import bulk, counting, lifecycle, runs
 
 
 @shared_task(name="campaigns.tasks.tick")
@@ -20,7 +20,7 @@ def tick(campaign_id: int) -> int | None:
 def advance_lifecycles() -> tuple[int, int]:
     started_ended = lifecycle.campaigns_advance()
     runs.runs_mark_done()
-    lifecycle.bulk_messages_close()
+    bulk.bulk_messages_close()
     return started_ended
 
 

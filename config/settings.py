@@ -62,7 +62,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- Apps and middleware -----------------------------------------------------------
 INSTALLED_APPS = [
-    "console.apps.ConsoleAdminConfig",  # Django's admin, its index the dashboard
+    "console.views.apps.ConsoleAdminConfig",  # Django's admin, its index the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -253,6 +253,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "system: prune old messages": {
         "task": "messaging.tasks.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
+    # Journeys ended before the messages' retention, with no message left.
+    "system: prune old journeys": {
+        "task": "flows.tasks.prune_journeys",
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },

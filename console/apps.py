@@ -1,9 +1,10 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
 
 
 class ConsoleConfig(AppConfig):
-    """The console around the models: roles, audit trail, dashboard, health."""
+    """What every app stands on: roles, the audit trail, the heartbeats. The
+    console's own pages (the dashboard, a contact's timeline, the admin site) are in
+    console.views, on top of every app."""
 
     name = "console"
     verbose_name = "Console"
@@ -22,10 +23,3 @@ def _keep_roles(**kwargs: object) -> None:
     from .roles import roles_sync
 
     roles_sync()
-
-
-class ConsoleAdminConfig(admin_apps.AdminConfig):
-    """Django's admin, with the Flowcast site (its index is the dashboard)."""
-
-    default = False  # the console app's own config is ConsoleConfig
-    default_site = "console.site.FlowcastAdminSite"

@@ -356,10 +356,10 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
 @admin.register(Journey)
 class JourneyAdmin(RecordAdmin):
     paginator = CappedPaginator  # millions of rows: never counted in full
-    list_display = ["contact", "flow", "campaign", "at_step", "status", "due_at"]
+    list_display = ["contact", "flow", "started_by", "at_step", "status", "due_at"]
     list_filter = ["status", "flow"]
-    list_select_related = ["contact", "flow", "flow_version", "run__campaign"]
-    raw_id_fields = ["contact", "run", "flow", "flow_version"]
+    list_select_related = ["contact", "flow", "flow_version", "cohort__batch"]
+    raw_id_fields = ["contact", "cohort", "flow", "flow_version"]
     search_fields = ["contact__phone"]  # looked up exactly: get_search_results
     search_help_text = "A phone number: that contact's journeys."
     show_full_result_count = False
@@ -380,11 +380,11 @@ class JourneyAdmin(RecordAdmin):
     ) -> tuple[QuerySet[Journey], bool]:
         return contact_search(queryset, search_term), False
 
-    @admin.display(description="campaign", ordering="run__campaign__name")
-    def campaign(self, journey: Journey) -> str:
-        if journey.run is None:
-            return journey.entry_key.split(":", 1)[0] or "—"
-        return journey.run.campaign.name
+    @admin.display(description="started by", ordering="cohort__batch__name")
+    def started_by(self, journey: Journey) -> str:
+        if journey.entry_key:
+            return journey.entry_key.split(":", 1)[0]
+        return journey.cohort.batch.name
 
     @admin.display(description="step")
     def at_step(self, journey: Journey) -> str:

@@ -7,6 +7,7 @@ steps; an end leads nowhere.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 Step = dict[str, Any]
@@ -152,3 +153,51 @@ def _loops_without_wait(
         if step["position"] in active and step["position"] not in done:
             visit(step["position"], [step["position"]])
     return found
+
+
+def by_position(steps: Iterable[Step]) -> dict[int, Step]:
+    return {step["position"]: step for step in steps}
+
+
+def first_position(steps: Iterable[Step]) -> int:
+    return ordered(steps)[0]["position"]
+
+
+def next_position(step: Step, steps: dict[int, Step]) -> int | None:
+    return successors(step, ordered(steps.values()))[0][1]
+
+
+@dataclass
+class Segment:
+    """From a step: the send steps met on the way, and the step that stops the way
+    (a wait, a branch or an end)."""
+
+    sends: list[Step]
+    stop: Step
+
+
+def segment(steps: dict[int, Step], position: int) -> Segment:
+    """Follow send steps from ``position`` to the first wait, branch or end.
+
+    A step that leads nowhere (versions published before End steps were required)
+    ends the way as an End step would; so does a wait with nothing after it.
+    """
+    sends: list[Step] = []
+    step = steps[position]
+    while step["kind"] == SEND:
+        sends.append(step)
+        target = next_position(step, steps)
+        if target is None or target not in steps:
+            return Segment(sends, {"kind": END, "position": step["position"]})
+        step = steps[target]
+    if step["kind"] == WAIT and next_position(step, steps) not in steps:
+        return Segment(sends, {"kind": END, "position": step["position"]})
+    return Segment(sends, step)
+
+
+def after_wait(stop: Step, steps: dict[int, Step]) -> int:
+    """Where a wait that stops a segment leads (segment() ends the way at a wait
+    leading nowhere, so there is always one)."""
+    target = next_position(stop, steps)
+    assert target is not None
+    return target

@@ -202,12 +202,51 @@ class FlowVersion(models.Model):
         return f"{self.flow} v{self.number}"
 
 
+class Cohort(models.Model):
+    """Journeys started together on one flow version: the group of one campaign run,
+    or everyone an event or the audience schedule puts on the version (its entries
+    cohort, one per version). Its messages go in one messaging batch, which carries
+    its texts, sender and active hours."""
+
+    flow_version = models.ForeignKey(
+        FlowVersion, on_delete=models.PROTECT, related_name="cohorts"
+    )
+    batch = models.OneToOneField(
+        "messaging.Batch", on_delete=models.PROTECT, related_name="cohort"
+    )
+    for_entries = models.BooleanField(
+        default=False,
+        help_text="The version's cohort for contacts put on it by events or its "
+        "audience schedule, each at most once per entry key.",
+    )
+    held = models.BooleanField(
+        default=False,
+        help_text="Its journeys wait where they are (a suspended campaign) until it "
+        "is released.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow_version"],
+                condition=models.Q(for_entries=True),
+                name="cohort_one_for_entries",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cohort {self.pk}"
+
+
 class Journey(models.Model):
     """One contact on one flow version: where it is, and when it moves on.
 
-    A campaign run puts each member of its group on the flow (one journey per run and
-    contact); events and audience schedules put contacts on flows without a run. The
-    engine (flows.engine) is the only writer of ``step``, ``status`` and ``due_at``.
+    A campaign run puts each member of its group on the flow (one journey per cohort
+    and contact); events and audience schedules put contacts on flows through the
+    version's entries cohort, once per entry key. The engine (flows.engine) is the
+    only writer of ``step``, ``status`` and ``due_at``.
     """
 
     class Status(models.TextChoices):
@@ -232,12 +271,10 @@ class Journey(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # The unique (run, contact) key starts with run.
-    run = models.ForeignKey(
-        "campaigns.CampaignRun",
+    # The unique (cohort, contact) key starts with cohort.
+    cohort = models.ForeignKey(
+        Cohort,
         on_delete=models.CASCADE,
-        null=True,
-        blank=True,
         related_name="journeys",
         db_index=False,
         db_constraint=False,
@@ -279,8 +316,12 @@ class Journey(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # A campaign run's cohort holds each contact once; an entries cohort
+            # holds a contact once per entry key (the next constraint).
             models.UniqueConstraint(
-                fields=["run", "contact"], name="journey_once_per_run"
+                fields=["cohort", "contact"],
+                condition=models.Q(entry_key=""),
+                name="journey_once_per_cohort",
             ),
             models.UniqueConstraint(
                 fields=["flow", "contact", "entry_key"],

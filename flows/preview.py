@@ -13,10 +13,10 @@ from django.utils.safestring import SafeString, mark_safe
 from audiences.models import AudienceGroup, Contact, Variable
 from audiences.rules import RuleError
 from messaging.models import Channel
+from messaging.rendering import BUILTINS, placeholders, render, unfilled
 
 from .conditions import branch_q, describe
 from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
-from .rendering import BUILTINS, placeholders, render, unfilled
 
 # Members looked at for the variables some members of a group have no value for.
 GROUP_SAMPLE = 10_000

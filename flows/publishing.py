@@ -1,5 +1,6 @@
 """Publishing: check a flow's steps and freeze them into a new FlowVersion (F3)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -9,9 +10,10 @@ from django.db.models import Max
 from audiences.rules import RuleError, rule_condition
 from console.audit import audit_record
 
+from .cohorts import cohorts_end
 from .conditions import branch_condition
 from .graph import graph_problems
-from .models import Flow, FlowStep, FlowVersion, Journey
+from .models import Cohort, Flow, FlowStep, FlowVersion
 
 
 class FlowRefused(Exception):
@@ -151,29 +153,23 @@ def flow_note_edits(*, flow: Flow) -> bool:
     return changed
 
 
+# Whoever runs flows (campaigns) says here why a flow may not be archived yet, as a
+# sentence for the operator, or None: filled in AppConfig.ready() by the apps above.
+archive_refusals: list[Callable[[Flow], str | None]] = []
+
+
 def flow_archive(*, flow: Flow) -> None:
     """Retire a flow: no new campaign can choose it, no event or schedule puts anyone
     on it, and contacts it holds without a campaign stop. Refused while a campaign
     that has not ended uses it."""
-    from campaigns.models import Campaign
-    from messaging.dispatch import messages_cancel_for_journeys
-
-    from .engine import journeys_cancel
-
     with transaction.atomic():
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
         if locked.status == Flow.Status.ARCHIVED:
             raise FlowRefused(f"Flow {flow.name!r} is already archived.")
-        users = list(
-            Campaign.objects.not_ended()
-            .filter(flow=locked)
-            .values_list("name", flat=True)[:5]
-        )
-        if users:
-            raise FlowRefused(
-                f"Flow {flow.name!r} is used by campaigns that have not ended "
-                f"({', '.join(users)}); end them first."
-            )
+        for refusal in archive_refusals:
+            reason = refusal(locked)
+            if reason:
+                raise FlowRefused(reason)
         Flow.objects.filter(pk=flow.pk).update(status=Flow.Status.ARCHIVED)
         audit_record(
             action="status",
@@ -181,9 +177,10 @@ def flow_archive(*, flow: Flow) -> None:
             changes={"status": [locked.status, Flow.Status.ARCHIVED]},
         )
         # Contacts put on it by events or its audience schedule go no further.
-        runless = Journey.objects.filter(flow=locked, run__isnull=True)
-        journeys_cancel(journeys=runless, reason="flow archived")
-        messages_cancel_for_journeys(journeys=runless, reason="flow archived")
+        cohorts_end(
+            cohorts=Cohort.objects.filter(flow_version__flow=locked, for_entries=True),
+            reason="flow archived",
+        )
     flow.refresh_from_db()
 
 

@@ -5,7 +5,7 @@ Task names are public (stored in PeriodicTask rows): do not rename them.
 
 from celery import shared_task
 
-from . import engine, triggers
+from . import engine, retention, triggers
 
 
 @shared_task(name="flows.tasks.advance_journeys")
@@ -18,3 +18,10 @@ def advance_journeys() -> int:
 def enter_audiences() -> int:
     """Put audience flows' groups on their flows, once per period."""
     return triggers.audiences_enter_due()
+
+
+@shared_task(name="flows.tasks.prune_journeys")
+def prune_journeys() -> int:
+    """Delete journeys ended before the messages' retention, none of whose
+    messages is left."""
+    return retention.journeys_prune()

@@ -1,7 +1,7 @@
 """Triggers other than Manual (seed 002): behavioural events and audience schedules.
 
-Both put contacts on a published flow without a campaign run, at most once per entry
-key: an event id, or an audience period.
+Both put contacts on a published flow's current version, in its entries cohort, at
+most once per entry key: an event id, or an audience period.
 """
 
 import datetime as dt
@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
+from .cohorts import entries_cohort
 from .engine import FlowNotRunnable, journeys_enter
-from .models import Flow
+from .models import Flow, FlowVersion
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def event_record(
         names.append(flow.name)
         try:
             entered += journeys_enter(
-                flow=flow,
+                cohort=entries_cohort(_version(flow)),
                 contacts=Contact.objects.filter(pk=contact.pk),
                 entry_key=f"event:{event_id}",
                 context=properties,
@@ -61,6 +62,12 @@ def event_record(
             logger.error("event %s: flow %s cannot run: %s", event_id, flow.pk, exc)
             refused[flow.name] = str(exc)
     return EventOutcome(flows=names, entered=entered, refused=refused)
+
+
+def _version(flow: Flow) -> FlowVersion:
+    version = flow.current_version
+    assert version is not None  # the published flows asked for have one
+    return version
 
 
 def audience_period(every: str, now: dt.datetime) -> dt.datetime:
@@ -91,7 +98,7 @@ def audiences_enter_due(*, now: dt.datetime | None = None) -> int:
         assert flow.audience_group is not None
         try:
             count = journeys_enter(
-                flow=flow,
+                cohort=entries_cohort(_version(flow)),
                 contacts=flow.audience_group.members(),
                 entry_key=f"audience:{period.isoformat()}",
                 now=now,

@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -82,7 +81,7 @@ class MessageAdmin(RecordAdmin):
     list_display = [
         "id",
         "contact",
-        "campaign",
+        "sent_for",
         "state",
         "text",
         "when",
@@ -90,15 +89,15 @@ class MessageAdmin(RecordAdmin):
     # Filters the indexes serve on millions of rows (no channel or campaign filter:
     # a campaign's messages are counted on its page).
     list_filter = ["status"]
-    list_select_related = ["contact", "channel", "run__campaign"]
+    list_select_related = ["contact", "channel", "batch"]
     search_fields = ["contact__phone"]  # looked up exactly: get_search_results
     search_help_text = "A phone number: that contact's messages."
     # Sorting millions of rows by another column reads them all.
     sortable_by = ("id",)
-    raw_id_fields = ["run", "journey", "contact"]
+    raw_id_fields = ["batch", "contact"]
     fields = readonly_fields = (
-        "run",
-        "journey",
+        "batch",
+        "origin",
         "contact",
         "flow_step",
         "channel",
@@ -142,25 +141,16 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description="flow step")
     def flow_step(self, message: Message) -> str:
-        """The send step by its position in the flow version it came from (the
-        message stores the step's id, which means nothing to an operator)."""
-        version = None
-        if message.run is not None:
-            version = message.run.flow_version
-        elif message.journey is not None:
-            version = message.journey.flow_version
-        steps = version.steps if version is not None else []
-        step = next((s for s in steps if s.get("id") == message.step), None)
-        if step is None:
-            return f"a step no longer in its flow version (id {message.step})"
-        return f"step {step['position']} of {version}"
+        """The step as its batch names it ("step 1 of Welcome v2"): the message
+        stores the step's id, which means nothing to an operator."""
+        template = message.batch.template(message.step)
+        if template is None or not template.get("label"):
+            return f"a step its batch has no text for (id {message.step})"
+        return str(template["label"])
 
-    @admin.display(description="campaign", ordering="run__campaign__name")
-    def campaign(self, message: Message) -> str:
-        if message.run is None:
-            return "—"
-        url = reverse("admin:campaigns_campaign_change", args=[message.run.campaign_id])
-        return format_html('<a href="{}">{}</a>', url, message.run.campaign.name)
+    @admin.display(description="sent for", ordering="batch__name")
+    def sent_for(self, message: Message) -> str:
+        return message.batch.name
 
     @admin.display(description="text sent, or the error")
     def text(self, message: Message) -> str:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .windows import Window, window_errors, windows_meet
+from .windows import Window, window_clashes, window_errors
 
 
 def default_timezone() -> str:
@@ -96,31 +96,88 @@ class Channel(models.Model):
             raise ValidationError(errors)
 
     def _window_clashes(self) -> dict[str, str]:
-        """New active hours must still meet those of every campaign not ended that
-        sends on this channel, or that campaign's messages here could never go
-        out (the campaign form checks the other way round)."""
-        from campaigns.models import Campaign
-
+        """New active hours must still meet those of whoever sends on this channel
+        with hours of their own (a campaign), or those messages could never go
+        out."""
         window = self.window
         if window is None:
             return {}
-        campaigns = (
-            Campaign.objects.not_ended()
-            .filter(active_from__isnull=False)
-            .select_related("flow_version")
+        clash = next(window_clashes(self.pk, window), None)
+        return {"active_from": clash} if clash else {}
+
+
+class Batch(models.Model):
+    """Messages written together, and what sending them needs besides the contact:
+    their texts, the sender, the active hours, and whether they may still go out.
+
+    Whoever writes messages opens a batch for them first (a campaign run, through its
+    flow; a flow's event and audience entries) and stops it when they must no longer
+    go out. Sending reads all of it from here, in one row per chunk.
+    """
+
+    name = models.CharField(
+        max_length=200,
+        help_text="What the messages are sent for, as operators read it.",
+    )
+    templates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The texts, by step: {"<step id>": {"body": …, "media_url": …, '
+        '"label": …}}; {{VARIABLE}} placeholders are filled per contact.',
+    )
+    sender_name = models.CharField(max_length=60, blank=True)
+    reply_to = models.EmailField(blank=True)
+    active_from = models.TimeField(null=True, blank=True)
+    active_until = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    hours_of = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Whose active hours these are, as a message held or failed by them "
+        'says it ("the campaign\'s").',
+    )
+    tags = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What its writer says of it, passed on to providers that carry such "
+        'data (webhook bodies): {"run": 12}.',
+    )
+    stopped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From then on none of its messages goes out: those still waiting are "
+        "cancelled.",
+    )
+    stop_reason = models.CharField(max_length=200, blank=True)
+    pruned_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Its messages deleted after the retention period, by status; "
+        "reports add them to the rows still kept.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def window(self) -> Window | None:
+        """Its own active hours, if it has any (its channels' apply as well)."""
+        return Window.of(
+            self.active_from,
+            self.active_until,
+            self.timezone or default_timezone(),
+            owner=self.hours_of or "the batch's",
         )
-        for campaign in campaigns:
-            steps = campaign.flow_version.steps if campaign.flow_version else []
-            if not any(step.get("channel_id") == self.pk for step in steps):
-                continue
-            if not windows_meet(window, campaign.window):
-                return {
-                    "active_from": f"These active hours ({window}) and those of "
-                    f"campaign {campaign.name!r} ({campaign.window}), which sends on "
-                    "this channel, are never open at the same time: its messages "
-                    "could never go out. Change or end the campaign first."
-                }
-        return {}
+
+    def template(self, step: int) -> dict[str, Any] | None:
+        found = self.templates.get(str(step))
+        return found if isinstance(found, dict) else None
 
 
 class MessageQuerySet(models.QuerySet["Message"]):
@@ -133,7 +190,8 @@ class MessageQuerySet(models.QuerySet["Message"]):
 
 
 class Message(models.Model):
-    """One message to one contact, for one send step of one campaign run."""
+    """One message to one contact: one step of its batch's texts (a send step of a
+    flow, for a campaign run or a flow's entries)."""
 
     class Status(models.TextChoices):
         # A worker sending a message holds a claim on it (claim_token, lease_until)
@@ -147,30 +205,32 @@ class Message(models.Model):
         SKIPPED = "skipped", "Skipped (opted out)"
         CANCELLED = "cancelled", "Cancelled"
 
-    # Messages are written set-wise from rows that exist (journeys of a run, contacts
-    # of a group), a million at a time: database foreign-key checks would lock each
-    # referenced row and cost more than the insert itself. Django still deletes
-    # messages with their run, contact or journey.
-    # No index of its own: the unique (run, contact, step) key starts with run.
-    run = models.ForeignKey(
-        "campaigns.CampaignRun",
+    # Messages are written set-wise from rows that exist (a flow's journeys), a
+    # million at a time: database foreign-key checks would lock each referenced row
+    # and cost more than the insert itself. Django still deletes messages with their
+    # batch or contact.
+    # No index of its own: the (batch, status) index starts with it.
+    batch = models.ForeignKey(
+        Batch,
         on_delete=models.CASCADE,
-        null=True,
-        blank=True,
         related_name="messages",
         db_index=False,
         db_constraint=False,
-        help_text="The campaign run; empty for flows entered by an event or audience.",
+        help_text="The batch it was written in, which says what it sends and when.",
     )
-    # No database constraint, like memberships: messages are written set-wise from
-    # journeys that exist, and each check would lock the journey row.
-    journey = models.ForeignKey(
-        "flows.Journey",
-        on_delete=models.CASCADE,
+    origin = models.BigIntegerField(
         null=True,
         blank=True,
-        related_name="messages",
-        db_constraint=False,
+        db_column="journey_id",
+        help_text="What wrote it, as its writer numbers it (a flow's journey): one "
+        "message per origin and step, however often the writing is repeated.",
+    )
+    context = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Values its template reads besides the contact's (the properties "
+        "of the event that started its flow).",
     )
     contact = models.ForeignKey(
         "audiences.Contact",
@@ -179,7 +239,7 @@ class Message(models.Model):
         db_constraint=False,
     )
     step = models.PositiveIntegerField(
-        help_text="The flow step (its id in the run's flow version)."
+        help_text="Which of its batch's templates it sends (the flow step's id)."
     )
     # No index: every index costs each message's two updates (claimed, sent); a
     # channel is rarely deleted, and then the check may scan.
@@ -212,30 +272,25 @@ class Message(models.Model):
     )
 
     objects = MessageQuerySet.as_manager()
-    # Set by dispatch from the flow step and the campaign, for the backend; not stored.
+    # Set from its batch when it is sent, for the backend; not stored.
     media_url = ""
     sender_name = ""
     reply_to = ""
-    version_id: int | None = None  # the flow version whose step it sends
-    context: dict[str, Any] | None = None  # properties of the event behind it
+    tags: dict[str, Any] = {}  # replaced per message, never changed in place
 
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # A repeated write (a retried transaction, a second engine pass) adds
+            # nothing: its rows are in order of origin, so the index grows at its end.
             models.UniqueConstraint(
-                fields=["run", "contact", "step"], name="message_once_per_contact_step"
-            ),
-            # Flows entered without a run: once per journey and step.
-            models.UniqueConstraint(
-                fields=["journey", "step"],
-                condition=models.Q(run__isnull=True),
-                name="message_once_per_journey_step",
+                fields=["origin", "step"], name="message_once_per_origin_step"
             ),
         ]
         indexes = [
-            models.Index(fields=["run", "status"], name="message_run_status_idx"),
+            models.Index(fields=["batch", "status"], name="message_batch_status_idx"),
             # Failures are few and looked for; the common statuses are found through
-            # their run, or by scanning newest first.
+            # their batch, or by scanning newest first.
             models.Index(
                 fields=["-id"],
                 name="message_failed_idx",

@@ -1,17 +1,18 @@
 """Celery entry points of messaging: ids in, one call, nothing else.
 
-Task names are public (stored in PeriodicTask rows): do not rename them.
+Task names are public (stored in PeriodicTask rows and queued messages): do not
+rename them.
 """
 
 from celery import shared_task
 
-from . import dispatch, retention
+from . import retention, sending, sweep
 
 
 @shared_task(name="messaging.tasks.send_messages")
-def send_messages(run_id: int | None, first_id: int, last_id: int) -> dict[str, int]:
-    report = dispatch.messages_send_range(
-        run_id=run_id, first_id=first_id, last_id=last_id
+def send_messages(batch_id: int, first_id: int, last_id: int) -> dict[str, int]:
+    report = sending.messages_send_range(
+        batch_id=batch_id, first_id=first_id, last_id=last_id
     )
     return {
         "sent": report.sent,
@@ -28,5 +29,5 @@ def prune() -> int:
 
 
 @shared_task(name="messaging.tasks.sweep")
-def sweep() -> int:
-    return dispatch.messages_sweep()
+def sweep_messages() -> int:
+    return sweep.messages_sweep()

@@ -1,9 +1,10 @@
-"""Active hours: the daily window in which a channel, or a campaign, may send (M2,
-seed 003)."""
+"""Active hours: the daily window in which a channel, or a batch of messages (a
+campaign's), may send; a message goes out when both are open."""
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -106,6 +107,40 @@ def windows_open_at(
     )
 
 
+class WithHours(Protocol):
+    """What has active hours of its own: a channel."""
+
+    pk: int
+
+    @property
+    def window(self) -> Window | None: ...
+
+
+@dataclass
+class ActiveHours:
+    """When a message may go out: its channel's window and its batch's (``own``),
+    both open. The one answer to "when may this go out" — the fan-out asks it for a
+    wait's start, a chunk before its claim, and every message before its send. Each
+    channel's windows are gathered once: they are checked for every message, and
+    gathering them cost more than the check."""
+
+    own: Window | None = None
+    of_channel: dict[int, list[Window]] = field(default_factory=dict)
+
+    def opens_at(self, channel: WithHours, now: dt.datetime) -> dt.datetime | None:
+        """None when a message on ``channel`` may go at ``now``, else the first
+        moment it may. Raise WindowsNeverMeet when that never comes."""
+        windows = self.of_channel.get(channel.pk)
+        if windows is None:
+            windows = self.of_channel[channel.pk] = [
+                w for w in (channel.window, self.own) if w is not None
+            ]
+        for window in windows:
+            if not window.is_open(now):
+                return windows_open_at(windows, now)
+        return None
+
+
 def windows_meet(first: Window | None, second: Window | None) -> bool:
     """Whether the two windows are ever open at the same time (no window: always
     open)."""
@@ -130,3 +165,17 @@ def window_errors(
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = f"{timezone!r} is not a known time zone."
     return errors
+
+
+# Whoever sends on channels with active hours of their own (campaigns) says here
+# which of theirs a channel's new hours would never meet, each as a sentence for the
+# operator: finders are added in AppConfig.ready() by the apps above messaging.
+ClashFinder = Callable[[int, Window], Iterable[str]]
+clash_finders: list[ClashFinder] = []
+
+
+def window_clashes(channel_id: int, window: Window) -> Iterator[str]:
+    """Why channel ``channel_id`` may not take the active hours ``window``: one
+    sentence per sender whose own hours never meet them."""
+    for finder in clash_finders:
+        yield from finder(channel_id, window)

@@ -218,3 +218,9 @@ def make_user(db: None) -> Callable[..., Any]:
         return user
 
     return make
+
+
+def batch_of(run: Any) -> int:
+    """The id of the batch a campaign run's messages are in."""
+    assert run.cohort is not None, f"run {run.pk} has no messages (skipped)"
+    return int(run.cohort.batch_id)

@@ -4,6 +4,9 @@ Channel settings: ``url`` (required) and ``secret_env``, the name of the environ
 variable holding the signing secret (default FLOWCAST_WEBHOOK_SECRET). Each request
 carries ``Idempotency-Key: <message id>`` and ``X-Flowcast-Signature:
 sha256=<hex HMAC of the body>``; a receiver that sees the same key twice may ignore it.
+The body: ``id``, ``to`` (phone, email, name), ``text``, ``media_url``, ``sender_name``,
+``reply_to``, ``batch``, ``step``, and what the batch's writer tagged it with (a
+campaign run's messages carry ``run``, an event or audience flow's ``flow``).
 """
 
 import hashlib
@@ -51,23 +54,24 @@ class WebhookBackend(BaseBackend):
         except ImproperlyConfigured as exc:
             raise DeliveryError(str(exc)) from None  # retried once the secret is set
         contact = message.contact
-        body = json.dumps(
-            {
-                "id": message.pk,
-                "to": {
-                    "phone": contact.phone,
-                    "email": contact.email,
-                    "name": contact.name,
-                },
-                "text": message.body,
-                "media_url": message.media_url or None,
-                "sender_name": message.sender_name or None,
-                "reply_to": message.reply_to or None,
-                "run": message.run_id,
-                "step": message.step,
+        payload = {
+            "id": message.pk,
+            "to": {
+                "phone": contact.phone,
+                "email": contact.email,
+                "name": contact.name,
             },
-            ensure_ascii=False,
-        ).encode()
+            "text": message.body,
+            "media_url": message.media_url or None,
+            "sender_name": message.sender_name or None,
+            "reply_to": message.reply_to or None,
+            "batch": message.batch_id,
+            "step": message.step,
+        }
+        # What the batch's writer said of it ("run": a campaign run's id), where it
+        # names no key of the message's own.
+        payload.update({k: v for k, v in message.tags.items() if k not in payload})
+        body = json.dumps(payload, ensure_ascii=False).encode()
         response = post(
             url,
             f"Webhook {channel.name}",

@@ -320,15 +320,15 @@ def test_the_flow_page_publishes_a_new_version(
 def test_finish_says_more_than_the_cap_of_open_conversations(
     admin_client: Client, make_campaign: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from campaigns import lifecycle
+    from campaigns import selectors
     from campaigns.runs import campaign_tick
     from flows.models import Journey
 
     campaign = make_campaign(started=True)
     campaign_transition(campaign=campaign, to="in_progress")
     run = campaign_tick(campaign_id=campaign.pk)
-    Journey.objects.filter(run=run).update(status="active")
-    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 2)
+    Journey.objects.filter(cohort__run=run).update(status="active")
+    monkeypatch.setattr(selectors, "IMPACT_CAP", 2)
 
     page = admin_client.get(reverse("admin:campaigns_end", args=[campaign.pk]))
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from campaigns.bulk import bulk_send_time
 from campaigns.models import Campaign
 from campaigns.runs import campaign_tick
-from messaging.dispatch import messages_send_range
 from messaging.models import Message
-from tests.conftest import PHONES
+from messaging.sending import messages_send_range
+from tests.conftest import PHONES, batch_of
 
 
 def form(group: Any, channel: Any, **extra: Any) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def test_a_bulk_message_is_scheduled_once_sent_once_and_then_final(
     )
     caplog.set_level(logging.INFO, logger="messaging.console")
     run = campaign.runs.get()
-    messages_send_range(run_id=run.pk, first_id=0, last_id=10**9)
+    messages_send_range(batch_id=batch_of(run), first_id=0, last_id=10**9)
     assert Message.objects.filter(status="sent").count() == len(PHONES)
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "[from Tienda Sol] [reply-to ventas@example.com]" in logged

@@ -31,7 +31,7 @@ def test_a_big_run_reports_its_stored_counts_until_recounted(
     run.refresh_from_db()
     assert run.counts == {"queued": 3}
 
-    Message.objects.filter(run=run).update(status="sent")
+    Message.objects.filter(batch__cohort__run=run).update(status="sent")
     run.refresh_from_db()
     [stored] = counts_by_run([run])
     assert stored.counts == {"queued": 3}  # as last counted, not recounted per page
@@ -45,7 +45,7 @@ def test_a_big_run_reports_its_stored_counts_until_recounted(
 
 @pytest.mark.django_db
 def test_a_small_run_is_counted_live(run: CampaignRun) -> None:
-    Message.objects.filter(run=run).update(status="failed")
+    Message.objects.filter(batch__cohort__run=run).update(status="failed")
 
     [live] = counts_by_run([run])
 

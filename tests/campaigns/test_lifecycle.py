@@ -133,7 +133,11 @@ class TestActions:
 
         campaign_end(campaign=campaign)
 
-        statuses = set(Message.objects.filter(run=run).values_list("status", flat=True))
+        statuses = set(
+            Message.objects.filter(batch__cohort__run=run).values_list(
+                "status", flat=True
+            )
+        )
         assert statuses == {"cancelled"}
         with pytest.raises(CampaignRefused, match="already ended"):
             campaign_end(campaign=campaign)
@@ -225,20 +229,21 @@ def test_finishing_marks_runs_with_nothing_left_done_and_the_others_cancelled(
 def test_finish_impact_counts_open_journeys_up_to_a_cap(
     make_campaign: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from campaigns import lifecycle
+    from campaigns import selectors
     from campaigns.runs import campaign_tick
     from flows.models import Journey
 
     campaign = make_campaign(started=True)
     run = campaign_tick(campaign_id=campaign.pk)
-    Journey.objects.filter(run=run).update(status="active")  # three, on the flow
-    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 2)
+    # three, on the flow
+    Journey.objects.filter(cohort__run=run).update(status="active")
+    monkeypatch.setattr(selectors, "IMPACT_CAP", 2)
 
-    impact = lifecycle.campaign_finish_impact(campaign=campaign)
+    impact = selectors.campaign_finish_impact(campaign=campaign)
 
     assert (impact.open_journeys, impact.journeys_beyond_cap) == (2, True)
-    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 3)
-    impact = lifecycle.campaign_finish_impact(campaign=campaign)
+    monkeypatch.setattr(selectors, "IMPACT_CAP", 3)
+    impact = selectors.campaign_finish_impact(campaign=campaign)
     assert (impact.open_journeys, impact.journeys_beyond_cap) == (3, False)
 
 
@@ -247,14 +252,14 @@ def test_finish_impact_says_as_many_unsent_messages_as_finishing_cancels(
     make_campaign: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campaigns import counting
-    from campaigns.lifecycle import campaign_finish_impact
     from campaigns.models import CampaignRun
     from campaigns.runs import campaign_tick
+    from campaigns.selectors import campaign_finish_impact
 
     campaign = make_campaign(started=True)
     run = campaign_tick(campaign_id=campaign.pk)
     assert run is not None
-    held = Message.objects.filter(run=run).order_by("pk")[:1]
+    held = Message.objects.filter(batch__cohort__run=run).order_by("pk")[:1]
     Message.objects.filter(pk__in=held).update(claim_token=uuid.uuid4())
     monkeypatch.setattr(counting, "LIVE_LIMIT", 2)  # three messages: a "big" run
     # A big run's stored counts lag behind it: these were taken while its messages
@@ -264,7 +269,9 @@ def test_finish_impact_says_as_many_unsent_messages_as_finishing_cancels(
     impact = campaign_finish_impact(campaign=campaign)
     campaign_end(campaign=campaign)
 
-    cancelled = Message.objects.filter(run=run, status="cancelled").count()
+    cancelled = Message.objects.filter(
+        batch__cohort__run=run, status="cancelled"
+    ).count()
     assert cancelled == 2  # a worker holds the third: left to it
     assert (impact.unsent_messages, impact.messages_beyond_cap) == (2, False)
 
@@ -276,15 +283,15 @@ def test_finish_impact_counts_unsent_messages_up_to_a_cap(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from campaigns import lifecycle
+    from campaigns import selectors
     from campaigns.runs import campaign_tick
 
     campaign = make_campaign(started=True)
     campaign_tick(campaign_id=campaign.pk)  # three messages, queued
-    monkeypatch.setattr(lifecycle, "IMPACT_CAP", 2)
+    monkeypatch.setattr(selectors, "IMPACT_CAP", 2)
 
     with CaptureQueriesContext(connection) as captured:
-        impact = lifecycle.campaign_finish_impact(campaign=campaign)
+        impact = selectors.campaign_finish_impact(campaign=campaign)
 
     assert (impact.unsent_messages, impact.messages_beyond_cap) == (2, True)
     [count] = [q["sql"] for q in captured if "messaging_message" in q["sql"]]

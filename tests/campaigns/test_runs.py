@@ -19,7 +19,9 @@ def test_a_tick_opens_one_run_with_one_message_per_member(make_campaign: Any) ->
 
     assert run is not None
     assert (run.recipients, run.messages_created, run.skipped) == (3, 3, 0)
-    assert Message.objects.filter(run=run, status="queued").count() == len(PHONES)
+    assert Message.objects.filter(
+        batch__cohort__run=run, status="queued"
+    ).count() == len(PHONES)
     campaign.refresh_from_db()
     assert campaign.status == "in_progress"
 
@@ -134,10 +136,10 @@ def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
 
     campaign = make_campaign(started=True)
     fanned_out, release = threading.Event(), threading.Event()
-    real_fan_out = runs.journeys_start_for_run
+    real_fan_out = runs.journeys_start
 
-    def slow_fan_out(*, run: Any, now: Any = None) -> Any:
-        created = real_fan_out(run=run, now=now)
+    def slow_fan_out(**kwargs: Any) -> Any:
+        created = real_fan_out(**kwargs)
         fanned_out.set()
         release.wait(10)
         return created
@@ -153,7 +155,7 @@ def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
         thread.start()
         return thread
 
-    monkeypatch.setattr(runs, "journeys_start_for_run", slow_fan_out)
+    monkeypatch.setattr(runs, "journeys_start", slow_fan_out)
     tick = in_thread(lambda: runs.campaign_tick(campaign_id=campaign.pk))
     assert fanned_out.wait(10)
     ender = in_thread(
@@ -235,8 +237,8 @@ def test_a_run_is_marked_done_once_nothing_is_left_to_send(
     assert run is not None
 
     assert runs_mark_done() == 0  # three messages queued
-    Message.objects.filter(run=run).update(status="sent")
-    first = Message.objects.filter(run=run).order_by("id").first()
+    Message.objects.filter(batch__cohort__run=run).update(status="sent")
+    first = Message.objects.filter(batch__cohort__run=run).order_by("id").first()
     assert first is not None
     Message.objects.filter(pk=first.pk).update(status="deferred")
     assert runs_mark_done() == 0  # one held for active hours

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from tests.conftest import batch_of
 
 
 @pytest.mark.django_db
@@ -34,16 +35,16 @@ def test_the_dashboard_shows_progress_next_runs_today_and_health(
 ) -> None:
     from campaigns.runs import campaign_tick
     from console.models import Heartbeat
-    from messaging.dispatch import messages_send_range
     from messaging.models import Message
+    from messaging.sending import messages_send_range
 
     campaign = make_campaign(started=True, name="Hot sale", schedule="hourly")
     Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
     run = campaign_tick(campaign_id=campaign.pk)
     assert run is not None
-    first = Message.objects.filter(run=run).order_by("id").first()
+    first = Message.objects.filter(batch__cohort__run=run).order_by("id").first()
     assert first is not None
-    messages_send_range(run_id=run.pk, first_id=first.pk, last_id=first.pk)
+    messages_send_range(batch_id=batch_of(run), first_id=first.pk, last_id=first.pk)
     Heartbeat.objects.create(name="worker", seen_at=timezone.now())
     Heartbeat.objects.create(
         name="beat", seen_at=timezone.now() - dt.timedelta(hours=1)

@@ -23,7 +23,7 @@ def test_the_timeline_tells_what_became_of_each_message(
 ) -> None:
     from campaigns.lifecycle import campaign_end
     from campaigns.runs import campaign_tick
-    from console.timeline import contact_timeline
+    from console.views.timeline import contact_timeline
     from messaging.models import Message
 
     campaigns = []
@@ -36,13 +36,13 @@ def test_the_timeline_tells_what_became_of_each_message(
     carlos = Contact.objects.get(phone=PHONES[0])
     mine = Message.objects.filter(contact=carlos)
     opening = timezone.now() + dt.timedelta(hours=9)
-    mine.filter(run__campaign__name="Sent one").update(
+    mine.filter(batch__cohort__run__campaign__name="Sent one").update(
         status="sent", sent_at=timezone.now(), body="Hola Carlos", attempts=1
     )
     # Sent after a night outside active hours; sent on the third attempt.
-    waited = Message.objects.filter(run__campaign__name="Sent one").exclude(
-        contact=carlos
-    )
+    waited = Message.objects.filter(
+        batch__cohort__run__campaign__name="Sent one"
+    ).exclude(contact=carlos)
     morning = timezone.now() + dt.timedelta(hours=8)
     waited.filter(contact__phone=PHONES[1]).update(
         status="sent", sent_at=morning, not_before=morning, attempts=1
@@ -50,10 +50,10 @@ def test_the_timeline_tells_what_became_of_each_message(
     waited.filter(contact__phone=PHONES[2]).update(
         status="sent", sent_at=timezone.now(), attempts=3
     )
-    mine.filter(run__campaign__name="Held one").update(
+    mine.filter(batch__cohort__run__campaign__name="Held one").update(
         status="deferred", not_before=opening
     )
-    mine.filter(run__campaign__name="Failed one").update(
+    mine.filter(batch__cohort__run__campaign__name="Failed one").update(
         status="failed", attempts=5, error="21211: invalid 'To' number"
     )
     finished = campaigns[3]

@@ -26,8 +26,8 @@ def test_every_screen_names_a_contact_without_a_name_by_its_phone(
     Contact.objects.filter(phone=PHONES[0]).update(name="")
     contact = Contact.objects.get(phone=PHONES[0])
     run = campaign_tick(campaign_id=campaign.pk)
-    message = Message.objects.get(run=run, contact=contact)
-    journey = Journey.objects.get(run=run, contact=contact)
+    message = Message.objects.get(batch__cohort__run=run, contact=contact)
+    journey = Journey.objects.get(cohort__run=run, contact=contact)
     InboundMessage.objects.create(
         channel=message.channel, contact=contact, sender=contact.phone, body="Hola"
     )

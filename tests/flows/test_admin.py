@@ -440,13 +440,19 @@ def test_the_fields_a_steps_kind_does_not_use_are_saved_empty(
 def test_a_flows_journeys_list_those_on_it_first_newest_first_in_its_index_order(
     admin_client: Client, make_flow: Any, make_group: Any
 ) -> None:
+    from flows.cohorts import cohort_open
     from flows.models import Journey
 
     flow, other = make_flow(), make_flow()
     contacts = make_group(["+525500998877", "+525511223344"]).members().order_by("pk")
     made = [
         Journey.objects.create(
-            flow=f, flow_version=f.current_version, contact=c, step=1, status=status
+            flow=f,
+            flow_version=f.current_version,
+            cohort=cohort_open(version=f.current_version, name=status),
+            contact=c,
+            step=1,
+            status=status,
         )
         for f, status in [(flow, "active"), (flow, "ended"), (other, "active")]
         for c in contacts

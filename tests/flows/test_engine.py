@@ -11,8 +11,8 @@ from campaigns.runs import campaign_tick
 from flows.engine import journeys_advance
 from flows.models import Flow, FlowStep, Journey
 from flows.publishing import flow_publish
-from messaging.dispatch import messages_send_range
 from messaging.models import Message
+from messaging.sending import messages_send_range
 from tests.flows.conftest import SEED
 
 
@@ -54,8 +54,8 @@ def branching_flow(
 
 
 def send_all(now: dt.datetime) -> None:
-    for run_id in set(Message.objects.values_list("run_id", flat=True)):
-        messages_send_range(run_id=run_id, first_id=0, last_id=10**9, now=now)
+    for batch_id in set(Message.objects.values_list("batch_id", flat=True)):
+        messages_send_range(batch_id=batch_id, first_id=0, last_id=10**9, now=now)
 
 
 def bodies(step_body_prefix: str = "") -> dict[str, list[str]]:
@@ -141,11 +141,15 @@ def test_finishing_a_campaign_cancels_its_waiting_journeys_only(
     campaign_end(campaign=first)
 
     assert set(
-        Journey.objects.filter(run__campaign=first).values_list("status", flat=True)
+        Journey.objects.filter(cohort__run__campaign=first).values_list(
+            "status", flat=True
+        )
     ) == {"cancelled"}
     assert journeys_advance(now=start + dt.timedelta(minutes=2)) == 3
     assert set(
-        Journey.objects.filter(run__campaign=second).values_list("status", flat=True)
+        Journey.objects.filter(cohort__run__campaign=second).values_list(
+            "status", flat=True
+        )
     ) == {"ended"}
 
 

@@ -11,14 +11,14 @@ from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact, Variable
 from campaigns.lifecycle import campaign_end
-from campaigns.models import CampaignRun
 from campaigns.runs import campaign_tick
 from flows import engine
+from flows.cohorts import entries_cohort
 from flows.engine import journeys_advance, journeys_enter
 from flows.models import Flow, FlowStep, FlowVersion, Journey
 from flows.publishing import flow_archive, flow_publish
-from messaging.dispatch import messages_send_range
 from messaging.models import Message
+from messaging.sending import messages_send_range
 from tests.flows.test_engine import branching_flow
 
 
@@ -44,21 +44,21 @@ def test_a_version_published_before_end_steps_were_required_still_runs(
 def test_a_message_made_before_journeys_existed_is_still_sent(
     make_campaign: Any,
 ) -> None:
+    from flows.cohorts import cohort_open
+
     campaign = make_campaign(started=True)
-    run = CampaignRun.objects.create(
-        campaign=campaign,
-        scheduled_for=timezone.now(),
-        flow_version=campaign.flow_version,
-    )
+    cohort = cohort_open(version=campaign.flow_version, name="Before journeys")
     step = campaign.flow_version.steps[0]
-    message = Message.objects.create(
-        run=run,
+    message = Message.objects.create(  # no origin: no journey wrote it
+        batch_id=cohort.batch_id,
         contact=Contact.objects.order_by("pk")[0],
         step=step["id"],
         channel_id=step["channel_id"],
     )
 
-    messages_send_range(run_id=run.pk, first_id=message.pk, last_id=message.pk)
+    messages_send_range(
+        batch_id=cohort.batch_id, first_id=message.pk, last_id=message.pk
+    )
 
     message.refresh_from_db()
     assert message.status == "sent"
@@ -89,13 +89,15 @@ def test_a_broken_branch_stops_its_own_journeys_and_no_others(
 
     journeys_advance(now=start + dt.timedelta(minutes=5))
 
-    stopped = Journey.objects.filter(run__campaign=broken)
+    stopped = Journey.objects.filter(cohort__run__campaign=broken)
     assert set(stopped.values_list("status", flat=True)) == {"failed"}
     assert "'MONTO' is neither" in stopped.first().end_reason  # type: ignore[union-attr]
     assert set(
-        Journey.objects.filter(run__campaign=fine).values_list("status", flat=True)
+        Journey.objects.filter(cohort__run__campaign=fine).values_list(
+            "status", flat=True
+        )
     ) == {"ended"}
-    assert Message.objects.filter(run__campaign=fine).count() == 3
+    assert Message.objects.filter(batch__cohort__run__campaign=fine).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,22 +107,22 @@ def test_ending_a_campaign_during_an_advance_cancels_what_the_advance_made(
     seed_group: AudienceGroup,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("messaging.dispatch.dispatch_range", lambda **_: 0)
+    monkeypatch.setattr("messaging.queueing.send_range", lambda **_: 0)
     flow = branching_flow(make_channel())
     campaign = make_campaign(started=True, flow=flow, group=seed_group)
     start = timezone.now()
     campaign_tick(campaign_id=campaign.pk, now=start)
     first_messages = set(Message.objects.values_list("pk", flat=True))
     inserted, release = threading.Event(), threading.Event()
-    real_insert = engine._insert_messages
+    real_insert = engine.messages_write
 
-    def slow_insert(*args: Any, **kwargs: Any) -> Any:
-        out = real_insert(*args, **kwargs)
+    def slow_insert(**kwargs: Any) -> Any:
+        out = real_insert(**kwargs)
         inserted.set()
         release.wait(10)
         return out
 
-    monkeypatch.setattr(engine, "_insert_messages", slow_insert)
+    monkeypatch.setattr(engine, "messages_write", slow_insert)
 
     def in_thread(work: Any) -> threading.Thread:
         def target() -> None:
@@ -156,7 +158,12 @@ def test_archiving_an_event_flow_stops_the_contacts_on_it(
     step(flow=flow, position=2, kind="send", channel=make_channel(), body="Welcome")
     step(flow=flow, position=3, kind="end")
     flow_publish(flow=flow)
-    journeys_enter(flow=flow, contacts=Contact.objects.all(), entry_key="event:1")
+    assert flow.current_version is not None
+    journeys_enter(
+        cohort=entries_cohort(flow.current_version),
+        contacts=Contact.objects.all(),
+        entry_key="event:1",
+    )
 
     flow_archive(flow=flow)
     journeys_advance(now=timezone.now() + dt.timedelta(hours=2))
@@ -180,11 +187,12 @@ def test_a_send_inside_a_loop_is_refused() -> None:
 
 @pytest.mark.django_db
 def test_writing_a_steps_messages_again_writes_none(
-    make_channel: Any, seed_group: AudienceGroup
+    make_channel: Any, make_campaign: Any, seed_group: AudienceGroup
 ) -> None:
-    """Once per run, contact and step (and per journey and step without a run),
-    however often the step's messages are written: the unique keys decide."""
-    from campaigns.models import Campaign
+    """Once per journey and step, however often the step's messages are written
+    (a retried transaction, a second pass): the unique key decides. The range
+    returned holds every new row."""
+    from messaging.outbox import messages_write
 
     channel = make_channel()
     flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
@@ -193,41 +201,36 @@ def test_writing_a_steps_messages_again_writes_none(
     )
     FlowStep.objects.create(flow=flow, position=2, kind="end")
     flow_publish(flow=flow)
-    journeys_enter(flow=flow, contacts=Contact.objects.all(), entry_key="event:1")
-    runless = Journey.objects.filter(flow=flow, run__isnull=True)
-    step = {"id": Message.objects.first().step, "channel_id": channel.pk}  # type: ignore[union-attr]
+    assert flow.current_version is not None
+    cohort = entries_cohort(flow.current_version)
+    journeys_enter(cohort=cohort, contacts=Contact.objects.all(), entry_key="event:1")
+    entered = Journey.objects.filter(cohort=cohort)
+    step = Message.objects.first().step  # type: ignore[union-attr]
     written = Message.objects.count()
     assert written == seed_group.members().count() > 0
 
-    assert engine._insert_messages(runless, step, timezone.now(), None) == (
-        0,
-        None,
-        None,
-    )
+    def write_again(journeys: Any, batch_id: int) -> Any:
+        return messages_write(
+            batch_id=batch_id,
+            origins=journeys,
+            step=step,
+            channel_id=channel.pk,
+            now=timezone.now(),
+        )
 
-    version = flow.current_version
-    assert version is not None
-    campaign = Campaign.objects.create(
-        name="Weekly",
-        flow=flow,
-        group=seed_group,
-        schedule="daily",
-        start_at=timezone.now(),
-        end_at=timezone.now() + dt.timedelta(days=1),
-        flow_version=version,
-    )
-    run = CampaignRun.objects.create(
-        campaign=campaign,
-        flow_version=version,
-        scheduled_for=timezone.now(),
-    )
-    Journey.objects.filter(pk__in=runless.values("pk")).update(run=run)
-    ran = Journey.objects.filter(run=run)
-    count, low, high = engine._insert_messages(ran, step, timezone.now(), run.pk)
-    new = Message.objects.filter(run=run)
-    assert count == new.count() == written
-    assert low is not None
-    assert high is not None
-    assert all(low <= pk <= high for pk in new.values_list("pk", flat=True))
-    assert engine._insert_messages(ran, step, timezone.now(), run.pk)[0] == 0
-    assert Message.objects.count() == 2 * written
+    again = write_again(entered, cohort.batch_id)
+    assert (again.count, again.low, again.high) == (0, None, None)
+
+    run = campaign_tick(campaign_id=make_campaign(started=True).pk)
+    assert run is not None
+    assert run.cohort is not None
+    ran = Journey.objects.filter(cohort=run.cohort)
+    Message.objects.filter(batch_id=run.cohort.batch_id).delete()
+    new = write_again(ran, run.cohort.batch_id)
+    rows = Message.objects.filter(batch_id=run.cohort.batch_id)
+    assert new.count == rows.count() == ran.count() > 0
+    assert new.low is not None
+    assert new.high is not None
+    assert all(new.low <= pk <= new.high for pk in rows.values_list("pk", flat=True))
+    assert write_again(ran, run.cohort.batch_id).count == 0
+    assert Message.objects.count() == written + new.count

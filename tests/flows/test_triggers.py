@@ -15,8 +15,8 @@ from flows.engine import journeys_advance
 from flows.models import Flow, FlowStep, Journey
 from flows.publishing import flow_publish
 from flows.triggers import audiences_enter_due
-from messaging.dispatch import messages_send_range
 from messaging.models import Message
+from messaging.sending import messages_send_range
 
 
 @pytest.fixture
@@ -77,10 +77,12 @@ def test_an_event_puts_the_contact_on_its_flow_once_per_event_id(
     }
     assert again.json()["entered"] == 0
     journey = Journey.objects.get(contact=contact)
-    assert journey.run is None
+    assert journey.cohort.for_entries  # entered without a campaign run
     assert journey.context == {"cart": "A-17"}
     message = Message.objects.get()
-    report = messages_send_range(run_id=None, first_id=message.pk, last_id=message.pk)
+    report = messages_send_range(
+        batch_id=message.batch_id, first_id=message.pk, last_id=message.pk
+    )
     assert report.sent == 1
     message.refresh_from_db()
     assert message.body == "Tu carrito A-17"

@@ -76,7 +76,7 @@ def test_a_messages_page_names_its_step_by_position_in_its_flow_version(
     Campaign.objects.filter(pk=campaign.pk).update(status="in_progress")
     run = campaign_tick(campaign_id=campaign.pk)
     assert run is not None
-    message = Message.objects.filter(run=run).first()
+    message = Message.objects.filter(batch__cohort__run=run).first()
     assert message is not None
 
     page = admin_client.get(

@@ -17,9 +17,9 @@ from werkzeug import Request, Response
 
 from audiences.models import Contact
 from campaigns.runs import campaign_tick
-from messaging.dispatch import messages_send_range
 from messaging.models import Channel, Message
-from tests.conftest import PHONES
+from messaging.sending import messages_send_range
+from tests.conftest import PHONES, batch_of
 
 
 class Mailbox:
@@ -53,7 +53,7 @@ def smtp() -> Iterator[Mailbox]:
 def send_run(campaign: Any) -> Any:
     run = campaign_tick(campaign_id=campaign.pk)
     assert run is not None
-    return messages_send_range(run_id=run.pk, first_id=0, last_id=10**9)
+    return messages_send_range(batch_id=batch_of(run), first_id=0, last_id=10**9)
 
 
 @pytest.mark.django_db

@@ -25,8 +25,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from campaigns.runs import campaign_tick
-from messaging.dispatch import RECORD_EVERY, dispatch_range, messages_sweep
 from messaging.models import Message
+from messaging.queueing import send_range
+from messaging.recording import RECORD_EVERY
+from messaging.sweep import messages_sweep
+from tests.conftest import batch_of
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 20_000
@@ -100,21 +103,21 @@ def test_killed_workers_lose_nothing_and_resend_at_most_what_was_in_flight(
         name="Hook", kind="webhook", settings={"url": httpserver.url_for("/hook")}
     )
     campaign = make_campaign(started=True, flow=make_flow(channel=channel), group=group)
-    monkeypatch.setattr("flows.engine.dispatch_range_on_commit", lambda **_: None)
+    monkeypatch.setattr("flows.engine.send_range_on_commit", lambda **_: None)
     run = campaign_tick(campaign_id=campaign.pk)
     assert run is not None
-    ids = Message.objects.filter(run=run).values_list("pk", flat=True)
+    ids = Message.objects.filter(batch__cohort__run=run).values_list("pk", flat=True)
     low, high = min(ids), max(ids)
 
     worker = start_worker(broker_url)
     kills = 0
     try:
-        dispatch_range(run_id=run.pk, low=low, high=high)
+        send_range(batch_id=batch_of(run), low=low, high=high)
         deadline = time.monotonic() + 240
         next_kill = None
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            sent = Message.objects.filter(run=run, status="sent").count()
+            sent = Message.objects.filter(batch__cohort__run=run, status="sent").count()
             if sent == MESSAGES:
                 break
             if next_kill is None and sent:
@@ -133,7 +136,9 @@ def test_killed_workers_lose_nothing_and_resend_at_most_what_was_in_flight(
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(30)
 
-    statuses = Counter(Message.objects.filter(run=run).values_list("status", flat=True))
+    statuses = Counter(
+        Message.objects.filter(batch__cohort__run=run).values_list("status", flat=True)
+    )
     assert statuses == {"sent": MESSAGES}, statuses
     assert kills == KILLS
     seen = Counter(keys)

@@ -7,14 +7,10 @@ import pytest
 from django.utils import timezone
 
 from campaigns.runs import campaign_tick
-from messaging.dispatch import (
-    id_ranges,
-    messages_send_range,
-    messages_sweep,
-    retry_delay,
-)
 from messaging.models import Message
-from tests.conftest import PHONES
+from messaging.sending import messages_send_range, retry_delay
+from messaging.sweep import id_ranges, messages_sweep
+from tests.conftest import PHONES, batch_of
 
 
 def test_id_ranges_cut_sorted_ids_into_bounded_chunks() -> None:
@@ -36,9 +32,11 @@ def run(make_campaign: Any) -> Any:
 
 
 def send_all(run: Any, now: dt.datetime | None = None) -> Any:
-    ids = list(Message.objects.filter(run=run).values_list("id", flat=True))
+    ids = list(
+        Message.objects.filter(batch__cohort__run=run).values_list("id", flat=True)
+    )
     return messages_send_range(
-        run_id=run.pk, first_id=min(ids), last_id=max(ids), now=now
+        batch_id=batch_of(run), first_id=min(ids), last_id=max(ids), now=now
     )
 
 
@@ -108,7 +106,7 @@ def test_a_contact_who_opted_out_after_the_fan_out_is_skipped(
 def test_messages_outside_active_hours_wait_for_the_window(
     run: Any, provider: Any
 ) -> None:
-    channel = Message.objects.filter(run=run).first().channel  # type: ignore[union-attr]
+    channel = Message.objects.filter(batch__cohort__run=run).first().channel  # type: ignore[union-attr]
     channel.active_from, channel.active_until = dt.time(8), dt.time(21)
     channel.timezone = "Etc/GMT+5"  # GMT-5, as in seed 003
     channel.save()
@@ -130,7 +128,7 @@ def test_the_sweeper_gives_back_claims_of_a_lost_worker(
     run: Any, provider: Any, redis_client: Any
 ) -> None:
     now = timezone.now()
-    Message.objects.filter(run=run).update(
+    Message.objects.filter(batch__cohort__run=run).update(
         claim_token=uuid.uuid4(), lease_until=now - dt.timedelta(seconds=1), attempts=1
     )
 
@@ -193,9 +191,9 @@ def test_ending_the_campaign_stops_a_chunk_being_sent(
     run: Any, provider: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campaigns.lifecycle import campaign_end
-    from messaging import dispatch
+    from messaging import sending
 
-    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(sending, "STOP_CHECK_SECONDS", 0.0)
 
     def end_after_first(message: Message) -> None:
         if not provider.sent:
@@ -216,7 +214,7 @@ def test_the_sweeper_cancels_lost_claims_of_an_ended_campaign(
     from campaigns.lifecycle import campaign_end
 
     now = timezone.now()
-    Message.objects.filter(run=run).update(
+    Message.objects.filter(batch__cohort__run=run).update(
         claim_token=uuid.uuid4(), lease_until=now - dt.timedelta(seconds=1), attempts=1
     )
     campaign_end(campaign=run.campaign)
@@ -230,9 +228,12 @@ def test_the_sweeper_cancels_lost_claims_of_an_ended_campaign(
 def test_a_range_of_a_cancelled_run_cancels_instead_of_sending(
     run: Any, provider: Any
 ) -> None:
-    from campaigns.models import CampaignRun
+    from messaging.models import Batch
 
-    CampaignRun.objects.filter(pk=run.pk).update(status="cancelled")
+    # What cancelling a run does to its messages' batch.
+    Batch.objects.filter(pk=batch_of(run)).update(
+        stopped_at=timezone.now(), stop_reason="campaign ended"
+    )
 
     report = send_all(run)
 
@@ -281,12 +282,12 @@ def test_a_second_task_for_the_range_leaves_what_a_live_worker_holds(
 
 @pytest.mark.django_db
 def test_a_held_message_reads_as_sending_and_is_left_to_its_worker(run: Any) -> None:
-    from campaigns.models import CampaignRun
     from campaigns.monitoring import counts_by_run
-    from messaging.dispatch import messages_cancel
+    from messaging.models import Batch
+    from messaging.outbox import batches_stop
     from messaging.receipts import contact_opt_out
 
-    held = Message.objects.filter(run=run).first()
+    held = Message.objects.filter(batch__cohort__run=run).first()
     assert held is not None
     Message.objects.filter(pk=held.pk).update(
         claim_token=uuid.uuid4(), lease_until=timezone.now() + dt.timedelta(hours=1)
@@ -299,8 +300,8 @@ def test_a_held_message_reads_as_sending_and_is_left_to_its_worker(run: Any) -> 
     # Opting out and cancelling skip what waits, not what a worker is sending:
     # the worker checks again, or records what it sent.
     assert contact_opt_out(contact=held.contact, source="test") == 0
-    runs = CampaignRun.objects.filter(pk=run.pk)
-    assert messages_cancel(runs=runs, reason="test") == 2
+    batches = Batch.objects.filter(pk=batch_of(run))
+    assert batches_stop(batches=batches, reason="test") == 2
     held.refresh_from_db()
     assert held.status == "queued"
 
@@ -312,25 +313,27 @@ def test_a_row_handed_back_while_the_campaign_ends_is_never_sent(
     from campaigns import lifecycle
     from campaigns.models import CampaignRun
 
-    held = Message.objects.filter(run=run).order_by("id").first()
+    held = Message.objects.filter(batch__cohort__run=run).order_by("id").first()
     assert held is not None
     # The others went out: End has nothing to cancel but the held one, left to
     # its worker.
-    Message.objects.filter(run=run).exclude(pk=held.pk).update(status="sent")
+    Message.objects.filter(batch__cohort__run=run).exclude(pk=held.pk).update(
+        status="sent"
+    )
     Message.objects.filter(pk=held.pk).update(
         claim_token=uuid.uuid4(), lease_until=timezone.now() + dt.timedelta(hours=1)
     )
-    real_cancel = lifecycle.messages_cancel
+    real_end = lifecycle.cohorts_end
 
-    def cancel_then_worker_hands_back(**kwargs: Any) -> int:
-        cancelled = real_cancel(**kwargs)
+    def cancel_then_worker_hands_back(**kwargs: Any) -> tuple[int, int]:
+        ended = real_end(**kwargs)
         # Meanwhile the worker holding it met a 503 and queued it for a retry.
         Message.objects.filter(pk=held.pk).update(
             claim_token=None, lease_until=None, not_before=timezone.now()
         )
-        return cancelled
+        return ended
 
-    monkeypatch.setattr(lifecycle, "messages_cancel", cancel_then_worker_hands_back)
+    monkeypatch.setattr(lifecycle, "cohorts_end", cancel_then_worker_hands_back)
     run.campaign.refresh_from_db()
     lifecycle.campaign_end(campaign=run.campaign)
 
@@ -346,13 +349,15 @@ def test_a_row_handed_back_while_the_campaign_ends_is_never_sent(
 def test_a_message_whose_step_is_gone_fails_and_lets_go_of_its_claim(
     run: Any, provider: Any
 ) -> None:
-    Message.objects.filter(run=run).update(step=999)
+    Message.objects.filter(batch__cohort__run=run).update(step=999)
 
     report = send_all(run)
 
     assert report.failed == 3
     assert set(
-        Message.objects.filter(run=run).values_list("status", "claim_token")
+        Message.objects.filter(batch__cohort__run=run).values_list(
+            "status", "claim_token"
+        )
     ) == {("failed", None)}
 
 
@@ -362,11 +367,15 @@ def test_a_stop_reply_during_a_long_chunk_skips_that_contacts_message(
 ) -> None:
     """The opt-out is read at the claim, and again while a chunk is sent (a slow
     provider or a rate limit can make that last minutes)."""
-    from messaging import dispatch
+    from messaging import sending
     from messaging.receipts import contact_opt_out
 
-    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
-    last = Message.objects.filter(run=run).order_by("-id").select_related("contact")[0]
+    monkeypatch.setattr(sending, "STOP_CHECK_SECONDS", 0.0)
+    last = (
+        Message.objects.filter(batch__cohort__run=run)
+        .order_by("-id")
+        .select_related("contact")[0]
+    )
 
     def stop_after_first(message: Message) -> None:
         if not provider.sent:
@@ -390,9 +399,9 @@ def test_archiving_a_flow_during_a_long_chunk_cancels_its_held_messages(
     from flows.models import Flow, FlowStep
     from flows.publishing import flow_archive, flow_publish
     from flows.triggers import event_record
-    from messaging import dispatch
+    from messaging import sending
 
-    monkeypatch.setattr(dispatch, "RUN_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(sending, "STOP_CHECK_SECONDS", 0.0)
     flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
     FlowStep.objects.create(
         flow=flow, position=1, kind="send", channel=make_channel(), body="Hola"
@@ -411,7 +420,8 @@ def test_archiving_a_flow_during_a_long_chunk_cancels_its_held_messages(
 
     provider.on_send.append(archive_after_first)
 
-    report = messages_send_range(run_id=None, first_id=min(ids), last_id=max(ids))
+    (batch_id,) = set(Message.objects.values_list("batch_id", flat=True))
+    report = messages_send_range(batch_id=batch_id, first_id=min(ids), last_id=max(ids))
 
     assert (report.sent, report.cancelled) == (1, 2)
     assert len(provider.sent) == 1
@@ -443,20 +453,18 @@ def test_a_message_of_a_flow_archived_while_it_was_held_is_cancelled_when_retrie
     contact = Contact.objects.create(phone=PHONES[0])
     event_record(contact=contact, event="signup", event_id="e1")
     (message,) = Message.objects.all()
-    provider.failures[PHONES[0]] = ("timed out", False)
+    # A worker holds it while the flow is archived, then gives it back (the end
+    # of its time).
+    from messaging.claims import claim, claims_release
 
-    def archive(message: Message) -> None:
-        if Flow.objects.filter(pk=flow.pk, status="published").exists():
-            flow_archive(flow=flow)
+    token = uuid.uuid4()
+    [held] = claim(message.batch, message.pk, message.pk, token, timezone.now())
+    flow_archive(flow=flow)
+    assert claims_release([held], token) == 1
 
-    provider.on_send.append(archive)
-    first = messages_send_range(run_id=None, first_id=message.pk, last_id=message.pk)
-    assert first.retrying == 1
-
-    del provider.failures[PHONES[0]]
     later = timezone.now() + dt.timedelta(hours=1)
     again = messages_send_range(
-        run_id=None, first_id=message.pk, last_id=message.pk, now=later
+        batch_id=message.batch_id, first_id=message.pk, last_id=message.pk, now=later
     )
 
     assert (again.sent, again.cancelled) == (0, 1)
@@ -466,4 +474,40 @@ def test_a_message_of_a_flow_archived_while_it_was_held_is_cancelled_when_retrie
         "cancelled",
         "flow archived",
         None,
+    )
+
+
+@pytest.mark.django_db
+def test_a_failed_send_after_its_flow_was_archived_is_cancelled_not_retried(
+    make_channel: Any, provider: Any
+) -> None:
+    """As after a campaign's end: the batch was stopped while the message was
+    being sent, so its retry would never go out."""
+    from audiences.models import Contact
+    from flows.models import Flow, FlowStep
+    from flows.publishing import flow_archive, flow_publish
+    from flows.triggers import event_record
+
+    flow = Flow.objects.create(name="On signup", trigger="event", event_name="signup")
+    FlowStep.objects.create(
+        flow=flow, position=1, kind="send", channel=make_channel(), body="Hola"
+    )
+    FlowStep.objects.create(flow=flow, position=2, kind="end")
+    flow_publish(flow=flow)
+    event_record(
+        contact=Contact.objects.create(phone=PHONES[0]), event="signup", event_id="e1"
+    )
+    (message,) = Message.objects.all()
+    provider.failures[PHONES[0]] = ("timed out", False)
+    provider.on_send.append(lambda _: flow_archive(flow=flow))
+
+    report = messages_send_range(
+        batch_id=message.batch_id, first_id=message.pk, last_id=message.pk
+    )
+
+    assert (report.retrying, report.cancelled) == (0, 1)
+    message.refresh_from_db()
+    assert (message.status, message.error) == (
+        "cancelled",
+        "flow archived; last attempt: timed out",
     )

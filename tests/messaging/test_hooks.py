@@ -90,12 +90,10 @@ def test_a_receipt_without_a_good_signature_is_refused(
 def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     client: Client, twilio_env: None, sent_messages: Any
 ) -> None:
-    from messaging.dispatch import (
-        DispatchReport,
-        _deliver,
-        _steps_for,
-        claimed_messages,
-    )
+    from messaging.claims import claimed_messages
+    from messaging.recording import SentBatch
+    from messaging.sending import DispatchReport, _deliver
+    from messaging.windows import ActiveHours
 
     channel, messages = sent_messages
     message = messages[0]
@@ -114,17 +112,21 @@ def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
         def send(self, message: Any) -> Receipt:
             return Receipt(provider_id="SMfast")
 
-    import messaging.dispatch as dispatch
+    import messaging.sending as sending
 
-    original = dispatch.get_backend
-    dispatch.get_backend = lambda kind: Instant()  # type: ignore[assignment,return-value]
+    original = sending.get_backend
+    sending.get_backend = lambda kind: Instant()  # type: ignore[assignment,return-value]
     try:
         mine = Message.objects.filter(pk=message.pk)
-        [row] = claimed_messages(mine)
-        steps = _steps_for({row.version_id} if row.version_id else set())
-        _deliver(row, steps, token, timezone.now(), DispatchReport())
+        batch = Message.objects.get(pk=message.pk).batch
+        [row] = claimed_messages(mine, batch)
+        report = DispatchReport()
+        sent = SentBatch(token, report)
+        hours = ActiveHours(batch.window)
+        _deliver(row, batch, token, timezone.now(), report, sent, hours)
+        sent.flush()
     finally:
-        dispatch.get_backend = original
+        sending.get_backend = original
     assert Message.objects.get(pk=message.pk).status == "delivered"
 
 

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test import override_settings
 
 from campaigns.runs import campaign_tick
-from messaging.dispatch import messages_send_range
 from messaging.models import Message
 from messaging.ratelimit import rate_limit_wait
+from messaging.sending import messages_send_range
+from tests.conftest import batch_of
 
 PHONES_20 = [f"+5255123{n:05d}" for n in range(20)]
 
@@ -38,7 +39,7 @@ def test_two_workers_together_keep_to_the_channel_rate(
 
     def worker(first: int, last: int) -> None:
         try:
-            messages_send_range(run_id=run.pk, first_id=first, last_id=last)
+            messages_send_range(batch_id=batch_of(run), first_id=first, last_id=last)
         finally:
             connection.close()
 

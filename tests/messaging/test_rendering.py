@@ -1,5 +1,5 @@
 from audiences.models import Contact
-from flows.rendering import render, unfilled
+from messaging.rendering import render, unfilled
 
 
 def test_placeholders_take_custom_data_then_contact_fields() -> None:
@@ -29,7 +29,7 @@ def test_unfilled_names_the_placeholders_a_contact_leaves_empty() -> None:
 
 
 def test_a_placeholder_may_give_a_fallback_for_contacts_without_it() -> None:
-    from flows.rendering import placeholders
+    from messaging.rendering import placeholders
 
     template = "Hola {{NOMBRE|cliente}}, {{ NAME | amigo 🙂 }}: {{MONTO|0}} {{NOMBRE}}."
     carlos = Contact(phone="+1", name="Carlos", data={"NOMBRE": "Carlitos", "MONTO": 5})

@@ -1,4 +1,4 @@
-"""A contact's timeline (C11): every journey, message and reply, newest first."""
+"""A contact's timeline: every journey, message and reply, newest first."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from audiences.models import Contact
-from flows.models import Journey
+from flows.models import Cohort, Journey
 from messaging.models import InboundMessage, Message
 
 SHOWN = 100
@@ -37,8 +37,14 @@ def _origin(run_campaign: str | None, flow: str, entry_key: str) -> str:
     return f"flow {flow!r}"
 
 
+def _campaign_of(cohort: Cohort) -> str | None:
+    """The name of the campaign whose run started the cohort, if one did."""
+    run = getattr(cohort, "run", None)  # the reverse one-to-one is absent otherwise
+    return run.campaign.name if run is not None else None
+
+
 def journey_events(journey: Journey, now: dt.datetime) -> list[Event]:
-    campaign = journey.run.campaign.name if journey.run else None
+    campaign = _campaign_of(journey.cohort)
     where = _origin(campaign, journey.flow.name, journey.entry_key)
     events = [Event(journey.entered_at, "journey", "entered", f"Entered {where}")]
     if journey.status == Journey.Status.ACTIVE:
@@ -81,7 +87,8 @@ def _reason(text: str) -> str:
 
 def message_event(message: Message) -> Event:
     channel = message.channel.name
-    campaign = message.run.campaign.name if message.run else None
+    cohort = getattr(message.batch, "cohort", None)
+    campaign = _campaign_of(cohort) if cohort is not None else None
     origin = f" (campaign {campaign!r})" if campaign else ""
     state = message.state
     if state == "sending":
@@ -163,14 +170,14 @@ def contact_timeline(contact: Contact, now: dt.datetime | None = None) -> list[E
     events: list[Event] = []
     journeys = (
         Journey.objects.filter(contact=contact)
-        .select_related("flow", "run__campaign")
+        .select_related("flow", "cohort__run__campaign")
         .order_by("-id")[: SHOWN // 2]
     )
     for journey in journeys:
         events += journey_events(journey, now)
     messages = (
         Message.objects.filter(contact=contact)
-        .select_related("channel", "run__campaign")
+        .select_related("channel", "batch__cohort__run__campaign")
         .order_by("-id")[:SHOWN]
     )
     events += [message_event(message) for message in messages]

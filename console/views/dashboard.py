@@ -1,4 +1,4 @@
-"""What the admin index shows first (C11, O1): selectors, no writes."""
+"""What the admin index shows first: selectors, no writes."""
 
 import datetime as dt
 from collections import Counter
@@ -13,8 +13,7 @@ from campaigns.counting import run_counts
 from campaigns.models import Campaign, CampaignRun
 from campaigns.monitoring import RunCounts, counts_by_run
 from campaigns.scheduling import next_slot
-
-from .heartbeat import heartbeats
+from console.heartbeat import heartbeats
 
 SHOWN = 10
 

@@ -1,0 +1,208 @@
+"""The outbox: batches of messages, and the rows written into them.
+
+Whoever has messages to send opens a batch (its texts, sender and active hours),
+writes its messages into it set-wise from rows of its own (one INSERT … SELECT per
+step, a million rows at a time), and stops it when they must no longer go out.
+Sending (messaging.sending) reads everything else it needs from the batch.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audiences.models import Contact
+
+from .models import Batch, Channel, Message
+from .windows import ActiveHours, Window, WindowsNeverMeet
+
+UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)
+
+
+def batch_open(
+    *,
+    name: str,
+    templates: dict[str, dict[str, str]],
+    sender_name: str = "",
+    reply_to: str = "",
+    window: Window | None = None,
+    tags: dict[str, Any] | None = None,
+) -> Batch:
+    """A new batch for messages to come. ``templates``: by step id, the body, the
+    media URL and a label for operators ("step 1 of Welcome v2")."""
+    return Batch.objects.create(
+        name=name[:200],
+        templates=templates,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        active_from=window.start if window else None,
+        active_until=window.end if window else None,
+        timezone=window.timezone if window else "",
+        hours_of=window.owner if window else "",
+        tags=tags or {},
+    )
+
+
+@dataclass
+class Written:
+    """What one write added: how many messages, and an id range holding them all
+    (rows of other batches written at the same time may lie in it too)."""
+
+    count: int = 0
+    low: int | None = None
+    high: int | None = None
+
+    def add(self, other: "Written") -> None:
+        self.count += other.count
+        if other.low is not None:
+            self.low = other.low if self.low is None else min(self.low, other.low)
+        if other.high is not None:
+            self.high = other.high if self.high is None else max(self.high, other.high)
+
+
+def _adapt(moment: dt.datetime) -> Any:
+    # Raw SQL skips the field's conversion; SQLite stores text, so it must match
+    # the ORM's format to compare correctly.
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def messages_write(
+    *,
+    batch_id: int,
+    origins: QuerySet[Any],
+    step: int,
+    channel_id: int,
+    now: dt.datetime,
+    with_context: bool = False,
+) -> Written:
+    """One message in batch ``batch_id`` for each row of ``origins`` (a values()
+    query giving ``id``, ``contact_id`` and, with ``with_context``, ``context``),
+    for template ``step`` on ``channel_id``. Contacts who opted out get a skipped
+    row. A row whose origin already has a message for the step gets none.
+
+    The messages are held for the dispatch queued when the caller's transaction
+    commits (messaging.queueing); after their lease, the sweeper queues them again
+    in case the broker lost that task.
+    """
+    fields = ("id", "contact_id", "context") if with_context else ("id", "contact_id")
+    origin_sql, params = origins.order_by().values(*fields).query.sql_with_params()
+    lease_until = now + dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+    table = Message._meta.db_table
+    # Naming the unique key a repeated write hits spares PostgreSQL a probe of every
+    # other unique index for every row.
+    insert = f"""
+        INSERT INTO {table}
+            (batch_id, journey_id, contact_id, step, channel_id, status, attempts,
+             body, error, provider_id, created_at, lease_until, context)
+        SELECT %s, o.id, o.contact_id, %s, %s,
+               CASE WHEN c.opted_out_at IS NULL THEN %s ELSE %s END,
+               0, '', '', '', %s, %s, {"o.context" if with_context else "NULL"}
+        FROM ({origin_sql}) o
+        JOIN {Contact._meta.db_table} c ON c.id = o.contact_id
+        WHERE TRUE
+        ORDER BY o.id
+        ON CONFLICT (journey_id, step) DO NOTHING
+    """
+    values = [
+        batch_id,
+        step,
+        channel_id,
+        Message.Status.QUEUED,
+        Message.Status.SKIPPED,
+        _adapt(now),
+        _adapt(lease_until),
+        *params,
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The new ids lie between a number drawn from the id sequence before
+            # and its last number after: cheaper than RETURNING a million ids.
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            (before,) = cursor.fetchone()
+            cursor.execute(insert, values)
+            if not cursor.rowcount:
+                return Written()
+            inserted = cursor.rowcount
+            cursor.execute("SELECT currval(pg_get_serial_sequence(%s, 'id'))", [table])
+            (last,) = cursor.fetchone()
+            return Written(inserted, before + 1, last)
+        cursor.execute(f"{insert} RETURNING id", values)
+        ids = [row[0] for row in cursor.fetchall()]
+    return Written(len(ids), min(ids, default=None), max(ids, default=None))
+
+
+def messages_go_out_at(
+    *, channel_ids: Iterable[int], window: Window | None, now: dt.datetime
+) -> dt.datetime:
+    """When messages written now on these channels (in a batch with active hours
+    ``window``) go out at the earliest: now, or when the last of their hours to open
+    opens. Hours that never meet count as now (those messages fail)."""
+    channels = Channel.objects.filter(pk__in=set(channel_ids))
+    if window is None:
+        channels = channels.filter(active_from__isnull=False)
+    hours = ActiveHours(window)
+    latest = now
+    for channel in channels:
+        try:
+            opens = hours.opens_at(channel, now)
+        except WindowsNeverMeet:
+            continue
+        if opens is not None and opens > latest:
+            latest = opens
+    return latest
+
+
+def batches_stop(*, batches: "QuerySet[Batch]", reason: str) -> int:
+    """Stop ``batches``: none of their messages goes out any more. Return how many
+    waiting messages were cancelled.
+
+    Messages a worker holds at this moment are left to it: it cancels them itself
+    when it sees their batch stopped.
+    """
+    batches.filter(stopped_at__isnull=True).update(
+        stopped_at=timezone.now(), stop_reason=reason[:200]
+    )
+    return Message.objects.filter(
+        batch__in=batches, status__in=UNSENT, claim_token__isnull=True
+    ).update(status=Message.Status.CANCELLED, error=reason, lease_until=None)
+
+
+def unsent_count(*, batch_ids: Iterable[int], cap: int | None = None) -> int:
+    """Messages of the batches still to send (queued, deferred or being sent); with
+    ``cap``, counted up to cap + 1 (through the (batch, status) index)."""
+    unsent = Message.objects.filter(
+        batch_id__in=list(batch_ids), status__in=UNSENT
+    ).order_by()
+    return unsent[: cap + 1].count() if cap is not None else unsent.count()
+
+
+def waiting_count(*, batch_ids: Iterable[int], cap: int) -> int:
+    """What stopping the batches would cancel: their unsent messages no worker
+    holds, counted up to ``cap`` + 1."""
+    return (
+        Message.objects.filter(
+            batch_id__in=list(batch_ids), status__in=UNSENT, claim_token__isnull=True
+        )
+        .order_by()[: cap + 1]
+        .count()
+    )
+
+
+def batches_delete(*, batch_ids: Iterable[int]) -> None:
+    """Delete the batches with their messages, set-wise: Django's cascade would load
+    every message of a big batch first."""
+    ids = list(batch_ids)
+    with connection.cursor() as cursor:
+        for first in range(0, len(ids), 500):
+            chunk = ids[first : first + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"DELETE FROM {Message._meta.db_table} WHERE batch_id IN ({marks})",
+                chunk,
+            )
+    Batch.objects.filter(pk__in=ids).delete()

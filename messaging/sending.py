@@ -1,0 +1,262 @@
+"""Sending: hand a range of a batch's messages to their channels' backends.
+
+A worker claims the range (messaging.claims), renders each message from its batch's
+template, checks its active hours, waits for its channel's rate, calls the backend
+with the message id as idempotency key, and records the outcome (messaging.recording).
+Nothing is deferred through the broker: ``not_before`` in the database says when a
+retried or out-of-hours message is due, and the sweeper queues it then.
+
+With messaging.recording, the only writer of Message.status but for what providers
+report back (receipts.py: delivered, failed after sent, skipped on opt-out) and what
+stops a batch (outbox.batches_stop).
+"""
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from audiences.models import Contact
+
+from .backends import DeliveryError, get_backend
+from .claims import claim, claims_release, defer_outside_hours, in_range
+from .models import Batch, Channel, Message, MessageQuerySet
+from .queueing import send_range
+from .ratelimit import rate_limit_wait
+from .recording import SentBatch, record_failure
+from .rendering import render
+from .windows import ActiveHours, WindowsNeverMeet
+
+logger = logging.getLogger(__name__)
+
+# How often a worker sending a chunk looks whether its batch was stopped meanwhile
+# (a campaign finished, a flow archived) and who opted out.
+STOP_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    released: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Back off 30 s, 1 min, 2 min, ... up to an hour after the n-th failed attempt."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def batch_stop_reason(batch_id: int) -> str | None:
+    """Why the batch's messages must no longer go out, read now; None while they
+    may."""
+    stopped = (
+        Batch.objects.filter(pk=batch_id, stopped_at__isnull=False)
+        .values_list("stop_reason", flat=True)
+        .first()
+    )
+    return None if stopped is None else stopped or "stopped"
+
+
+def messages_send_range(
+    *, batch_id: int, first_id: int, last_id: int, now: dt.datetime | None = None
+) -> DispatchReport:
+    """Claim the due messages of batch ``batch_id`` with ids in [first_id, last_id]
+    and send them.
+
+    Safe to call twice for the same range: rows already claimed or finished are left
+    alone.
+    """
+    now = now or timezone.now()
+    report = DispatchReport()
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return report
+    messages_of_range = in_range(batch_id, first_id, last_id)
+    if batch.stopped_at is not None:
+        report.cancelled = _cancel_waiting(messages_of_range, batch.stop_reason)
+        return report
+    hours = ActiveHours(batch.window)
+    # Most installations have few channels with a sending window: ask the small
+    # channels table before the big messages one.
+    if (
+        hours.own is not None
+        or Channel.objects.filter(active_from__isnull=False).exists()
+    ):
+        deferred, failed = defer_outside_hours(messages_of_range, now, hours)
+        report.deferred += deferred
+        report.failed += failed
+    token = uuid.uuid4()
+    messages = claim(batch, first_id, last_id, token, now)
+    if not messages:
+        return report
+    mine = messages_of_range.filter(claim_token=token)
+    # Opted out since the fan-out (a STOP reply): skipped, not sent.
+    opted_out = [m.pk for m in messages if m.contact.opted_out_at is not None]
+    if opted_out:
+        report.skipped = mine.filter(pk__in=opted_out).update(
+            status=Message.Status.SKIPPED, claim_token=None, lease_until=None
+        )
+        messages = [m for m in messages if m.contact.opted_out_at is None]
+    began = checked_at = time.monotonic()
+
+    def clock() -> dt.datetime:
+        return now + dt.timedelta(seconds=time.monotonic() - began)
+
+    sent = SentBatch(token, report)
+    skipped: set[int] = set()
+    budget = settings.MESSAGING_TASK_BUDGET_SECONDS
+    for index, message in enumerate(messages):
+        if time.monotonic() - began > budget:
+            # A slow provider or a tight rate limit: hand the rest of the chunk to a
+            # fresh task rather than run into the task's time limit.
+            sent.flush()
+            _hand_on(messages[index:], token, batch_id, report)
+            break
+        if time.monotonic() - checked_at >= STOP_CHECK_SECONDS:
+            # A stop (a campaign finished) must end a long chunk too, not only the
+            # next one.
+            checked_at = time.monotonic()
+            reason = batch_stop_reason(batch_id)
+            if reason is not None:
+                sent.flush()  # what went out is recorded as sent, not cancelled
+                report.cancelled += mine.update(
+                    status=Message.Status.CANCELLED,
+                    error=reason,
+                    claim_token=None,
+                    lease_until=None,
+                )
+                break
+            skipped |= _opted_out_since_claim(messages[index:], token, report)
+        if message.pk in skipped:
+            continue
+        _deliver(message, batch, token, clock(), report, sent, hours)
+        sent.flush_if_due()
+    sent.flush()
+    return report
+
+
+def _cancel_waiting(messages: MessageQuerySet, reason: str) -> int:
+    return messages.filter(
+        status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
+        claim_token__isnull=True,
+    ).update(
+        status=Message.Status.CANCELLED, error=reason or "stopped", lease_until=None
+    )
+
+
+def _opted_out_since_claim(
+    rest: list[Message], token: uuid.UUID, report: DispatchReport
+) -> set[int]:
+    """Skip the messages of ``rest`` whose contact opted out (a STOP reply) since
+    they were claimed: a long chunk (a slow provider, a rate limit) must not send
+    them. Return their ids."""
+    opted_out = set(
+        Contact.objects.filter(
+            pk__in={m.contact_id for m in rest}, opted_out_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    skip = [m.pk for m in rest if m.contact_id in opted_out]
+    if skip:
+        report.skipped += Message.objects.filter(pk__in=skip, claim_token=token).update(
+            status=Message.Status.SKIPPED,
+            error="opted out",
+            claim_token=None,
+            lease_until=None,
+        )
+    return set(skip)
+
+
+def _hand_on(
+    rest: list[Message], token: uuid.UUID, batch_id: int, report: DispatchReport
+) -> None:
+    report.released = claims_release(rest, token)
+    if report.released:
+        ids = [message.pk for message in rest]
+        send_range(batch_id=batch_id, low=min(ids), high=max(ids))
+
+
+def _deliver(
+    message: Message,
+    batch: Batch,
+    token: uuid.UUID,
+    now: dt.datetime,
+    report: DispatchReport,
+    sent: SentBatch,
+    hours: ActiveHours,
+) -> None:
+    def mine() -> MessageQuerySet:
+        return Message.objects.filter(pk=message.pk, claim_token=token)
+
+    # A window may close while a chunk is being sent: check again, per message.
+    try:
+        opens_at = hours.opens_at(message.channel, now)
+    except WindowsNeverMeet as exc:
+        report.failed += mine().update(
+            status=Message.Status.FAILED,
+            error=str(exc),
+            claim_token=None,
+            lease_until=None,
+        )
+        return
+    if opens_at is not None:
+        report.deferred += mine().update(
+            status=Message.Status.DEFERRED,
+            reported_status="",
+            not_before=opens_at,
+            attempts=F("attempts") - 1,
+            claim_token=None,
+            lease_until=None,
+        )
+        return
+    template = batch.template(message.step)
+    if template is None:
+        report.failed += mine().update(
+            status=Message.Status.FAILED,
+            error="flow step not found in version",
+            claim_token=None,
+            lease_until=None,
+        )
+        return
+    message.body = render(template.get("body") or "", message.contact, message.context)
+    message.media_url = template.get("media_url") or ""
+    wait = rate_limit_wait(message.channel)
+    if wait > 0:
+        time.sleep(wait)
+    try:
+        receipt = get_backend(message.channel.kind).send(message)
+    except DeliveryError as exc:
+        _failed(mine(), message, exc.reason, exc.permanent, report)
+    except Exception as exc:  # a bug or an unexpected provider answer: retry, loudly
+        logger.exception("sending message %s failed unexpectedly", message.pk)
+        _failed(mine(), message, f"{type(exc).__name__}: {exc}", False, report)
+    else:
+        sent.add(message, receipt.provider_id)
+
+
+def _failed(
+    mine: MessageQuerySet,
+    message: Message,
+    reason: str,
+    permanent: bool,
+    report: DispatchReport,
+) -> None:
+    report.errors.append(f"message {message.pk}: {reason}")
+    outcome, count = record_failure(
+        mine,
+        message,
+        reason,
+        final=permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS,
+        stopped=batch_stop_reason(message.batch_id),
+        retry_at=timezone.now() + retry_delay(message.attempts),
+    )
+    setattr(report, outcome, getattr(report, outcome) + count)
