@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from console.auditing import AuditedAdmin
+from base.auditing import AuditedAdmin
 
 from .models import ApiToken
 

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audiences.models import Contact
 from audiences.phones import normalize_phone
+from campaigns.filters import CampaignFilter
+from campaigns.models import Campaign
 from flows.triggers import event_record
 
 from .auth import api_user, bearer_given
@@ -88,8 +90,6 @@ PAGE_SIZE = 100
 def campaigns(request: HttpRequest) -> JsonResponse:
     """Campaigns matching ?name=, flow=, flow_name=, group=, group_name=, status=
     (repeatable); ?page=N, 100 a page. An API key, or an operator signed in."""
-    from campaigns.filters import CampaignFilter
-    from campaigns.models import Campaign
 
     user = api_user(request)
     if not user.is_authenticated:

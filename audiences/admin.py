@@ -18,9 +18,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
+from base.audit import audit_record
+from base.auditing import AuditedAdmin
 from config.paginators import CappedPaginator
-from console.audit import audit_record
-from console.auditing import AuditedAdmin
 
 from .erasure import contacts_delete, contacts_footprint
 from .forms import ContactForm, ImportForm

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, QuerySet
 
-from console.audit import audit_record, changes_between, snapshot
+from base.audit import audit_record, changes_between, snapshot
 
 from .models import Contact, Membership
 

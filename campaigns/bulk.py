@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
-from console.audit import audit_record
-from console.models import AuditEntry
+from base.audit import audit_record
+from base.models import AuditEntry
 from flows.models import Flow, FlowStep
 from flows.publishing import FlowRefused, flow_publish
 from messaging.models import Channel

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from console.audit import audit_record, changes_between, snapshot
+from base.audit import audit_record, changes_between, snapshot
 from flows.cohorts import cohorts_delete, cohorts_end, cohorts_hold, cohorts_release
 from flows.models import Cohort
 from messaging.models import Message

@@ -77,7 +77,7 @@ INSTALLED_APPS = [
     "messaging",
     "campaigns",
     "api",
-    "console",
+    "base",  # the app labelled "console": audit trail, roles, heartbeats
     "axes",
 ]
 
@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "console.middleware.AuditActorMiddleware",
+    "base.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
@@ -107,7 +107,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = "console.views.urls"
 FORMAT_MODULE_PATH = ["config.formats"]
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -230,7 +230,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's database scheduler, with a heartbeat for the dashboard.
-CELERY_BEAT_SCHEDULER = "console.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULER = "base.beat:HeartbeatScheduler"
 # Code-owned system ticks. Beat upserts these rows by name when it starts, so changes
 # made to them in the admin are overwritten at the next beat restart. Each expires
 # before the next one is due, so a backlog never piles up.
@@ -279,7 +279,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
-    # Keeps an idle worker's heartbeat fresh (console.heartbeat).
+    # Keeps an idle worker's heartbeat fresh (base.heartbeat).
     "system: worker heartbeat": {
         "task": "console.tasks.heartbeat",
         "schedule": timedelta(seconds=15),

@@ -1,13 +1,6 @@
-from typing import Any
+"""The beat scheduler's public path, as deployments name it
+(``celery -A config beat --scheduler console.beat:HeartbeatScheduler``)."""
 
-from django_celery_beat.schedulers import DatabaseScheduler
+from base.beat import HeartbeatScheduler
 
-from .heartbeat import heartbeat
-
-
-class HeartbeatScheduler(DatabaseScheduler):
-    """django-celery-beat's scheduler, beating on each pass of its loop."""
-
-    def tick(self, *args: Any, **kwargs: Any) -> float:
-        heartbeat("beat")
-        return float(super().tick(*args, **kwargs))
+__all__ = ["HeartbeatScheduler"]

@@ -15,11 +15,11 @@ from django.utils.html import format_html
 
 from audiences.models import AudienceGroup
 from audiences.phones import contact_search
+from base.auditing import AuditedAdmin
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
-from console.auditing import AuditedAdmin
 
 from .forms import FIELD_GROUPS, FlowStepForm, FlowStepFormSet, group_kinds
 from .models import Flow, FlowStep, FlowVersion, Journey

@@ -1,8 +1,33 @@
-"""The flow steps and published versions that send on a channel, which keep it."""
+"""What flows need of channels: that those a version sends on still exist, and which
+steps and versions send on a channel (they keep it)."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ImproperlyConfigured
 
 from messaging.models import Channel
 
+from .graph import SEND, Step
 from .models import FlowStep, FlowVersion
+
+
+class FlowNotRunnable(ImproperlyConfigured):
+    """The version cannot be run (a channel it sends on is gone)."""
+
+
+def check_channels(steps: Iterable[Step]) -> None:
+    """Refuse steps that send on a channel which no longer exists."""
+    wanted = {step["channel_id"] for step in steps if step["kind"] == SEND}
+    if not wanted:
+        return
+    gone = wanted - set(
+        Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True)
+    )
+    if gone:
+        raise FlowNotRunnable(
+            f"channel(s) {sorted(gone)} this flow version sends on no longer exist; "
+            "publish the flow again"
+        )
 
 
 def flow_steps_on(channel: Channel) -> list[str]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from audiences.models import GroupRule
 from audiences.rules import rule_condition
 
 
@@ -31,8 +32,6 @@ def branch_q(step: dict[str, Any]) -> Q:
 
 def describe(step: dict[str, Any]) -> str:
     """The condition as an operator reads it: ``MONTO is greater than 1000``."""
-    from audiences.models import GroupRule
-
     condition = branch_condition(step)
     labels = dict(GroupRule.Op.choices)
     return " ".join(

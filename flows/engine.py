@@ -14,26 +14,23 @@ This module is the only writer of Journey.step, status and due_at.
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from audiences.models import Contact
 from audiences.rules import RuleError
-from messaging.models import Channel
 from messaging.outbox import Written, messages_go_out_at, messages_write
 from messaging.queueing import send_range_on_commit
 
+from .channels import FlowNotRunnable, check_channels
 from .conditions import branch_q
 from .graph import (
     BRANCH,
     END,
-    SEND,
     WAIT,
     Step,
     after_wait,
@@ -51,25 +48,6 @@ MAX_HOPS = 1000
 ADVANCE_BATCH = 5000
 # A branch can lead to a branch: each pass carries every journey one segment on.
 MAX_PASSES = 50
-
-
-class FlowNotRunnable(ImproperlyConfigured):
-    """The version cannot be run (a channel it sends on is gone)."""
-
-
-def check_channels(steps: Iterable[Step]) -> None:
-    """Refuse steps that send on a channel which no longer exists."""
-    wanted = {step["channel_id"] for step in steps if step["kind"] == SEND}
-    if not wanted:
-        return
-    gone = wanted - set(
-        Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True)
-    )
-    if gone:
-        raise FlowNotRunnable(
-            f"channel(s) {sorted(gone)} this flow version sends on no longer exist; "
-            "publish the flow again"
-        )
 
 
 def _adapt(moment: dt.datetime) -> Any:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from audiences.rules import RuleError, rule_condition
-from console.audit import audit_record
+from base.audit import audit_record
 
 from .cohorts import cohorts_end
 from .conditions import branch_condition

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
+from .channels import FlowNotRunnable
 from .cohorts import entries_cohort
-from .engine import FlowNotRunnable, journeys_enter
+from .engine import journeys_enter
 from .models import Flow, FlowVersion
 
 logger = logging.getLogger(__name__)

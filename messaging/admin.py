@@ -9,10 +9,10 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from audiences.phones import contact_search
+from base.auditing import AuditedAdmin
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
-from console.auditing import AuditedAdmin
 
 from .channels import channel_users
 from .models import Channel, InboundMessage, Message

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audiences.models import Contact
 from audiences.phones import normalize_phone
-from console.audit import audit_record
+from base.audit import audit_record
 
 from .models import Channel, InboundMessage, Message
 

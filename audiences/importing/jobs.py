@@ -35,7 +35,7 @@ from audiences.models import (
     Membership,
     Variable,
 )
-from console.audit import audit_record
+from base.audit import audit_record
 
 from .converting import converted_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
@@ -369,7 +369,7 @@ def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
 
 def _audit_status(job: ImportJob, old: str, new: str, note: str = "") -> None:
     """The worker's own moves of a job, in the trail like the operator's (the
-    actor is the task, set by console.heartbeat)."""
+    actor is the task, set by base.heartbeat)."""
     audit_record(
         action="status", target=job, changes={"status": [old, new]}, note=note[:500]
     )

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audiences.models import ImportJob, ImportRow
-from console.audit import audit_record
+from base.audit import audit_record
 
 from .jobs import import_dir, import_file_remove
 

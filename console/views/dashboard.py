@@ -9,11 +9,11 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from audiences.models import ImportJob
+from base.heartbeat import heartbeats
 from campaigns.counting import run_counts
 from campaigns.models import Campaign, CampaignRun
 from campaigns.monitoring import RunCounts, counts_by_run
 from campaigns.scheduling import next_slot
-from console.heartbeat import heartbeats
 
 SHOWN = 10
 

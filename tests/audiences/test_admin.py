@@ -13,7 +13,7 @@ from audiences.admin import ImportJobAdmin
 from audiences.importing import import_job_analyse, import_job_apply
 from audiences.importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
 from audiences.models import AudienceGroup, Contact, ImportJob
-from console.models import AuditEntry
+from base.models import AuditEntry
 from tests.audiences.files import SEED, write_text, write_xlsx
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audiences.models import Contact, Membership
+from base.models import AuditEntry
 from campaigns.runs import campaign_tick
-from console.models import AuditEntry
 from flows.models import Journey
 from messaging.models import InboundMessage, Message
 from tests.conftest import PHONES

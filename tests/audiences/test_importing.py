@@ -23,7 +23,7 @@ from audiences.models import (
     Membership,
     Variable,
 )
-from console.models import AuditEntry
+from base.models import AuditEntry
 from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from audiences.importing.jobs import import_job_confirm
 from audiences.importing.sweep import APPLY_ATTEMPTS, import_jobs_sweep
 from audiences.models import AudienceGroup, Contact, ImportJob, ImportRow
 from audiences.tasks import sweep_imports
-from console.models import AuditEntry
+from base.models import AuditEntry
 from tests.audiences.files import SEED, write_text
 from tests.conftest import wait_for
 

@@ -158,7 +158,7 @@ def test_a_bulk_message_is_in_the_audit_trail_as_one(
 ) -> None:
     """The trail's "Bulk message" filter finds it: it was recorded only as a created
     campaign and a published flow, and the filter found nothing."""
-    from console.models import AuditEntry
+    from base.models import AuditEntry
 
     group, channel = make_group(PHONES, name="Buyers"), make_channel(name="SMS MX")
     admin_client.post(

@@ -60,7 +60,7 @@ def test_the_deployment_checks_pass_with_production_settings(tmp_path: Path) -> 
 def test_healthz_reports_database_broker_worker_and_beat(
     db: None, client: Client
 ) -> None:
-    from console.models import Heartbeat
+    from base.models import Heartbeat
 
     now = timezone.now()
     Heartbeat.objects.create(name="worker", seen_at=now)
@@ -81,7 +81,7 @@ def test_healthz_reports_database_broker_worker_and_beat(
 def test_healthz_fails_when_beat_has_not_been_seen_lately(
     db: None, client: Client
 ) -> None:
-    from console.models import Heartbeat
+    from base.models import Heartbeat
 
     Heartbeat.objects.create(name="worker", seen_at=timezone.now())
     Heartbeat.objects.create(

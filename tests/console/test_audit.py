@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from base.models import AuditEntry
 from campaigns.models import Campaign
-from console.models import AuditEntry
 
 
 def entries(action: str) -> list[AuditEntry]:
@@ -78,8 +78,8 @@ def test_background_jobs_are_recorded_as_the_system(
 ) -> None:
     from django.utils import timezone
 
+    from base.heartbeat import _job_acts_as_system, _worker_beats
     from campaigns.lifecycle import campaigns_advance
-    from console.heartbeat import _job_acts_as_system, _worker_beats
 
     campaign = make_campaign(started=True)
 
@@ -186,7 +186,7 @@ def test_the_trail_shows_times_as_the_console_does_and_not_a_change_of_nothing(
     """Times read as elsewhere in the console (2026-11-22 13:40 UTC, 08:42), not
     as stored ISO text; a time saved again without its microseconds (the user form
     does it to date joined) is no change to show."""
-    from console.audit import audit_record
+    from base.audit import audit_record
 
     campaign = make_campaign()
     audit_record(

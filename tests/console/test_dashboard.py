@@ -33,8 +33,8 @@ def test_the_dashboard_shows_progress_next_runs_today_and_health(
     make_user: Callable[..., Any],
     make_campaign: Callable[..., Any],
 ) -> None:
+    from base.models import Heartbeat
     from campaigns.runs import campaign_tick
-    from console.models import Heartbeat
     from messaging.models import Message
     from messaging.sending import messages_send_range
 

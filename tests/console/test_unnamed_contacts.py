@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from audiences.models import Contact
+from base.audit import audit_record
 from campaigns.models import Campaign
-from console.audit import audit_record
 from flows.models import Journey
 from messaging.models import InboundMessage, Message
 from tests.conftest import PHONES

@@ -142,8 +142,8 @@ def make_viewer(transactional_db: None) -> Callable[..., User]:
     def make(username: str = "victor") -> User:
         user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
         group = Group.objects.filter(name=VIEWER).first()
-        if group is None and apps.is_installed("console"):
-            from console.roles import roles_sync
+        if group is None and apps.is_installed("base"):
+            from base.roles import roles_sync
 
             roles_sync()
             group = Group.objects.filter(name=VIEWER).first()

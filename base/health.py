@@ -5,6 +5,10 @@ from django.db import connection
 from django.http import JsonResponse
 from django.http.request import HttpRequest
 
+from config.celery import app
+
+from .heartbeat import heartbeats
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
@@ -14,7 +18,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "ok"
     except Exception as exc:  # any failure is the answer, not a crash
         checks["database"] = f"error: {exc}"
-    from config.celery import app
 
     try:
         with app.connection_for_write() as conn:
@@ -23,8 +26,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         checks["broker"] = f"error: {exc}"
     if checks["database"] == "ok":
-        from console.heartbeat import heartbeats
-
         for name, process in heartbeats().items():
             seen = process["seen_at"]
             checks[name] = (

@@ -2,9 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from base import health
 from messaging import hooks
-
-from . import health
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/")),
@@ -15,4 +14,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler403 = "console.errors.permission_denied"
+handler403 = "base.errors.permission_denied"

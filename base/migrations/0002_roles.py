@@ -2,8 +2,8 @@ from django.db import migrations
 
 
 def create_roles(apps, schema_editor):  # type: ignore[no-untyped-def]
-    # The roles follow the code's permissions (console.roles), not a frozen copy.
-    from console.roles import roles_sync
+    # The roles follow the code's permissions (base.roles), not a frozen copy.
+    from base.roles import roles_sync
 
     roles_sync()
 
@@ -16,7 +16,7 @@ def drop_roles(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
     # Named migrations, not "__latest__": a later migration of these apps would make
     # this one depend on it, and databases that ran this one first inconsistent.
-    # (Permissions of later models are added after every migrate: ConsoleConfig.)
+    # (Permissions of later models are added after every migrate: BaseConfig.)
     dependencies = [
         ("console", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),

@@ -1,7 +1,7 @@
 """Heartbeats of the background processes, for the dashboard and /healthz.
 
 Workers beat after the tasks they run (beat queues one every 15 seconds, so an idle
-worker still beats); beat beats from its scheduler loop (console.beat).
+worker still beats); beat beats from its scheduler loop (base.beat).
 """
 
 import datetime as dt

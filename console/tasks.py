@@ -1,8 +1,0 @@
-"""Celery entry points of the console. Task names are public: do not rename them."""
-
-from celery import shared_task
-
-
-@shared_task(name="console.tasks.heartbeat")
-def heartbeat() -> None:
-    """Nothing to do: running it is the worker's heartbeat (see console.heartbeat)."""
