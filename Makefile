@@ -13,7 +13,7 @@ export FLOWCAST_HOST FLOWCAST_PORT
 help:
 	@echo "make run           set up, load demo data, start web + worker + beat"
 	@echo "make test          set up, start throwaway PostgreSQL and Redis, run every test"
-	@echo "make lint          ruff (format + lint), mypy, migrations up to date"
+	@echo "make lint          ruff (format + lint), mypy, import layers, migrations up to date"
 	@echo "make bench         run the benchmarks in bench/ (figures, not pass/fail)"
 	@echo "make check-deploy  Django's deployment checks with production settings"
 	@echo "make install       the .venv virtualenv with every dependency (idempotent)"
@@ -45,6 +45,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install test-services
