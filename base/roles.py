@@ -1,4 +1,4 @@
-"""Roles (O2): operators act, viewers look.
+"""Roles (README, "Who may do what"): operators act, viewers look.
 
 The groups are kept by a data migration (and ``roles_sync`` after new models or
 permissions appear); a user's role is the group they are in. Superusers can do

@@ -41,7 +41,7 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
         )
         group, _ = AudienceGroup.objects.get_or_create(
             name="Demo customers",
-            defaults={"description": "Three contacts with custom data, from seed 003."},
+            defaults={"description": "Three contacts with custom data."},
         )
         for variable, kind in DEMO_VARIABLES.items():
             Variable.objects.get_or_create(name=variable, defaults={"kind": kind})

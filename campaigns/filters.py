@@ -1,4 +1,4 @@
-"""Campaign search (C8): the same filters in the console's list and in the API."""
+"""Campaign search: the same filters in the console's list and in the API."""
 
 import django_filters
 

@@ -123,7 +123,8 @@ def _pin_flow_version(campaign: Campaign) -> None:
 
 
 def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
-    """Validate (C1, C2), save a pending campaign and create its beat schedule."""
+    """Validate (Campaign.clean), save a pending campaign and create its beat
+    schedule."""
     campaign = Campaign(**fields)
     campaign.full_clean(exclude=["flow_version"])
     _pin_flow_version(campaign)
@@ -145,8 +146,8 @@ def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
 def campaign_update(
     *, campaign: Campaign, actor: Actor = None, **fields: Any
 ) -> Campaign:
-    """Modify a pending or suspended campaign (C6); a suspended one becomes pending
-    again with its new start time (C5)."""
+    """Modify a pending or suspended campaign; a suspended one becomes pending
+    again with its new start time."""
     current = Campaign.objects.get(pk=campaign.pk)
     if not current.is_editable:
         raise CampaignRefused(
@@ -195,7 +196,7 @@ def campaign_update(
 def campaign_resume(
     *, campaign: Campaign, start_at: dt.datetime, actor: Actor = None
 ) -> Campaign:
-    """Resume a suspended campaign (C5): it waits, pending, for its new start time,
+    """Resume a suspended campaign: it waits, pending, for its new start time,
     which must be later than now (and earlier than its end)."""
     current = Campaign.objects.get(pk=campaign.pk)
     if current.status != CampaignStatus.SUSPENDED:
@@ -210,7 +211,7 @@ def campaign_resume(
 
 
 def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
-    """Pause an in-progress campaign (C5): no further runs until a new start is set."""
+    """Pause an in-progress campaign: no further runs until a new start is set."""
     with transaction.atomic():
         _lock(campaign)
         if campaign.status != CampaignStatus.IN_PROGRESS:
@@ -252,7 +253,7 @@ def campaign_end(
     only_if: Q | None = None,
     on_demand: bool = True,
 ) -> Campaign:
-    """End a campaign for good (C9): its runs are cancelled and nothing more is sent
+    """End a campaign for good: its runs are cancelled and nothing more is sent
     for it. Cannot be undone."""
     with transaction.atomic():
         _lock(campaign)
@@ -302,7 +303,7 @@ def campaign_end(
 
 
 def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
-    """Delete a campaign that is not in progress (C7), with its schedule."""
+    """Delete a campaign that is not in progress, with its schedule."""
     current = Campaign.objects.get(pk=campaign.pk)
     if not current.is_deletable:
         raise CampaignRefused(
@@ -340,7 +341,7 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
 
 
 def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
-    """Pending → in progress once the start time has come (C3)."""
+    """Pending → in progress once the start time has come."""
     if campaign.status == CampaignStatus.PENDING and now >= campaign.start_at:
         try:
             campaign_transition(
@@ -355,7 +356,7 @@ def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
 
 
 def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
-    """End the campaign if its end time has passed (C3). Return whether it has ended."""
+    """End the campaign if its end time has passed. Return whether it has ended."""
     if campaign.status == CampaignStatus.ENDED:
         return True
     if now < campaign.end_at:

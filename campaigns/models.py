@@ -20,7 +20,8 @@ class CampaignStatus(models.TextChoices):
 
 
 # Every legal move of Campaign.status; campaigns.lifecycle.campaign_transition() is the
-# only code that writes the field. Ended is final (seed 003: it cannot be undone).
+# only code that writes the field. Ended is final: finishing cannot be undone
+# (README, "How a campaign runs").
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
     CampaignStatus.PENDING: frozenset(
         {CampaignStatus.IN_PROGRESS, CampaignStatus.ENDED}
@@ -155,7 +156,8 @@ class Campaign(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """Field rules C1 and C2; the flow must be a published Manual flow (F3)."""
+        """The rules of the campaign form (README, "How a campaign runs"); the flow
+        must be a published Manual flow."""
         errors: dict[str, str] = {}
         if self.start_at is not None:
             # Schedules fire on whole minutes.

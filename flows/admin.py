@@ -246,7 +246,8 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
         number = request.GET.get("version", "")
         version = None
         if number == "published":
-            # From a campaign's form: only a published flow can be previewed (F3).
+            # From a campaign's form: only a published flow can be previewed
+            # (Flow.can_run_in_campaign).
             if flow.current_version is None or flow.status != Flow.Status.PUBLISHED:
                 self.message_user(
                     request,
@@ -326,7 +327,8 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
         if request.GET.get("model_name") == "campaign" and not request.GET.get(
             "list_filter"
         ):
-            # The campaign form's search offers only flows a campaign may run (F3).
+            # The campaign form's search offers only flows a campaign may run
+            # (Flow.can_run_in_campaign).
             results = results.filter(
                 status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
             )

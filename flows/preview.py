@@ -1,4 +1,4 @@
-"""Preview flow chain (F4): the flow drawn as boxes and arrows, and its messages
+"""Preview flow chain: the flow drawn as boxes and arrows, and its messages
 rendered for a sample contact, with the variables the contact or group lacks."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Publishing: check a flow's steps and freeze them into a new FlowVersion (F3)."""
+"""Publishing: check a flow's steps and freeze them into a new FlowVersion."""
 
 from collections.abc import Callable
 from typing import Any

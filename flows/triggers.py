@@ -1,4 +1,5 @@
-"""Triggers other than Manual (seed 002): behavioural events and audience schedules.
+"""Triggers other than Manual (README, "Build flows"): behavioural events and
+audience schedules.
 
 Both put contacts on a published flow's current version, in its entries cohort, at
 most once per entry key: an event id, or an audience period.

@@ -1,4 +1,4 @@
-"""Provider webhooks (M5): /hooks/<channel id>/status and /hooks/<channel id>/inbound.
+"""Provider webhooks: /hooks/<channel id>/status and /hooks/<channel id>/inbound.
 
 Twilio channels (sms, whatsapp) are checked with Twilio's X-Twilio-Signature; webhook
 channels with X-Flowcast-Signature, the HMAC-SHA256 of the body with the channel's

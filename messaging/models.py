@@ -323,7 +323,7 @@ def shown_status(status: str, claimed: bool) -> str:
 
 
 class InboundMessage(models.Model):
-    """A reply received on a channel (M5). Replies that say STOP opt the sender out."""
+    """A reply received on a channel. Replies that say STOP opt the sender out."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(

@@ -1,4 +1,4 @@
-"""Per-channel rate limits, shared by every worker (M1).
+"""Per-channel rate limits, shared by every worker.
 
 Each send takes the next free slot of its channel: slots are 1/rate seconds apart, kept
 in Redis (GCRA), so N workers together never exceed the rate, and a backlog released at

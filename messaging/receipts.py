@@ -1,4 +1,4 @@
-"""What providers report back (M5): delivery receipts and replies.
+"""What providers report back: delivery receipts and replies.
 
 A receipt only moves a message forward (sent → delivered, sent → failed): a late
 "sent" after "delivered" changes nothing, and a repeated receipt is harmless. A receipt

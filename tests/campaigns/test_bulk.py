@@ -1,4 +1,4 @@
-"""Bulk messages (C10): composed in one form, previewed, sent once."""
+"""Bulk messages: composed in one form, previewed, sent once."""
 
 import datetime as dt
 import logging

@@ -1,4 +1,4 @@
-"""Campaign search (C8): the console's list and GET /api/campaigns."""
+"""Campaign search: the console's list and GET /api/campaigns."""
 
 from typing import Any
 

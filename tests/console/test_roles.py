@@ -1,4 +1,4 @@
-"""Roles (O2): an operator acts, a viewer only looks, whatever the UI shows."""
+"""Roles: an operator acts, a viewer only looks, whatever the UI shows."""
 
 from collections.abc import Callable
 from typing import Any

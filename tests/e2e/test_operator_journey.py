@@ -1,6 +1,6 @@
-"""The operator's day in the console, in a real browser: sign in, import the seed's
-contacts into a new group, build, publish and preview a flow, create a campaign, watch
-its messages go out, then suspend, resume and finish it.
+"""The operator's day in the console, in a real browser: sign in, import the
+README's example contacts into a new group, build, publish and preview a flow,
+create a campaign, watch its messages go out, then suspend, resume and finish it.
 
 The web server is the live server; a real Celery worker (threads of this process, on
 Redis) reads the import and sends the messages through the console channel. Beat is
@@ -60,7 +60,7 @@ def create_group(page: Page, screens: Screens) -> None:
     page.get_by_role("link", name="Audience groups").click()
     page.get_by_role("link", name=re.compile("Add audience group", re.I)).click()
     page.fill("#id_name", GROUP)
-    page.fill("#id_description", "The three contacts of the seed's file.")
+    page.fill("#id_description", "The README's three example contacts.")
     # Match and the conditions are for dynamic groups; they follow the kind chosen.
     match, conditions = (
         page.locator(".form-row.field-match"),

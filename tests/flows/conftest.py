@@ -1,10 +1,10 @@
-"""Fixtures of the flow tests: seed 003's example contacts in a group."""
+"""Fixtures of the flow tests: the README's example contacts in a group."""
 
 import pytest
 
 from audiences.models import AudienceGroup, Contact, Membership, Variable
 
-SEED = [  # seed 003's example rows: phone, name, MONTO
+SEED = [  # the README's example rows: phone, name, MONTO
     ("+525500998877", "Carlos", 1200),
     ("+525511223344", "Ana", 800),
     ("+525533445566", "Luis", 1500),

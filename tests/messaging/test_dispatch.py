@@ -108,7 +108,7 @@ def test_messages_outside_active_hours_wait_for_the_window(
 ) -> None:
     channel = Message.objects.filter(batch__cohort__run=run).first().channel  # type: ignore[union-attr]
     channel.active_from, channel.active_until = dt.time(8), dt.time(21)
-    channel.timezone = "Etc/GMT+5"  # GMT-5, as in seed 003
+    channel.timezone = "Etc/GMT+5"  # GMT-5, as operators write it
     channel.save()
     night = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 at GMT-5
 
