@@ -17,8 +17,8 @@ from django.utils import timezone
 from base.audit import audit_record, changes_between, snapshot
 from flows.cohorts import cohorts_delete, cohorts_end, cohorts_hold, cohorts_release
 from flows.models import Cohort
-from messaging.models import Message
-from messaging.outbox import UNSENT
+from messaging.models import Batch, Message
+from messaging.outbox import UNSENT, batches_restate
 
 from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
@@ -42,6 +42,11 @@ EDITABLE_FIELDS = (
     "active_until",
     "timezone",
 )
+
+
+# What its batches carry for sending, from the campaign: their messages still to
+# send follow an edit of these.
+SENT_AS = ("sender_name", "reply_to", "active_from", "active_until", "timezone")
 
 
 class CampaignRefused(Exception):
@@ -179,6 +184,14 @@ def campaign_update(
         changes = changes_between(before, snapshot(campaign, EDITABLE_FIELDS))
         if changes:
             audit_record(action="change", target=campaign, changes=changes, actor=actor)
+        if set(changes) & set(SENT_AS):
+            # Messages of its runs still to send go out as the campaign now says.
+            batches_restate(
+                batches=Batch.objects.filter(cohort__run__campaign=campaign),
+                sender_name=campaign.sender_name,
+                reply_to=campaign.reply_to,
+                window=campaign.window,
+            )
         if current.status == CampaignStatus.SUSPENDED:
             campaign_transition(
                 campaign=campaign,

@@ -172,6 +172,25 @@ def batches_stop(*, batches: "QuerySet[Batch]", reason: str) -> int:
     ).update(status=Message.Status.CANCELLED, error=reason, lease_until=None)
 
 
+def batches_restate(
+    *,
+    batches: "QuerySet[Batch]",
+    sender_name: str,
+    reply_to: str,
+    window: Window | None,
+) -> int:
+    """Give the batches not stopped a new sender and active hours: their messages
+    still to send go out with them. Return how many batches changed."""
+    return batches.filter(stopped_at__isnull=True).update(
+        sender_name=sender_name,
+        reply_to=reply_to,
+        active_from=window.start if window else None,
+        active_until=window.end if window else None,
+        timezone=window.timezone if window else "",
+        hours_of=window.owner if window else "",
+    )
+
+
 def unsent_count(*, batch_ids: Iterable[int], cap: int | None = None) -> int:
     """Messages of the batches still to send (queued, deferred or being sent); with
     ``cap``, counted up to cap + 1 (through the (batch, status) index)."""

@@ -171,7 +171,7 @@ def test_a_tick_reaches_the_provider_through_three_apps_all_downward(
             )
 
     original = queueing.send_chunk
-    queueing.send_chunk = send_now  # type: ignore[assignment]
+    queueing.send_chunk = send_now
     sys.setprofile(calls)
     try:
         with django_capture_on_commit_callbacks(execute=True):

@@ -112,6 +112,39 @@ class TestActions:
         assert task.enabled
         assert task.start_time < campaign.start_at
 
+    def test_a_new_sender_and_new_hours_reach_the_messages_its_runs_still_send(
+        self, make_campaign: Any
+    ) -> None:
+        from campaigns.runs import campaign_tick
+        from flows.models import Cohort
+        from messaging.models import Batch
+
+        campaign = make_campaign(started=True)
+        run = campaign_tick(campaign_id=campaign.pk)
+        assert run is not None
+        cohorts = Cohort.objects.filter(run=run)
+        assert not cohorts.get().held
+        campaign_suspend(campaign=campaign)
+        assert cohorts.get().held  # its journeys wait where they are
+        new_start = timezone.now() + dt.timedelta(days=1)
+
+        campaign_update(
+            campaign=campaign,
+            start_at=new_start,
+            end_at=new_start + dt.timedelta(days=2),
+            sender_name="Tienda Nueva",
+            active_from=dt.time(8),
+            active_until=dt.time(9),
+            timezone="UTC",
+        )
+
+        batch = Batch.objects.get(cohort__run=run)
+        assert (batch.sender_name, str(batch.window)) == (
+            "Tienda Nueva",
+            "08:00–09:00 UTC",
+        )
+        assert cohorts.get().held  # pending again: still waiting for its start
+
     def test_a_suspended_campaign_cannot_resume_with_a_past_start(
         self, make_campaign: Any
     ) -> None:
