@@ -5,15 +5,14 @@ flow, so it is delivered, monitored and searched like any campaign."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
 from base.audit import audit_record
 from base.models import AuditEntry
-from flows.models import Flow, FlowStep
-from flows.publishing import FlowRefused, flow_publish
+from flows.publishing import FlowRefused, flow_publish_one_send
 from messaging.models import Channel
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
@@ -54,18 +53,15 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
     """Compose the flow, publish it and schedule the campaign, or change nothing."""
     start = bulk_send_time(message.send_at)
     with transaction.atomic():
-        flow = _new_flow(f"Bulk: {message.name}")
-        FlowStep.objects.create(
-            flow=flow,
-            position=1,
-            kind=FlowStep.Kind.SEND,
-            channel=message.channel,
-            body=message.body,
-            media_url=message.media_url,
-        )
-        FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
         try:
-            flow_publish(flow=flow, actor=actor)
+            flow = flow_publish_one_send(
+                name=f"Bulk: {message.name}",
+                description="The message of a bulk send.",
+                channel=message.channel,
+                body=message.body,
+                media_url=message.media_url,
+                actor=actor,
+            )
         except FlowRefused as exc:
             raise CampaignRefused(str(exc)) from None
         campaign = campaign_create(
@@ -91,24 +87,6 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             ),
         )
         return campaign
-
-
-def _new_flow(name: str) -> Flow:
-    """A flow named ``name``, or ``name (2)``, ``(3)`` ... when taken, even by a
-    bulk send saved at the same moment."""
-    base = name[:94]
-    for number in range(1, 1000):
-        candidate = name[:100] if number == 1 else f"{base} ({number})"
-        try:
-            with transaction.atomic():
-                return Flow.objects.create(
-                    name=candidate,
-                    description="The message of a bulk send.",
-                    trigger=Flow.Trigger.MANUAL,
-                )
-        except IntegrityError:
-            continue
-    raise CampaignRefused(f"Too many flows are named {name!r}; choose another name.")
 
 
 def bulk_messages_close() -> int:

@@ -4,11 +4,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from audiences.rules import RuleError, rule_condition
 from base.audit import audit_record
+from messaging.models import Channel
 
 from .cohorts import cohorts_end
 from .conditions import branch_condition
@@ -142,6 +143,47 @@ def flow_publish(*, flow: Flow, actor: User | None = None) -> FlowVersion:
         )
     flow.refresh_from_db()
     return version
+
+
+def flow_publish_one_send(
+    *,
+    name: str,
+    description: str,
+    channel: Channel,
+    body: str,
+    media_url: str = "",
+    actor: User | None = None,
+) -> Flow:
+    """A new Manual flow that sends one message and ends, published. Named
+    ``name``, or ``name (2)``, ``(3)`` ... when taken, even by one made at the same
+    moment."""
+    with transaction.atomic():
+        flow = _new_flow(name, description)
+        FlowStep.objects.create(
+            flow=flow,
+            position=1,
+            kind=FlowStep.Kind.SEND,
+            channel=channel,
+            body=body,
+            media_url=media_url,
+        )
+        FlowStep.objects.create(flow=flow, position=2, kind=FlowStep.Kind.END)
+        flow_publish(flow=flow, actor=actor)
+    return flow
+
+
+def _new_flow(name: str, description: str) -> Flow:
+    base = name[:94]
+    for number in range(1, 1000):
+        candidate = name[:100] if number == 1 else f"{base} ({number})"
+        try:
+            with transaction.atomic():
+                return Flow.objects.create(
+                    name=candidate, description=description, trigger=Flow.Trigger.MANUAL
+                )
+        except IntegrityError:
+            continue
+    raise FlowRefused(f"Too many flows are named {name!r}; choose another name.")
 
 
 def flow_note_edits(*, flow: Flow) -> bool:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from audiences.consent import contact_mark_opted_out
 from audiences.models import Contact
 from audiences.phones import normalize_phone
-from base.audit import audit_record
 
 from .models import Channel, InboundMessage, Message
 
@@ -121,10 +120,7 @@ def contact_opt_out(*, contact: Contact, source: str) -> int:
     still waiting for it; return how many were skipped. Messages a worker holds are
     checked again by it."""
     with transaction.atomic():
-        if Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
-            opted_out_at=timezone.now(), opt_out_source=source[:100]
-        ):
-            audit_record(action="opt_out", target=contact, note=source)
+        contact_mark_opted_out(contact=contact, source=source)
         skipped = Message.objects.filter(
             contact=contact,
             status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),

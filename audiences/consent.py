@@ -1,0 +1,21 @@
+"""Consent: a contact's opt-out, the only writer of Contact.opted_out_at."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from base.audit import audit_record
+
+from .models import Contact
+
+
+def contact_mark_opted_out(*, contact: Contact, source: str) -> bool:
+    """Opt the contact out now, saying where from (a STOP reply, ...), recorded in
+    the audit trail. The first opt-out's time and source are kept: return False when
+    the contact had opted out already."""
+    with transaction.atomic():
+        changed = Contact.objects.filter(
+            pk=contact.pk, opted_out_at__isnull=True
+        ).update(opted_out_at=timezone.now(), opt_out_source=source[:100])
+        if changed:
+            audit_record(action="opt_out", target=contact, note=source)
+    return bool(changed)
