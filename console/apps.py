@@ -29,3 +29,19 @@ class ConsoleAdminConfig(admin_apps.AdminConfig):
 
     default = False  # the console app's own config is ConsoleConfig
     default_site = "console.site.FlowcastAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from audiences.admin.sections import ContactSection, contact_section_register
+
+        from .timeline import timeline_context
+
+        contact_section_register(
+            ContactSection(
+                name="timeline",
+                template="admin/audiences/contact/timeline.html",
+                context=timeline_context,
+                # Mostly the contact's messages: shown to those who may see them.
+                permission="messaging.view_message",
+            )
+        )

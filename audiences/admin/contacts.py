@@ -1,5 +1,7 @@
 """Contacts: their list and page, import and export, deletion with what is theirs."""
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -24,6 +26,7 @@ from console.audit import audit_record
 from console.auditing import AuditedAdmin
 
 from .filters import CountryFilter, GroupFilter
+from .sections import ContactSection, contact_sections
 
 
 class MembershipInline(admin.TabularInline):
@@ -72,7 +75,6 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         "opt_out_source",
         "created_at",
         "updated_at",
-        "timeline",
     ]
     fields = ["phone", "name", "email", "data", *readonly_fields]
     inlines = [MembershipInline]
@@ -153,10 +155,13 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         return data
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = list(super().get_fields(request, obj))
-        if obj is None or not request.user.has_perm("messaging.view_message"):
-            fields.remove("timeline")
-        return fields
+        return [*super().get_fields(request, obj), *_section_rows(request, obj)]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [
+            *super().get_readonly_fields(request, obj),
+            *_section_rows(request, obj),
+        ]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str
@@ -168,15 +173,6 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
             # text searches it would read them all.
             return contact_search(queryset, search_term, field="phone"), False
         return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description="timeline")
-    def timeline(self, contact: Contact) -> str:
-        from console.timeline import SHOWN, contact_timeline
-
-        return render_to_string(
-            "admin/audiences/contact/timeline.html",
-            {"events": contact_timeline(contact), "shown": SHOWN},
-        )
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The Import button: upload a file, then follow its job's page.
@@ -212,3 +208,28 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/audiences/contact/import.html", context)
+
+
+def _section_rows(
+    request: HttpRequest, contact: Contact | None
+) -> list[Callable[[Contact], str]]:
+    """The registered sections the user may see, as read-only fields of a saved
+    contact's page."""
+    if contact is None:
+        return []
+    return [
+        _section_row(section)
+        for section in contact_sections()
+        if request.user.has_perm(section.permission)
+    ]
+
+
+# get_fields() and get_readonly_fields() must hand Django the same callable for a
+# section: it tells the read-only fields among the fields by equality.
+@functools.cache
+def _section_row(section: ContactSection) -> Callable[[Contact], str]:
+    def row(contact: Contact) -> str:
+        return render_to_string(section.template, section.context(contact))
+
+    row.__name__ = section.name  # the admin names the row's CSS class after it
+    return admin.display(description=section.name)(row)
