@@ -102,8 +102,7 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
             )
         counts = {
             "contacts": footprint.contacts,
-            "messages": footprint.messages,
-            "journeys": footprint.journeys,
+            **footprint.rows,
             "group memberships": footprint.memberships,
         }
         return shown, {k: v for k, v in counts.items() if v}, set(), []
