@@ -4,8 +4,8 @@ from django import forms
 
 from config.keyvalue import KeyValueField, KeyValueWidget
 
-from .importing.jobs import file_type_problem, new_group_problem
 from .importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
+from .importing.refusals import file_type_problem, new_group_problem
 from .importing.values import typed_value
 from .models import AudienceGroup, Contact, ImportJob, Variable
 

@@ -4,6 +4,10 @@ from django.db import models
 from django.utils import timezone
 
 from .phones import normalize_phone
+from .rules import RuleError, group_condition, rule_condition
+
+# Defined beside the rules that read it; the app's models are all imported from here.
+from .variables import Variable as Variable
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):
@@ -106,9 +110,7 @@ class AudienceGroup(models.Model):
         """Every contact of the group, opted out or not: the listed members of a
         static group, or the contacts matching a dynamic group's rules."""
         if self.kind == self.Kind.DYNAMIC:
-            from .rules import group_condition
-
-            return Contact.objects.filter(group_condition(self))
+            return Contact.objects.filter(group_condition(self.rules.all(), self.match))
         return Contact.objects.filter(memberships__group=self)
 
 
@@ -144,29 +146,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} in {self.group}"
-
-
-class Variable(models.Model):
-    """A custom-data variable and its type, so values keep their type (A2).
-
-    Created by the first import that brings the column; later files must fit it.
-    """
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        NUMBER = "number", "Number"
-        DATE = "date", "Date (YYYY-MM-DD)"
-
-    name = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.TEXT)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = "custom-data variable"
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_kind_display()})"
 
 
 class ImportJob(models.Model):
@@ -312,8 +291,6 @@ class GroupRule(models.Model):
         return f"{self.field} {self.get_op_display()} {self.value}".strip()
 
     def clean(self) -> None:
-        from .rules import RuleError, rule_condition
-
         try:
             rule_condition(self)
         except RuleError as exc:

@@ -6,12 +6,12 @@ they compare in calendar order.
 """
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from django.db.models import Q
 
-if TYPE_CHECKING:
-    from .models import AudienceGroup
+from .variables import Variable
 
 
 class Rule(Protocol):
@@ -49,8 +49,6 @@ class RuleError(Exception):
 
 
 def _kind_and_lookup(name: str) -> tuple[str, str]:
-    from .models import Variable
-
     if name.upper() in CONTACT_FIELDS:
         column, kind = CONTACT_FIELDS[name.upper()]
         return kind, column
@@ -120,14 +118,13 @@ def rule_condition(rule: Rule) -> Q:
     return Q(**{f"{lookup}__{suffix}": value})
 
 
-def group_condition(group: "AudienceGroup") -> Q:
-    """All of a dynamic group's rules combined; no rules match no contact."""
-    conditions = [rule_condition(rule) for rule in group.rules.all()]
+def group_condition(rules: Iterable[Rule], match: str) -> Q:
+    """A dynamic group's rules combined, all of them (``match`` "all") or any; no
+    rules match no contact."""
+    conditions = [rule_condition(rule) for rule in rules]
     if not conditions:
         return Q(pk__in=[])
     combined = conditions[0]
     for condition in conditions[1:]:
-        combined = (
-            combined & condition if group.match == "all" else combined | condition
-        )
+        combined = combined & condition if match == "all" else combined | condition
     return combined

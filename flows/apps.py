@@ -6,9 +6,16 @@ class FlowsConfig(AppConfig):
     verbose_name = "Flows"
 
     def ready(self) -> None:
-        # Messaging keeps a channel while a flow sends on it.
+        from audiences.erasure import contact_rows_by_column, contact_rows_register
         from messaging.channels import channel_user_finders
 
         from .channels import flow_steps_on
+        from .models import Journey
 
+        # Messaging keeps a channel while a flow sends on it.
         channel_user_finders.append(flow_steps_on)
+        # A deleted contact's journeys go with it, after its messages (the order
+        # the audit notes name them in).
+        contact_rows_register(
+            contact_rows_by_column(Journey, "journeys", after=("messages",))
+        )

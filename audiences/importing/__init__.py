@@ -1,13 +1,13 @@
 """Bulk import of contacts from TSV, CSV, XLS and XLSX files (SPEC A4)."""
 
 from .jobs import (
-    ImportRefused,
     import_job_analyse,
     import_job_apply,
     import_job_cancel,
     import_job_create,
 )
 from .readers import UnreadableFile
+from .refusals import ImportRefused
 
 __all__ = [
     "ImportRefused",

@@ -61,3 +61,21 @@ def drop_duplicates(job_id: int) -> list[tuple[int, str, str, str, dict[str, Any
         (row, phone, name, email, data if isinstance(data, dict) else json.loads(data))
         for row, phone, name, email, data in found
     )
+
+
+# Staged rows are deleted once applied. After a big import, their dead row versions
+# would make the next import's scans and ANALYZE of the staging table read them
+# all until autovacuum comes round (a minute or more): clear them at once.
+VACUUM_AFTER_ROWS = 50_000
+
+
+def staging_vacuum(rows: int) -> None:
+    """Vacuum the staging table after a job of ``rows`` staged rows is over, when it
+    is big enough to matter (PostgreSQL, outside a transaction)."""
+    if (
+        rows >= VACUUM_AFTER_ROWS
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {ImportRow._meta.db_table}")

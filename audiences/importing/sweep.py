@@ -29,7 +29,7 @@ from django.utils import timezone
 from audiences.models import ImportJob, ImportRow
 from base.audit import audit_record
 
-from .jobs import import_dir, import_file_remove
+from .files import import_dir, import_file_remove
 
 logger = logging.getLogger(__name__)
 

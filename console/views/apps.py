@@ -4,5 +4,21 @@ from django.contrib.admin import apps as admin_apps
 class ConsoleAdminConfig(admin_apps.AdminConfig):
     """Django's admin, with the Flowcast site (its index is the dashboard)."""
 
-    default = False  # the console app's own config is console.apps.ConsoleConfig
+    default = False  # the base app's own config is base.apps.BaseConfig
     default_site = "console.views.site.FlowcastAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from audiences.admin.sections import ContactSection, contact_section_register
+
+        from .timeline import timeline_context
+
+        contact_section_register(
+            ContactSection(
+                name="timeline",
+                template="admin/audiences/contact/timeline.html",
+                context=timeline_context,
+                # Mostly the contact's messages: shown to those who may see them.
+                permission="messaging.view_message",
+            )
+        )

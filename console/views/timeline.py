@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -203,3 +204,8 @@ def contact_timeline(contact: Contact, now: dt.datetime | None = None) -> list[E
         )
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:SHOWN]
+
+
+def timeline_context(contact: Contact) -> dict[str, Any]:
+    """What the timeline section of the contact's page reads."""
+    return {"events": contact_timeline(contact), "shown": SHOWN}

@@ -333,7 +333,7 @@ def test_an_import_that_fails_while_writing_ends_failed_and_keeps_nothing(
         Contact.objects.create(phone="+525500998877")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("audiences.importing.jobs._register_variables", broken)
+    monkeypatch.setattr("audiences.importing.applying._register_variables", broken)
     with pytest.raises(RuntimeError):
         import_job_apply(job_id=job.pk)
 

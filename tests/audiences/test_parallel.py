@@ -56,7 +56,7 @@ def test_parts_read_in_parallel_give_the_same_import(
         used.append(workers)
         return split(sheet, workers)
 
-    monkeypatch.setattr("audiences.importing.jobs.text_parts", counted)
+    monkeypatch.setattr("audiences.importing.analysing.text_parts", counted)
     in_parts = outcome(run_import(path))
 
     assert used == [2]
@@ -139,12 +139,12 @@ def test_a_file_of_rejected_rows_shows_progress_and_heeds_a_cancel(
 ) -> None:
     """Progress and cancels came with every batch of valid rows: a file of mostly
     refused rows showed nothing and could not be stopped until read."""
-    from audiences.importing import import_job_analyse, import_job_create, jobs
+    from audiences.importing import analysing, import_job_analyse, import_job_create
     from audiences.models import ImportJob
 
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "BATCH", 500)
-    monkeypatch.setattr(jobs, "BATCH", 500)
+    monkeypatch.setattr(analysing, "BATCH", 500)
     settings.IMPORT_WORKERS = workers
     # Parts report to the reading process every 0.3 s: enough rows that they are
     # still reading when it passes the cancel on.

@@ -1,0 +1,8 @@
+"""The audiences admin; importing a module registers its pages with the site."""
+
+from .contacts import ContactAdmin
+from .groups import AudienceGroupAdmin
+from .imports import ImportJobAdmin
+from .variables import VariableAdmin
+
+__all__ = ["AudienceGroupAdmin", "ContactAdmin", "ImportJobAdmin", "VariableAdmin"]

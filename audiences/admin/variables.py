@@ -1,0 +1,13 @@
+"""Custom-data variables and their types."""
+
+from django.contrib import admin
+
+from audiences.models import Variable
+from base.auditing import AuditedAdmin
+
+
+@admin.register(Variable)
+class VariableAdmin(AuditedAdmin):
+    list_display = ["name", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
