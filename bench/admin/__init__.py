@@ -1,0 +1,1 @@
+"""The parts of bench/admin_bench.py: the data it builds (data)."""
