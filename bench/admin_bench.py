@@ -23,33 +23,31 @@ up. PostgreSQL comes from DATABASE_URL or is a throwaway server started here.
 """
 
 import argparse
-import datetime as dt
 import json
 import logging
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.admin.data.settle import settle  # noqa: E402
 from bench.admin.data.sizes import Sizes  # noqa: E402
 from bench.admin.data.steps import build  # noqa: E402
-from bench.admin.db import sql, table  # noqa: E402
+from bench.admin.db import sql  # noqa: E402
+from bench.admin.pages.discover import discover  # noqa: E402
+from bench.admin.pages.page import BIG_TABLE, Page  # noqa: E402
+from bench.admin.pages.representatives import representatives  # noqa: E402
 from bench.services import postgres_url, setup_django  # noqa: E402
 
 BUDGET_MS = 300.0
-BIG_TABLE = 100_000  # rows: a table this big gets its column sorts timed
 SLOW_FIRST_S = 3.0  # a page slower than this on its first request is timed twice
 
 
@@ -91,26 +89,6 @@ def main() -> None:
 
 
 # --- The pages --------------------------------------------------------------------
-
-
-@dataclass
-class Page:
-    name: str
-    url: str
-    kind: str = "page"  # changelist, page2, search, change, custom ...
-    model_admin: Any = None
-    term: str = ""  # a search's term, to check the plans of its queries
-    pair: str = ""  # the change pages of a big and a small object share this
-    status: int = 0
-    error: str = ""
-    queries: list[dict[str, str]] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.times) * 1000 if self.times else 0.0
 
 
 def run_pages(args: argparse.Namespace) -> None:
@@ -173,297 +151,6 @@ def describe_setup() -> None:
     names = ["server_version", "shared_buffers", "work_mem", "jit", "random_page_cost"]
     settings = ", ".join(f"{name} {sql(f'SHOW {name}')[0][0]}" for name in names)
     print(f"PostgreSQL: {settings}")
-
-
-def representatives() -> dict[Any, dict[str, Any]]:
-    """Objects whose pages are requested, by model: "big" and "small" (their change
-    pages should run the same queries), and others worth a look. For contacts, big is
-    the one with the most messages; for groups, runs and campaigns, the biggest; else
-    the first and the last."""
-    from django.contrib import admin
-    from django.db.models import Count, Sum
-
-    from audiences.models import AudienceGroup, Contact, Membership
-    from campaigns.models import Campaign, CampaignRun
-    from flows.models import Flow, Journey
-    from messaging.models import InboundMessage, Message
-
-    reps: dict[Any, dict[str, Any]] = {}
-    for model in admin.site._registry:
-        manager = model._default_manager
-        found = {
-            "big": manager.order_by("pk").first(),
-            "small": manager.order_by("-pk").first(),
-        }
-        reps[model] = {name: obj for name, obj in found.items() if obj is not None}
-
-    def pick(model: Any, **objects: Any) -> None:
-        if model in reps:
-            reps[model].update((k, v) for k, v in objects.items() if v is not None)
-
-    busiest = sql(
-        f"SELECT contact_id FROM {table(Message)} GROUP BY contact_id "
-        "ORDER BY count(*) DESC, contact_id LIMIT 1"
-    )
-    contact = Contact.objects.filter(pk=busiest[0][0]).first() if busiest else None
-    pick(Contact, big=contact)
-    biggest = (
-        Membership.objects.values("group").annotate(n=Count("id")).order_by("-n")
-    ).first()
-    statics = AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC)
-    pick(
-        AudienceGroup,
-        big=AudienceGroup.objects.get(pk=biggest["group"]) if biggest else None,
-        small=statics.order_by("-pk").first(),
-        dynamic=AudienceGroup.objects.filter(kind="dynamic").order_by("pk").first(),
-    )
-    big_run = CampaignRun.objects.order_by("-messages_created", "pk").first()
-    if big_run is None:
-        return reps
-    pick(
-        CampaignRun,
-        big=big_run,
-        small=CampaignRun.objects.order_by("messages_created", "pk").first(),
-    )
-    totals = (
-        CampaignRun.objects.values("campaign")
-        .annotate(n=Sum("messages_created"))
-        .order_by("-n")
-    )
-    campaign = Campaign.objects.get(pk=totals[0]["campaign"])
-    same = [
-        row["campaign"]
-        for row in totals.filter(campaign__status=campaign.status)
-        if row["campaign"] != campaign.pk
-    ]
-    pick(
-        Campaign,
-        big=campaign,
-        small=Campaign.objects.filter(pk__in=same[-1:]).first(),
-        pending=Campaign.objects.filter(status="pending").order_by("pk").first(),
-    )
-    simplest = Flow.objects.annotate(n=Count("steps")).order_by("n", "-pk").first()
-    pick(Flow, big=campaign.flow, small=simplest)
-    if contact is not None:
-        pick(
-            Journey,
-            big=Journey.objects.filter(cohort__run=big_run, contact=contact).first(),
-        )
-        pick(
-            Message,
-            big=Message.objects.filter(
-                batch__cohort__run=big_run, contact=contact
-            ).first(),
-        )
-        pick(InboundMessage, big=InboundMessage.objects.filter(contact=contact).first())
-    return reps
-
-
-def discover(admin_user: Any, reps: dict[Any, dict[str, Any]]) -> list[Page]:
-    """Every page to request, found from the admin site's registry."""
-    from django.contrib import admin
-    from django.test import RequestFactory
-    from django.urls import NoReverseMatch, reverse
-
-    def request(path: str) -> Any:
-        made = RequestFactory().get(path)
-        made.user = admin_user
-        return made
-
-    pages = [Page("admin index", reverse("admin:index"))]
-    for model, model_admin in admin.site._registry.items():
-        label = f"{model._meta.app_label}.{model._meta.model_name}"
-        objects = reps.get(model, {})
-        big, small = objects.get("big"), objects.get("small")
-        base = reverse(
-            f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
-        )
-        req = request(base)
-        changelist = model_admin.get_changelist_instance(req)
-        pages.append(Page(f"{label}: changelist", base, "changelist", model_admin))
-        if changelist.result_count > changelist.list_per_page:
-            pages.append(Page(f"{label}: changelist page 2", f"{base}?p=2", "page2"))
-        term = search_term(model_admin, req, big)
-        if term:
-            query = urlencode({"q": term})
-            pages.append(
-                Page(f"{label}: search {query}", f"{base}?{query}", "search", term=term)
-            )
-        for name, query in filter_queries(model_admin, req, changelist, big, reps):
-            pages.append(Page(f"{label}: filter {name}", base + query, "filter"))
-        if model_admin.date_hierarchy and big is not None:
-            pages.append(date_page(label, base, model_admin.date_hierarchy, big))
-        if changelist.result_count >= BIG_TABLE:
-            pages.extend(sort_pages(label, base, changelist))
-        if model_admin.has_add_permission(req):
-            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
-            pages.append(Page(f"{label}: add", url, "add"))
-        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
-        for size, obj in objects.items():
-            if size != "big" and big is not None and obj.pk == big.pk:
-                continue
-            url = reverse(f"{prefix}_change", args=[obj.pk])
-            pair = label if size in ("big", "small") else ""
-            pages.append(
-                Page(f"{label}: change {size} #{obj.pk}", url, "change", pair=pair)
-            )
-        if big is not None:
-            url = reverse(f"{prefix}_history", args=[big.pk])
-            pages.append(Page(f"{label}: history big #{big.pk}", url, "history"))
-        if small is not None and model_admin.has_delete_permission(req, small):
-            url = reverse(f"{prefix}_delete", args=[small.pk])
-            pages.append(Page(f"{label}: delete small #{small.pk}", url, "delete"))
-        standard = {
-            f"{prefix[6:]}_{suffix}"
-            for suffix in ("changelist", "add", "change", "delete", "history")
-        }
-        for pattern in model_admin.get_urls():
-            if not pattern.name or pattern.name in standard:
-                continue
-            keys = list(pattern.pattern.converters)
-            pk = getattr(big, "pk", None)
-            if keys and pk is None:
-                continue
-            try:
-                url = reverse(f"admin:{pattern.name}", kwargs=dict.fromkeys(keys, pk))
-            except NoReverseMatch:
-                continue
-            pages.append(Page(f"{label}: {pattern.name}", url, "custom"))
-        if big is not None and hasattr(model_admin, "object_actions"):
-            for action in model_admin.object_actions(req, big):
-                if action.get("method") == "get":
-                    pages.append(
-                        Page(
-                            f"{label}: action {action['label']} (big)",
-                            action["url"],
-                            "custom",
-                        )
-                    )
-        pages.extend(autocomplete_pages(model, model_admin, req, changelist, reps))
-    for app_label in sorted({m._meta.app_label for m in admin.site._registry}):
-        url = reverse("admin:app_list", kwargs={"app_label": app_label})
-        pages.append(Page(f"app index {app_label}", url))
-    unique: dict[str, Page] = {}
-    for page in pages:
-        unique.setdefault(page.url, page)
-    return list(unique.values())
-
-
-def search_term(model_admin: Any, request: Any, obj: Any) -> str:
-    """The value ``obj`` has in the admin's first search field (a phone, a name)."""
-    from django.db.models import Model
-
-    fields = model_admin.get_search_fields(request)
-    if not fields or obj is None:
-        return ""
-    value = obj
-    for part in fields[0].lstrip("=^@").split("__"):
-        if not hasattr(value, part):
-            break  # a lookup such as icontains
-        value = getattr(value, part)
-        if value is None:
-            return ""
-    return "" if isinstance(value, Model) else str(value)
-
-
-def filter_queries(
-    model_admin: Any, request: Any, changelist: Any, big: Any, reps: dict[Any, Any]
-) -> list[tuple[str, str]]:
-    """A query string for each choice of each filter; of a long list of choices, the
-    first two, the last, and those naming a big object."""
-    named = {str(obj) for objects in reps.values() for obj in objects.values()}
-    out: list[tuple[str, str]] = []
-    for spec in changelist.filter_specs:
-        picked: list[tuple[str, str]] = []
-        for choice in spec.choices(changelist):
-            query = choice.get("query_string")
-            if query is None:  # a search box (autocomplete filter): the big one's value
-                field_name = getattr(spec, "field", None)
-                value = getattr(big, field_name.attname, None) if field_name else None
-                if value is not None:
-                    picked.append((str(value), f"?{spec.lookup_kwarg}={value}"))
-                continue
-            if choice.get("selected") or query in ("", "?"):
-                continue
-            picked.append((str(choice.get("display")), query))
-        if len(picked) > 15:
-            picked = (
-                picked[:2]
-                + [choice for choice in picked[2:-1] if choice[0] in named]
-                + picked[-1:]
-            )
-        out.extend((f"{spec.title}={display}", query) for display, query in picked)
-    return out
-
-
-def date_page(label: str, base: str, name: str, big: Any) -> Page:
-    from django.utils import timezone
-
-    when = getattr(big, name)
-    if isinstance(when, dt.datetime):
-        when = timezone.localtime(when)
-    query = urlencode({f"{name}__year": when.year, f"{name}__month": when.month})
-    return Page(f"{label}: dates {when:%Y-%m}", f"{base}?{query}", "filter")
-
-
-def sort_pages(label: str, base: str, changelist: Any) -> list[Page]:
-    from django.contrib.admin.templatetags.admin_list import result_headers
-
-    return [
-        Page(
-            f"{label}: sort by {header['text']}",
-            f"{base}{header['url_primary']}",
-            "sort",
-        )
-        for header in result_headers(changelist)
-        if header["sortable"]
-    ]
-
-
-def autocomplete_pages(
-    model: Any, model_admin: Any, request: Any, changelist: Any, reps: dict[Any, Any]
-) -> list[Page]:
-    """The autocomplete searches of the admin's widgets and of its changelist's
-    search-box filters, with the parameters their pages send, blank and typed."""
-    from django.urls import reverse
-
-    def widget(source: Any, name: str) -> tuple[dict[str, str], Any]:
-        params = {
-            "app_label": source._meta.app_label,
-            "model_name": source._meta.model_name,
-            "field_name": name,
-        }
-        return params, source._meta.get_field(name).remote_field.model
-
-    searches = [widget(model, n) for n in model_admin.get_autocomplete_fields(request)]
-    for inline in model_admin.inlines:
-        searches += [widget(inline.model, n) for n in inline.autocomplete_fields]
-    for spec in changelist.filter_specs:
-        for choice in spec.choices(changelist):
-            if "query_string" not in choice and "field" in choice:
-                params = {
-                    "list_filter": "1",
-                    "app_label": choice["app_label"],
-                    "model_name": choice["model_name"],
-                    "field_name": choice["field"],
-                }
-                searches.append((params, spec.field.remote_field.model))
-    pages = []
-    for params, remote in searches:
-        big = reps.get(remote, {}).get("big")
-        for term in ("", str(big)[:4] if big is not None else ""):
-            query = urlencode({**params, "term": term})
-            name = (
-                f"{params['app_label']}.{params['model_name']}.{params['field_name']}"
-            )
-            pages.append(
-                Page(
-                    f"{name}: autocomplete term={term!r}",
-                    f"{reverse('admin:autocomplete')}?{query}",
-                    "autocomplete",
-                )
-            )
-    return pages
 
 
 # --- Measuring --------------------------------------------------------------------

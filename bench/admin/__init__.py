@@ -1,1 +1,2 @@
-"""The parts of bench/admin_bench.py: the data it builds (data)."""
+"""The parts of bench/admin_bench.py: the data it builds (data), the pages it asks
+for (pages)."""
