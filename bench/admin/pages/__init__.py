@@ -1,0 +1,1 @@
+"""The pages to time and the objects they show."""
