@@ -95,9 +95,9 @@ class MessageAdmin(RecordAdmin):
     # Sorting millions of rows by another column reads them all.
     sortable_by = ("id",)
     raw_id_fields = ["batch", "contact"]
+    # Not its origin: a journey's id, meaningful to flows, not to an operator.
     fields = readonly_fields = (
         "batch",
-        "origin",
         "contact",
         "flow_step",
         "channel",
