@@ -8,11 +8,12 @@ FLOWCAST_HOST ?= 127.0.0.1
 FLOWCAST_PORT ?= 8000
 export FLOWCAST_HOST FLOWCAST_PORT
 
-.PHONY: help install run test lint bench check-deploy test-services clean
+.PHONY: help install run test test-postgresql test-sqlite lint bench check-deploy test-services clean
 
 help:
 	@echo "make run           set up, load demo data, start web + worker + beat"
-	@echo "make test          set up, start throwaway PostgreSQL and Redis, run every test"
+	@echo "make test          set up, run every test on throwaway PostgreSQL and Redis, then"
+	@echo "                   again on SQLite (the database of make run)"
 	@echo "make lint          ruff (format + lint), mypy, import layers, migrations up to date"
 	@echo "make bench         run the benchmarks in bench/ (figures, not pass/fail)"
 	@echo "make check-deploy  Django's deployment checks with production settings"
@@ -35,8 +36,15 @@ run: install
 	$(BIN)/python manage.py ensure_admin --url http://$(FLOWCAST_HOST):$(FLOWCAST_PORT)/admin/
 	PATH="$(BIN):$$PATH" exec $(BIN)/honcho start --env /dev/null -f Procfile
 
-test: install test-services
+test: test-postgresql test-sqlite
+
+test-postgresql: install test-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on a SQLite file set up as `make run` sets it up, for the code's
+# SQLite branches; tests about PostgreSQL itself (marked postgresql) are left out.
+test-sqlite: install test-services
+	FLOWCAST_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-services:
 	@bash bin/ensure-test-services

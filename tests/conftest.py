@@ -2,9 +2,15 @@
 
 A missing server program fails the run (pytest-postgresql / pytest-redis cannot start),
 it never skips tests: `make test` installs the programs first.
+
+With FLOWCAST_TEST_DB=sqlite the database is instead a SQLite file set up as `make run`
+sets it up (WAL, immediate transactions), for the code's SQLite branches; tests about
+PostgreSQL itself are marked `postgresql` and left out of that pass (`make test` runs
+both passes).
 """
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,12 +32,34 @@ redis_proc = redis_factories.redis_proc(
 )
 
 
+SQLITE = os.environ.get("FLOWCAST_TEST_DB", "") == "sqlite"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if SQLITE:
+        kept = [item for item in items if "postgresql" not in item.keywords]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(postgresql_proc: Any) -> None:
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from django.conf import settings
     from django.db import connections
 
     database: dict[str, Any] = settings.DATABASES["default"]  # type: ignore[assignment]
+    if SQLITE:
+        # A file, not Django's in-memory test database: the worker threads of the
+        # Celery tests open connections of their own.
+        assert database["ENGINE"] == "django.db.backends.sqlite3", database
+        path = tmp_path_factory.mktemp("sqlite") / "flowcast.sqlite3"
+        database["NAME"] = str(path)
+        database.setdefault("TEST", {})["NAME"] = str(path)
+        del connections["default"]
+        return
+    postgresql_proc = request.getfixturevalue("postgresql_proc")
     database.update(
         ENGINE="django.db.backends.postgresql",
         HOST=postgresql_proc.host,
@@ -224,3 +252,14 @@ def batch_of(run: Any) -> int:
     """The id of the batch a campaign run's messages are in."""
     assert run.cohort is not None, f"run {run.pk} has no messages (skipped)"
     return int(run.cohort.batch_id)
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """The test database as a DATABASE_URL, for a process of the product started
+    by a test."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    return (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}"
+        f"@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    )

@@ -22,7 +22,7 @@ from audiences.models import AudienceGroup, Contact, ImportJob, ImportRow
 from audiences.tasks import sweep_imports
 from base.models import AuditEntry
 from tests.audiences.files import SEED, write_text
-from tests.conftest import wait_for
+from tests.conftest import database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,10 +111,7 @@ def _reader(path: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
         "SECRET_KEY": "sweep-test-secret-key-0123456789abcdefghijklmnop",
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}"
-            f"/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(db),
         "FLOWCAST_VAR_DIR": str(tmp_path / "var"),
         "IMPORT_WORKERS": "1",
         "LOG_LEVEL": "ERROR",
@@ -280,6 +277,7 @@ def test_a_queue_that_is_slow_to_start_the_writing_never_fails_the_import(
     assert ImportJob.objects.get(pk=job.pk).status == "applying"
 
 
+@pytest.mark.postgresql  # row locks: on SQLite the sweeper waits for the writer instead
 @pytest.mark.django_db(transaction=True)
 def test_an_import_being_written_is_never_taken_for_lost_however_long_it_takes(
     tmp_path: Path, group: AudienceGroup

@@ -202,6 +202,7 @@ def sql_of(app: str, migration: str) -> list[str]:
     ]
 
 
+@pytest.mark.postgresql  # CONCURRENTLY
 @pytest.mark.django_db(transaction=True)  # sqlmigrate outside a transaction
 @pytest.mark.parametrize(
     ("app", "migration"),

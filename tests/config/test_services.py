@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 
+@pytest.mark.postgresql  # the PostgreSQL pass itself
 @pytest.mark.django_db
 def test_the_suite_runs_on_postgresql() -> None:
     assert connection.vendor == "postgresql"

@@ -436,6 +436,7 @@ def test_the_fields_a_steps_kind_does_not_use_are_saved_empty(
     assert (end.body, end.next_step) == ("", None)
 
 
+@pytest.mark.postgresql  # PostgreSQL query plans
 @pytest.mark.django_db
 def test_a_flows_journeys_list_those_on_it_first_newest_first_in_its_index_order(
     admin_client: Client, make_flow: Any, make_group: Any
@@ -468,6 +469,7 @@ def test_a_flows_journeys_list_those_on_it_first_newest_first_in_its_index_order
         assert_read_in_order(rows, "journey_flow_status_id_idx")
 
 
+@pytest.mark.postgresql  # PostgreSQL query plans
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", ["cancelled", "failed"])
 def test_journeys_that_stopped_early_are_listed_from_their_own_index(

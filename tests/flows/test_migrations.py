@@ -19,6 +19,7 @@ def sql_of(migration: str, *, backwards: bool = False) -> list[str]:
     ]
 
 
+@pytest.mark.postgresql  # CONCURRENTLY
 @pytest.mark.django_db(transaction=True)  # sqlmigrate outside a transaction
 @pytest.mark.parametrize("backwards", [False, True])
 def test_the_journey_index_swap_never_blocks_the_journeys_table(

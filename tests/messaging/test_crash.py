@@ -29,7 +29,7 @@ from messaging.models import Message
 from messaging.queueing import send_range
 from messaging.recording import RECORD_EVERY
 from messaging.sweep import messages_sweep
-from tests.conftest import batch_of
+from tests.conftest import batch_of, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 20_000
@@ -45,10 +45,7 @@ def start_worker(broker_url: str) -> subprocess.Popen[bytes]:
         "SECRET_KEY": "crash-test-secret-key-0123456789abcdefghijklmnop",
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}"
-            f"/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(db),
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_TIME_LIMIT": str(LEASE - 3),
         "MESSAGING_LEASE_SECONDS": str(LEASE),
