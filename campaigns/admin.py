@@ -24,9 +24,8 @@ from config.object_actions import ObjectActionsMixin
 from config.records_admin import RecordAdmin
 from flows.models import Flow
 from messaging.models import Channel
-from messaging.rendering import render, unfilled
 
-from .bulk import BulkMessage, bulk_message_create
+from .bulk import BulkMessage, bulk_message_create, bulk_message_preview
 from .counting import run_counts
 from .lifecycle import (
     EDITABLE_FIELDS,
@@ -443,7 +442,7 @@ class CampaignAdmin(ObjectActionsMixin):
                     return HttpResponseRedirect(
                         reverse("admin:campaigns_campaign_change", args=[campaign.pk])
                     )
-            preview = bulk_preview(message)
+            preview = bulk_message_preview(message=message)
         return TemplateResponse(
             request,
             "admin/campaigns/campaign/bulk.html",
@@ -762,33 +761,6 @@ class BulkMessageForm(forms.Form):
             reply_to=data["reply_to"],
             send_at=data["send_at"],
         )
-
-
-def bulk_preview(message: BulkMessage) -> dict[str, Any]:
-    """The message as its first recipient will see it, with what it lacks."""
-    contact = message.group.members().order_by("pk").first()
-    notes = []
-    if contact is None:
-        notes.append(f"{message.group.name} has no contacts yet.")
-    missing = unfilled(message.body, contact) if contact is not None else []
-    if missing:
-        notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
-    members = message.group.members()
-    total = members.count()
-    opted_out = members.filter(opted_out_at__isnull=False).count() if total else 0
-    recipients = f"Goes to {total - opted_out:,} contacts of {message.group.name}"
-    if opted_out:
-        recipients += f", skipping {opted_out:,} who opted out"
-    return {
-        "recipients": recipients + ".",
-        "sender": message.sender_name or message.channel.name,
-        "channel": message.channel.get_kind_display(),
-        "text": render(message.body, contact) if contact else message.body,
-        "media_url": message.media_url,
-        "contact": contact or "no contact",
-        "reply_to": message.reply_to,
-        "notes": notes,
-    }
 
 
 class ResumeForm(forms.Form):

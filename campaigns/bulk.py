@@ -9,11 +9,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audiences.models import AudienceGroup
+from audiences.models import AudienceGroup, Contact
 from base.audit import audit_record
 from base.models import AuditEntry
 from flows.publishing import FlowRefused, flow_publish_one_send
 from messaging.models import Channel
+from messaging.rendering import render, unfilled
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
 from .models import Campaign, CampaignRun, CampaignStatus, Schedule
@@ -35,6 +36,21 @@ class BulkMessage:
     reply_to: str = ""
     description: str = ""
     send_at: dt.datetime | None = None  # None: as soon as possible
+
+
+@dataclass
+class BulkPreview:
+    """A bulk message as its first recipient will see it, whom it goes to, and what
+    its text lacks for that recipient (``notes``)."""
+
+    recipients: str
+    sender: str
+    channel: str
+    text: str
+    media_url: str
+    contact: Contact | str
+    reply_to: str
+    notes: list[str]
 
 
 def bulk_send_time(
@@ -87,6 +103,34 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             ),
         )
         return campaign
+
+
+def bulk_message_preview(*, message: BulkMessage) -> BulkPreview:
+    """The message as its first recipient will see it, how many contacts it goes to
+    and skips (opted out), and the placeholders it leaves empty for that recipient."""
+    members = message.group.members()
+    contact = members.order_by("pk").first()
+    notes = []
+    if contact is None:
+        notes.append(f"{message.group.name} has no contacts yet.")
+    missing = unfilled(message.body, contact) if contact is not None else []
+    if missing:
+        notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
+    total = members.count()
+    opted_out = members.filter(opted_out_at__isnull=False).count() if total else 0
+    recipients = f"Goes to {total - opted_out:,} contacts of {message.group.name}"
+    if opted_out:
+        recipients += f", skipping {opted_out:,} who opted out"
+    return BulkPreview(
+        recipients=recipients + ".",
+        sender=message.sender_name or message.channel.name,
+        channel=message.channel.get_kind_display(),
+        text=render(message.body, contact) if contact else message.body,
+        media_url=message.media_url,
+        contact=contact or "no contact",
+        reply_to=message.reply_to,
+        notes=notes,
+    )
 
 
 def bulk_messages_close() -> int:
