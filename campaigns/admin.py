@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -39,7 +39,11 @@ from .lifecycle import (
 )
 from .models import Campaign, CampaignEvent, CampaignRun
 from .monitoring import COLUMNS, STATUSES, counts_by_run, sends_chart
-from .selectors import campaign_finish_impact
+from .selectors import (
+    campaign_finish_summary,
+    campaign_suspend_refusal,
+    campaigns_delete_totals,
+)
 
 MONITOR_RUNS = 20
 SENDER = ("sender_name", "reply_to")
@@ -379,7 +383,11 @@ class CampaignAdmin(ObjectActionsMixin):
             danger=True,
             confirm_label="Yes, finish it",
             back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
-            **{f"item_{campaign.pk}": {"detail": _impact_text(campaign)}},
+            **{
+                f"item_{campaign.pk}": {
+                    "detail": campaign_finish_summary(campaign=campaign)
+                }
+            },
         )
 
     def resume_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -592,18 +600,13 @@ class CampaignAdmin(ObjectActionsMixin):
         # Runs, messages and history go with their campaign: campaign_delete is the
         # guard, not the delete permissions of those records (nobody has them).
         campaigns = list(objs)
-        runs = CampaignRun.objects.filter(campaign__in=campaigns)
-        totals = runs.aggregate(
-            runs=Count("id"),
-            messages=Sum("messages_created"),
-            journeys=Sum("recipients"),
-        )
+        totals = campaigns_delete_totals(campaigns=campaigns)
         deleted = [format_html("Campaign: {}", campaign.name) for campaign in campaigns]
         counts = {
             "campaigns": len(campaigns),
-            "runs": totals["runs"] or 0,
-            "messages": totals["messages"] or 0,
-            "contacts' journeys": totals["journeys"] or 0,
+            "runs": totals.runs,
+            "messages": totals.messages,
+            "contacts' journeys": totals.journeys,
         }
         return deleted, {k: v for k, v in counts.items() if v}, set(), []
 
@@ -656,9 +659,9 @@ class CampaignAdmin(ObjectActionsMixin):
             action_name="suspend_selected",
             back_url=reverse("admin:campaigns_campaign_changelist"),
             **{
-                f"item_{c.pk}": {"refusal": _suspend_refusal(c)}
+                f"item_{c.pk}": {"refusal": campaign_suspend_refusal(campaign=c)}
                 for c in campaigns
-                if _suspend_refusal(c)
+                if campaign_suspend_refusal(campaign=c)
             },
         )
 
@@ -683,7 +686,10 @@ class CampaignAdmin(ObjectActionsMixin):
             selected=[c.pk for c in campaigns],
             action_name="end_selected",
             back_url=reverse("admin:campaigns_campaign_changelist"),
-            **{f"item_{c.pk}": {"detail": _impact_text(c)} for c in campaigns},
+            **{
+                f"item_{c.pk}": {"detail": campaign_finish_summary(campaign=c)}
+                for c in campaigns
+            },
         )
 
     def has_suspend_permission(self, request: HttpRequest) -> bool:
@@ -770,32 +776,6 @@ class ResumeForm(forms.Form):
         help_text="Later than now and earlier than the campaign's end; the campaign "
         "is pending until then.",
     )
-
-
-def _impact_text(campaign: Campaign) -> str:
-    if campaign.status == Campaign.Status.ENDED:
-        return "already ended"
-    if campaign.is_sent_bulk():
-        return "a bulk message already sent cannot be cancelled"
-    impact = campaign_finish_impact(campaign=campaign)
-    journeys = f"{impact.open_journeys:,}"
-    if impact.journeys_beyond_cap:
-        journeys = f"more than {journeys}"
-    unsent = f"{impact.unsent_messages:,}"
-    if impact.messages_beyond_cap:
-        unsent = f"more than {unsent}"
-    return (
-        f"{journeys} open conversations (contacts still on the flow) "
-        f"end and {unsent} queued or deferred messages are cancelled"
-    )
-
-
-def _suspend_refusal(campaign: Campaign) -> str:
-    if campaign.status != Campaign.Status.IN_PROGRESS:
-        return f"it is {campaign.get_status_display()}; only campaigns in progress"
-    if campaign.is_sent_bulk():
-        return "a bulk message already sent has nothing left to suspend"
-    return ""
 
 
 def _reason(exc: Exception) -> str:

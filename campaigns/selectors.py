@@ -1,8 +1,10 @@
-"""Reads about campaigns that other pages and apps ask for: what finishing one would
-terminate, and the answers campaigns gives the apps below it (which flows it keeps
-from being archived, which channel hours its own would never meet)."""
+"""Reads about campaigns that other pages and apps ask for: what finishing, suspending
+or deleting some would do, and the answers campaigns gives the apps below it (which
+flows it keeps from being archived, which channel hours its own would never meet)."""
 
 from dataclasses import dataclass
+
+from django.db.models import Count, Sum
 
 from flows.models import Flow, Journey
 from messaging.outbox import waiting_count
@@ -48,6 +50,61 @@ def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
         unsent_messages=min(unsent, IMPACT_CAP),
         journeys_beyond_cap=open_journeys > IMPACT_CAP,
         messages_beyond_cap=unsent > IMPACT_CAP,
+    )
+
+
+def campaign_finish_summary(*, campaign: Campaign) -> str:
+    """What Finish would do to ``campaign``, as a phrase for its confirmation page:
+    the journeys it ends and the messages it cancels, or why it would do nothing."""
+    if campaign.status == Campaign.Status.ENDED:
+        return "already ended"
+    if campaign.is_sent_bulk():
+        return "a bulk message already sent cannot be cancelled"
+    impact = campaign_finish_impact(campaign=campaign)
+    journeys = f"{impact.open_journeys:,}"
+    if impact.journeys_beyond_cap:
+        journeys = f"more than {journeys}"
+    unsent = f"{impact.unsent_messages:,}"
+    if impact.messages_beyond_cap:
+        unsent = f"more than {unsent}"
+    return (
+        f"{journeys} open conversations (contacts still on the flow) "
+        f"end and {unsent} queued or deferred messages are cancelled"
+    )
+
+
+def campaign_suspend_refusal(*, campaign: Campaign) -> str:
+    """Why Suspend would leave ``campaign`` as it is, as a phrase for a confirmation
+    page; "" when it would be suspended. campaign_suspend is the guard itself: this
+    reads the campaign as listed, before anything is locked."""
+    if campaign.status != Campaign.Status.IN_PROGRESS:
+        return f"it is {campaign.get_status_display()}; only campaigns in progress"
+    if campaign.is_sent_bulk():
+        return "a bulk message already sent has nothing left to suspend"
+    return ""
+
+
+@dataclass
+class DeleteTotals:
+    """What deleting some campaigns takes with them, besides their history."""
+
+    runs: int
+    messages: int
+    journeys: int
+
+
+def campaigns_delete_totals(*, campaigns: list[Campaign]) -> DeleteTotals:
+    """The runs, messages and journeys of ``campaigns``, counted from the runs (one
+    query) rather than row by row: a big campaign has millions."""
+    totals = CampaignRun.objects.filter(campaign__in=campaigns).aggregate(
+        runs=Count("id"),
+        messages=Sum("messages_created"),
+        journeys=Sum("recipients"),
+    )
+    return DeleteTotals(
+        runs=totals["runs"] or 0,
+        messages=totals["messages"] or 0,
+        journeys=totals["journeys"] or 0,
     )
 
 
