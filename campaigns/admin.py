@@ -1,4 +1,3 @@
-from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,7 +37,7 @@ from .lifecycle import (
     campaign_update,
 )
 from .models import Campaign, CampaignEvent, CampaignRun
-from .monitoring import COLUMNS, STATUSES, counts_by_run, sends_chart
+from .monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
 from .selectors import (
     campaign_finish_summary,
     campaign_suspend_refusal,
@@ -242,12 +241,8 @@ class CampaignAdmin(ObjectActionsMixin):
     def monitor(self, campaign: Campaign) -> str:
         if campaign.pk is None:
             return "—"
-        # Every run, newest first, and their counts (two queries): the newest in
-        # the table, all in the totals.
-        runs = list(CampaignRun.objects.filter(campaign=campaign))
-        every = counts_by_run(runs)
-        rows = every[:MONITOR_RUNS]
-        totals = sum((row.counts for row in every), Counter())
+        counted = campaign_runs_counted(campaign=campaign, newest=MONITOR_RUNS)
+        rows, totals = counted.newest, counted.totals
         return render_to_string(
             "admin/campaigns/campaign/monitor.html",
             {
@@ -272,8 +267,8 @@ class CampaignAdmin(ObjectActionsMixin):
                     for row in rows
                 ],
                 "chart": sends_chart(rows),
-                "more": len(runs) > MONITOR_RUNS,
-                "run_count": len(runs),
+                "more": counted.run_count > MONITOR_RUNS,
+                "run_count": counted.run_count,
                 # Watching a run send: only on the read-only page of a campaign in
                 # progress (no form input to lose), while a run is not held.
                 "refresh": campaign.status == Campaign.Status.IN_PROGRESS

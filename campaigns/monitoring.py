@@ -69,6 +69,27 @@ def counts_by_run(runs: list[CampaignRun]) -> list[RunCounts]:
     return [RunCounts(run, found[run.pk] + pruned[run.pk]) for run in runs]
 
 
+@dataclass
+class CampaignRuns:
+    """A campaign's newest runs with their counts, and its counts over every run."""
+
+    newest: list[RunCounts]
+    totals: Counter[str]
+    run_count: int
+
+
+def campaign_runs_counted(*, campaign: Campaign, newest: int) -> CampaignRuns:
+    """The campaign's ``newest`` runs, newest first, with their counts, and the
+    totals over all its runs, in two queries however many runs it has."""
+    runs = list(CampaignRun.objects.filter(campaign=campaign))
+    every = counts_by_run(runs)
+    return CampaignRuns(
+        newest=every[:newest],
+        totals=sum((row.counts for row in every), Counter()),
+        run_count=len(runs),
+    )
+
+
 def campaign_counts(campaign: Campaign) -> Counter[str]:
     """All the campaign's messages by status: its runs' counts added up."""
     runs = list(
