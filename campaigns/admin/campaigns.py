@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
-from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,17 +15,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from audiences.models import AudienceGroup
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.badges import badge
 from config.object_actions import ObjectActionsMixin
-from config.records_admin import RecordAdmin
-from flows.models import Flow
-from messaging.models import Channel
 
-from .bulk import BulkMessage, bulk_message_create, bulk_message_preview
-from .counting import run_counts
-from .lifecycle import (
+from ..bulk import bulk_message_create, bulk_message_preview
+from ..lifecycle import (
     EDITABLE_FIELDS,
     CampaignRefused,
     campaign_create,
@@ -36,62 +30,16 @@ from .lifecycle import (
     campaign_suspend,
     campaign_update,
 )
-from .models import Campaign, CampaignEvent, CampaignRun
-from .monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
-from .selectors import (
+from ..models import Campaign, CampaignEvent, CampaignRun
+from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
+from ..selectors import (
     campaign_finish_summary,
     campaign_suspend_refusal,
     campaigns_delete_totals,
 )
+from .forms import CAMPAIGN_FIELDSETS, BulkMessageForm, CampaignForm, ResumeForm
 
 MONITOR_RUNS = 20
-SENDER = ("sender_name", "reply_to")
-ACTIVE_HOURS = ("active_from", "active_until", "timezone")
-
-
-class CampaignForm(forms.ModelForm):
-    class Meta:
-        model = Campaign
-        fields = list(EDITABLE_FIELDS)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if "flow" in self.fields:
-            field = self.fields["flow"]
-            assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = Flow.objects.filter(
-                status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
-            )
-            # Seed 000: after choosing the flow, the operator previews its chain,
-            # with the group chosen (if one is) so the preview warns of its members'
-            # missing values, as the saved campaign's Preview flow does.
-            field.help_text = format_html(
-                "Only published flows whose trigger type is Manual can be chosen. "
-                '<a href="#" onclick="{}">Preview flow chain</a>',
-                "var f=document.getElementById('id_flow'),"
-                "g=document.getElementById('id_group');"
-                "if(f&&f.value){window.open('/admin/flows/flow/'+f.value+"
-                "'/preview/?version=published'+(g&&g.value?'&group='+g.value:''),"
-                "'_blank');}"
-                "else{alert('Choose a flow first.');}return false;",
-            )
-        # The date pickers say nothing of the zone they are read in.
-        for name in ("start_at", "end_at"):
-            if name in self.fields:
-                self.fields[
-                    name
-                ].help_text += f" Read in {timezone.get_current_timezone_name()}."
-
-    def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
-        if self.instance.pk is not None:
-            current = Campaign.objects.get(pk=self.instance.pk)
-            if not current.is_editable:
-                raise ValidationError(
-                    f"This campaign is {current.get_status_display()}; only pending or "
-                    "suspended campaigns can be modified."
-                )
-        return cleaned
 
 
 class CampaignEventInline(admin.TabularInline):
@@ -182,8 +130,8 @@ class CampaignAdmin(ObjectActionsMixin):
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         def actions(campaign: Campaign) -> str:
-            """What this operator may do with the campaign now, as links (seed 000's
-            row buttons: Suspend, Resume, Finish, Modify, Delete)."""
+            """What this operator may do with the campaign now, as links: Suspend,
+            Resume, Finish, Modify, Delete, as its status allows."""
             links = [
                 format_html('<a href="{}">{}</a>', action["url"], action["label"])
                 for action in self.object_actions(request, campaign)
@@ -297,7 +245,7 @@ class CampaignAdmin(ObjectActionsMixin):
         actions: list[dict[str, Any]] = []
         version = campaign.flow_version
         if version is not None:
-            # The version the campaign sends, previewed with its group (F3, F4).
+            # The version the campaign sends, previewed with its group.
             query = urlencode({"version": version.number, "group": campaign.group_id})
             actions.append(
                 {
@@ -474,37 +422,7 @@ class CampaignAdmin(ObjectActionsMixin):
     def get_fieldsets(
         self, request: HttpRequest, obj: Campaign | None = None
     ) -> list[Any]:
-        fieldsets: list[Any] = [
-            (
-                None,
-                {
-                    "fields": [
-                        f
-                        for f in EDITABLE_FIELDS
-                        if f not in SENDER and f not in ACTIVE_HOURS
-                    ]
-                },
-            ),
-            (
-                "Sender (optional)",
-                {
-                    "fields": list(SENDER),
-                    "description": "How recipients see who wrote, on channels that "
-                    "show it.",
-                },
-            ),
-            (
-                "Active hours (optional)",
-                {
-                    "fields": list(ACTIVE_HOURS),
-                    "description": "A daily window in which this campaign may send, "
-                    "in its time zone. Messages due outside it are deferred, not "
-                    "lost, and go out when it opens, at the channel's rate. A "
-                    "channel's own active hours apply too: a message goes out when "
-                    "both are open.",
-                },
-            ),
-        ]
+        fieldsets: list[Any] = [*CAMPAIGN_FIELDSETS]
         if obj is not None:
             fieldsets += [
                 (None, {"fields": self.readonly_fields[:-1]}),
@@ -527,7 +445,7 @@ class CampaignAdmin(ObjectActionsMixin):
         self, request: HttpRequest, obj: Campaign | None = None
     ) -> bool:
         if obj is not None and not obj.is_editable:
-            # Shown read-only: seed 000 allows modifying pending/suspended only.
+            # Shown read-only: only pending or suspended campaigns may be modified.
             return False
         if (
             obj is not None
@@ -609,8 +527,8 @@ class CampaignAdmin(ObjectActionsMixin):
     def delete_selected(
         self, request: HttpRequest, queryset: QuerySet[Campaign]
     ) -> HttpResponse | None:
-        """Django's delete confirmation, for the campaigns that may be deleted (C7);
-        each one in progress is named with the reason it stays."""
+        """Django's delete confirmation, for the campaigns that may be deleted; each
+        one in progress is named with the reason it stays."""
         for campaign in queryset.filter(status=Campaign.Status.IN_PROGRESS):
             self.message_user(
                 request,
@@ -711,130 +629,7 @@ class CampaignAdmin(ObjectActionsMixin):
             self.message_user(request, f"{done.capitalize()}: {', '.join(succeeded)}.")
 
 
-class BulkMessageForm(forms.Form):
-    name = forms.CharField(max_length=60, help_text="At most 60 characters.")
-    group = forms.ModelChoiceField(
-        queryset=AudienceGroup.objects.all(),
-        widget=AutocompleteSelect(Campaign._meta.get_field("group"), admin.site),
-        help_text="Every contact of the group gets the message (opted-out ones are "
-        "skipped).",
-    )
-    channel = forms.ModelChoiceField(queryset=Channel.objects.filter(enabled=True))
-    body = forms.CharField(
-        label="Message",
-        widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
-        help_text="Emoji welcome. {{NOMBRE}} is the contact's custom data NOMBRE; "
-        "{{NOMBRE|cliente}} says cliente to contacts without one.",
-    )
-    media_url = forms.URLField(label="Image URL", required=False, assume_scheme="https")
-    sender_name = forms.CharField(label="Sender name", max_length=60, required=False)
-    reply_to = forms.EmailField(label="Reply-to", required=False)
-    send_at = forms.SplitDateTimeField(
-        label="Send at",
-        required=False,
-        widget=AdminSplitDateTime,
-        help_text="Empty: as soon as possible (within a minute).",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields[
-            "send_at"
-        ].help_text += f" Read in {timezone.get_current_timezone_name()}."
-
-    def clean_send_at(self) -> Any:
-        value = self.cleaned_data.get("send_at")
-        if value is not None:
-            value = value.replace(second=0, microsecond=0)  # schedules fire on minutes
-        if value is not None and value <= timezone.now():
-            raise ValidationError("The send time must be later than now.")
-        return value
-
-    def bulk_message(self) -> BulkMessage:
-        data = self.cleaned_data
-        return BulkMessage(
-            name=data["name"],
-            group=data["group"],
-            channel=data["channel"],
-            body=data["body"],
-            media_url=data["media_url"],
-            sender_name=data["sender_name"],
-            reply_to=data["reply_to"],
-            send_at=data["send_at"],
-        )
-
-
-class ResumeForm(forms.Form):
-    start_at = forms.SplitDateTimeField(
-        label="New start",
-        widget=AdminSplitDateTime,
-        help_text="Later than now and earlier than the campaign's end; the campaign "
-        "is pending until then.",
-    )
-
-
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc)
-
-
-@admin.register(CampaignRun)
-class CampaignRunAdmin(RecordAdmin):
-    list_display = [
-        "campaign",
-        "scheduled_for",
-        "recipients",
-        "queued",
-        "sent",
-        "failed",
-        "skipped_count",
-    ]
-    list_filter = ["campaign"]
-    list_select_related = ["campaign"]
-    search_fields = ["campaign__name"]
-    date_hierarchy = "scheduled_for"
-    fields = readonly_fields = (
-        "campaign",
-        "scheduled_for",
-        "flow_version",
-        "status",
-        "recipients",
-        "messages_created",
-        "skipped",
-        "started_at",
-    )
-
-    def get_changelist_instance(self, request: HttpRequest) -> Any:
-        changelist = super().get_changelist_instance(request)
-        # The page's runs counted at once (live for small runs, stored for big
-        # ones), not a count over millions of messages per row.
-        counts = run_counts(list(changelist.result_list))
-        for run in changelist.result_list:
-            run.shown_counts = counts[run.pk]
-        return changelist
-
-    @staticmethod
-    def _count(run: CampaignRun, *statuses: str) -> int:
-        # Set on every row of the list; empty for a run that sent nothing (a
-        # skipped run), which must not be counted again, a query a column.
-        counts = getattr(run, "shown_counts", None)
-        if counts is None:
-            counts = run_counts([run])[run.pk]
-        return sum(counts[status] for status in statuses)
-
-    @admin.display(description="waiting")
-    def queued(self, run: CampaignRun) -> int:
-        return self._count(run, "queued", "deferred", "sending")
-
-    @admin.display(description="sent")
-    def sent(self, run: CampaignRun) -> int:
-        return self._count(run, "sent", "delivered")
-
-    @admin.display(description="failed")
-    def failed(self, run: CampaignRun) -> int:
-        return self._count(run, "failed")
-
-    @admin.display(description="skipped")
-    def skipped_count(self, run: CampaignRun) -> int:
-        return self._count(run, "skipped")
