@@ -1,43 +1,35 @@
+"""The campaign admin: the list, the form, the monitor and what saving or deleting
+does. Its pages and buttons are in views, the list's actions in actions."""
+
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.badges import badge
-from config.object_actions import ObjectActionsMixin
 
-from ..bulk import bulk_message_create, bulk_message_preview
 from ..lifecycle import (
     EDITABLE_FIELDS,
     CampaignRefused,
     campaign_create,
     campaign_delete,
-    campaign_end,
-    campaign_resume,
-    campaign_suspend,
     campaign_update,
 )
 from ..models import Campaign, CampaignEvent, CampaignRun
 from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
-from ..selectors import (
-    campaign_finish_summary,
-    campaign_suspend_refusal,
-    campaigns_delete_totals,
-)
-from .forms import CAMPAIGN_FIELDSETS, BulkMessageForm, CampaignForm, ResumeForm
+from ..selectors import campaigns_delete_totals
+from .actions import delete_selected, end_selected, suspend_selected
+from .forms import CAMPAIGN_FIELDSETS, CampaignForm
+from .views import CampaignViewsMixin, refusal_reason
 
 MONITOR_RUNS = 20
 
@@ -71,7 +63,7 @@ class CampaignEventInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ObjectActionsMixin):
+class CampaignAdmin(CampaignViewsMixin):
     form = CampaignForm
     list_display = [
         "name",
@@ -98,7 +90,7 @@ class CampaignAdmin(ObjectActionsMixin):
         "updated_at",
         "monitor",
     ]
-    actions = ["suspend_selected", "end_selected", "delete_selected"]
+    actions = [suspend_selected, end_selected, delete_selected]
     inlines = [CampaignEventInline]
 
     @property
@@ -227,198 +219,6 @@ class CampaignAdmin(ObjectActionsMixin):
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
         return list(self.inlines) if obj is not None else []
 
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path(
-                "<int:pk>/suspend/", view(self.suspend_view), name="campaigns_suspend"
-            ),
-            path("<int:pk>/end/", view(self.end_view), name="campaigns_end"),
-            path("<int:pk>/resume/", view(self.resume_view), name="campaigns_resume"),
-            path("bulk/", view(self.bulk_view), name="campaigns_bulk"),
-            *super().get_urls(),
-        ]
-
-    def object_actions(
-        self, request: HttpRequest, campaign: Campaign
-    ) -> list[dict[str, Any]]:
-        actions: list[dict[str, Any]] = []
-        version = campaign.flow_version
-        if version is not None:
-            # The version the campaign sends, previewed with its group.
-            query = urlencode({"version": version.number, "group": campaign.group_id})
-            actions.append(
-                {
-                    "url": reverse("admin:flows_preview", args=[version.flow_id])
-                    + f"?{query}",
-                    "label": "Preview flow",
-                    "method": "get",
-                }
-            )
-        status = campaign.status
-        sent_bulk = campaign.is_sent_bulk()
-        if (
-            status == Campaign.Status.IN_PROGRESS
-            and not sent_bulk
-            and self.has_suspend_permission(request)
-        ):
-            actions.append(self._link("campaigns_suspend", campaign, "Suspend"))
-        if status == Campaign.Status.SUSPENDED and self.has_resume_permission(request):
-            actions.append(self._link("campaigns_resume", campaign, "Resume"))
-        if (
-            status != Campaign.Status.ENDED
-            and not sent_bulk
-            and self.has_end_permission(request)
-        ):
-            actions.append(self._link("campaigns_end", campaign, "Finish"))
-        return actions
-
-    @staticmethod
-    def _link(name: str, campaign: Campaign, label: str) -> dict[str, Any]:
-        url = reverse(f"admin:{name}", args=[campaign.pk])
-        return {"url": url, "label": label, "method": "get"}
-
-    def _confirm_page(
-        self, request: HttpRequest, campaigns: list[Campaign], **context: Any
-    ) -> TemplateResponse:
-        return TemplateResponse(
-            request,
-            "admin/campaigns/campaign/confirm.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "items": [
-                    {"campaign": c, **context.pop(f"item_{c.pk}", {})}
-                    for c in campaigns
-                ],
-                **context,
-            },
-        )
-
-    def suspend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_suspend_permission(request):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=pk)
-        if request.method == "POST":
-            return self._do(request, campaign, campaign_suspend, "suspended")
-        return self._confirm_page(
-            request,
-            [campaign],
-            title=f"Suspend {campaign.name}?",
-            question="No further run will start until you resume it with a new start "
-            "time. Journeys already on the flow wait where they are.",
-            confirm_label="Yes, suspend",
-            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
-        )
-
-    def end_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_end_permission(request):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=pk)
-        if request.method == "POST":
-            return self._do(request, campaign, campaign_end, "finished")
-        return self._confirm_page(
-            request,
-            [campaign],
-            title=f"Finish {campaign.name}?",
-            question="Finishing ends the campaign for good:",
-            warning="This cannot be undone.",
-            danger=True,
-            confirm_label="Yes, finish it",
-            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
-            **{
-                f"item_{campaign.pk}": {
-                    "detail": campaign_finish_summary(campaign=campaign)
-                }
-            },
-        )
-
-    def resume_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not self.has_resume_permission(request):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign, pk=pk)
-        form = ResumeForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                campaign_resume(
-                    campaign=campaign,
-                    start_at=form.cleaned_data["start_at"],
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except CampaignRefused as exc:
-                form.add_error("start_at", str(exc))
-            else:
-                campaign.refresh_from_db()
-                self.message_user(
-                    request,
-                    f"Campaign {campaign.name!r} resumes at "
-                    f"{timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:campaigns_campaign_change", args=[pk])
-                )
-        return self._confirm_page(
-            request,
-            [campaign],
-            title=f"Resume {campaign.name}",
-            question="A suspended campaign resumes at a new start time, later than "
-            "now; it is pending until then.",
-            form=form,
-            confirm_label="Resume",
-            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
-        )
-
-    def bulk_view(self, request: HttpRequest) -> HttpResponse:
-        # A bulk message publishes a flow of its own: it takes those rights too.
-        if not (
-            self.has_add_permission(request)
-            and request.user.has_perms(["flows.add_flow", "flows.publish_flow"])
-        ):
-            raise PermissionDenied
-        form = BulkMessageForm(request.POST if request.method == "POST" else None)
-        preview = None
-        if request.method == "POST" and form.is_valid():
-            message = form.bulk_message()
-            if "_send" in request.POST:
-                try:
-                    campaign = bulk_message_create(message=message, actor=request.user)  # type: ignore[arg-type]
-                except (CampaignRefused, ValidationError) as exc:
-                    form.add_error(None, _reason(exc))
-                else:
-                    self.message_user(
-                        request,
-                        f"Bulk message {campaign.name!r} goes to {campaign.group.name} "
-                        f"at {timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-                    )
-            preview = bulk_message_preview(message=message)
-        return TemplateResponse(
-            request,
-            "admin/campaigns/campaign/bulk.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": "Send a bulk message",
-                "form": form,
-                "preview": preview,
-            },
-        )
-
-    def _do(
-        self, request: HttpRequest, campaign: Campaign, action: Any, done: str
-    ) -> HttpResponse:
-        try:
-            action(campaign=campaign, actor=request.user)
-        except CampaignRefused as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, f"Campaign {campaign.name!r} {done}.")
-        return HttpResponseRedirect(
-            reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-        )
-
     def get_fieldsets(
         self, request: HttpRequest, obj: Campaign | None = None
     ) -> list[Any]:
@@ -478,7 +278,7 @@ class CampaignAdmin(ObjectActionsMixin):
             # A change between the form's checks and the save (the campaign started,
             # the start minute passed). The response_* and log_* hooks below read
             # this: the operator goes back to the form and nothing is logged as saved.
-            request.campaign_refusal = _reason(exc)  # type: ignore[attr-defined]
+            request.campaign_refusal = refusal_reason(exc)  # type: ignore[attr-defined]
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         refusal = getattr(request, "campaign_refusal", None)
@@ -523,24 +323,6 @@ class CampaignAdmin(ObjectActionsMixin):
         }
         return deleted, {k: v for k, v in counts.items() if v}, set(), []
 
-    @admin.action(description="Delete selected campaigns", permissions=["delete"])
-    def delete_selected(
-        self, request: HttpRequest, queryset: QuerySet[Campaign]
-    ) -> HttpResponse | None:
-        """Django's delete confirmation, for the campaigns that may be deleted; each
-        one in progress is named with the reason it stays."""
-        for campaign in queryset.filter(status=Campaign.Status.IN_PROGRESS):
-            self.message_user(
-                request,
-                f"Campaign {campaign.name!r} is in progress and was left out; suspend "
-                "or end it before deleting it.",
-                messages.ERROR,
-            )
-        deletable = queryset.exclude(status=Campaign.Status.IN_PROGRESS)
-        if not deletable.exists():
-            return None
-        return delete_selected(self, request, deletable)
-
     def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
         campaign_delete(campaign=obj, actor=request.user)  # type: ignore[arg-type]
 
@@ -552,84 +334,3 @@ class CampaignAdmin(ObjectActionsMixin):
                 campaign_delete(campaign=campaign, actor=request.user)  # type: ignore[arg-type]
             except CampaignRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
-
-    @admin.action(description="Suspend selected campaigns", permissions=["suspend"])
-    def suspend_selected(
-        self, request: HttpRequest, queryset: QuerySet[Campaign]
-    ) -> HttpResponse | None:
-        campaigns = list(queryset)
-        if request.POST.get("post") == "yes":
-            self._apply(request, campaigns, campaign_suspend, "suspended")
-            return None
-        return self._confirm_page(
-            request,
-            campaigns,
-            title="Suspend the selected campaigns?",
-            question="No further run will start for these until each is resumed with "
-            "a new start time.",
-            confirm_label="Yes, suspend them",
-            selected=[c.pk for c in campaigns],
-            action_name="suspend_selected",
-            back_url=reverse("admin:campaigns_campaign_changelist"),
-            **{
-                f"item_{c.pk}": {"refusal": campaign_suspend_refusal(campaign=c)}
-                for c in campaigns
-                if campaign_suspend_refusal(campaign=c)
-            },
-        )
-
-    @admin.action(
-        description="Finish selected campaigns (cannot be undone)", permissions=["end"]
-    )
-    def end_selected(
-        self, request: HttpRequest, queryset: QuerySet[Campaign]
-    ) -> HttpResponse | None:
-        campaigns = list(queryset)
-        if request.POST.get("post") == "yes":
-            self._apply(request, campaigns, campaign_end, "finished")
-            return None
-        return self._confirm_page(
-            request,
-            campaigns,
-            title="Finish the selected campaigns?",
-            question="Finishing ends each campaign for good:",
-            warning="This cannot be undone.",
-            danger=True,
-            confirm_label="Yes, finish them",
-            selected=[c.pk for c in campaigns],
-            action_name="end_selected",
-            back_url=reverse("admin:campaigns_campaign_changelist"),
-            **{
-                f"item_{c.pk}": {"detail": campaign_finish_summary(campaign=c)}
-                for c in campaigns
-            },
-        )
-
-    def has_suspend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("campaigns.suspend_campaign")
-
-    def has_end_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("campaigns.end_campaign")
-
-    def has_resume_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("campaigns.resume_campaign")
-
-    def _apply(
-        self, request: HttpRequest, campaigns: list[Campaign], action: Any, done: str
-    ) -> None:
-        succeeded = []
-        for campaign in campaigns:
-            try:
-                action(campaign=campaign, actor=request.user)
-            except CampaignRefused as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                succeeded.append(campaign.name)
-        if succeeded:
-            self.message_user(request, f"{done.capitalize()}: {', '.join(succeeded)}.")
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)

@@ -1,0 +1,241 @@
+"""The campaign pages beyond Django's own, and the buttons leading to them: suspend,
+finish or resume one campaign, and compose a bulk message. Each page asks, calls one
+function of campaigns.lifecycle or campaigns.bulk, and reports."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+
+from config.object_actions import ObjectActionsMixin
+
+from ..bulk import bulk_message_create, bulk_message_preview
+from ..lifecycle import CampaignRefused, campaign_end, campaign_resume, campaign_suspend
+from ..models import Campaign
+from ..selectors import campaign_finish_summary
+from .forms import BulkMessageForm, ResumeForm
+
+
+def confirm_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    campaigns: list[Campaign],
+    **context: Any,
+) -> TemplateResponse:
+    """The page asking to confirm an action on ``campaigns``; ``item_<pk>`` entries of
+    ``context`` go with that campaign's line (a ``detail``, a ``refusal``)."""
+    return TemplateResponse(
+        request,
+        "admin/campaigns/campaign/confirm.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "items": [
+                {"campaign": c, **context.pop(f"item_{c.pk}", {})} for c in campaigns
+            ],
+            **context,
+        },
+    )
+
+
+def refusal_reason(exc: Exception) -> str:
+    """The operator's text of a refusal: a ValidationError's messages, or the text of
+    a CampaignRefused."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+class CampaignViewsMixin(ObjectActionsMixin):
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/suspend/", view(self.suspend_view), name="campaigns_suspend"
+            ),
+            path("<int:pk>/end/", view(self.end_view), name="campaigns_end"),
+            path("<int:pk>/resume/", view(self.resume_view), name="campaigns_resume"),
+            path("bulk/", view(self.bulk_view), name="campaigns_bulk"),
+            *super().get_urls(),
+        ]
+
+    def has_suspend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.suspend_campaign")
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.end_campaign")
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.resume_campaign")
+
+    def object_actions(
+        self, request: HttpRequest, campaign: Campaign
+    ) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = []
+        version = campaign.flow_version
+        if version is not None:
+            # The version the campaign sends, previewed with its group.
+            query = urlencode({"version": version.number, "group": campaign.group_id})
+            actions.append(
+                {
+                    "url": reverse("admin:flows_preview", args=[version.flow_id])
+                    + f"?{query}",
+                    "label": "Preview flow",
+                    "method": "get",
+                }
+            )
+        status = campaign.status
+        sent_bulk = campaign.is_sent_bulk()
+        if (
+            status == Campaign.Status.IN_PROGRESS
+            and not sent_bulk
+            and self.has_suspend_permission(request)
+        ):
+            actions.append(self._link("campaigns_suspend", campaign, "Suspend"))
+        if status == Campaign.Status.SUSPENDED and self.has_resume_permission(request):
+            actions.append(self._link("campaigns_resume", campaign, "Resume"))
+        if (
+            status != Campaign.Status.ENDED
+            and not sent_bulk
+            and self.has_end_permission(request)
+        ):
+            actions.append(self._link("campaigns_end", campaign, "Finish"))
+        return actions
+
+    @staticmethod
+    def _link(name: str, campaign: Campaign, label: str) -> dict[str, Any]:
+        url = reverse(f"admin:{name}", args=[campaign.pk])
+        return {"url": url, "label": label, "method": "get"}
+
+    def suspend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_suspend_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method == "POST":
+            return self._do(request, campaign, campaign_suspend, "suspended")
+        return confirm_page(
+            self,
+            request,
+            [campaign],
+            title=f"Suspend {campaign.name}?",
+            question="No further run will start until you resume it with a new start "
+            "time. Journeys already on the flow wait where they are.",
+            confirm_label="Yes, suspend",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+        )
+
+    def end_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_end_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if request.method == "POST":
+            return self._do(request, campaign, campaign_end, "finished")
+        return confirm_page(
+            self,
+            request,
+            [campaign],
+            title=f"Finish {campaign.name}?",
+            question="Finishing ends the campaign for good:",
+            warning="This cannot be undone.",
+            danger=True,
+            confirm_label="Yes, finish it",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+            **{
+                f"item_{campaign.pk}": {
+                    "detail": campaign_finish_summary(campaign=campaign)
+                }
+            },
+        )
+
+    def resume_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_resume_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        form = ResumeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                campaign_resume(
+                    campaign=campaign,
+                    start_at=form.cleaned_data["start_at"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except CampaignRefused as exc:
+                form.add_error("start_at", str(exc))
+            else:
+                campaign.refresh_from_db()
+                self.message_user(
+                    request,
+                    f"Campaign {campaign.name!r} resumes at "
+                    f"{timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:campaigns_campaign_change", args=[pk])
+                )
+        return confirm_page(
+            self,
+            request,
+            [campaign],
+            title=f"Resume {campaign.name}",
+            question="A suspended campaign resumes at a new start time, later than "
+            "now; it is pending until then.",
+            form=form,
+            confirm_label="Resume",
+            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+        )
+
+    def bulk_view(self, request: HttpRequest) -> HttpResponse:
+        # A bulk message publishes a flow of its own: it takes those rights too.
+        if not (
+            self.has_add_permission(request)
+            and request.user.has_perms(["flows.add_flow", "flows.publish_flow"])
+        ):
+            raise PermissionDenied
+        form = BulkMessageForm(request.POST if request.method == "POST" else None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            message = form.bulk_message()
+            if "_send" in request.POST:
+                try:
+                    campaign = bulk_message_create(message=message, actor=request.user)  # type: ignore[arg-type]
+                except (CampaignRefused, ValidationError) as exc:
+                    form.add_error(None, refusal_reason(exc))
+                else:
+                    self.message_user(
+                        request,
+                        f"Bulk message {campaign.name!r} goes to {campaign.group.name} "
+                        f"at {timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+                    )
+            preview = bulk_message_preview(message=message)
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/bulk.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Send a bulk message",
+                "form": form,
+                "preview": preview,
+            },
+        )
+
+    def _do(
+        self, request: HttpRequest, campaign: Campaign, action: Any, done: str
+    ) -> HttpResponse:
+        try:
+            action(campaign=campaign, actor=request.user)
+        except CampaignRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Campaign {campaign.name!r} {done}.")
+        return HttpResponseRedirect(
+            reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        )
