@@ -1,5 +1,5 @@
-"""The campaign admin: the list, the form, the monitor and what saving or deleting
-does. Its pages and buttons are in views, the list's actions in actions."""
+"""The campaign admin: the list, the form and what saving or deleting does. Its
+pages and buttons are in views, the list's actions in actions."""
 
 from typing import Any
 
@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,13 +24,11 @@ from ..lifecycle import (
     campaign_update,
 )
 from ..models import Campaign, CampaignEvent, CampaignRun
-from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
 from ..selectors import campaigns_delete_totals
 from .actions import delete_selected, end_selected, suspend_selected
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
+from .monitor import monitor_html
 from .views import CampaignViewsMixin, refusal_reason
-
-MONITOR_RUNS = 20
 
 
 class CampaignEventInline(admin.TabularInline):
@@ -179,42 +176,7 @@ class CampaignAdmin(CampaignViewsMixin):
 
     @admin.display(description="messages and runs")
     def monitor(self, campaign: Campaign) -> str:
-        if campaign.pk is None:
-            return "—"
-        counted = campaign_runs_counted(campaign=campaign, newest=MONITOR_RUNS)
-        rows, totals = counted.newest, counted.totals
-        return render_to_string(
-            "admin/campaigns/campaign/monitor.html",
-            {
-                "campaign": campaign,
-                "totals": [
-                    {"label": label, "colour": colour, "count": f"{totals[key]:,}"}
-                    for key, label, colour in STATUSES
-                ],
-                "columns": [label for label, _ in COLUMNS],
-                "runs": [
-                    {
-                        "run": row.run,
-                        "total": row.total,
-                        "done": row.done,
-                        "percent": row.percent,
-                        "in_flight": row.in_flight,
-                        "held": row.held,
-                        "cells": [
-                            sum(row.counts[key] for key in keys) for _, keys in COLUMNS
-                        ],
-                    }
-                    for row in rows
-                ],
-                "chart": sends_chart(rows),
-                "more": counted.run_count > MONITOR_RUNS,
-                "run_count": counted.run_count,
-                # Watching a run send: only on the read-only page of a campaign in
-                # progress (no form input to lose), while a run is not held.
-                "refresh": campaign.status == Campaign.Status.IN_PROGRESS
-                and any(row.in_flight and not row.held for row in rows),
-            },
-        )
+        return monitor_html(campaign)
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
         return list(self.inlines) if obj is not None else []

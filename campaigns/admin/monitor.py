@@ -1,0 +1,50 @@
+"""The campaign page's monitor: its messages by status, a chart of sends per run, and
+its newest runs' progress."""
+
+from django.template.loader import render_to_string
+
+from ..models import Campaign
+from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
+
+# Runs shown in the table and the chart; the totals count every run.
+MONITOR_RUNS = 20
+
+
+def monitor_html(campaign: Campaign) -> str:
+    """The monitor of a saved campaign; "—" for one not saved yet."""
+    if campaign.pk is None:
+        return "—"
+    counted = campaign_runs_counted(campaign=campaign, newest=MONITOR_RUNS)
+    rows, totals = counted.newest, counted.totals
+    return render_to_string(
+        "admin/campaigns/campaign/monitor.html",
+        {
+            "campaign": campaign,
+            "totals": [
+                {"label": label, "colour": colour, "count": f"{totals[key]:,}"}
+                for key, label, colour in STATUSES
+            ],
+            "columns": [label for label, _ in COLUMNS],
+            "runs": [
+                {
+                    "run": row.run,
+                    "total": row.total,
+                    "done": row.done,
+                    "percent": row.percent,
+                    "in_flight": row.in_flight,
+                    "held": row.held,
+                    "cells": [
+                        sum(row.counts[key] for key in keys) for _, keys in COLUMNS
+                    ],
+                }
+                for row in rows
+            ],
+            "chart": sends_chart(rows),
+            "more": counted.run_count > MONITOR_RUNS,
+            "run_count": counted.run_count,
+            # Watching a run send: only on the read-only page of a campaign in
+            # progress (no form input to lose), while a run is not held.
+            "refresh": campaign.status == Campaign.Status.IN_PROGRESS
+            and any(row.in_flight and not row.held for row in rows),
+        },
+    )
