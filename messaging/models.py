@@ -315,7 +315,7 @@ class Message(models.Model):
 
 def shown_status(status: str, claimed: bool) -> str:
     """A message's status as an operator reads it: a worker's claim does not change
-    the stored status (see messaging.dispatch), so a claimed unsent message is
+    the stored status (see messaging.claims), so a claimed unsent message is
     "sending"."""
     if claimed and status in (Message.Status.QUEUED, Message.Status.DEFERRED):
         return "sending"

@@ -2,9 +2,9 @@
 
 A receipt only moves a message forward (sent → delivered, sent → failed): a late
 "sent" after "delivered" changes nothing, and a repeated receipt is harmless. A receipt
-for a message a worker is still recording is kept on the row and applied by dispatch
-when it records the send. A reply whose text is an opt-out keyword opts its sender out
-at once, and the messages still queued for them are skipped.
+for a message a worker is still recording is kept on the row and applied when the send
+is recorded (messaging.recording). A reply whose text is an opt-out keyword opts its
+sender out at once, and the messages still queued for them are skipped.
 """
 
 import logging
