@@ -4,13 +4,13 @@ A missing server program fails the run (pytest-postgresql / pytest-redis cannot 
 it never skips tests: `make test` installs the programs first.
 
 With FLOWCAST_TEST_DB=sqlite the database is instead a SQLite file set up as `make run`
-sets it up (WAL, immediate transactions), for the code's SQLite branches; tests about
-PostgreSQL itself are marked `postgresql` and left out of that pass (`make test` runs
-both passes).
+sets it up (tests/settings.py: WAL, immediate transactions), for the code's SQLite
+branches; tests about PostgreSQL itself are marked `postgresql` and left out of that
+pass, and tests about the SQLite setup, marked `sqlite`, out of the PostgreSQL pass
+(`make test` runs both passes). Left out is reported as deselected, never skipped.
 """
 
 import datetime as dt
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +20,8 @@ import pytest
 from django.utils import timezone
 from pytest_postgresql import factories as postgresql_factories
 from pytest_redis import factories as redis_factories
+
+from tests.settings import TEST_DB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,12 +34,17 @@ redis_proc = redis_factories.redis_proc(
 )
 
 
-SQLITE = os.environ.get("FLOWCAST_TEST_DB", "") == "sqlite"
+SQLITE = TEST_DB == "sqlite"
+
+
+def pytest_report_header() -> str:
+    return f"database: {TEST_DB} (FLOWCAST_TEST_DB)"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    if SQLITE:
-        kept = [item for item in items if "postgresql" not in item.keywords]
+    other = "postgresql" if SQLITE else "sqlite"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    if len(kept) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
 
@@ -52,7 +59,8 @@ def django_db_modify_db_settings(
     database: dict[str, Any] = settings.DATABASES["default"]  # type: ignore[assignment]
     if SQLITE:
         # A file, not Django's in-memory test database: the worker threads of the
-        # Celery tests open connections of their own.
+        # Celery tests open connections of their own. tests/settings.py gave it
+        # config/settings.py's SQLite options.
         assert database["ENGINE"] == "django.db.backends.sqlite3", database
         path = tmp_path_factory.mktemp("sqlite") / "flowcast.sqlite3"
         database["NAME"] = str(path)

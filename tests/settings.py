@@ -1,5 +1,10 @@
-"""Test settings: production settings with a fixed key; the database is a throwaway
-PostgreSQL server started by tests/conftest.py."""
+"""Test settings: production settings with a fixed key.
+
+The database is a throwaway PostgreSQL server started by tests/conftest.py, or with
+FLOWCAST_TEST_DB=sqlite a SQLite file configured as `make run` has it
+(config/settings.py: WAL, a busy timeout, IMMEDIATE transactions), which
+tests/conftest.py puts in the test session's temporary folder.
+"""
 
 import os
 
@@ -9,8 +14,26 @@ os.environ.setdefault(
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import STORAGES  # noqa: E402
+TEST_DB = os.environ.get("FLOWCAST_TEST_DB", "").strip().lower() or "postgresql"
+if TEST_DB not in ("postgresql", "sqlite"):
+    raise RuntimeError(
+        f"FLOWCAST_TEST_DB must be postgresql or sqlite, got {TEST_DB!r}"
+    )
+
+# config/settings.py builds its SQLite configuration when DATABASE_URL names a SQLite
+# file: on SQLite, have it do so whatever DATABASE_URL this shell has, and leave the
+# environment as it was for the programs the tests start.
+_shell_database_url = os.environ.get("DATABASE_URL")
+if TEST_DB == "sqlite":
+    os.environ["DATABASE_URL"] = "sqlite:///test-database-path-set-by-conftest"
+try:
+    from config.settings import *  # noqa: E402,F403
+    from config.settings import STORAGES  # noqa: E402
+finally:
+    if _shell_database_url is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = _shell_database_url
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = (
