@@ -37,3 +37,18 @@ def test_the_journey_index_swap_never_blocks_the_journeys_table(
     # The journeys keep an index for their flow all along: built, then dropped.
     kinds = [s.split()[0] for s in statements]
     assert kinds == sorted(kinds), statements
+
+
+@pytest.mark.sqlite  # the plain operations
+@pytest.mark.django_db(transaction=True)  # sqlmigrate outside a transaction
+@pytest.mark.parametrize("backwards", [False, True])
+def test_the_journey_index_swap_is_plain_index_statements_on_sqlite(
+    backwards: bool,
+) -> None:
+    # SQLite, the embedded default, has no CONCURRENTLY: there the same operations
+    # are plain index builds and drops, both ways.
+    sql = sql_of("0006_journey_flow_status_newest", backwards=backwards)
+
+    statements = [s for s in sql if re.match(r"(CREATE|DROP) INDEX", s)]
+    assert statements
+    assert not any("CONCURRENTLY" in s for s in statements), statements
