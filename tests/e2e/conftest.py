@@ -6,14 +6,16 @@ visits (``01-login.png``, ``02-…``), for a person to look at after the run.
 """
 
 import re
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
-from django.db import connections
+from django.db import connection, connections, transaction
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
@@ -158,3 +160,38 @@ def make_viewer(transactional_db: None) -> Callable[..., User]:
         return user
 
     return make
+
+
+@contextmanager
+def import_writing_held(phone: str) -> Iterator[None]:
+    """Hold a worker's writing of an import's contacts while the body runs, so the
+    job's page is seen while the import is under way.
+
+    On PostgreSQL, by a contact of ``phone`` written here and not committed (rolled
+    back at the end): the worker's write of that number waits for it. SQLite has one
+    writer at a time, so that would hold the console's own writes too (the operator's
+    click would wait for it); there the worker's task waits at its start instead.
+    """
+    if connection.vendor == "postgresql":
+        from audiences.models import Contact
+
+        with transaction.atomic():
+            Contact.objects.create(phone=phone)
+            yield
+            transaction.set_rollback(True)
+        return
+
+    from celery.signals import task_prerun
+
+    released = threading.Event()
+
+    def wait(task: Any = None, **_: object) -> None:
+        if getattr(task, "name", "") == "audiences.tasks.apply_import":
+            released.wait(WORK_TIMEOUT_MS / 1000)
+
+    task_prerun.connect(wait, weak=False)
+    try:
+        yield
+    finally:
+        released.set()
+        task_prerun.disconnect(wait)

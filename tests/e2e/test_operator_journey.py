@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 from playwright.sync_api import Dialog, Locator, Page, expect
 
@@ -24,7 +23,7 @@ from campaigns.runs import campaign_tick
 from flows.models import Flow
 from messaging.models import Channel, Message
 from tests.audiences.files import SEED, write_xlsx
-from tests.e2e.conftest import WORK_TIMEOUT_MS, Screens, sign_in
+from tests.e2e.conftest import WORK_TIMEOUT_MS, Screens, import_writing_held, sign_in
 
 GROUP = "Seed contacts (import)"
 FLOW = "Seed welcome"
@@ -102,27 +101,16 @@ def import_contacts(page: Page, screens: Screens, tmp_path: Path) -> None:
     screens.shot(page, "import-preview")
     assert not Contact.objects.exists()
 
-    if connection.vendor == "postgresql":
-        # A contact written elsewhere and not yet committed holds the worker's write
-        # of that number, so the page is seen while the import is under way.
-        with transaction.atomic():
-            Contact.objects.create(phone=SEED[1][0])
-            import_button.click()
-            expect(page.locator(".messagelist")).to_contain_text(
-                f"Importing 3 contacts into {GROUP}"
-            )
-            expect(summary).to_have_text("Importing")
-            expect(import_button).to_have_count(0)
-            expect(page.locator(".deletelink")).to_have_count(0)
-            screens.shot(page, "import-applying")
-            transaction.set_rollback(True)
-    else:
-        # SQLite writes one transaction at a time: holding one here would hold the
-        # page's own write, so the import is only seen once it is in.
+    # The worker's write is held, so the page is seen while the import is under way.
+    with import_writing_held(SEED[1][0]):
         import_button.click()
         expect(page.locator(".messagelist")).to_contain_text(
             f"Importing 3 contacts into {GROUP}"
         )
+        expect(summary).to_have_text("Importing")
+        expect(import_button).to_have_count(0)
+        expect(page.locator(".deletelink")).to_have_count(0)
+        screens.shot(page, "import-applying")
     # No reload: the page refreshes itself until the import is done.
     expect(summary).to_have_text("Imported", timeout=WORK_TIMEOUT_MS)
     expect(page.locator(".import-summary")).to_contain_text("Created")
