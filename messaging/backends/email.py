@@ -1,14 +1,28 @@
 """Email channel, through Django's email backend (EMAIL_HOST, EMAIL_PORT, ... from the
-environment).
+environment), on connections kept open and reused.
 
 Channel settings: ``from_email`` (default DEFAULT_FROM_EMAIL) and ``subject``; without
 a subject, the message's first line is the subject. The campaign's sender name and
 reply-to become the From name and Reply-To. The Message-ID is built from the message
 id, so a receiver can tell a resent copy from a new message.
+
+Each worker process keeps a small pool of open connections (one per message it has
+in flight on email, at most the channel's ``max_in_flight``): connect, EHLO,
+STARTTLS and AUTH happen once per connection, not once per message. A connection
+idle for IDLE_CHECK_SECONDS is asked NOOP before its next message; one the server
+dropped is replaced, and a message whose send found it dropped is sent once more on
+a fresh connection. A recipient the server refuses fails that message only: the
+connection goes on with the next one.
 """
 
+import contextlib
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import formataddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -19,8 +33,105 @@ from .base import BaseBackend, DeliveryError, Receipt
 if TYPE_CHECKING:
     from messaging.models import Message
 
+IDLE_CHECK_SECONDS = 5.0
+# Connections kept open while idle, per process.
+KEEP_IDLE = 50
+
+
+def _settings_key() -> tuple[Any, ...]:
+    return (
+        settings.EMAIL_BACKEND,
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+    )
+
+
+class ConnectionPool:
+    """Open email connections of this process, lent one message at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: list[tuple[tuple[Any, ...], Any, float]] = []
+        self.opened = 0
+
+    def _take(self) -> tuple[Any, bool]:
+        """An open connection, and whether it was used before."""
+        key = _settings_key()
+        with self.lock:
+            for index in range(len(self.idle) - 1, -1, -1):
+                if self.idle[index][0] == key:
+                    _, connection, used_at = self.idle.pop(index)
+                    break
+            else:
+                connection = None
+        if connection is not None:
+            if time.monotonic() - used_at < IDLE_CHECK_SECONDS or _alive(connection):
+                return connection, True
+            _close(connection)
+        connection = get_connection(fail_silently=False)
+        connection.open()
+        with self.lock:
+            self.opened += 1
+        return connection, False
+
+    def _give_back(self, connection: Any) -> None:
+        with self.lock:
+            if len(self.idle) < KEEP_IDLE:
+                self.idle.append((_settings_key(), connection, time.monotonic()))
+                return
+        _close(connection)
+
+    @contextmanager
+    def connection(self) -> Iterator[tuple[Any, bool]]:
+        """Lend an open connection (and whether it was used before); it goes back
+        to the pool unless the server dropped it."""
+        connection, reused = self._take()
+        keep = False
+        try:
+            yield connection, reused
+            keep = True
+        except smtplib.SMTPResponseException:
+            keep = True  # the server answered (a refused recipient): still open
+            raise
+        except smtplib.SMTPRecipientsRefused:
+            keep = True
+            raise
+        finally:
+            if keep:
+                self._give_back(connection)
+            else:
+                _close(connection)
+
+    def close_all(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for _, connection, _ in idle:
+            _close(connection)
+
+
+def _alive(connection: Any) -> bool:
+    smtp = getattr(connection, "connection", None)
+    if smtp is None:
+        return True  # not an SMTP backend (locmem, console): nothing to check
+    try:
+        return int(smtp.noop()[0]) == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _close(connection: Any) -> None:
+    with contextlib.suppress(Exception):  # already gone
+        connection.close()
+
+
+pool = ConnectionPool()
+
 
 class EmailBackend(BaseBackend):
+    # Several messages at once, each on its own pooled connection.
+    concurrent = True
+
     def send(self, message: "Message") -> Receipt:
         contact = message.contact
         if not contact.email:
@@ -42,7 +153,6 @@ class EmailBackend(BaseBackend):
             to=[contact.email],
             reply_to=[message.reply_to] if message.reply_to else None,
             headers={"Message-ID": message_id, "X-Flowcast-Message": str(message.pk)},
-            connection=get_connection(fail_silently=False),
         )
         if message.media_url:
             html = escape(message.body).replace("\n", "<br>")
@@ -51,8 +161,21 @@ class EmailBackend(BaseBackend):
                 "text/html",
             )
         try:
-            email.send()
+            try:
+                with pool.connection() as (connection, reused):
+                    connection.send_messages([email])
+            except smtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # Dropped while idle in the pool (the server restarted, or closes
+                # idle connections): so are its idle peers; once more, afresh.
+                pool.close_all()
+                with pool.connection() as (connection, _):
+                    connection.send_messages([email])
         except OSError as exc:  # smtplib errors are OSErrors too
             permanent = getattr(exc, "smtp_code", 0) and 500 <= exc.smtp_code < 600  # type: ignore[attr-defined]
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                codes = [code for code, _ in exc.recipients.values()]
+                permanent = bool(codes) and all(500 <= code < 600 for code in codes)
             raise DeliveryError(f"SMTP: {exc}", permanent=bool(permanent)) from None
         return Receipt(provider_id=message_id)
