@@ -1,11 +1,17 @@
 """Consent: a contact's opt-out, the only writer of Contact.opted_out_at."""
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
 from base.audit import audit_record
 
 from .models import Contact
+
+# Told the contact's id as an opt-out is written, before it commits: what sends to
+# contacts (messaging) registers here, in its ready(), to stop what it holds.
+opt_out_listeners: list[Callable[[int], None]] = []
 
 
 def contact_mark_opted_out(*, contact: Contact, source: str) -> bool:
@@ -17,5 +23,7 @@ def contact_mark_opted_out(*, contact: Contact, source: str) -> bool:
             pk=contact.pk, opted_out_at__isnull=True
         ).update(opted_out_at=timezone.now(), opt_out_source=source[:100])
         if changed:
+            for listener in opt_out_listeners:
+                listener(contact.pk)
             audit_record(action="opt_out", target=contact, note=source)
     return bool(changed)

@@ -24,8 +24,14 @@ from bench.delivery.run import Scenario, run  # noqa: E402
 from bench.services import postgres_url, redis_url, setup_django  # noqa: E402
 
 SCENARIOS = [
-    Scenario("webhook, provider answering after 100 ms", "webhook", 100, target=1000),
-    Scenario("webhook, provider answering at once", "webhook", 0),
+    Scenario(
+        "webhook, provider answering after 100 ms",
+        "webhook",
+        100,
+        max_in_flight=150,
+        target=1000,
+    ),
+    Scenario("webhook, provider answering at once", "webhook", 0, max_in_flight=150),
     Scenario(
         "Twilio-shaped, 100 ms, max_in_flight 100",
         "sms",

@@ -307,6 +307,11 @@ MESSAGING_REDIS_URL = os.environ.get(
 )
 # Providers that do not answer within this many seconds are tried again later.
 MESSAGING_HTTP_TIMEOUT = float(os.environ.get("MESSAGING_HTTP_TIMEOUT", "10"))
+# Requests in flight on one channel, across all workers, unless the channel's own
+# max_in_flight setting says otherwise (messaging.inflight).
+MESSAGING_MAX_IN_FLIGHT = env_int("MESSAGING_MAX_IN_FLIGHT", 50)
+# Messages one worker process keeps in flight at most, all channels together.
+MESSAGING_WORKER_IN_FLIGHT = env_int("MESSAGING_WORKER_IN_FLIGHT", 100)
 MESSAGING_EMAIL_DOMAIN = os.environ.get("MESSAGING_EMAIL_DOMAIN", "flowcast.local")
 # Email channels send through this SMTP server.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

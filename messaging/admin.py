@@ -25,8 +25,29 @@ class ChannelForm(forms.ModelForm):
         widget=KeyValueWidget(name_label="Setting", value_label="Value"),
         help_text="What the provider needs besides secrets (those come from the "
         "environment): SMS and WhatsApp take from (the sending number) or "
-        "messaging_service_sid; webhooks take url.",
+        "messaging_service_sid; webhooks take url. Any channel takes "
+        "max_in_flight: how many of its messages may wait for the provider's "
+        "answer at once, across all workers (default 50). Twilio accepts 100 "
+        "concurrent API requests per account (error 20429 past that): share those "
+        "100 among the channels of one account. For email it is the number of "
+        "SMTP connections kept open.",
     )
+
+    def clean_settings(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.cleaned_data.get("settings") or {}
+        value = found.get("max_in_flight")
+        if value not in (None, ""):
+            try:
+                cap = int(str(value))
+            except ValueError:
+                cap = 0
+            if not 1 <= cap <= 1000:
+                raise forms.ValidationError(
+                    f"max_in_flight must be a whole number from 1 to 1000, not "
+                    f"{value!r}."
+                )
+            found["max_in_flight"] = cap
+        return found
 
     class Meta:
         model = Channel

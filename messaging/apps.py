@@ -6,9 +6,14 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from audiences.consent import opt_out_listeners
         from audiences.erasure import contact_rows_by_column, contact_rows_register
 
         from .models import Message
+        from .optouts import opt_out_note
 
         # A deleted contact's messages go with it; audiences cannot name them.
         contact_rows_register(contact_rows_by_column(Message, "messages"))
+        # A STOP stops the messages workers hold for the contact, just before sending.
+        if opt_out_note not in opt_out_listeners:
+            opt_out_listeners.append(opt_out_note)

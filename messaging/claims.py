@@ -213,9 +213,15 @@ def _loaded(model: type[_M], **values: Any) -> _M:
     return instance
 
 
-def claims_release(messages: list[Message], token: uuid.UUID) -> int:
+def claims_release(
+    messages: list[Message],
+    token: uuid.UUID,
+    not_before: dt.datetime | None = None,
+) -> int:
     """Give back the claims of ``messages`` held under ``token``, as if never taken
-    (the attempt is not counted). Return how many."""
+    (the attempt is not counted), due again at ``not_before`` if given. Return how
+    many."""
+    changes: dict[str, Any] = {"not_before": not_before} if not_before else {}
     return Message.objects.filter(
         pk__in=[message.pk for message in messages], claim_token=token
     ).update(
@@ -223,4 +229,5 @@ def claims_release(messages: list[Message], token: uuid.UUID) -> int:
         reported_status="",
         lease_until=None,
         attempts=F("attempts") - 1,
+        **changes,
     )

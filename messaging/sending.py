@@ -1,8 +1,10 @@
 """Sending: hand a range of a batch's messages to their channels' backends.
 
 A worker claims the range (messaging.claims), renders each message from its batch's
-template, checks its active hours, waits for its channel's rate, calls the backend
-with the message id as idempotency key, and records the outcome (messaging.recording).
+template and checks its active hours, hands it to its channel's backend with the
+message id as idempotency key (messaging.delivery: many in flight at once for HTTP
+providers, within the channel's cap and rate), and records the outcome
+(messaging.recording).
 Nothing is deferred through the broker: ``not_before`` in the database says when a
 retried or out-of-hours message is due, and the sweeper queues it then.
 
@@ -23,11 +25,11 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
-from .backends import DeliveryError, get_backend
 from .claims import claim, claims_release, defer_outside_hours, in_range
+from .delivery import Courier, Outcome
 from .models import Batch, Channel, Message, MessageQuerySet
+from .optouts import opt_out_forget, opt_outs_listen
 from .queueing import send_range
-from .ratelimit import rate_limit_wait
 from .recording import SentBatch, record_failure
 from .rendering import render
 from .windows import ActiveHours, WindowsNeverMeet
@@ -96,6 +98,7 @@ def messages_send_range(
         report.deferred += deferred
         report.failed += failed
     token = uuid.uuid4()
+    opt_outs_listen()  # from before the claim: every later opt-out is heard
     messages = claim(batch, first_id, last_id, token, now)
     if not messages:
         return report
@@ -113,35 +116,65 @@ def messages_send_range(
         return now + dt.timedelta(seconds=time.monotonic() - began)
 
     sent = SentBatch(token, report)
+    courier = Courier(
+        deadline=time.monotonic() + settings.MESSAGING_TASK_BUDGET_SECONDS
+    )
     skipped: set[int] = set()
     budget = settings.MESSAGING_TASK_BUDGET_SECONDS
-    for index, message in enumerate(messages):
-        if time.monotonic() - began > budget:
-            # A slow provider or a tight rate limit: hand the rest of the chunk to a
-            # fresh task rather than run into the task's time limit.
-            sent.flush()
-            _hand_on(messages[index:], token, batch_id, report)
-            break
-        if time.monotonic() - checked_at >= STOP_CHECK_SECONDS:
-            # A stop (a campaign finished) must end a long chunk too, not only the
-            # next one.
-            checked_at = time.monotonic()
-            reason = batch_stop_reason(batch_id)
-            if reason is not None:
-                sent.flush()  # what went out is recorded as sent, not cancelled
-                report.cancelled += mine.update(
-                    status=Message.Status.CANCELLED,
-                    error=reason,
-                    claim_token=None,
-                    lease_until=None,
-                )
-                break
-            skipped |= _opted_out_since_claim(messages[index:], token, report)
-        if message.pk in skipped:
-            continue
-        _deliver(message, batch, token, clock(), report, sent, hours)
+
+    def record(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.opted_out:
+                opting.append(outcome.message)
+            elif outcome.later:
+                put_back.append((outcome.message, outcome.later))
+            elif outcome.later is not None:
+                given_back.append(outcome.message)  # for a fresh task, now
+            else:
+                _record(outcome, token, report, sent)
         sent.flush_if_due()
+
+    given_back: list[Message] = []
+    put_back: list[tuple[Message, float]] = []
+    opting: list[Message] = []
+    try:
+        for index, message in enumerate(messages):
+            if time.monotonic() - began > budget:
+                # A slow provider or a tight rate limit: hand the rest of the chunk
+                # to a fresh task rather than run into the task's time limit.
+                given_back += messages[index:]
+                break
+            if time.monotonic() - checked_at >= STOP_CHECK_SECONDS:
+                # A stop (a campaign finished) must end a long chunk too, not only
+                # the next one.
+                checked_at = time.monotonic()
+                reason = batch_stop_reason(batch_id)
+                if reason is not None:
+                    record(courier.finish())
+                    sent.flush()  # what went out is recorded as sent, not cancelled
+                    report.cancelled += mine.update(
+                        status=Message.Status.CANCELLED,
+                        error=reason,
+                        claim_token=None,
+                        lease_until=None,
+                    )
+                    break
+                skipped |= _opted_out_since_claim(messages[index:], token, report)
+            if message.pk in skipped:
+                continue
+            if _ready(message, batch, token, clock(), report, hours):
+                record(courier.send(message))
+            else:
+                record(courier.finished())
+    finally:
+        record(courier.close())
     sent.flush()
+    if opting:
+        given_back += _skip_opted_out(opting, token, report)
+    if put_back:
+        _put_back(put_back, token, report)
+    if given_back:
+        _hand_on(given_back, token, batch_id, report)
     return report
 
 
@@ -179,21 +212,24 @@ def _opted_out_since_claim(
 def _hand_on(
     rest: list[Message], token: uuid.UUID, batch_id: int, report: DispatchReport
 ) -> None:
-    report.released = claims_release(rest, token)
-    if report.released:
+    released = claims_release(rest, token)
+    report.released += released
+    if released:
         ids = [message.pk for message in rest]
         send_range(batch_id=batch_id, low=min(ids), high=max(ids))
 
 
-def _deliver(
+def _ready(
     message: Message,
     batch: Batch,
     token: uuid.UUID,
     now: dt.datetime,
     report: DispatchReport,
-    sent: SentBatch,
     hours: ActiveHours,
-) -> None:
+) -> bool:
+    """Whether ``message`` may go now, rendered from its batch's template; one that
+    may not is deferred to its hours or failed, and False returned."""
+
     def mine() -> MessageQuerySet:
         return Message.objects.filter(pk=message.pk, claim_token=token)
 
@@ -207,7 +243,7 @@ def _deliver(
             claim_token=None,
             lease_until=None,
         )
-        return
+        return False
     if opens_at is not None:
         report.deferred += mine().update(
             status=Message.Status.DEFERRED,
@@ -217,7 +253,7 @@ def _deliver(
             claim_token=None,
             lease_until=None,
         )
-        return
+        return False
     template = batch.template(message.step)
     if template is None:
         report.failed += mine().update(
@@ -226,21 +262,63 @@ def _deliver(
             claim_token=None,
             lease_until=None,
         )
-        return
+        return False
     message.body = render(template.get("body") or "", message.contact, message.context)
     message.media_url = template.get("media_url") or ""
-    wait = rate_limit_wait(message.channel)
-    if wait > 0:
-        time.sleep(wait)
-    try:
-        receipt = get_backend(message.channel.kind).send(message)
-    except DeliveryError as exc:
-        _failed(mine(), message, exc.reason, exc.permanent, report)
-    except Exception as exc:  # a bug or an unexpected provider answer: retry, loudly
-        logger.exception("sending message %s failed unexpectedly", message.pk)
-        _failed(mine(), message, f"{type(exc).__name__}: {exc}", False, report)
+    return True
+
+
+def _skip_opted_out(
+    messages: list[Message], token: uuid.UUID, report: DispatchReport
+) -> list[Message]:
+    """Skip the messages whose contact's opt-out stopped them just before their
+    send. Return those whose contact's opt-out did not commit: an opt-out commits
+    in a moment, so by now it rolled back; they are handed on and sent."""
+    committed = set(
+        Contact.objects.filter(
+            pk__in={m.contact_id for m in messages}, opted_out_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    skip = [m.pk for m in messages if m.contact_id in committed]
+    report.skipped += Message.objects.filter(pk__in=skip, claim_token=token).update(
+        status=Message.Status.SKIPPED,
+        error="opted out",
+        claim_token=None,
+        lease_until=None,
+    )
+    uncommitted = [m for m in messages if m.contact_id not in committed]
+    opt_out_forget([m.contact_id for m in uncommitted])
+    return uncommitted
+
+
+def _put_back(
+    held: list[tuple[Message, float]], token: uuid.UUID, report: DispatchReport
+) -> None:
+    """Put back the messages a busy or hanging provider did not take, due again
+    when its pause is over; their attempts are not spent."""
+    now = timezone.now()
+    longest = max(later for _, later in held)
+    report.released += claims_release(
+        [message for message, _ in held],
+        token,
+        not_before=now + dt.timedelta(seconds=longest),
+    )
+
+
+def _record(
+    outcome: Outcome, token: uuid.UUID, report: DispatchReport, sent: SentBatch
+) -> None:
+    message = outcome.message
+    if outcome.receipt is not None:
+        sent.add(message, outcome.receipt.provider_id)
+        return
+    mine = Message.objects.filter(pk=message.pk, claim_token=token)
+    if outcome.error is not None:
+        _failed(mine, message, outcome.error.reason, outcome.error.permanent, report)
     else:
-        sent.add(message, receipt.provider_id)
+        exc = outcome.crash
+        logger.error("sending message %s failed unexpectedly", message.pk, exc_info=exc)
+        _failed(mine, message, f"{type(exc).__name__}: {exc}", False, report)
 
 
 def _failed(

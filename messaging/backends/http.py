@@ -1,43 +1,151 @@
-"""What HTTP providers share: one pooled client per process, and how an answer maps to
-sent, retry later, or failed for good."""
+"""What HTTP providers share: one pooled aiohttp session per process (on the sending
+loop, messaging.backends.loop), and how an answer maps to sent, retry later, wait
+and try again (the provider is busy), or failed for good."""
 
-import httpx
+import asyncio
+import atexit
+import base64
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
 from django.conf import settings
 
-from .base import DeliveryError
+from .base import BaseBackend, DeliveryError, Receipt
+from .loop import wait_for
 
-_client: httpx.Client | None = None
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
+
+    from messaging.models import Message
+
+# How long a busy provider that names no time is left alone (Twilio's 20429 says
+# nothing), and the longest a Retry-After is taken at its word.
+DEFAULT_RETRY_AFTER = 1.0
+LONGEST_RETRY_AFTER = 3600.0
+
+_sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
 
-def client() -> httpx.Client:
-    global _client
-    if _client is None:
-        _client = httpx.Client(timeout=settings.MESSAGING_HTTP_TIMEOUT)
-    return _client
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: "CIMultiDictProxy[str]"
+    text: str
+    reason: str = ""
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.text)
 
 
-def raise_for_answer(response: httpx.Response, provider: str) -> None:
+def session() -> aiohttp.ClientSession:
+    """The running loop's session: keep-alive connections for every request a
+    worker keeps in flight at once, so none opens a connection per message."""
+    loop = asyncio.get_running_loop()
+    found = _sessions.get(loop)
+    if found is None or found.closed:
+        width = max(settings.MESSAGING_WORKER_IN_FLIGHT, 1)
+        found = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=width, limit_per_host=0, keepalive_timeout=30
+            ),
+            timeout=aiohttp.ClientTimeout(total=settings.MESSAGING_HTTP_TIMEOUT),
+        )
+        _sessions[loop] = found
+        atexit.register(_close_at_exit, loop, found)
+    return found
+
+
+def _close_at_exit(
+    loop: asyncio.AbstractEventLoop, found: aiohttp.ClientSession
+) -> None:
+    """Say goodbye to the providers' connections as the process ends."""
+    if loop.is_running() and not found.closed:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(found.close(), loop).result(2)
+
+
+def retry_after(answer: Answer) -> float | None:
+    """Seconds the provider asks to be left alone: its Retry-After (seconds or an
+    HTTP date), or a second for a 429 that names no time; None if it did not ask."""
+    value = answer.headers.get("Retry-After", "").strip()
+    seconds: float | None = None
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=dt.UTC)
+                seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    if seconds is None and answer.status == 429:
+        seconds = DEFAULT_RETRY_AFTER
+    if seconds is None:
+        return None
+    return min(max(seconds, 0.0), LONGEST_RETRY_AFTER)
+
+
+def raise_for_answer(answer: Answer, provider: str) -> None:
     """DeliveryError for anything but 2xx: permanent for a refusal (4xx), a retry for
-    a busy or broken provider (408, 429, 5xx)."""
-    if response.is_success:
+    a broken provider (408, 5xx); a wait, without spending an attempt, for a provider
+    asking for one (429, or 503 with Retry-After)."""
+    if 200 <= answer.status < 300:
         return
-    detail = response.text.strip().replace("\n", " ")[:300]
-    reason = (
-        f"{provider} answered {response.status_code}: "
-        f"{detail or response.reason_phrase}"
-    )
-    transient = (
-        response.status_code in (408, 409, 425, 429) or response.status_code >= 500
-    )
-    raise DeliveryError(reason, permanent=not transient)
+    detail = answer.text.strip().replace("\n", " ")[:300]
+    reason = f"{provider} answered {answer.status}: {detail or answer.reason}"
+    transient = answer.status in (408, 409, 425, 429) or answer.status >= 500
+    busy = retry_after(answer) if answer.status in (429, 503) else None
+    raise DeliveryError(reason, permanent=not transient, retry_after=busy)
 
 
-def post(url: str, provider: str, **kwargs: object) -> httpx.Response:
+async def post(
+    url: str,
+    provider: str,
+    *,
+    headers: dict[str, str],
+    data: bytes | dict[str, str],
+    auth: tuple[str, str] | None = None,
+) -> Answer:
+    """POST to a provider; its answer, or DeliveryError."""
+    if auth:
+        user, password = auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers = {**headers, "Authorization": f"Basic {token}"}
     try:
-        response = client().post(url, **kwargs)  # type: ignore[arg-type]
-    except httpx.TimeoutException:
-        raise DeliveryError(f"{provider} did not answer in time") from None
-    except httpx.HTTPError as exc:
+        async with session().post(url, data=data, headers=headers) as response:
+            answer = Answer(
+                response.status,
+                response.headers,
+                await response.text(errors="replace"),
+                response.reason or "",
+            )
+    except TimeoutError:
+        raise DeliveryError(
+            f"{provider} did not answer in time", timed_out=True
+        ) from None
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
         raise DeliveryError(f"{provider} could not be reached: {exc}") from None
-    raise_for_answer(response, provider)
-    return response
+    raise_for_answer(answer, provider)
+    return answer
+
+
+class HTTPBackend(BaseBackend):
+    """A provider spoken to over HTTP: ``send_async`` runs on the sending loop, many
+    at once; ``send`` runs one there and waits for it."""
+
+    concurrent: ClassVar[bool] = True
+
+    async def send_async(self, message: "Message") -> Receipt:
+        raise NotImplementedError
+
+    def send(self, message: "Message") -> Receipt:
+        return wait_for(self.send_async(message))

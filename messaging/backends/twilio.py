@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 
-from .base import BaseBackend, DeliveryError, Receipt
-from .http import post
+from .base import DeliveryError, Receipt
+from .http import HTTPBackend, post
 
 if TYPE_CHECKING:
     from messaging.models import Message
@@ -33,8 +33,8 @@ def credentials(channel_settings: dict[str, object]) -> tuple[str, str]:
     return sid, token
 
 
-class TwilioBackend(BaseBackend):
-    def send(self, message: "Message") -> Receipt:
+class TwilioBackend(HTTPBackend):
+    async def send_async(self, message: "Message") -> Receipt:
         channel = message.channel
         sid, token = credentials(channel.settings)
         whatsapp = channel.kind == "whatsapp"
@@ -70,7 +70,7 @@ class TwilioBackend(BaseBackend):
             )
         base = settings.TWILIO_API_BASE.rstrip("/")
         url = f"{base}/2010-04-01/Accounts/{sid}/Messages.json"
-        response = post(
+        answer = await post(
             url,
             f"Twilio ({channel.name})",
             data=data,
@@ -78,10 +78,10 @@ class TwilioBackend(BaseBackend):
             headers={"Idempotency-Key": str(message.pk)},
         )
         try:
-            answer = response.json()
+            found = answer.json()
         except ValueError:
-            answer = {}
-        provider_id = str(answer.get("sid") or "") if isinstance(answer, dict) else ""
+            found = {}
+        provider_id = str(found.get("sid") or "") if isinstance(found, dict) else ""
         if not provider_id:
             raise DeliveryError("Twilio accepted the message but gave no sid.")
         return Receipt(provider_id=provider_id)

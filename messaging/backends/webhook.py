@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import BaseBackend, DeliveryError, Receipt
-from .http import post
+from .base import DeliveryError, Receipt
+from .http import HTTPBackend, post
 
 if TYPE_CHECKING:
     from messaging.models import Message
@@ -41,8 +41,8 @@ def webhook_secret(channel_settings: dict[str, object]) -> str:
     return secret
 
 
-class WebhookBackend(BaseBackend):
-    def send(self, message: "Message") -> Receipt:
+class WebhookBackend(HTTPBackend):
+    async def send_async(self, message: "Message") -> Receipt:
         channel = message.channel
         url = str(channel.settings.get("url") or "")
         if not url:
@@ -72,10 +72,10 @@ class WebhookBackend(BaseBackend):
         # names no key of the message's own.
         payload.update({k: v for k, v in message.tags.items() if k not in payload})
         body = json.dumps(payload, ensure_ascii=False).encode()
-        response = post(
+        answer = await post(
             url,
             f"Webhook {channel.name}",
-            content=body,
+            data=body,
             headers={
                 "Content-Type": "application/json",
                 "Idempotency-Key": str(message.pk),
@@ -83,11 +83,11 @@ class WebhookBackend(BaseBackend):
             },
         )
         provider_id = ""
-        if "json" in response.headers.get("content-type", ""):
+        if "json" in answer.headers.get("Content-Type", ""):
             try:
-                answer = response.json()
+                found = answer.json()
             except ValueError:
-                answer = None
-            if isinstance(answer, dict):
-                provider_id = str(answer.get("id") or "")
+                found = None
+            if isinstance(found, dict):
+                provider_id = str(found.get("id") or "")
         return Receipt(provider_id=provider_id or f"webhook-{message.pk}")

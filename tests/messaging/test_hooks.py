@@ -90,9 +90,11 @@ def test_a_receipt_without_a_good_signature_is_refused(
 def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     client: Client, twilio_env: None, sent_messages: Any
 ) -> None:
+    from messaging.backends import Receipt
     from messaging.claims import claimed_messages
+    from messaging.delivery import Outcome
     from messaging.recording import SentBatch
-    from messaging.sending import DispatchReport, _deliver
+    from messaging.sending import DispatchReport, _ready, _record
     from messaging.windows import ActiveHours
 
     channel, messages = sent_messages
@@ -106,27 +108,14 @@ def test_a_receipt_that_beats_the_worker_is_applied_when_it_records_the_send(
     assert early.json()["outcome"] == "kept until the send is recorded"
 
     # The worker now records its send: the early receipt wins over "sent".
-    from messaging.backends import Receipt
-
-    class Instant:
-        def send(self, message: Any) -> Receipt:
-            return Receipt(provider_id="SMfast")
-
-    import messaging.sending as sending
-
-    original = sending.get_backend
-    sending.get_backend = lambda kind: Instant()  # type: ignore[assignment,return-value]
-    try:
-        mine = Message.objects.filter(pk=message.pk)
-        batch = Message.objects.get(pk=message.pk).batch
-        [row] = claimed_messages(mine, batch)
-        report = DispatchReport()
-        sent = SentBatch(token, report)
-        hours = ActiveHours(batch.window)
-        _deliver(row, batch, token, timezone.now(), report, sent, hours)
-        sent.flush()
-    finally:
-        sending.get_backend = original
+    mine = Message.objects.filter(pk=message.pk)
+    batch = Message.objects.get(pk=message.pk).batch
+    [row] = claimed_messages(mine, batch)
+    report = DispatchReport()
+    sent = SentBatch(token, report)
+    assert _ready(row, batch, token, timezone.now(), report, ActiveHours(batch.window))
+    _record(Outcome(row, receipt=Receipt(provider_id="SMfast")), token, report, sent)
+    sent.flush()
     assert Message.objects.get(pk=message.pk).status == "delivered"
 
 

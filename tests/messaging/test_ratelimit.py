@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import override_settings
 
 from campaigns.runs import campaign_tick
+from messaging.gate import rate_limit_wait
 from messaging.models import Message
-from messaging.ratelimit import rate_limit_wait
 from messaging.sending import messages_send_range
 from tests.conftest import batch_of
 

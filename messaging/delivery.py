@@ -1,0 +1,212 @@
+"""Handing rendered messages to their backends: one at a time in the calling thread,
+or, for backends that can take several at once (HTTP providers, SMTP), many in flight
+from a pool of threads, under each channel's in-flight cap, rate and pauses.
+
+The threads only wait and talk to the provider; everything the database records
+(sent, failed, retried, put back) is written by the thread that claimed the
+messages, from the outcomes handed back here.
+
+A provider that asks to be left alone (429, 503 with Retry-After) pauses its channel
+for every worker; the message waits and is tried again, without spending one of its
+attempts, or, for a long pause, is put back until then. A provider that stops
+answering (several time-outs in a row) pauses its channel for the HTTP time-out, and
+the rest of the chunk's messages for it are put back rather than each waiting out its
+own time-out.
+"""
+
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+from queue import SimpleQueue
+
+from django.conf import settings
+
+from .backends import BaseBackend, DeliveryError, Receipt, get_backend
+from .backends.http import HTTPBackend
+from .backends.loop import submit
+from .gate import (
+    NotNow,
+    channel_pause,
+    channel_pause_async,
+    gate,
+    gate_async,
+    max_in_flight,
+)
+from .models import Message
+from .optouts import opting_out, opting_out_async
+
+# A message refused as "busy" this many times in a row is put back.
+BUSY_TRIES = 20
+# Time-outs in a row after which a channel's provider counts as hanging.
+HANGING_AFTER = 3
+
+
+@dataclass
+class Outcome:
+    """What became of one hand-over: a receipt, a provider's refusal, an unexpected
+    error; or nothing sent: the contact is opting out, or the message is to be put
+    back for ``later`` seconds (0: for a fresh task now), its attempt not spent."""
+
+    message: Message
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+    crash: Exception | None = None
+    later: float | None = None
+    opted_out: bool = False
+
+
+def hand_over(message: Message, backend: BaseBackend, deadline: float) -> Outcome:
+    """Send ``message`` through ``backend`` in this thread, through its channel's
+    gate; never raises. A backend sending one message at a time per process
+    (``concurrent`` False) needs no in-flight slot, and, as no provider of its asks
+    for pauses, no gate at all unless its channel has a rate."""
+    channel = message.channel
+    gated = backend.concurrent or bool(channel.rate_per_second)
+    busy = 0.0
+    for _ in range(BUSY_TRIES):
+        try:
+            with (
+                gate(channel, deadline=deadline, slot=backend.concurrent)
+                if gated
+                else nullcontext()
+            ):
+                # The last look before the provider: a STOP committed by now wins.
+                if opting_out(message.contact_id):
+                    return Outcome(message, opted_out=True)
+                return Outcome(message, receipt=backend.send(message))
+        except NotNow as exc:
+            return Outcome(message, later=exc.later)
+        except DeliveryError as exc:
+            if exc.retry_after is None:
+                return Outcome(message, error=exc)
+            busy = exc.retry_after
+            channel_pause(channel, busy)
+        except Exception as exc:  # a bug or an unexpected answer: retried
+            return Outcome(message, crash=exc)
+    return Outcome(message, later=busy)
+
+
+async def hand_over_async(
+    message: Message, backend: HTTPBackend, deadline: float
+) -> Outcome:
+    """hand_over, on the sending loop, for HTTP backends."""
+    channel = message.channel
+    busy = 0.0
+    for _ in range(BUSY_TRIES):
+        try:
+            async with gate_async(channel, deadline=deadline):
+                # The last look before the provider: a STOP committed by now wins.
+                if await opting_out_async(message.contact_id):
+                    return Outcome(message, opted_out=True)
+                return Outcome(message, receipt=await backend.send_async(message))
+        except NotNow as exc:
+            return Outcome(message, later=exc.later)
+        except DeliveryError as exc:
+            if exc.retry_after is None:
+                return Outcome(message, error=exc)
+            busy = exc.retry_after
+            await channel_pause_async(channel, busy)
+        except Exception as exc:  # a bug or an unexpected answer: retried
+            return Outcome(message, crash=exc)
+    return Outcome(message, later=busy)
+
+
+class Courier:
+    """Hands a chunk's messages over, keeping up to MESSAGING_WORKER_IN_FLIGHT of
+    them in flight at once: HTTP providers' on the process's sending loop, other
+    backends that allow it (SMTP) from a pool of threads, the rest one at a time
+    here. Outcomes come back in the order they finish, from ``send``, ``finished``
+    and ``finish``."""
+
+    def __init__(self, *, deadline: float) -> None:
+        self.deadline = deadline
+        self.width = settings.MESSAGING_WORKER_IN_FLIGHT
+        self.pool: ThreadPoolExecutor | None = None
+        self.done: SimpleQueue[Future[Outcome]] = SimpleQueue()
+        # Each channel's messages in flight from here: never more than its cap.
+        self.in_flight: Counter[int] = Counter()
+        # Channels whose messages are put back unsent until (monotonic) then.
+        self.held: dict[int, float] = {}
+        self.timeouts: dict[int, int] = {}
+
+    def send(self, message: Message) -> list[Outcome]:
+        """Hand ``message`` over; return the outcomes that are in by now (this one's
+        too when it was not sent from elsewhere)."""
+        until = self.held.get(message.channel_id)
+        if until is not None:
+            later = until - time.monotonic()
+            if later > 0:
+                return [Outcome(message, later=later), *self.finished()]
+            del self.held[message.channel_id]
+        backend = get_backend(message.channel.kind)
+        if not backend.concurrent or self.width <= 1:
+            outcomes = self.finish()
+            outcomes.append(self._watched(hand_over(message, backend, self.deadline)))
+            return outcomes
+        done: list[Outcome] = []
+        cap = min(self.width, max_in_flight(message.channel))
+        while (
+            self.in_flight.total() >= self.width
+            or self.in_flight[message.channel_id] >= cap
+        ):
+            done += self._collect(block=True)
+        future: Future[Outcome]
+        if isinstance(backend, HTTPBackend):
+            future = submit(hand_over_async(message, backend, self.deadline))
+        else:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(
+                    self.width, thread_name_prefix="flowcast-send"
+                )
+            future = self.pool.submit(hand_over, message, backend, self.deadline)
+        self.in_flight[message.channel_id] += 1
+        future.add_done_callback(self.done.put)
+        return done + self._collect(block=False)
+
+    def finished(self) -> list[Outcome]:
+        """The outcomes in by now, without waiting."""
+        return self._collect(block=False)
+
+    def finish(self) -> list[Outcome]:
+        """Wait for every message in flight; their outcomes."""
+        outcomes: list[Outcome] = []
+        while self.in_flight.total():
+            outcomes += self._collect(block=True)
+        return outcomes
+
+    def close(self) -> list[Outcome]:
+        outcomes = self.finish()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        return outcomes
+
+    def _collect(self, *, block: bool) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        if block and self.in_flight.total():
+            outcomes.append(self._landed(self.done.get()))
+        while not self.done.empty():
+            outcomes.append(self._landed(self.done.get()))
+        return outcomes
+
+    def _landed(self, future: "Future[Outcome]") -> Outcome:
+        outcome = future.result()
+        self.in_flight[outcome.message.channel_id] -= 1
+        return self._watched(outcome)
+
+    def _watched(self, outcome: Outcome) -> Outcome:
+        """Count the channel's time-outs in a row; a hanging provider pauses its
+        channel for everyone and holds the rest of this chunk's messages for it."""
+        channel = outcome.message.channel
+        if outcome.error is not None and outcome.error.timed_out:
+            count = self.timeouts.get(channel.pk, 0) + 1
+            self.timeouts[channel.pk] = count
+            if count >= HANGING_AFTER and channel.pk not in self.held:
+                pause = settings.MESSAGING_HTTP_TIMEOUT
+                channel_pause(channel, pause)
+                self.held[channel.pk] = time.monotonic() + pause
+        elif outcome.receipt is not None:
+            self.timeouts.pop(channel.pk, None)
+        return outcome

@@ -1,0 +1,389 @@
+"""A channel's gate, shared by every worker: its rate, the pauses its provider asks
+for, and its cap on requests in flight. One Redis round trip lets a send through.
+
+- Rate: each send takes the channel's next free moment; moments are 1/rate seconds
+  apart (GCRA), so N workers together never exceed the rate, and a backlog released
+  at once (a window opening) goes out at the rate, not in a burst.
+- Pauses: a provider answering "busy" (429, 503 with Retry-After) pushes the
+  channel's next moment past the time it asked for: every worker waits, not only the
+  one that was told. A pause longer than WAIT_OUT_PAUSE is not waited out: the
+  message is put back until then (NotNow).
+- In flight: at most the channel's ``max_in_flight`` sends at once across workers, as
+  a sorted set of who holds a slot until when; a holder that dies (a killed worker)
+  loses its slot when the HTTP time-out and a second have passed, and nobody has to
+  give it back. Slots given back on the sending loop are handed to Redis with the
+  next send's call (or within a few milliseconds), not one call each.
+
+Without Redis (the embedded broker), the same is kept in this process alone.
+"""
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from .models import Channel
+
+# A pause the provider asked for that is at most this long is waited out; a longer
+# one puts the message back until then.
+WAIT_OUT_PAUSE = 5.0
+# How soon slots given back on the sending loop reach Redis at the latest.
+RELEASE_SECONDS = 0.005
+
+# KEYS[1]: the channel's next moment (µs since the epoch, "p" after it while a pause
+# set it); KEYS[2]: its slots. ARGV: interval (µs, 0: no rate), reserve (1: take the
+# next moment; 0: only wait out a pause), cap (0: no slot needed; -1: only give
+# back), hold (ms), holder, then holders giving their slots back.
+# Returns {µs to wait, 1 if a pause set that wait, 1 if a slot is held now}.
+_GATE = """
+local interval, reserve = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cap, hold = tonumber(ARGV[3]), tonumber(ARGV[4])
+if #ARGV > 5 then redis.call('ZREM', KEYS[2], unpack(ARGV, 6)) end
+if cap < 0 then return {0, 0, 0} end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local stored = redis.call('GET', KEYS[1])
+local tat, paused = now, 0
+if stored then
+    tat = tonumber(string.match(stored, '^(%d+)')) or now
+    if string.sub(stored, -1) == 'p' then paused = 1 end
+end
+if tat <= now then tat = now; paused = 0 end
+local wait = 0
+if reserve == 1 and interval > 0 then
+    local mark = ''
+    if paused == 1 then mark = 'p' end
+    local ttl = math.ceil((tat + interval - now) / 1000) + 1000
+    redis.call('SET', KEYS[1], string.format('%d', tat + interval) .. mark, 'PX', ttl)
+    wait = tat - now
+elseif paused == 1 then
+    wait = tat - now
+end
+if wait > 0 then return {wait, paused, 0} end
+if cap == 0 then return {0, 0, 1} end
+local clock_ms = math.floor(now / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', clock_ms)
+if redis.call('ZCARD', KEYS[2]) < cap then
+    redis.call('ZADD', KEYS[2], clock_ms + hold, ARGV[5])
+    redis.call('PEXPIRE', KEYS[2], hold)
+    return {0, 0, 1}
+end
+return {0, 0, 0}
+"""
+
+# Push the channel's next moment to now + ARGV[1] µs, unless it is later already.
+_PAUSE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local pause = tonumber(ARGV[1])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then tat = tonumber(string.match(stored, '^(%d+)')) or now end
+if now + pause > tat then
+    local ends = string.format('%d', now + pause) .. 'p'
+    redis.call('SET', KEYS[1], ends, 'PX', math.ceil(pause / 1000) + 1000)
+end
+return 1
+"""
+
+
+class NotNow(Exception):
+    """The gate did not open: put the message back for ``later`` seconds (0: for a
+    fresh task, now)."""
+
+    def __init__(self, later: float) -> None:
+        super().__init__(later)
+        self.later = later
+
+
+def max_in_flight(channel: "Channel") -> int:
+    """The channel's cap on requests in flight (its setting, or the default)."""
+    value = channel.settings.get("max_in_flight") if channel.settings else None
+    try:
+        cap = int(str(value)) if value not in (None, "") else 0
+    except (TypeError, ValueError):
+        cap = 0
+    return cap if cap > 0 else settings.MESSAGING_MAX_IN_FLIGHT
+
+
+def _interval_us(channel: "Channel") -> int:
+    rate = channel.rate_per_second
+    return round(1e6 / rate) if rate else 0
+
+
+def _hold_ms() -> int:
+    return round((settings.MESSAGING_HTTP_TIMEOUT + 1) * 1000)
+
+
+def _keys(channel: "Channel") -> list[str]:
+    return [f"flowcast:rate:{channel.pk}", f"flowcast:inflight:{channel.pk}"]
+
+
+# --- without Redis: the same rules, in this process ---------------------------
+
+_lock = threading.Lock()
+_moments: dict[int, tuple[float, bool]] = {}  # channel → (next moment, paused)
+_slots: dict[int, dict[str, float]] = {}  # channel → holder → held until
+
+
+def _local_gate(
+    channel: "Channel", args: list[Any], released: list[str]
+) -> tuple[float, bool, bool]:
+    interval, reserve, cap, hold = (
+        args[0] / 1e6,
+        args[1],
+        args[2],
+        args[3] / 1000,
+    )
+    with _lock:
+        slots = _slots.setdefault(channel.pk, {})
+        for holder in released:
+            slots.pop(holder, None)
+        if cap < 0:
+            return 0.0, False, False
+        now = time.monotonic()
+        moment, paused = _moments.get(channel.pk, (now, False))
+        if moment <= now:
+            moment, paused = now, False
+        wait = 0.0
+        if reserve and interval:
+            _moments[channel.pk] = (moment + interval, paused)
+            wait = moment - now
+        elif paused:
+            wait = moment - now
+        if wait > 0:
+            return wait, paused, False
+        if cap == 0:
+            return 0.0, False, True
+        for holder, until in list(slots.items()):
+            if until <= now:
+                del slots[holder]
+        if len(slots) < cap:
+            slots[args[4]] = now + hold
+            return 0.0, False, True
+        return 0.0, False, False
+
+
+def _local_pause(channel: "Channel", seconds: float) -> None:
+    with _lock:
+        now = time.monotonic()
+        moment, _ = _moments.get(channel.pk, (now, False))
+        if now + seconds > moment:
+            _moments[channel.pk] = (now + seconds, True)
+
+
+# --- with Redis -----------------------------------------------------------------
+
+_clients: dict[Any, tuple[Any, Any, Any]] = {}
+
+
+def _redis() -> tuple[Any, Any, Any] | None:
+    """(client, gate script, pause script) for this thread's use, or None."""
+    url = settings.MESSAGING_REDIS_URL
+    if not url:
+        return None
+    with _lock:
+        if url not in _clients:
+            import redis
+
+            client = redis.Redis.from_url(url)
+            _clients[url] = (
+                client,
+                client.register_script(_GATE),
+                client.register_script(_PAUSE),
+            )
+    return _clients[url]
+
+
+def _redis_async() -> tuple[Any, Any, Any] | None:
+    """The same on a redis.asyncio client of the running loop."""
+    url = settings.MESSAGING_REDIS_URL
+    if not url:
+        return None
+    key = (url, asyncio.get_running_loop())
+    if key not in _clients:
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(url)
+        _clients[key] = (
+            client,
+            client.register_script(_GATE),
+            client.register_script(_PAUSE),
+        )
+    return _clients[key]
+
+
+def _answer(found: list[Any]) -> tuple[float, bool, bool]:
+    return max(int(found[0]), 0) / 1e6, bool(found[1]), bool(found[2])
+
+
+# --- the gate ---------------------------------------------------------------------
+
+
+def _pass(wait: float, paused: bool, deadline: float) -> float:
+    """How long to sleep before asking again, or NotNow."""
+    if paused and wait > WAIT_OUT_PAUSE:
+        raise NotNow(wait)
+    if time.monotonic() + wait >= deadline:
+        raise NotNow(0)
+    return wait
+
+
+@contextmanager
+def gate(channel: "Channel", *, deadline: float, slot: bool = True) -> Iterator[None]:
+    """Let one send on ``channel`` through, in this thread: wait for its moment (its
+    rate, a pause) and, with ``slot``, hold one of its in-flight slots while the
+    body runs. NotNow when it cannot open before ``deadline`` (time.monotonic()) or
+    a long pause is on."""
+    cap = max_in_flight(channel) if slot else 0
+    holder = uuid.uuid4().hex
+    args: list[Any] = [_interval_us(channel), 1, cap, _hold_ms(), holder]
+    found = _redis()
+    poll = 0.001
+    while True:
+        if found is None:
+            wait, paused, taken = _local_gate(channel, args, [])
+        else:
+            wait, paused, taken = _answer(found[1](keys=_keys(channel), args=args))
+        args[1] = 0  # the moment is reserved; later asks only wait out pauses
+        if taken:
+            break
+        if wait > 0:
+            time.sleep(_pass(wait, paused, deadline))
+            continue
+        time.sleep(_pass(poll, False, deadline))
+        poll = min(poll * 2, 0.02)
+    try:
+        yield
+    finally:
+        if cap:
+            give_back = [0, 0, -1, 0, "", holder]
+            if found is None:
+                _local_gate(channel, give_back, [holder])
+            else:
+                found[1](keys=_keys(channel), args=give_back)
+
+
+class _GivenBack:
+    """Slots given back on the sending loop, by channel, for the next call; and the
+    sends on the loop waiting for one of the channel's slots, woken in turn as one
+    is given back here (its call gives the slot back and takes it at once)."""
+
+    def __init__(self) -> None:
+        self.holders: dict[int, tuple[Channel, list[str]]] = {}
+        self.waiters: dict[int, deque[asyncio.Future[None]]] = {}
+        self.flush_due = False
+
+    def wake_one(self, channel: "Channel") -> bool:
+        waiting = self.waiters.get(channel.pk)
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return True
+        return False
+
+    async def wait(self, channel: "Channel", timeout: float) -> bool:
+        """Wait until woken (True) or ``timeout`` seconds (False)."""
+        waiter = asyncio.get_running_loop().create_future()
+        waiting = self.waiters.setdefault(channel.pk, deque())
+        waiting.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in waiting:
+                waiting.remove(waiter)
+
+    def take(self, channel: "Channel") -> list[str]:
+        found = self.holders.pop(channel.pk, None)
+        return found[1] if found else []
+
+
+_given_back: dict[asyncio.AbstractEventLoop, _GivenBack] = {}
+
+
+async def _flush(given: _GivenBack) -> None:
+    given.flush_due = False
+    for channel, holders in list(given.holders.values()):
+        given.take(channel)
+        if holders:
+            await _ask_async(channel, [0, 0, -1, 0, ""], holders)
+
+
+async def _ask_async(
+    channel: "Channel", args: list[Any], released: list[str]
+) -> tuple[float, bool, bool]:
+    found = _redis_async()
+    if found is None:
+        return _local_gate(channel, args, released)
+    return _answer(await found[1](keys=_keys(channel), args=[*args, *released]))
+
+
+@asynccontextmanager
+async def gate_async(channel: "Channel", *, deadline: float) -> AsyncIterator[None]:
+    """gate, on the sending loop (always with a slot): waiting lets the loop's
+    other sends go on."""
+    loop = asyncio.get_running_loop()
+    given = _given_back.setdefault(loop, _GivenBack())
+    holder = uuid.uuid4().hex
+    args: list[Any] = [_interval_us(channel), 1, max_in_flight(channel)]
+    args += [_hold_ms(), holder]
+    poll = 0.001
+    while True:
+        wait, paused, taken = await _ask_async(channel, args, given.take(channel))
+        args[1] = 0
+        if taken:
+            break
+        if wait > 0:
+            await asyncio.sleep(_pass(wait, paused, deadline))
+            continue
+        # Every slot is held: a send of this loop giving one back wakes us; one
+        # given back by another worker is seen by asking again.
+        woken = await given.wait(channel, _pass(poll, False, deadline))
+        poll = 0.001 if woken else min(poll * 2, 0.02)
+    try:
+        yield
+    finally:
+        given.holders.setdefault(channel.pk, (channel, []))[1].append(holder)
+        given.wake_one(channel)
+        if not given.flush_due:
+            given.flush_due = True
+            loop.call_later(RELEASE_SECONDS, lambda: loop.create_task(_flush(given)))
+
+
+def channel_pause(channel: "Channel", seconds: float) -> None:
+    """Send nothing on ``channel`` for ``seconds`` (its provider asked), from any
+    worker."""
+    found = _redis()
+    if found is None:
+        _local_pause(channel, seconds)
+    else:
+        found[2](keys=_keys(channel)[:1], args=[max(round(seconds * 1e6), 1)])
+
+
+async def channel_pause_async(channel: "Channel", seconds: float) -> None:
+    """channel_pause, on the sending loop."""
+    found = _redis_async()
+    if found is None:
+        _local_pause(channel, seconds)
+    else:
+        await found[2](keys=_keys(channel)[:1], args=[max(round(seconds * 1e6), 1)])
+
+
+def rate_limit_wait(channel: "Channel") -> float:
+    """Reserve the channel's next moment; seconds to wait for it (no slot held)."""
+    args: list[Any] = [_interval_us(channel), 1, 0, 0, ""]
+    found = _redis()
+    if found is None:
+        return _local_gate(channel, args, [])[0]
+    return _answer(found[1](keys=_keys(channel), args=args))[0]
