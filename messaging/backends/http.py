@@ -54,7 +54,6 @@ def session() -> aiohttp.ClientSession:
             connector=aiohttp.TCPConnector(
                 limit=width, limit_per_host=0, keepalive_timeout=30
             ),
-            timeout=aiohttp.ClientTimeout(total=settings.MESSAGING_HTTP_TIMEOUT),
         )
         _sessions[loop] = found
         atexit.register(_close_at_exit, loop, found)
@@ -121,7 +120,12 @@ async def post(
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers = {**headers, "Authorization": f"Basic {token}"}
     try:
-        async with session().post(url, data=data, headers=headers) as response:
+        async with session().post(
+            url,
+            data=data,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=settings.MESSAGING_HTTP_TIMEOUT),
+        ) as response:
             answer = Answer(
                 response.status,
                 response.headers,
