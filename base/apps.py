@@ -18,8 +18,13 @@ class BaseConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import heartbeat  # noqa: F401  (connects the Celery signals)
+        from config.celery import app
+
+        from .heartbeat import WorkerHeartbeat  # (also connects the Celery signals)
         from .roles import roles_sync
+
+        # Before any worker is built: its consumer's steps are read when it starts.
+        app.steps["consumer"].add(WorkerHeartbeat)
 
         # The roles follow the code: kept after every migrate (and test flush).
         post_migrate.connect(lambda **_: roles_sync(), sender=self, weak=False)

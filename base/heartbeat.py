@@ -1,14 +1,18 @@
 """Heartbeats of the background processes, for the dashboard and /healthz.
 
-Workers beat after the tasks they run (beat queues one every 15 seconds, so an idle
-worker still beats); beat beats from its scheduler loop (base.beat).
+Each process beats for itself, so /healthz blames the one that stopped: a worker from
+a timer of its own (WorkerHeartbeat, a step of its consumer, running while it is
+connected to the broker, busy or idle); beat from its scheduler loop (base.beat).
 """
 
 import datetime as dt
+import logging
 import time
 from typing import Any
 
+from celery import bootsteps
 from celery.signals import task_postrun, task_prerun
+from django.db import connection
 from django.utils import timezone
 
 from .audit import _acting
@@ -19,6 +23,7 @@ EVERY_SECONDS = 10.0
 STALE_AFTER = dt.timedelta(seconds=90)
 NAMES = {"worker": "Celery worker", "beat": "Celery beat (scheduler)"}
 _last_beat: dict[str, float] = {}
+logger = logging.getLogger(__name__)
 
 
 def heartbeat(name: str) -> None:
@@ -28,6 +33,42 @@ def heartbeat(name: str) -> None:
         return
     _last_beat[name] = now
     Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+
+def _worker_beat() -> None:
+    try:
+        Heartbeat.objects.update_or_create(
+            name="worker", defaults={"seen_at": timezone.now()}
+        )
+    except Exception:  # a database outage is /healthz's to report, not a crash
+        logger.warning("worker heartbeat not recorded", exc_info=True)
+    finally:
+        # The worker's main process holds no connection between beats: its pool
+        # processes are forked from it, and a test worker's threads end with the test.
+        connection.close()
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """A step of the worker's consumer: beats every few seconds from the worker's
+    own timer while the worker is connected to the broker, whether or not it runs
+    tasks (added to the Celery app in base.apps)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        self.timer_entry: Any = None
+        super().__init__(parent, **kwargs)
+
+    def start(self, parent: Any) -> None:
+        _worker_beat()
+        self.timer_entry = parent.timer.call_repeatedly(EVERY_SECONDS, _worker_beat)
+
+    def stop(self, parent: Any) -> None:
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+            self.timer_entry = None
+
+    shutdown = stop
 
 
 def heartbeats(now: dt.datetime | None = None) -> dict[str, dict[str, Any]]:
@@ -56,8 +97,7 @@ def _job_acts_as_system(task_id: str = "", task: Any = None, **_: Any) -> None:
 
 
 @task_postrun.connect
-def _worker_beats(task_id: str = "", **_: Any) -> None:
+def _job_done(task_id: str = "", **_: Any) -> None:
     token = _tokens.pop(task_id, None)
     if token is not None:
         _acting.reset(token)
-    heartbeat("worker")

@@ -279,12 +279,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
-    # Keeps an idle worker's heartbeat fresh (base.heartbeat).
-    "system: worker heartbeat": {
-        "task": "console.tasks.heartbeat",
-        "schedule": timedelta(seconds=15),
-        "options": {"expires": 14},
-    },
 }
 
 # --- Messaging ---------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The sweeper: what the broker lost, what a dead worker left, retries whose back-off
 is over and deferred messages whose window opened are queued again from the
-database, the record of what is left to send."""
+database, the record of what is left to send.
+
+A queued message's lease stands for its send task in the broker: the sweeper leaves
+leased messages alone, unless the broker lost its queue (messaging.broker_loss)."""
 
 import datetime as dt
 from collections.abc import Iterable
@@ -9,6 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from .broker_loss import broker_epoch_changed, broker_epoch_mark
 from .claims import lease
 from .models import Message
 from .outbox import UNSENT
@@ -36,10 +40,13 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> i
 
     Catches what the broker lost, what a dead worker left, retries whose back-off is
     over and deferred messages whose window opened. Messages of stopped batches
-    whose worker was lost are cancelled instead. Return the number of send tasks
-    queued.
+    whose worker was lost are cancelled instead. Messages whose lease still holds
+    for a task in the broker are left alone, unless the broker lost its queue since
+    the last sweep: then every due message nobody holds is queued again. Return the
+    number of send tasks queued.
     """
     now = now or timezone.now()
+    lost_epoch = broker_epoch_changed()
     # Claims are only taken on due messages: the pending index's time range finds
     # them without reading the messages deferred to later.
     expired = Message.objects.filter(
@@ -61,14 +68,37 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> i
         claim_token=None,
         lease_until=None,
     )
-    due = (
-        Message.objects.due(now)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .order_by("batch_id", "id")
-        .values_list("batch_id", "id")[:limit]
-    )
+    due = Message.objects.due(now)
+    if lost_epoch is None:
+        due = due.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    queued = 0
+    after: tuple[int, int] | None = None
+    while True:
+        page = due
+        if after is not None:
+            batch_id, message_id = after
+            page = due.filter(
+                Q(batch_id__gt=batch_id) | Q(batch_id=batch_id, id__gt=message_id)
+            )
+        rows = list(
+            page.order_by("batch_id", "id").values_list("batch_id", "id")[:limit]
+        )
+        queued += _queue(rows, now)
+        # A broker that lost its queue gets everything back before it is marked;
+        # otherwise what is left over waits for the next sweep.
+        if lost_epoch is None or len(rows) < limit:
+            break
+        after = rows[-1]
+    if lost_epoch is not None:
+        broker_epoch_mark(lost_epoch)
+    return queued
+
+
+def _queue(rows: list[tuple[int, int]], now: dt.datetime) -> int:
+    """Lease the messages of ``rows`` ((batch id, id), in order) again and queue send
+    tasks for them. Return the number of tasks."""
     by_batch: dict[int, list[int]] = {}
-    for batch_id, message_id in due:
+    for batch_id, message_id in rows:
         by_batch.setdefault(batch_id, []).append(message_id)
     queued = 0
     for batch_id, ids in by_batch.items():

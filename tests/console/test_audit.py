@@ -78,7 +78,7 @@ def test_background_jobs_are_recorded_as_the_system(
 ) -> None:
     from django.utils import timezone
 
-    from base.heartbeat import _job_acts_as_system, _worker_beats
+    from base.heartbeat import _job_acts_as_system, _job_done
     from campaigns.lifecycle import campaigns_advance
 
     campaign = make_campaign(started=True)
@@ -91,7 +91,7 @@ def test_background_jobs_are_recorded_as_the_system(
     try:
         campaigns_advance(now=timezone.now())
     finally:
-        _worker_beats(task_id="t1")
+        _job_done(task_id="t1")
 
     [entry] = entries("status")
     assert entry.actor is None

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.runs import campaign_tick
+from messaging.broker_loss import broker_epoch_changed, broker_epoch_mark
 from messaging.models import Message
 from messaging.sending import messages_send_range, retry_delay
 from messaging.sweep import id_ranges, messages_sweep
@@ -144,7 +145,11 @@ def test_the_sweeper_gives_back_claims_of_a_lost_worker(
 def test_the_sweeper_leaves_messages_a_task_still_holds(
     run: Any, redis_client: Any
 ) -> None:
-    # Fresh fan-out: the dispatch task queued at commit holds the lease.
+    # A broker the sweeper has seen before (not flushed since): the dispatch task
+    # queued at the fan-out's commit is in it and holds the lease.
+    epoch = broker_epoch_changed()
+    assert epoch is not None
+    broker_epoch_mark(epoch)
     assert messages_sweep() == 0
     later = timezone.now() + dt.timedelta(hours=1)
     assert messages_sweep(now=later) == 1
