@@ -341,6 +341,15 @@ class CampaignRun(models.Model):
         return f"{self.campaign} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
 
     @property
+    def skip_reason(self) -> str:
+        """Why a skipped run was skipped, from its note; "" for other runs."""
+        if self.status != self.Status.SKIPPED:
+            return ""
+        return (
+            self.note.removeprefix("skipped: ") or "the previous run was still sending"
+        )
+
+    @property
     def duration(self) -> dt.timedelta | None:
         """How long it took to send, once done; None before, or for a skipped run."""
         if self.finished_at is None:

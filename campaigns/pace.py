@@ -87,6 +87,13 @@ class Pace:
         return longest is not None and longest > self.period
 
     @property
+    def title(self) -> str:
+        """The notice's heading."""
+        if self.slow or self.skipped:
+            return "Runs do not fit the plan"
+        return "Slots missed" if self.missed else ""
+
+    @property
     def notice(self) -> str:
         """What the campaign page says of it, or "" when the runs fit the plan."""
         facts = []

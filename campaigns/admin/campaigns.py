@@ -203,7 +203,11 @@ class CampaignAdmin(CampaignViewsMixin):
     ) -> HttpResponse:
         campaign = self.get_object(request, object_id)
         pace = campaign_pace(campaign=campaign) if campaign is not None else None
-        context = {**(extra_context or {}), "pace_notice": pace.notice if pace else ""}
+        context = {
+            **(extra_context or {}),
+            "pace_notice": pace.notice if pace else "",
+            "pace_title": pace.title if pace else "",
+        }
         return super().change_view(request, object_id, form_url, context)
 
     def object_notice(self, request: HttpRequest, obj: Campaign) -> str:
