@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -317,6 +319,15 @@ class CampaignRun(models.Model):
     )
     counted_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(
+        "finished sending",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When its last message went out, as read when the run was done: "
+        "it took from its start to this. Empty while it sends, and for a skipped "
+        "run.",
+    )
 
     class Meta:
         ordering = ["-scheduled_for"]
@@ -328,6 +339,22 @@ class CampaignRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} @ {self.scheduled_for:%Y-%m-%d %H:%M}"
+
+    @property
+    def skip_reason(self) -> str:
+        """Why a skipped run was skipped, from its note; "" for other runs."""
+        if self.status != self.Status.SKIPPED:
+            return ""
+        return (
+            self.note.removeprefix("skipped: ") or "the previous run was still sending"
+        )
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        """How long it took to send, once done; None before, or for a skipped run."""
+        if self.finished_at is None:
+            return None
+        return max(self.finished_at - self.started_at, dt.timedelta(0))
 
     @property
     def pruned_counts(self) -> dict[str, int]:

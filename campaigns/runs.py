@@ -16,11 +16,13 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from flows.cohorts import cohort_open, cohorts_busy, cohorts_end
 from flows.engine import journeys_start
 from flows.models import Cohort
+from messaging.models import Message
 from messaging.outbox import unsent_count
 
 from .counting import run_store_counts
@@ -130,17 +132,31 @@ def _unsent_of_previous_run(campaign: Campaign) -> int:
     return unsent_count(batch_ids=[previous])
 
 
+def _last_sent_at(run: CampaignRun) -> dt.datetime:
+    """When the run's last message went out; now for a run that sent none (all
+    failed or opted out). Read once, when the run is done: campaigns.pace reads
+    its runs' durations from the runs, not from millions of messages."""
+    last = None
+    if run.cohort is not None:
+        last = Message.objects.filter(
+            batch_id=run.cohort.batch_id,
+            status__in=(Message.Status.SENT, Message.Status.DELIVERED),
+        ).aggregate(last=Max("sent_at"))["last"]
+    return last or timezone.now()
+
+
 def runs_mark_done() -> int:
     """Mark done the running runs with nothing left to do: no message still to send
     and nobody on the flow (a wait, a branch to come). Return how many."""
     done = 0
-    for run in CampaignRun.objects.filter(status=CampaignRun.Status.RUNNING):
+    running = CampaignRun.objects.filter(status=CampaignRun.Status.RUNNING)
+    for run in running.select_related("cohort"):
         cohorts = Cohort.objects.filter(run=run)
         if cohorts_busy(cohorts=cohorts):
             continue
         if CampaignRun.objects.filter(
             pk=run.pk, status=CampaignRun.Status.RUNNING
-        ).update(status=CampaignRun.Status.DONE):
+        ).update(status=CampaignRun.Status.DONE, finished_at=_last_sent_at(run)):
             # Its messages go out only while it runs: a row handed back now (a
             # retry) must not go later.
             cohorts_end(cohorts=cohorts, reason="run over")

@@ -24,6 +24,7 @@ from ..lifecycle import (
     campaign_update,
 )
 from ..models import Campaign, CampaignEvent, CampaignRun
+from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
 from .actions import delete_selected, end_selected, suspend_selected
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
@@ -89,6 +90,7 @@ class CampaignAdmin(CampaignViewsMixin):
     ]
     actions = [suspend_selected, end_selected, delete_selected]
     inlines = [CampaignEventInline]
+    change_form_template = "admin/campaigns/campaign/change_form.html"
 
     @property
     def media(self) -> forms.Media:
@@ -192,6 +194,22 @@ class CampaignAdmin(CampaignViewsMixin):
             ]
         return fieldsets
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        pace = campaign_pace(campaign=campaign) if campaign is not None else None
+        context = {
+            **(extra_context or {}),
+            "pace_notice": pace.notice if pace else "",
+            "pace_title": pace.title if pace else "",
+        }
+        return super().change_view(request, object_id, form_url, context)
+
     def object_notice(self, request: HttpRequest, obj: Campaign) -> str:
         if obj.status == Campaign.Status.SUSPENDED and self.has_change_permission(
             request, obj
@@ -241,6 +259,12 @@ class CampaignAdmin(CampaignViewsMixin):
             # the start minute passed). The response_* and log_* hooks below read
             # this: the operator goes back to the form and nothing is logged as saved.
             request.campaign_refusal = refusal_reason(exc)  # type: ignore[attr-defined]
+            return
+        # Saved: a plan its group cannot keep up with is the operator's call, told
+        # now rather than found later as skipped slots.
+        estimate = campaign_run_estimate(campaign=obj)
+        if estimate is not None and estimate.warning:
+            self.message_user(request, estimate.warning, messages.WARNING)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         refusal = getattr(request, "campaign_refusal", None)

@@ -77,6 +77,12 @@ class CampaignForm(forms.ModelForm):
                 "'_blank');}"
                 "else{alert('Choose a flow first.');}return false;",
             )
+        if "schedule" in self.fields:
+            self.fields["schedule"].help_text += (
+                " A slot that comes while the previous run is still sending is "
+                "skipped; saving warns when the group cannot be sent in one period "
+                "at its channels' rates."
+            )
         # The date pickers say nothing of the zone they are read in.
         for name in ("start_at", "end_at"):
             if name in self.fields:

@@ -3,12 +3,14 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 
 from config.records_admin import RecordAdmin
 
 from ..counting import run_counts
-from ..models import CampaignRun
+from ..models import Campaign, CampaignRun
+from ..pace import campaign_pace, duration_text
 
 
 @admin.register(CampaignRun)
@@ -16,13 +18,15 @@ class CampaignRunAdmin(RecordAdmin):
     list_display = [
         "campaign",
         "scheduled_for",
+        "status_and_reason",
+        "took",
         "recipients",
         "queued",
         "sent",
         "failed",
         "skipped_count",
     ]
-    list_filter = ["campaign"]
+    list_filter = ["campaign", "status"]
     list_select_related = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "scheduled_for"
@@ -31,11 +35,43 @@ class CampaignRunAdmin(RecordAdmin):
         "scheduled_for",
         "flow_version",
         "status",
+        "note",
         "recipients",
         "messages_created",
         "skipped",
         "started_at",
+        "finished_at",
+        "took",
     )
+
+    @admin.display(description="status", ordering="status")
+    def status_and_reason(self, run: CampaignRun) -> str:
+        """Its status, and for a skipped run why (how much the previous run still
+        had to send)."""
+        if run.skip_reason:
+            return format_html('Skipped<div class="help">{}</div>', run.skip_reason)
+        return run.get_status_display()
+
+    @admin.display(description="took to send")
+    def took(self, run: CampaignRun) -> str:
+        return duration_text(run.duration) if run.duration is not None else "—"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Filtered on one campaign: its missed slots, which have no row to list.
+        context = dict(extra_context or {})
+        chosen = request.GET.get("campaign__id__exact", "")
+        campaign = (
+            Campaign.objects.filter(pk=int(chosen)).first()
+            if chosen.isdigit()
+            else None
+        )
+        if campaign is not None:
+            context.update(
+                pace=campaign_pace(campaign=campaign), pace_campaign=campaign
+            )
+        return super().changelist_view(request, context)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)

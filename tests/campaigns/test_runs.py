@@ -247,3 +247,24 @@ def test_a_run_is_marked_done_once_nothing_is_left_to_send(
     assert runs_mark_done() == 1
     run.refresh_from_db()
     assert run.status == CampaignRun.Status.DONE
+
+
+@pytest.mark.django_db
+def test_a_run_done_records_when_its_last_message_went_out(make_campaign: Any) -> None:
+    from campaigns.runs import runs_mark_done
+
+    campaign = make_campaign(started=True)
+    run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
+    last = run.started_at + dt.timedelta(minutes=4)
+    messages = Message.objects.filter(batch__cohort__run=run)
+    messages.update(status="sent", sent_at=run.started_at + dt.timedelta(minutes=1))
+    messages.filter(pk=messages.order_by("id")[0].pk).update(
+        status="delivered", sent_at=last
+    )
+
+    assert runs_mark_done() == 1
+
+    run.refresh_from_db()
+    assert run.finished_at == last
+    assert run.duration == dt.timedelta(minutes=4)
