@@ -10,10 +10,13 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from flows.graph import SEND
+from messaging.backends import get_backend
+from messaging.gate import max_in_flight
 from messaging.models import Channel, Message
 from messaging.outbox import UNSENT
 
@@ -40,9 +43,23 @@ RECENT_RUNS = 10
 LOOK_BACK_SLOTS = 500
 MISSED_LISTED = 20
 
-# A channel without a rate sends as fast as its provider answers, one request at a
-# time per worker process: assume a provider answering in about 10 ms.
+# A channel without a rate sends as fast as its provider answers: one message at a
+# time per worker process for most backends (assume about 10 ms each), or, for those
+# keeping many in flight (HTTP providers, SMTP), the channel's max_in_flight at once,
+# each answered in about PROVIDER_LATENCY seconds.
 ASSUMED_RATE = 100
+PROVIDER_LATENCY = 0.1
+
+
+def assumed_rate(channel: Channel) -> int:
+    """Messages per second a channel without a rate is assumed to send."""
+    try:
+        concurrent = get_backend(channel.kind).concurrent
+    except ImproperlyConfigured:
+        concurrent = False
+    if not concurrent:
+        return ASSUMED_RATE
+    return round(max_in_flight(channel) / PROVIDER_LATENCY)
 
 
 def duration_text(span: dt.timedelta) -> str:
@@ -265,7 +282,8 @@ class RunEstimate:
         if self.rate_assumed:
             rate = (
                 f"about {rate} (channel {self.channel!r} has no rate set; assumed "
-                "for a provider answering in about 10 ms)"
+                "from how many messages it keeps in flight and a provider answering "
+                "in about 100 ms)"
             )
         else:
             rate += f" (channel {self.channel!r})"
@@ -280,7 +298,7 @@ class RunEstimate:
 def campaign_run_estimate(*, campaign: Campaign) -> RunEstimate | None:
     """The time one run of ``campaign`` should take: its group's contacts not opted
     out, times the flow's send steps on each channel, at that channel's rate
-    (ASSUMED_RATE where it has none); the slowest channel sets the time. Every send
+    (assumed_rate where it has none); the slowest channel sets the time. Every send
     step counts, as if no branch left any out. None for a bulk message or a flow
     that sends nothing."""
     if campaign.schedule not in PERIODS or campaign.flow_version is None:
@@ -297,7 +315,7 @@ def campaign_run_estimate(*, campaign: Campaign) -> RunEstimate | None:
     schedule = Schedule(campaign.schedule)
     estimates = []
     for channel in channels:
-        rate = channel.rate_per_second or ASSUMED_RATE
+        rate = channel.rate_per_second or assumed_rate(channel)
         messages = per_channel[channel.pk]
         estimates.append(
             RunEstimate(

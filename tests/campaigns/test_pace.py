@@ -233,3 +233,25 @@ def test_a_channel_without_a_rate_is_assumed_to_send_100_a_second(
     estimate = campaign_run_estimate(campaign=campaign)
     assert estimate is not None
     assert estimate.warning == ""
+
+
+@pytest.mark.django_db
+def test_a_channel_keeping_many_in_flight_is_assumed_to_send_its_cap_ten_a_second(
+    make_campaign: Any, make_group: Any, make_flow: Any, make_channel: Any
+) -> None:
+    hook = make_channel(
+        kind="webhook",
+        settings={"url": "https://hooks.example/x", "max_in_flight": 20},
+    )
+    campaign = make_campaign(
+        schedule="minute",
+        flow=make_flow(channel=hook),
+        group=big_group(make_group, 130),
+    )
+
+    estimate = campaign_run_estimate(campaign=campaign)
+
+    assert estimate is not None
+    # 20 requests at once, each answered in about 100 ms.
+    assert (estimate.rate, estimate.rate_assumed) == (200, True)
+    assert estimate.takes == dt.timedelta(seconds=0.65)
