@@ -4,7 +4,8 @@ real ones, by Celery worker processes on PostgreSQL and Redis.
 Local peers only (bench/delivery/provider.py, one asyncio process each): a webhook
 receiver answering after 100 ms, the same answering at once, and a server speaking
 Twilio's Messages API answering after 100 ms and refusing calls past 100 in flight
-(429, error 20429), as Twilio does. For each, one campaign run to --contacts contacts
+(429, error 20429), as Twilio does, and an SMTP server (aiosmtpd) taking 20 ms over
+every command. For each, one campaign run to --contacts contacts
 is sent end to end and the bench prints messages per second, the most requests the
 provider held at once, how many idempotency keys it saw twice, and the workers'
 memory. The last lines hold the ratios. PostgreSQL and Redis come from DATABASE_URL /
@@ -39,6 +40,13 @@ SCENARIOS = [
         max_in_flight=100,
         twilio_limit=100,
         target=900,
+    ),
+    Scenario(
+        "SMTP, 20 ms a command, max_in_flight 40",
+        "email",
+        20,
+        max_in_flight=40,
+        target=300,
     ),
 ]
 

@@ -3,8 +3,13 @@ server with keep-alive that takes a webhook POST or a Twilio Messages API call, 
 the provider's latency, and answers; it counts every request by its idempotency key
 (or its message id) and the most requests it held at once.
 
+With ``--smtp-port``, the same process is also an SMTP server (aiosmtpd) that waits
+the latency on every command (EHLO, MAIL, RCPT, DATA, NOOP, RSET), counting each
+message by its X-Flowcast-Message header and the connections opened.
+
 Run as its own process (one asyncio loop, so thousands of waiting requests cost
-nothing): ``python -m bench.delivery.provider PORT LATENCY_MS [--twilio-limit N]``.
+nothing): ``python -m bench.delivery.provider PORT LATENCY_MS [--twilio-limit N]
+[--smtp-port PORT]``.
 ``GET /stats`` answers the counts as JSON; ``POST /reset`` clears them. With
 ``--twilio-limit``, a call past that many in flight is refused as Twilio refuses it:
 429, error code 20429.
@@ -14,6 +19,8 @@ import argparse
 import asyncio
 import json
 from collections import Counter
+from email import message_from_bytes
+from typing import Any
 from urllib.parse import parse_qs
 
 
@@ -105,9 +112,81 @@ class Provider:
         return "200 OK", {"id": f"hook-{key}"}
 
 
-async def main(port: int, latency: float, twilio_limit: int | None) -> None:
+class Mailbox:
+    """aiosmtpd's handler: every command waits the latency; messages are counted."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    async def slow(self) -> None:
+        await asyncio.sleep(self.provider.latency)
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook names)
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: Any
+    ) -> Any:
+        await self.slow()
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        await self.slow()
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        await self.slow()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.provider.in_flight += 1
+        self.provider.peak = max(self.provider.peak, self.provider.in_flight)
+        try:
+            await self.slow()
+        finally:
+            self.provider.in_flight -= 1
+        message = message_from_bytes(envelope.original_content or envelope.content)
+        self.provider.keys[str(message.get("X-Flowcast-Message", ""))] += 1
+        return "250 OK"
+
+    async def handle_NOOP(
+        self, server: Any, session: Any, envelope: Any, arg: str
+    ) -> str:  # noqa: N802
+        await self.slow()
+        return "250 OK"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await self.slow()
+        return "250 OK"
+
+
+async def main(
+    port: int, latency: float, twilio_limit: int | None, smtp_port: int | None
+) -> None:
     provider = Provider(latency, twilio_limit)
     server = await asyncio.start_server(provider.serve, "127.0.0.1", port, backlog=1024)
+    if smtp_port:
+        from aiosmtpd.smtp import SMTP
+
+        mailbox = Mailbox(provider)
+
+        class Counting(SMTP):
+            def connection_made(self, transport: Any) -> None:
+                provider.connections += 1
+                super().connection_made(transport)
+
+        loop = asyncio.get_running_loop()
+        await loop.create_server(
+            lambda: Counting(mailbox, hostname="bench.local"),
+            "127.0.0.1",
+            smtp_port,
+            backlog=1024,
+        )
     async with server:
         await server.serve_forever()
 
@@ -117,5 +196,8 @@ if __name__ == "__main__":
     parser.add_argument("port", type=int)
     parser.add_argument("latency_ms", type=float)
     parser.add_argument("--twilio-limit", type=int, default=None)
+    parser.add_argument("--smtp-port", type=int, default=None)
     args = parser.parse_args()
-    asyncio.run(main(args.port, args.latency_ms / 1000, args.twilio_limit))
+    asyncio.run(
+        main(args.port, args.latency_ms / 1000, args.twilio_limit, args.smtp_port)
+    )

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+
 from bench.fanout_bench import build_group
 from bench.services import ROOT
 
@@ -26,7 +29,7 @@ SECRETS = {
 @dataclass
 class Scenario:
     name: str
-    kind: str  # the channel's kind: webhook or sms (Twilio)
+    kind: str  # the channel's kind: webhook, sms (Twilio) or email (SMTP)
     latency_ms: float
     max_in_flight: int | None = None
     twilio_limit: int | None = None
@@ -34,7 +37,9 @@ class Scenario:
 
 
 @contextlib.contextmanager
-def provider(latency_ms: float, twilio_limit: int | None) -> Iterator[str]:
+def provider(
+    latency_ms: float, twilio_limit: int | None, smtp_port: int | None = None
+) -> Iterator[str]:
     """A provider process; yields its base URL."""
     import port_for
 
@@ -43,6 +48,8 @@ def provider(latency_ms: float, twilio_limit: int | None) -> Iterator[str]:
     command.append(str(latency_ms))
     if twilio_limit:
         command += ["--twilio-limit", str(twilio_limit)]
+    if smtp_port:
+        command += ["--smtp-port", str(smtp_port)]
     process = subprocess.Popen(command, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -132,11 +139,11 @@ def send_one_run(scenario: Scenario, url: str, group_id: int) -> dict[str, Any]:
     from campaigns.runs import campaign_tick
     from messaging.models import Channel, Message
 
-    settings: dict[str, Any] = (
-        {"url": f"{url}/hook"}
-        if scenario.kind == "webhook"
-        else {"from": "+15005550006"}
-    )
+    settings: dict[str, Any] = {
+        "webhook": {"url": f"{url}/hook"},
+        "sms": {"from": "+15005550006"},
+        "email": {"from_email": "news@bench.example", "subject": "Hola"},
+    }[scenario.kind]
     if scenario.max_in_flight:
         settings["max_in_flight"] = scenario.max_in_flight
     channel = Channel.objects.create(
@@ -169,12 +176,26 @@ def run(
 
     os.environ.update(SECRETS)
     print(f"Delivery of one campaign run to {contacts:,} contacts, {workers} workers")
+    import port_for
+
+    from audiences.models import Contact
+
     group_id, setup = build_group(contacts)
+    Contact.objects.filter(email="").update(
+        email=Concat(Value("c"), Cast("id", CharField()), Value("@bench.example"))
+    )
     print(f"  setup: {setup:.1f} s")
     figures: dict[str, float] = {}
+    smtp_port = port_for.select_random()
     with contextlib.ExitStack() as stack:
         urls = [
-            stack.enter_context(provider(s.latency_ms, s.twilio_limit))
+            stack.enter_context(
+                provider(
+                    s.latency_ms,
+                    s.twilio_limit,
+                    smtp_port if s.kind == "email" else None,
+                )
+            )
             for s in scenarios
         ]
         twilio = next(
@@ -185,6 +206,8 @@ def run(
             "CELERY_BROKER_URL": broker,
             "LOG_LEVEL": "WARNING",
             "TWILIO_API_BASE": twilio,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
             **SECRETS,
         }
         worker = start_workers(workers, env)

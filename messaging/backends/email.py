@@ -10,8 +10,9 @@ Each worker process keeps a small pool of open connections (one per message it h
 in flight on email, at most the channel's ``max_in_flight``): connect, EHLO,
 STARTTLS and AUTH happen once per connection, not once per message. A connection
 idle for IDLE_CHECK_SECONDS is asked NOOP before its next message; one the server
-dropped is replaced, and a message whose send found it dropped is sent once more on
-a fresh connection. A recipient the server refuses fails that message only: the
+dropped (or that says it is closing: 421, as servers limiting messages per connection
+do) is replaced, and a message whose send found it so is sent once more on a fresh
+connection. A recipient the server refuses fails that message only: the
 connection goes on with the next one.
 """
 
@@ -91,8 +92,11 @@ class ConnectionPool:
         try:
             yield connection, reused
             keep = True
-        except smtplib.SMTPResponseException:
-            keep = True  # the server answered (a refused recipient): still open
+        except smtplib.SMTPResponseException as exc:
+            # The server answered (a refused sender): still open, unless it said
+            # it is closing (421: too many messages on one connection, shutting
+            # down).
+            keep = exc.smtp_code != 421
             raise
         except smtplib.SMTPRecipientsRefused:
             keep = True
@@ -164,8 +168,12 @@ class EmailBackend(BaseBackend):
             try:
                 with pool.connection() as (connection, reused):
                     connection.send_messages([email])
-            except smtplib.SMTPServerDisconnected:
-                if not reused:
+            except (
+                smtplib.SMTPServerDisconnected,
+                smtplib.SMTPResponseException,
+            ) as exc:
+                closing = getattr(exc, "smtp_code", 421) == 421
+                if not (reused and closing):
                     raise
                 # Dropped while idle in the pool (the server restarted, or closes
                 # idle connections): so are its idle peers; once more, afresh.
