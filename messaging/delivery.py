@@ -14,9 +14,11 @@ the rest of the chunk's messages for it are put back rather than each waiting ou
 own time-out.
 """
 
+import asyncio
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from queue import SimpleQueue
@@ -41,6 +43,8 @@ from .optouts import opting_out, opting_out_async
 BUSY_TRIES = 20
 # Time-outs in a row after which a channel's provider counts as hanging.
 HANGING_AFTER = 3
+# HTTP messages handed to the sending loop together, at most.
+HAND_OVER_TOGETHER = 16
 
 
 @dataclass
@@ -113,6 +117,25 @@ async def hand_over_async(
     return Outcome(message, later=busy)
 
 
+async def _start_all(
+    messages: list[tuple[Message, HTTPBackend]],
+    deadline: float,
+    landed: Callable[[Outcome], None],
+) -> None:
+    """Start sending ``messages`` on the sending loop; each outcome to ``landed``."""
+    for message, backend in messages:
+        task = asyncio.get_running_loop().create_task(
+            hand_over_async(message, backend, deadline)
+        )
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+        task.add_done_callback(lambda done: landed(done.result()))
+
+
+# The sends under way on the loop (the loop itself keeps only weak references).
+_running: set["asyncio.Task[Outcome]"] = set()
+
+
 class Courier:
     """Hands a chunk's messages over, keeping up to MESSAGING_WORKER_IN_FLIGHT of
     them in flight at once: HTTP providers' on the process's sending loop, other
@@ -124,7 +147,10 @@ class Courier:
         self.deadline = deadline
         self.width = settings.MESSAGING_WORKER_IN_FLIGHT
         self.pool: ThreadPoolExecutor | None = None
-        self.done: SimpleQueue[Future[Outcome]] = SimpleQueue()
+        self.done: SimpleQueue[Outcome] = SimpleQueue()
+        # HTTP messages not yet handed to the sending loop: handed over together,
+        # one wake-up of the loop for several of them.
+        self.waiting: list[tuple[Message, HTTPBackend]] = []
         # Each channel's messages in flight from here: never more than its cap.
         self.in_flight: Counter[int] = Counter()
         # Channels whose messages are put back unsent until (monotonic) then.
@@ -152,18 +178,27 @@ class Courier:
             or self.in_flight[message.channel_id] >= cap
         ):
             done += self._collect(block=True)
-        future: Future[Outcome]
+        self.in_flight[message.channel_id] += 1
         if isinstance(backend, HTTPBackend):
-            future = submit(hand_over_async(message, backend, self.deadline))
+            self.waiting.append((message, backend))
+            if len(self.waiting) >= HAND_OVER_TOGETHER:
+                self._hand_waiting()
         else:
             if self.pool is None:
                 self.pool = ThreadPoolExecutor(
                     self.width, thread_name_prefix="flowcast-send"
                 )
             future = self.pool.submit(hand_over, message, backend, self.deadline)
-        self.in_flight[message.channel_id] += 1
-        future.add_done_callback(self.done.put)
-        return done + self._collect(block=False)
+            future.add_done_callback(lambda landed: self.done.put(landed.result()))
+        done += self._collect(block=False)
+        if not done and len(self.waiting) == self.in_flight.total():
+            self._hand_waiting()  # nothing else in flight: do not keep it waiting
+        return done
+
+    def _hand_waiting(self) -> None:
+        if self.waiting:
+            waiting, self.waiting = self.waiting, []
+            submit(_start_all(waiting, self.deadline, self.done.put))
 
     def finished(self) -> list[Outcome]:
         """The outcomes in by now, without waiting."""
@@ -186,13 +221,13 @@ class Courier:
     def _collect(self, *, block: bool) -> list[Outcome]:
         outcomes: list[Outcome] = []
         if block and self.in_flight.total():
+            self._hand_waiting()
             outcomes.append(self._landed(self.done.get()))
         while not self.done.empty():
             outcomes.append(self._landed(self.done.get()))
         return outcomes
 
-    def _landed(self, future: "Future[Outcome]") -> Outcome:
-        outcome = future.result()
+    def _landed(self, outcome: Outcome) -> Outcome:
         self.in_flight[outcome.message.channel_id] -= 1
         return self._watched(outcome)
 

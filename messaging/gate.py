@@ -279,6 +279,9 @@ class _GivenBack:
     def __init__(self) -> None:
         self.holders: dict[int, tuple[Channel, list[str]]] = {}
         self.waiters: dict[int, deque[asyncio.Future[None]]] = {}
+        # Channels with a waiter asking Redis again and again (one at most: the
+        # others wait to be woken, so a full channel costs one call per poll).
+        self.polling: set[int] = set()
         self.flush_due = False
 
     def wake_one(self, channel: "Channel") -> bool:
@@ -348,9 +351,18 @@ async def gate_async(channel: "Channel", *, deadline: float) -> AsyncIterator[No
             await asyncio.sleep(_pass(wait, paused, deadline))
             continue
         # Every slot is held: a send of this loop giving one back wakes us; one
-        # given back by another worker is seen by asking again.
-        woken = await given.wait(channel, _pass(poll, False, deadline))
+        # given back by another worker is seen by the one waiter asking again.
+        if channel.pk in given.polling:
+            await given.wait(channel, _pass(1.0, False, deadline))
+            continue
+        given.polling.add(channel.pk)
+        try:
+            woken = await given.wait(channel, _pass(poll, False, deadline))
+        finally:
+            given.polling.discard(channel.pk)
         poll = 0.001 if woken else min(poll * 2, 0.02)
+    if given.waiters.get(channel.pk) and channel.pk not in given.polling:
+        given.wake_one(channel)  # the next waiter asks (and polls) in turn
     try:
         yield
     finally:

@@ -18,6 +18,7 @@ nothing): ``python -m bench.delivery.provider PORT LATENCY_MS [--twilio-limit N]
 import argparse
 import asyncio
 import json
+import time
 from collections import Counter
 from email import message_from_bytes
 from typing import Any
@@ -30,6 +31,18 @@ class Provider:
         self.keys: Counter[str] = Counter()
         self.in_flight = self.peak = self.refused = 0
         self.connections = 0
+        # The time-weighted sum of requests held, from the first to the last.
+        self.held = 0.0
+        self.first = self.last = 0.0
+
+    def count(self, change: int) -> None:
+        now = time.monotonic()
+        if self.first == 0.0:
+            self.first = now
+        self.held += self.in_flight * (now - (self.last or now))
+        self.last = now
+        self.in_flight += change
+        self.peak = max(self.peak, self.in_flight)
 
     def stats(self) -> dict[str, int]:
         return {
@@ -39,6 +52,9 @@ class Provider:
             "peak_in_flight": self.peak,
             "refused_429": self.refused,
             "connections": self.connections,
+            "mean_in_flight": round(self.held / (self.last - self.first), 1)
+            if self.last > self.first
+            else 0,
         }
 
     async def serve(
@@ -86,6 +102,7 @@ class Provider:
         if method == "POST" and path.startswith("/reset"):
             self.keys.clear()
             self.peak = self.refused = self.connections = 0
+            self.held = self.first = self.last = 0.0
             return "200 OK", {}
         twilio = "/Messages.json" in path
         if twilio and self.twilio_limit and self.in_flight >= self.twilio_limit:
@@ -94,12 +111,11 @@ class Provider:
                 "code": 20429,
                 "message": "Too Many Requests",
             }
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
+        self.count(+1)
         try:
             await asyncio.sleep(self.latency)
         finally:
-            self.in_flight -= 1
+            self.count(-1)
         key = headers.get("idempotency-key", "")
         if not key:
             if twilio:
@@ -144,12 +160,11 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.provider.in_flight += 1
-        self.provider.peak = max(self.provider.peak, self.provider.in_flight)
+        self.provider.count(+1)
         try:
             await self.slow()
         finally:
-            self.provider.in_flight -= 1
+            self.provider.count(-1)
         message = message_from_bytes(envelope.original_content or envelope.content)
         self.provider.keys[str(message.get("X-Flowcast-Message", ""))] += 1
         return "250 OK"

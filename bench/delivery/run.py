@@ -169,6 +169,10 @@ def send_one_run(scenario: Scenario, url: str, group_id: int) -> dict[str, Any]:
     return {"elapsed": elapsed, "outcome": outcome, **stats(url)}
 
 
+def _busy(times: Any) -> float:
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0))
+
+
 def run(
     scenarios: list[Scenario], contacts: int, workers: int, db: str, broker: str
 ) -> None:
@@ -214,7 +218,11 @@ def run(
         try:
             children = psutil.Process(worker.pid).children()
             for scenario, url in zip(scenarios, urls, strict=True):
+                cpu = sum(sum(c.cpu_times()[:2]) for c in children)
+                all_cpu = psutil.cpu_times()
                 got = send_one_run(scenario, url, group_id)
+                cpu = sum(sum(c.cpu_times()[:2]) for c in children) - cpu
+                busy = _busy(psutil.cpu_times()) - _busy(all_cpu)
                 sent = got["outcome"].get("sent", 0)
                 rate = sent / got["elapsed"]
                 figures[scenario.name] = rate
@@ -223,10 +231,14 @@ def run(
                 print(
                     f"  {scenario.name}: {sent:,} sent in {got['elapsed']:.1f} s = "
                     f"{rate:,.0f} messages/s{target}; outcome {got['outcome']}; "
-                    f"provider: {got['requests']:,} requests, peak in flight "
-                    f"{got['peak_in_flight']}, keys seen twice {got['seen_twice']}, "
+                    f"provider: {got['requests']:,} requests, in flight at most "
+                    f"{got['peak_in_flight']} (mean {got['mean_in_flight']}), "
+                    f"keys seen twice {got['seen_twice']}, "
                     f"429s {got['refused_429']}, connections {got['connections']}; "
-                    f"worker RSS at most {rss:.0f} MB"
+                    f"worker RSS at most {rss:.0f} MB; CPU a message: workers "
+                    f"{cpu / max(sent, 1) * 1e6:,.0f} µs, the machine "
+                    f"{busy / max(sent, 1) * 1e6:,.0f} µs "
+                    f"({busy / got['elapsed'] / psutil.cpu_count():.0%} of its cores)"
                 )
         finally:
             worker.terminate()
