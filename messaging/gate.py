@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 # A pause the provider asked for that is at most this long is waited out; a longer
 # one puts the message back until then.
 WAIT_OUT_PAUSE = 5.0
+# Connections to Redis of a process's sending loop.
+REDIS_CONNECTIONS = 16
 # How soon slots given back on the sending loop reach Redis at the latest.
 RELEASE_SECONDS = 0.005
 
@@ -211,7 +213,14 @@ def _redis_async() -> tuple[Any, Any, Any] | None:
     if key not in _clients:
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(url)
+        # Every send in flight may ask at once: they wait their turn for one of
+        # the pool's connections rather than fail (the plain pool refuses past
+        # its size).
+        client = redis.asyncio.Redis(
+            connection_pool=redis.asyncio.BlockingConnectionPool.from_url(
+                url, max_connections=REDIS_CONNECTIONS, timeout=30
+            )
+        )
         _clients[key] = (
             client,
             client.register_script(_GATE),

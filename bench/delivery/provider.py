@@ -44,7 +44,7 @@ class Provider:
         self.in_flight += change
         self.peak = max(self.peak, self.in_flight)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         return {
             "requests": sum(self.keys.values()),
             "keys": len(self.keys),

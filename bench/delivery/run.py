@@ -138,6 +138,7 @@ def send_one_run(scenario: Scenario, url: str, group_id: int) -> dict[str, Any]:
 
     from campaigns.runs import campaign_tick
     from messaging.models import Channel, Message
+    from messaging.sweep import messages_sweep
 
     settings: dict[str, Any] = {
         "webhook": {"url": f"{url}/hook"},
@@ -158,8 +159,12 @@ def send_one_run(scenario: Scenario, url: str, group_id: int) -> dict[str, Any]:
     unsent = Message.objects.filter(
         batch_id=run.cohort.batch_id, status__in=("queued", "deferred")
     )
+    swept = started
     while unsent.exists() and time.perf_counter() - started < 1800:
         time.sleep(0.2)
+        if time.perf_counter() - swept >= 30:  # what beat does every 30 s
+            messages_sweep()
+            swept = time.perf_counter()
     elapsed = time.perf_counter() - started
     outcome = dict(
         Message.objects.filter(batch_id=run.cohort.batch_id)
