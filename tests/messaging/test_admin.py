@@ -111,3 +111,29 @@ def test_the_messages_list_says_when_a_held_message_goes_out(
     text = page.content.decode()
     assert "sent, or goes out" in text.lower()
     assert "from " + opening.strftime("%Y-%m-%d %H:%M") in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("40", None), ("0", "from 1 to 1000"), ("many", "from 1 to 1000")],
+)
+def test_a_channels_max_in_flight_is_a_whole_number_from_1_to_1000(
+    value: str, error: str | None
+) -> None:
+    from django.http import QueryDict
+
+    from messaging.admin import ChannelForm
+
+    data = QueryDict(mutable=True)
+    data.update({"name": "Hook", "kind": "webhook", "enabled": "on"})
+    data.update({"timezone": "UTC"})
+    data.setlist("settings__name", ["url", "max_in_flight"])
+    data.setlist("settings__value", ["https://hooks.example/x", value])
+    form = ChannelForm(data=data)
+    if error is None:
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["settings"]["max_in_flight"] == 40
+    else:
+        assert not form.is_valid()
+        assert error in str(form.errors["settings"])

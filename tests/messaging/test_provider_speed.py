@@ -86,7 +86,7 @@ def hook_run(
 
     def make(url: str, max_in_flight: int, phones: list[str] = PHONES_60) -> int:
         channel = make_channel(
-            name="Hook",
+            name=f"Hook {url}",
             kind="webhook",
             settings={"url": url, "max_in_flight": max_in_flight},
         )
@@ -190,6 +190,19 @@ def test_a_hanging_provider_times_out_and_holds_no_chunk(
     assert sum(attempts for _, attempts, _ in rows) == len(timed_out)
     assert Message.objects.filter(claim_token__isnull=False).count() == 0
     assert Message.objects.filter(not_before__isnull=False).count() == 60
+
+    # The worker is not stuck: another channel's messages go out at once.
+    other = HTTPServer(threaded=True)
+    other.start()
+    try:
+        healthy = Receiver(other)
+        batch = hook_run(healthy.url, max_in_flight=5, phones=PHONES_60[:10])
+        with override_settings(MESSAGING_REDIS_URL=broker_url):
+            assert send_all(batch).sent == 10
+    finally:
+        other.clear()
+        other.stop()
+    assert len(healthy.accepted) == 10
 
 
 @pytest.mark.django_db(transaction=True)
