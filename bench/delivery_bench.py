@@ -29,10 +29,10 @@ SCENARIOS = [
         "webhook, provider answering after 100 ms",
         "webhook",
         100,
-        max_in_flight=150,
+        max_in_flight=400,
         target=1000,
     ),
-    Scenario("webhook, provider answering at once", "webhook", 0, max_in_flight=150),
+    Scenario("webhook, provider answering at once", "webhook", 0, max_in_flight=400),
     Scenario(
         "Twilio-shaped, 100 ms, max_in_flight 100",
         "sms",

@@ -305,7 +305,7 @@ MESSAGING_HTTP_TIMEOUT = float(os.environ.get("MESSAGING_HTTP_TIMEOUT", "10"))
 # max_in_flight setting says otherwise (messaging.inflight).
 MESSAGING_MAX_IN_FLIGHT = env_int("MESSAGING_MAX_IN_FLIGHT", 50)
 # Messages one worker process keeps in flight at most, all channels together.
-MESSAGING_WORKER_IN_FLIGHT = env_int("MESSAGING_WORKER_IN_FLIGHT", 100)
+MESSAGING_WORKER_IN_FLIGHT = env_int("MESSAGING_WORKER_IN_FLIGHT", 200)
 MESSAGING_EMAIL_DOMAIN = os.environ.get("MESSAGING_EMAIL_DOMAIN", "flowcast.local")
 # Email channels send through this SMTP server.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
