@@ -10,9 +10,10 @@ for, and its cap on requests in flight. One Redis round trip lets a send through
   message is put back until then (NotNow).
 - In flight: at most the channel's ``max_in_flight`` sends at once across workers, as
   a sorted set of who holds a slot until when; a holder that dies (a killed worker)
-  loses its slot when the HTTP time-out and a second have passed, and nobody has to
-  give it back. Slots given back on the sending loop are handed to Redis with the
-  next send's call (or within a few milliseconds), not one call each.
+  loses its slot within twice the HTTP time-out and two seconds, and nobody has to
+  give it back. A slot given back on the sending loop goes straight to a send of the
+  loop waiting for one, or back to Redis with the next call (or within a few
+  milliseconds), not one call each.
 
 Without Redis (the embedded broker), the same is kept in this process alone.
 """
@@ -121,7 +122,10 @@ def _interval_us(channel: "Channel") -> int:
 
 
 def _hold_ms() -> int:
-    return round((settings.MESSAGING_HTTP_TIMEOUT + 1) * 1000)
+    """How long a slot is held at most: two requests' time and two seconds, so a
+    slot can be handed from one send to the next on a loop (while it has a whole
+    request's time left) without asking Redis."""
+    return round((2 * settings.MESSAGING_HTTP_TIMEOUT + 2) * 1000)
 
 
 def _keys(channel: "Channel") -> list[str]:
@@ -280,38 +284,47 @@ def gate(channel: "Channel", *, deadline: float, slot: bool = True) -> Iterator[
                 found[1](keys=_keys(channel), args=give_back)
 
 
-class _GivenBack:
-    """Slots given back on the sending loop, by channel, for the next call; and the
-    sends on the loop waiting for one of the channel's slots, woken in turn as one
-    is given back here (its call gives the slot back and takes it at once)."""
+# What wakes a send waiting for a slot: a slot handed over (its holder's name and
+# when it lapses, time.monotonic()), ASK (ask Redis: a slot was given back), or POLL
+# (take the turn of asking Redis again and again).
+ASK, POLL = "ask", "poll"
+Handed = tuple[str, float]
+
+
+class _Waiting:
+    """The sends on the sending loop waiting for a slot, by channel. A slot given
+    back here goes straight to the first of them, no call to Redis, while it has
+    time left for a whole request; otherwise it goes back to Redis with the next
+    call. One waiter per channel asks Redis again and again, for slots given back
+    by other workers; the others wait to be woken, so a full channel costs one call
+    per poll, not one per waiter."""
 
     def __init__(self) -> None:
         self.holders: dict[int, tuple[Channel, list[str]]] = {}
-        self.waiters: dict[int, deque[asyncio.Future[None]]] = {}
-        # Channels with a waiter asking Redis again and again (one at most: the
-        # others wait to be woken, so a full channel costs one call per poll).
+        self.waiters: dict[int, deque[asyncio.Future[Handed | str]]] = {}
         self.polling: set[int] = set()
         self.flush_due = False
 
-    def wake_one(self, channel: "Channel") -> bool:
+    def wake_one(self, channel: "Channel", why: Handed | str) -> bool:
         waiting = self.waiters.get(channel.pk)
         while waiting:
             waiter = waiting.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(why)
                 return True
         return False
 
-    async def wait(self, channel: "Channel", timeout: float) -> bool:
-        """Wait until woken (True) or ``timeout`` seconds (False)."""
-        waiter = asyncio.get_running_loop().create_future()
+    async def wait(self, channel: "Channel", timeout: float) -> Handed | str | None:
+        """Wait until woken (why) or ``timeout`` seconds (None)."""
+        waiter: asyncio.Future[Handed | str] = (
+            asyncio.get_running_loop().create_future()
+        )
         waiting = self.waiters.setdefault(channel.pk, deque())
         waiting.append(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
-            return True
+            return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
-            return False
+            return None
         finally:
             if waiter in waiting:
                 waiting.remove(waiter)
@@ -321,13 +334,13 @@ class _GivenBack:
         return found[1] if found else []
 
 
-_given_back: dict[asyncio.AbstractEventLoop, _GivenBack] = {}
+_waiting: dict[asyncio.AbstractEventLoop, _Waiting] = {}
 
 
-async def _flush(given: _GivenBack) -> None:
-    given.flush_due = False
-    for channel, holders in list(given.holders.values()):
-        given.take(channel)
+async def _flush(waiting: _Waiting) -> None:
+    waiting.flush_due = False
+    for channel, holders in list(waiting.holders.values()):
+        waiting.take(channel)
         if holders:
             await _ask_async(channel, [0, 0, -1, 0, ""], holders)
 
@@ -346,40 +359,54 @@ async def gate_async(channel: "Channel", *, deadline: float) -> AsyncIterator[No
     """gate, on the sending loop (always with a slot): waiting lets the loop's
     other sends go on."""
     loop = asyncio.get_running_loop()
-    given = _given_back.setdefault(loop, _GivenBack())
+    waiting = _waiting.setdefault(loop, _Waiting())
     holder = uuid.uuid4().hex
     args: list[Any] = [_interval_us(channel), 1, max_in_flight(channel)]
     args += [_hold_ms(), holder]
-    poll = 0.001
+    lapses = 0.0
+    poll, ask = 0.001, True
     while True:
-        wait, paused, taken = await _ask_async(channel, args, given.take(channel))
-        args[1] = 0
-        if taken:
+        if ask:
+            asked_at = time.monotonic()
+            wait, paused, taken = await _ask_async(channel, args, waiting.take(channel))
+            args[1] = 0
+            if taken:
+                lapses = asked_at + _hold_ms() / 1000
+                break
+            if wait > 0:
+                await asyncio.sleep(_pass(wait, paused, deadline))
+                continue
+        ask = True
+        if channel.pk in waiting.polling:
+            why = await waiting.wait(channel, _pass(1.0, False, deadline))
+        else:
+            waiting.polling.add(channel.pk)
+            try:
+                why = await waiting.wait(channel, _pass(poll, False, deadline))
+            finally:
+                waiting.polling.discard(channel.pk)
+            poll = min(poll * 2, 0.02) if why is None else 0.001
+        if isinstance(why, tuple):
+            holder, lapses = why
             break
-        if wait > 0:
-            await asyncio.sleep(_pass(wait, paused, deadline))
-            continue
-        # Every slot is held: a send of this loop giving one back wakes us; one
-        # given back by another worker is seen by the one waiter asking again.
-        if channel.pk in given.polling:
-            await given.wait(channel, _pass(1.0, False, deadline))
-            continue
-        given.polling.add(channel.pk)
-        try:
-            woken = await given.wait(channel, _pass(poll, False, deadline))
-        finally:
-            given.polling.discard(channel.pk)
-        poll = 0.001 if woken else min(poll * 2, 0.02)
-    if given.waiters.get(channel.pk) and channel.pk not in given.polling:
-        given.wake_one(channel)  # the next waiter asks (and polls) in turn
+        ask = why != POLL
+    if waiting.waiters.get(channel.pk) and channel.pk not in waiting.polling:
+        waiting.wake_one(channel, POLL)  # the next waiter takes the turn to poll
     try:
         yield
     finally:
-        given.holders.setdefault(channel.pk, (channel, []))[1].append(holder)
-        given.wake_one(channel)
-        if not given.flush_due:
-            given.flush_due = True
-            loop.call_later(RELEASE_SECONDS, lambda: loop.create_task(_flush(given)))
+        # Handed on while it outlasts a whole request; else back to Redis.
+        if not (
+            lapses - time.monotonic() > settings.MESSAGING_HTTP_TIMEOUT + 1
+            and waiting.wake_one(channel, (holder, lapses))
+        ):
+            waiting.holders.setdefault(channel.pk, (channel, []))[1].append(holder)
+            waiting.wake_one(channel, ASK)
+            if not waiting.flush_due:
+                waiting.flush_due = True
+                loop.call_later(
+                    RELEASE_SECONDS, lambda: loop.create_task(_flush(waiting))
+                )
 
 
 def channel_pause(channel: "Channel", seconds: float) -> None:

@@ -64,6 +64,8 @@ def start_worker(broker_url: str) -> subprocess.Popen[bytes]:
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_TIME_LIMIT": str(LEASE - 3),
         "MESSAGING_LEASE_SECONDS": str(LEASE),
+        # A killed process's in-flight slots lapse within 2 × 2 s + 2 s.
+        "MESSAGING_HTTP_TIMEOUT": "2",
         "FLOWCAST_WEBHOOK_SECRET": "crash",
         "LOG_LEVEL": "ERROR",
     }
