@@ -168,7 +168,7 @@ class Courier:
             del self.held[message.channel_id]
         backend = get_backend(message.channel.kind)
         if not backend.concurrent or self.width <= 1:
-            outcomes = self.finish()
+            outcomes = self.finish() if self.in_flight else []
             outcomes.append(self._watched(hand_over(message, backend, self.deadline)))
             return outcomes
         done: list[Outcome] = []
@@ -228,7 +228,10 @@ class Courier:
         return outcomes
 
     def _landed(self, outcome: Outcome) -> Outcome:
-        self.in_flight[outcome.message.channel_id] -= 1
+        channel_id = outcome.message.channel_id
+        self.in_flight[channel_id] -= 1
+        if not self.in_flight[channel_id]:
+            del self.in_flight[channel_id]  # an empty Counter: nothing in flight
         return self._watched(outcome)
 
     def _watched(self, outcome: Outcome) -> Outcome:

@@ -70,19 +70,20 @@ class _Listener:
 
 
 _lock = threading.Lock()
-# By Redis URL and process: a forked process starts its own (threads stay behind).
-_listeners: dict[tuple[str, int], _Listener] = {}
+# By Redis URL, in this process: a forked process starts its own (the listening
+# thread stays behind in the parent).
+_listeners: dict[str, _Listener] = {}
+os.register_at_fork(after_in_child=_listeners.clear)
 _publishers: dict[str, Any] = {}
 
 
 def opt_outs_listen() -> None:
     """Start hearing opt-outs in this process (once): called before claiming."""
     url = settings.MESSAGING_REDIS_URL
-    key = (url, os.getpid())
-    if url and key not in _listeners:
+    if url and url not in _listeners:
         with _lock:
-            if key not in _listeners:
-                _listeners[key] = _Listener(url)
+            if url not in _listeners:
+                _listeners[url] = _Listener(url)
 
 
 def opt_out_note(contact_id: int) -> None:
@@ -106,7 +107,7 @@ def opt_out_note(contact_id: int) -> None:
 def opting_out(contact_id: int) -> bool:
     """Whether the contact opted out (or is opting out) since this process began
     listening; asked just before each send."""
-    listener = _listeners.get((settings.MESSAGING_REDIS_URL, os.getpid()))
+    listener = _listeners.get(settings.MESSAGING_REDIS_URL)
     if listener is None:
         return Contact.objects.filter(
             pk=contact_id, opted_out_at__isnull=False
@@ -117,14 +118,14 @@ def opting_out(contact_id: int) -> bool:
 async def opting_out_async(contact_id: int) -> bool:
     """opting_out, on the sending loop (a thread of its own reads the row without
     Redis)."""
-    if (settings.MESSAGING_REDIS_URL, os.getpid()) in _listeners:
+    if settings.MESSAGING_REDIS_URL in _listeners:
         return opting_out(contact_id)
     return await asyncio.to_thread(opting_out, contact_id)
 
 
 def opt_out_forget(contact_ids: list[int]) -> None:
     """Forget contacts heard of whose opt-out never committed (rolled back)."""
-    listener = _listeners.get((settings.MESSAGING_REDIS_URL, os.getpid()))
+    listener = _listeners.get(settings.MESSAGING_REDIS_URL)
     if listener is not None:
         for contact_id in contact_ids:
             listener.heard.pop(contact_id, None)
