@@ -4,10 +4,12 @@ the whole channel down without failing anything, a hanging one timing out withou
 holding the chunk, an opt-out committed while its message is held stopping it, and
 email on reused SMTP connections that survive the server restarting."""
 
+import datetime as dt
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from django.db import connection
 from django.test import override_settings
+from multidict import CIMultiDict, CIMultiDictProxy
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -22,6 +25,8 @@ from audiences.consent import contact_mark_opted_out
 from audiences.models import Contact
 from campaigns.runs import campaign_tick
 from messaging.backends import email as email_backend
+from messaging.backends.base import DeliveryError
+from messaging.backends.http import Answer, raise_for_answer, retry_after
 from messaging.models import Message
 from messaging.sending import DispatchReport, messages_send_range
 from tests.conftest import batch_of
@@ -326,3 +331,29 @@ def test_email_reuses_its_connections_and_reconnects_when_the_server_restarts(
     assert (second.sent, second.failed, second.retrying) == (19, 1, 0), second.errors
     assert Counting.connections - opened_first <= 4 + 1
     assert len(mailbox.to) == 39 + 19
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "pause"),
+    [
+        (429, "2", 2.0),  # Retry-After in seconds
+        (429, "", 1.0),  # Twilio's 20429 names no time: a second
+        (503, "3", 3.0),
+        (503, "", None),  # a broken provider, not a busy one: retried with back-off
+        (429, "999999", 3600.0),  # taken at its word up to an hour
+    ],
+)
+def test_how_long_a_busy_provider_is_left_alone(
+    status: int, header: str, pause: float | None
+) -> None:
+    headers = CIMultiDictProxy(CIMultiDict({"Retry-After": header} if header else {}))
+    with pytest.raises(DeliveryError) as refused:
+        raise_for_answer(Answer(status, headers, "busy"), "Provider")
+    assert refused.value.retry_after == pause
+    assert not refused.value.permanent
+
+
+def test_a_retry_after_date_counts_from_now() -> None:
+    when = format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), True)
+    answer = Answer(429, CIMultiDictProxy(CIMultiDict({"Retry-After": when})), "")
+    assert 28 <= (retry_after(answer) or 0) <= 30
