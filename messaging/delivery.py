@@ -28,14 +28,8 @@ from django.conf import settings
 from .backends import BaseBackend, DeliveryError, Receipt, get_backend
 from .backends.http import HTTPBackend
 from .backends.loop import submit
-from .gate import (
-    NotNow,
-    channel_pause,
-    channel_pause_async,
-    gate,
-    gate_async,
-    max_in_flight,
-)
+from .gate import NotNow, channel_pause, gate, max_in_flight
+from .gate_loop import channel_pause_async, gate_async
 from .models import Message
 from .optouts import opting_out, opting_out_async
 

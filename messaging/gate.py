@@ -15,16 +15,15 @@ for, and its cap on requests in flight. One Redis round trip lets a send through
   loop waiting for one, or back to Redis with the next call (or within a few
   milliseconds), not one call each.
 
-Without Redis (the embedded broker), the same is kept in this process alone.
+Without Redis (the embedded broker), the same is kept in this process alone. This
+module lets sends through from a thread; messaging.gate_loop from the sending loop.
 """
 
-import asyncio
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -35,17 +34,13 @@ if TYPE_CHECKING:
 # A pause the provider asked for that is at most this long is waited out; a longer
 # one puts the message back until then.
 WAIT_OUT_PAUSE = 5.0
-# Connections to Redis of a process's sending loop.
-REDIS_CONNECTIONS = 16
-# How soon slots given back on the sending loop reach Redis at the latest.
-RELEASE_SECONDS = 0.005
 
 # KEYS[1]: the channel's next moment (µs since the epoch, "p" after it while a pause
 # set it); KEYS[2]: its slots. ARGV: interval (µs, 0: no rate), reserve (1: take the
 # next moment; 0: only wait out a pause), cap (0: no slot needed; -1: only give
 # back), hold (ms), holder, then holders giving their slots back.
 # Returns {µs to wait, 1 if a pause set that wait, 1 if a slot is held now}.
-_GATE = """
+GATE_SCRIPT = """
 local interval, reserve = tonumber(ARGV[1]), tonumber(ARGV[2])
 local cap, hold = tonumber(ARGV[3]), tonumber(ARGV[4])
 if #ARGV > 5 then redis.call('ZREM', KEYS[2], unpack(ARGV, 6)) end
@@ -82,7 +77,7 @@ return {0, 0, 0}
 """
 
 # Push the channel's next moment to now + ARGV[1] µs, unless it is later already.
-_PAUSE = """
+PAUSE_SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local pause = tonumber(ARGV[1])
@@ -116,19 +111,19 @@ def max_in_flight(channel: "Channel") -> int:
     return cap if cap > 0 else settings.MESSAGING_MAX_IN_FLIGHT
 
 
-def _interval_us(channel: "Channel") -> int:
+def interval_us(channel: "Channel") -> int:
     rate = channel.rate_per_second
     return round(1e6 / rate) if rate else 0
 
 
-def _hold_ms() -> int:
+def hold_ms() -> int:
     """How long a slot is held at most: two requests' time and two seconds, so a
     slot can be handed from one send to the next on a loop (while it has a whole
     request's time left) without asking Redis."""
     return round((2 * settings.MESSAGING_HTTP_TIMEOUT + 2) * 1000)
 
 
-def _keys(channel: "Channel") -> list[str]:
+def gate_keys(channel: "Channel") -> list[str]:
     return [f"flowcast:rate:{channel.pk}", f"flowcast:inflight:{channel.pk}"]
 
 
@@ -139,7 +134,7 @@ _moments: dict[int, tuple[float, bool]] = {}  # channel → (next moment, paused
 _slots: dict[int, dict[str, float]] = {}  # channel → holder → held until
 
 
-def _local_gate(
+def local_gate(
     channel: "Channel", args: list[Any], released: list[str]
 ) -> tuple[float, bool, bool]:
     interval, reserve, cap, hold = (
@@ -177,7 +172,7 @@ def _local_gate(
         return 0.0, False, False
 
 
-def _local_pause(channel: "Channel", seconds: float) -> None:
+def local_pause(channel: "Channel", seconds: float) -> None:
     with _lock:
         now = time.monotonic()
         moment, _ = _moments.get(channel.pk, (now, False))
@@ -202,45 +197,20 @@ def _redis() -> tuple[Any, Any, Any] | None:
             client = redis.Redis.from_url(url)
             _clients[url] = (
                 client,
-                client.register_script(_GATE),
-                client.register_script(_PAUSE),
+                client.register_script(GATE_SCRIPT),
+                client.register_script(PAUSE_SCRIPT),
             )
     return _clients[url]
 
 
-def _redis_async() -> tuple[Any, Any, Any] | None:
-    """The same on a redis.asyncio client of the running loop."""
-    url = settings.MESSAGING_REDIS_URL
-    if not url:
-        return None
-    key = (url, asyncio.get_running_loop())
-    if key not in _clients:
-        import redis.asyncio
-
-        # Every send in flight may ask at once: they wait their turn for one of
-        # the pool's connections rather than fail (the plain pool refuses past
-        # its size).
-        client = redis.asyncio.Redis(
-            connection_pool=redis.asyncio.BlockingConnectionPool.from_url(
-                url, max_connections=REDIS_CONNECTIONS, timeout=30
-            )
-        )
-        _clients[key] = (
-            client,
-            client.register_script(_GATE),
-            client.register_script(_PAUSE),
-        )
-    return _clients[key]
-
-
-def _answer(found: list[Any]) -> tuple[float, bool, bool]:
+def gate_answer(found: list[Any]) -> tuple[float, bool, bool]:
     return max(int(found[0]), 0) / 1e6, bool(found[1]), bool(found[2])
 
 
 # --- the gate ---------------------------------------------------------------------
 
 
-def _pass(wait: float, paused: bool, deadline: float) -> float:
+def wait_or_not_now(wait: float, paused: bool, deadline: float) -> float:
     """How long to sleep before asking again, or NotNow."""
     if paused and wait > WAIT_OUT_PAUSE:
         raise NotNow(wait)
@@ -257,21 +227,23 @@ def gate(channel: "Channel", *, deadline: float, slot: bool = True) -> Iterator[
     a long pause is on."""
     cap = max_in_flight(channel) if slot else 0
     holder = uuid.uuid4().hex
-    args: list[Any] = [_interval_us(channel), 1, cap, _hold_ms(), holder]
+    args: list[Any] = [interval_us(channel), 1, cap, hold_ms(), holder]
     found = _redis()
     poll = 0.001
     while True:
         if found is None:
-            wait, paused, taken = _local_gate(channel, args, [])
+            wait, paused, taken = local_gate(channel, args, [])
         else:
-            wait, paused, taken = _answer(found[1](keys=_keys(channel), args=args))
+            wait, paused, taken = gate_answer(
+                found[1](keys=gate_keys(channel), args=args)
+            )
         args[1] = 0  # the moment is reserved; later asks only wait out pauses
         if taken:
             break
         if wait > 0:
-            time.sleep(_pass(wait, paused, deadline))
+            time.sleep(wait_or_not_now(wait, paused, deadline))
             continue
-        time.sleep(_pass(poll, False, deadline))
+        time.sleep(wait_or_not_now(poll, False, deadline))
         poll = min(poll * 2, 0.02)
     try:
         yield
@@ -279,134 +251,9 @@ def gate(channel: "Channel", *, deadline: float, slot: bool = True) -> Iterator[
         if cap:
             give_back = [0, 0, -1, 0, "", holder]
             if found is None:
-                _local_gate(channel, give_back, [holder])
+                local_gate(channel, give_back, [holder])
             else:
-                found[1](keys=_keys(channel), args=give_back)
-
-
-# What wakes a send waiting for a slot: a slot handed over (its holder's name and
-# when it lapses, time.monotonic()), ASK (ask Redis: a slot was given back), or POLL
-# (take the turn of asking Redis again and again).
-ASK, POLL = "ask", "poll"
-Handed = tuple[str, float]
-
-
-class _Waiting:
-    """The sends on the sending loop waiting for a slot, by channel. A slot given
-    back here goes straight to the first of them, no call to Redis, while it has
-    time left for a whole request; otherwise it goes back to Redis with the next
-    call. One waiter per channel asks Redis again and again, for slots given back
-    by other workers; the others wait to be woken, so a full channel costs one call
-    per poll, not one per waiter."""
-
-    def __init__(self) -> None:
-        self.holders: dict[int, tuple[Channel, list[str]]] = {}
-        self.waiters: dict[int, deque[asyncio.Future[Handed | str]]] = {}
-        self.polling: set[int] = set()
-        self.flush_due = False
-
-    def wake_one(self, channel: "Channel", why: Handed | str) -> bool:
-        waiting = self.waiters.get(channel.pk)
-        while waiting:
-            waiter = waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(why)
-                return True
-        return False
-
-    async def wait(self, channel: "Channel", timeout: float) -> Handed | str | None:
-        """Wait until woken (why) or ``timeout`` seconds (None)."""
-        waiter: asyncio.Future[Handed | str] = (
-            asyncio.get_running_loop().create_future()
-        )
-        waiting = self.waiters.setdefault(channel.pk, deque())
-        waiting.append(waiter)
-        try:
-            return await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            return None
-        finally:
-            if waiter in waiting:
-                waiting.remove(waiter)
-
-    def take(self, channel: "Channel") -> list[str]:
-        found = self.holders.pop(channel.pk, None)
-        return found[1] if found else []
-
-
-_waiting: dict[asyncio.AbstractEventLoop, _Waiting] = {}
-
-
-async def _flush(waiting: _Waiting) -> None:
-    waiting.flush_due = False
-    for channel, holders in list(waiting.holders.values()):
-        waiting.take(channel)
-        if holders:
-            await _ask_async(channel, [0, 0, -1, 0, ""], holders)
-
-
-async def _ask_async(
-    channel: "Channel", args: list[Any], released: list[str]
-) -> tuple[float, bool, bool]:
-    found = _redis_async()
-    if found is None:
-        return _local_gate(channel, args, released)
-    return _answer(await found[1](keys=_keys(channel), args=[*args, *released]))
-
-
-@asynccontextmanager
-async def gate_async(channel: "Channel", *, deadline: float) -> AsyncIterator[None]:
-    """gate, on the sending loop (always with a slot): waiting lets the loop's
-    other sends go on."""
-    loop = asyncio.get_running_loop()
-    waiting = _waiting.setdefault(loop, _Waiting())
-    holder = uuid.uuid4().hex
-    args: list[Any] = [_interval_us(channel), 1, max_in_flight(channel)]
-    args += [_hold_ms(), holder]
-    lapses = 0.0
-    poll, ask = 0.001, True
-    while True:
-        if ask:
-            asked_at = time.monotonic()
-            wait, paused, taken = await _ask_async(channel, args, waiting.take(channel))
-            args[1] = 0
-            if taken:
-                lapses = asked_at + _hold_ms() / 1000
-                break
-            if wait > 0:
-                await asyncio.sleep(_pass(wait, paused, deadline))
-                continue
-        ask = True
-        if channel.pk in waiting.polling:
-            why = await waiting.wait(channel, _pass(1.0, False, deadline))
-        else:
-            waiting.polling.add(channel.pk)
-            try:
-                why = await waiting.wait(channel, _pass(poll, False, deadline))
-            finally:
-                waiting.polling.discard(channel.pk)
-            poll = min(poll * 2, 0.02) if why is None else 0.001
-        if isinstance(why, tuple):
-            holder, lapses = why
-            break
-        ask = why != POLL
-    if waiting.waiters.get(channel.pk) and channel.pk not in waiting.polling:
-        waiting.wake_one(channel, POLL)  # the next waiter takes the turn to poll
-    try:
-        yield
-    finally:
-        # Handed on while it outlasts a whole request; else back to Redis.
-        if not (
-            lapses - time.monotonic() > settings.MESSAGING_HTTP_TIMEOUT + 1
-            and waiting.wake_one(channel, (holder, lapses))
-        ):
-            waiting.holders.setdefault(channel.pk, (channel, []))[1].append(holder)
-            waiting.wake_one(channel, ASK)
-            if not waiting.flush_due:
-                waiting.flush_due = True
-                loop.call_later(
-                    RELEASE_SECONDS, lambda: loop.create_task(_flush(waiting))
-                )
+                found[1](keys=gate_keys(channel), args=give_back)
 
 
 def channel_pause(channel: "Channel", seconds: float) -> None:
@@ -414,24 +261,15 @@ def channel_pause(channel: "Channel", seconds: float) -> None:
     worker."""
     found = _redis()
     if found is None:
-        _local_pause(channel, seconds)
+        local_pause(channel, seconds)
     else:
-        found[2](keys=_keys(channel)[:1], args=[max(round(seconds * 1e6), 1)])
-
-
-async def channel_pause_async(channel: "Channel", seconds: float) -> None:
-    """channel_pause, on the sending loop."""
-    found = _redis_async()
-    if found is None:
-        _local_pause(channel, seconds)
-    else:
-        await found[2](keys=_keys(channel)[:1], args=[max(round(seconds * 1e6), 1)])
+        found[2](keys=gate_keys(channel)[:1], args=[max(round(seconds * 1e6), 1)])
 
 
 def rate_limit_wait(channel: "Channel") -> float:
     """Reserve the channel's next moment; seconds to wait for it (no slot held)."""
-    args: list[Any] = [_interval_us(channel), 1, 0, 0, ""]
+    args: list[Any] = [interval_us(channel), 1, 0, 0, ""]
     found = _redis()
     if found is None:
-        return _local_gate(channel, args, [])[0]
-    return _answer(found[1](keys=_keys(channel), args=args))[0]
+        return local_gate(channel, args, [])[0]
+    return gate_answer(found[1](keys=gate_keys(channel), args=args))[0]
