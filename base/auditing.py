@@ -6,15 +6,16 @@ business functions that make them; this records what forms save directly.
 
 from typing import Any
 
-from django.contrib import admin
 from django.db import models
 from django.forms import BaseModelForm
 from django.http import HttpRequest
 
+from config.admin_actions import KnownActionsOnly
+
 from .audit import audit_record, changes_between, plain, snapshot
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(KnownActionsOnly):
     """Records creations, changes (before → after, inlines and many-to-many
     included) and deletions made through this admin."""
 

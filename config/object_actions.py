@@ -6,11 +6,12 @@ template ``admin/object_actions_form.html`` draws them in the object tools bar.
 
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from .admin_actions import KnownActionsOnly
 
-class ObjectActionsMixin(admin.ModelAdmin):
+
+class ObjectActionsMixin(KnownActionsOnly):
     change_form_template = "admin/object_actions_form.html"
 
     def object_actions(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:

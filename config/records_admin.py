@@ -1,8 +1,9 @@
-from django.contrib import admin
 from django.http import HttpRequest
 
+from .admin_actions import KnownActionsOnly
 
-class RecordAdmin(admin.ModelAdmin):
+
+class RecordAdmin(KnownActionsOnly):
     """The admin of a record the product writes (messages, journeys, runs, the audit
     trail): looked at, never added, edited or deleted by hand. Records go with what
     they belong to (a campaign, a contact)."""

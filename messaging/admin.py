@@ -10,6 +10,7 @@ from django.utils.timezone import localtime
 
 from audiences.phones import contact_search
 from base.auditing import AuditedAdmin
+from config.admin_actions import KnownActionsOnly
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
@@ -181,7 +182,7 @@ class MessageAdmin(RecordAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(KnownActionsOnly):
     """Replies, as providers reported them: read-only."""
 
     list_display = ["received_at", "channel", "sender", "contact", "body", "opted_out"]

@@ -19,10 +19,11 @@ from audiences.importing import ImportRefused, import_job_cancel
 from audiences.importing.jobs import import_job_confirm
 from audiences.models import ImportJob
 from audiences.tasks import apply_import
+from config.admin_actions import KnownActionsOnly
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(KnownActionsOnly):
     list_display = [
         "file_name",
         "group",

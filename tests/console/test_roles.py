@@ -172,3 +172,32 @@ def test_a_refusal_speaks_to_the_role_refused(
     response = client.get(reverse("admin:campaigns_campaign_add"))
     assert response.status_code == 403
     assert "Your account has no role" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changelist",
+    ["admin:campaigns_campaign_changelist", "admin:audiences_contact_changelist"],
+)
+def test_a_viewers_action_posts_on_a_list_are_refused(
+    client: Client,
+    make_user: Callable[..., Any],
+    make_campaign: Callable[..., Any],
+    changelist: str,
+) -> None:
+    from audiences.models import Contact
+
+    campaign = make_campaign()
+    contact = Contact.objects.create(phone="+525511112222", name="Ana")
+    client.force_login(make_user("Viewer"))
+    selected = [campaign.pk] if "campaign" in changelist else [contact.pk]
+
+    for confirmed in ({}, {"post": "yes"}):
+        response = client.post(
+            reverse(changelist),
+            {"action": "delete_selected", "_selected_action": selected, **confirmed},
+        )
+        assert response.status_code == 403, (changelist, confirmed)
+
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+    assert Contact.objects.filter(pk=contact.pk).exists()
