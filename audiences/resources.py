@@ -1,24 +1,11 @@
 """Contact export: the same columns an import takes, so an export imports back."""
 
-import re
 from typing import Any
 
 from import_export import fields, resources
 
+from .formulas import escape_formula
 from .models import Contact, Variable
-
-# Spreadsheet programs run a cell starting with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-
-
-def escape_formula(value: Any) -> Any:
-    """Make a text cell inert in a spreadsheet by prefixing ' (OWASP's CSV-injection
-    advice), leaving plain numbers alone: +525500998877 stays a phone number."""
-    formula = isinstance(value, str) and value.startswith(FORMULA_START)
-    if formula and not PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
 
 
 class ContactResource(resources.ModelResource):

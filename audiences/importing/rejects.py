@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
+from audiences.formulas import escape_formula
+
 from .values import REPORT_COLUMNS, ContactRow, RowRejected, cell_text
 
 PREVIEW = 100  # rejections kept on the job for the admin page
@@ -49,7 +51,8 @@ class RejectsFile:
         ]
 
     def add(self, number: int, cells: list[Any], exc: RowRejected) -> None:
-        texts = [cell_text(cell) for cell in cells[: len(self.header)]]
+        # Cells are kept as the operator wrote them, but inert in a spreadsheet.
+        texts = [escape_formula(cell_text(cell)) for cell in cells[: len(self.header)]]
         texts += [""] * (len(self.header) - len(texts))
         self._writer().writerow([*texts, number, str(exc)])
         for column, reason in exc.problems:

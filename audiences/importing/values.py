@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from audiences.formulas import unescape_formula
 from audiences.models import Variable
 from audiences.phones import normalize_phone
 
@@ -92,7 +93,10 @@ def read_header(header: list[str]) -> list[Column]:
 def cell_text(value: Any) -> str:
     """A cell as the text a person would read in it."""
     if type(value) is str:  # nearly every cell of a text file: the fast path
-        return value.strip()
+        text = value.strip()
+        # A formula made inert with a leading ' (exports, rejected rows, what
+        # spreadsheets write for text typed that way) reads as written.
+        return unescape_formula(text) if text[:1] == "'" else text
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -278,6 +278,39 @@ def test_rejected_rows_are_offered_as_a_file_that_imports_once_corrected(
     }
 
 
+def test_rejected_rows_cannot_run_as_formulas_and_import_back_as_written(
+    tmp_path: Path, run_import: Any
+) -> None:
+    hostile = [
+        '=HYPERLINK("http://evil.example","x")',
+        "@SUM(1+1)",
+        "+cmd|' /C calc'!A0",
+    ]
+    rows = [
+        *SEED,
+        *(
+            [f"no phone {n}", name, "1200", "2016-12-25"]
+            for n, name in enumerate(hostile)
+        ),
+    ]
+    job = run_import(write_text(tmp_path / "r.tsv", rows))
+    assert job.rows_rejected == 3, (job.status, job.error)
+    with Path(job.rejects_path).open(newline="") as report:
+        rejected = list(csv.reader(report))[1:]
+
+    # A spreadsheet shows these cells as text (a leading '), never runs them ...
+    assert [row[1] for row in rejected] == ["'" + name for name in hostile]
+    # ... and the corrected file imports the names as they were written.
+    fixed = Path(job.rejects_path).read_text()
+    for n in range(3):
+        fixed = fixed.replace(f"no phone {n}", f"+52554455667{n}")
+    (tmp_path / "fixed.csv").write_text(fixed)
+    again = run_import(tmp_path / "fixed.csv")
+    assert (again.created, again.rows_rejected) == (3, 0)
+    names = {contacts()[f"+52554455667{n}"]["NOMBRE"] for n in range(3)}
+    assert names == set(hostile)
+
+
 def _convert_in_daemon(queue: Any) -> None:
     from audiences.importing.converting import converted_rows
     from audiences.importing.values import read_header

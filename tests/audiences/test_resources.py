@@ -4,8 +4,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from audiences.formulas import escape_formula
 from audiences.models import Contact, Variable
-from audiences.resources import ContactResource, escape_formula
+from audiences.resources import ContactResource
 from tests.audiences.files import SEED, write_text
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,8 @@ def test_an_export_imports_back_unchanged(tmp_path: Path, run_import: Any) -> No
     assert (
         list(Contact.objects.order_by("phone").values_list("phone", "data")) == before
     )
-    assert Contact.objects.get(phone="+525500998877").name == "'=1+1"
+    # The ' that made it inert in a spreadsheet is not part of the name.
+    assert Contact.objects.get(phone="+525500998877").name == "=1+1"
 
 
 def test_exporting_needs_its_own_permission(
