@@ -22,6 +22,10 @@ class ObjectActionsMixin(KnownActionsOnly):
         """A sentence shown above the form, saying what saving will do; or ""."""
         return ""
 
+    def object_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        """More of the change page's template context for ``obj``."""
+        return {}
+
     def change_view(
         self,
         request: HttpRequest,
@@ -38,5 +42,6 @@ class ObjectActionsMixin(KnownActionsOnly):
             # A page shown read-only hides the fields' how-to-fill-in help.
             "read_only_page": obj is not None
             and not self.has_change_permission(request, obj),
+            **(self.object_context(request, obj) if obj is not None else {}),
         }
         return super().change_view(request, object_id, form_url, context)

@@ -194,21 +194,9 @@ class CampaignAdmin(CampaignViewsMixin):
             ]
         return fieldsets
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        campaign = self.get_object(request, object_id)
-        pace = campaign_pace(campaign=campaign) if campaign is not None else None
-        context = {
-            **(extra_context or {}),
-            "pace_notice": pace.notice if pace else "",
-            "pace_title": pace.title if pace else "",
-        }
-        return super().change_view(request, object_id, form_url, context)
+    def object_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:
+        pace = campaign_pace(campaign=obj)
+        return {"pace_notice": pace.notice, "pace_title": pace.title} if pace else {}
 
     def object_notice(self, request: HttpRequest, obj: Campaign) -> str:
         if obj.status == Campaign.Status.SUSPENDED and self.has_change_permission(
