@@ -55,6 +55,18 @@ class Outcome:
     opted_out: bool = False
 
 
+def _refused(message: Message, exc: Exception) -> "Outcome | float":
+    """What a send that raised ``exc`` came to, or the seconds its busy provider
+    asked the channel to pause before it is tried again."""
+    if isinstance(exc, NotNow):
+        return Outcome(message, later=exc.later)
+    if isinstance(exc, DeliveryError):
+        if exc.retry_after is None:
+            return Outcome(message, error=exc)
+        return exc.retry_after
+    return Outcome(message, crash=exc)  # a bug or an unexpected answer: retried
+
+
 def hand_over(message: Message, backend: BaseBackend, deadline: float) -> Outcome:
     """Send ``message`` through ``backend`` in this thread, through its channel's
     gate; never raises. A backend sending one message at a time per process
@@ -74,15 +86,12 @@ def hand_over(message: Message, backend: BaseBackend, deadline: float) -> Outcom
                 if opting_out(message.contact_id):
                     return Outcome(message, opted_out=True)
                 return Outcome(message, receipt=backend.send(message))
-        except NotNow as exc:
-            return Outcome(message, later=exc.later)
-        except DeliveryError as exc:
-            if exc.retry_after is None:
-                return Outcome(message, error=exc)
-            busy = exc.retry_after
+        except Exception as exc:
+            found = _refused(message, exc)
+            if isinstance(found, Outcome):
+                return found
+            busy = found
             channel_pause(channel, busy)
-        except Exception as exc:  # a bug or an unexpected answer: retried
-            return Outcome(message, crash=exc)
     return Outcome(message, later=busy)
 
 
@@ -99,15 +108,12 @@ async def hand_over_async(
                 if await opting_out_async(message.contact_id):
                     return Outcome(message, opted_out=True)
                 return Outcome(message, receipt=await backend.send_async(message))
-        except NotNow as exc:
-            return Outcome(message, later=exc.later)
-        except DeliveryError as exc:
-            if exc.retry_after is None:
-                return Outcome(message, error=exc)
-            busy = exc.retry_after
+        except Exception as exc:
+            found = _refused(message, exc)
+            if isinstance(found, Outcome):
+                return found
+            busy = found
             await channel_pause_async(channel, busy)
-        except Exception as exc:  # a bug or an unexpected answer: retried
-            return Outcome(message, crash=exc)
     return Outcome(message, later=busy)
 
 
