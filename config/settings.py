@@ -369,6 +369,18 @@ if IMPORT_STALLED_SECONDS <= CELERY_TASK_TIME_LIMIT:
         f"task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
     )
 
+# What one contact file may cost; a file over a limit is refused before anything is
+# written, with a message that names the limit (README, "Import limits").
+# The upload itself, in bytes (checked while it streams in).
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 1 << 30)
+# A spreadsheet's parts once inflated (XLSX and ODS are zip archives), in bytes,
+# checked from the archive's directory before anything is inflated.
+IMPORT_MAX_INFLATED_BYTES = env_int("IMPORT_MAX_INFLATED_BYTES", 2 << 30)
+# Data rows (not counting the header), columns, and characters in one cell.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 10_000)
+
 # --- import-export -----------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"

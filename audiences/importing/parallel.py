@@ -19,9 +19,10 @@ import billiard
 from django.db import connection, connections
 
 from .converting import converted_rows
-from .readers import Sheet, decode_line
 from .rejects import RejectsFile
+from .sheet import Sheet
 from .staging import Staged, stage_rows
+from .text_files import decode_line
 from .values import Column, RowRejected
 
 PARALLEL_MIN_BYTES = 8 << 20
