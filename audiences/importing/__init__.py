@@ -6,8 +6,8 @@ from .jobs import (
     import_job_cancel,
     import_job_create,
 )
-from .readers import UnreadableFile
 from .refusals import ImportRefused
+from .sheet import UnreadableFile
 
 __all__ = [
     "ImportRefused",

@@ -26,13 +26,13 @@ from .analysing import import_file_analyse
 from .applying import staged_contacts_write
 from .files import import_file_remove, import_file_store
 from .parallel import ImportCancelled
-from .readers import UnreadableFile
 from .refusals import (
     ImportRefused,
     file_type_problem,
     new_group_problem,
     not_ready_problem,
 )
+from .sheet import UnreadableFile
 from .staging import staging_vacuum
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from audiences.models import AudienceGroup, ImportJob
 
-from .readers import SHEET_SUFFIXES, SUPPORTED, TEXT_SUFFIXES
+from .sheet import SHEET_SUFFIXES, SUPPORTED, TEXT_SUFFIXES
 
 
 class ImportRefused(Exception):

@@ -19,7 +19,7 @@ from audiences.formulas import unescape_formula
 from audiences.models import Variable
 from audiences.phones import normalize_phone
 
-from .readers import UnreadableFile
+from .sheet import UnreadableFile
 
 CONTACT_FIELDS = {"NAME": "name", "EMAIL": "email"}
 # Columns of Flowcast's own rejected-rows file, so a corrected copy imports as is.
