@@ -1,18 +1,28 @@
 """What HTTP providers share: one pooled aiohttp session per process (on the sending
 loop, messaging.backends.loop), and how an answer maps to sent, retry later, wait
-and try again (the provider is busy), or failed for good."""
+and try again (the provider is busy), or failed for good.
+
+No request reaches inside (messaging.outbound): a URL whose host is written as an
+internal address is refused before the request, a name on the addresses it resolves
+to as the connection is opened (OutboundResolver: what is checked is what is
+connected to), and redirects are not followed."""
 
 import asyncio
 import atexit
 import base64
 import contextlib
 import datetime as dt
+import json
+import socket
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
+
+from messaging.outbound import OutboundRefused, addresses_refusal, url_refusal
 
 from .base import BaseBackend, DeliveryError, Receipt
 from .loop import wait_for
@@ -38,9 +48,29 @@ class Answer:
     reason: str = ""
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.text)
+
+
+class OutboundResolver(AbstractResolver):
+    """aiohttp's resolver, refusing a name that resolves inside: the connector
+    connects to the addresses this returns, so those are the ones checked, each
+    time a connection is opened (a name rebound inside since it was saved is
+    refused then)."""
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        why = addresses_refusal(host, [result["host"] for result in found])
+        if why:
+            raise OutboundRefused(why)
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def session() -> aiohttp.ClientSession:
@@ -52,7 +82,10 @@ def session() -> aiohttp.ClientSession:
         width = max(settings.MESSAGING_WORKER_IN_FLIGHT, 1)
         found = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=width, limit_per_host=0, keepalive_timeout=30
+                limit=width,
+                limit_per_host=0,
+                keepalive_timeout=30,
+                resolver=OutboundResolver(),
             ),
         )
         _sessions[loop] = found
@@ -94,9 +127,10 @@ def retry_after(answer: Answer) -> float | None:
 
 
 def raise_for_answer(answer: Answer, provider: str) -> None:
-    """DeliveryError for anything but 2xx: permanent for a refusal (4xx), a retry for
-    a broken provider (408, 5xx); a wait, without spending an attempt, for a provider
-    asking for one (429, or 503 with Retry-After)."""
+    """DeliveryError for anything but 2xx: permanent for a refusal (4xx) or a
+    redirect (not followed), a retry for a broken provider (408, 5xx); a wait,
+    without spending an attempt, for a provider asking for one (429, or 503 with
+    Retry-After)."""
     if 200 <= answer.status < 300:
         return
     detail = answer.text.strip().replace("\n", " ")[:300]
@@ -114,7 +148,11 @@ async def post(
     data: bytes | dict[str, str],
     auth: tuple[str, str] | None = None,
 ) -> Answer:
-    """POST to a provider; its answer, or DeliveryError."""
+    """POST to a provider; its answer, or DeliveryError (permanent for a URL that
+    points inside, messaging.outbound)."""
+    refused = url_refusal(url, resolve=False)
+    if refused:
+        raise DeliveryError(f"{provider}'s URL is refused: {refused}", permanent=True)
     if auth:
         user, password = auth
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -125,6 +163,7 @@ async def post(
             data=data,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=settings.MESSAGING_HTTP_TIMEOUT),
+            allow_redirects=False,  # each hop would need its own check
         ) as response:
             answer = Answer(
                 response.status,
@@ -132,6 +171,10 @@ async def post(
                 await response.text(errors="replace"),
                 response.reason or "",
             )
+    except OutboundRefused as exc:
+        raise DeliveryError(
+            f"{provider}'s URL is refused: {exc}", permanent=True
+        ) from None
     except TimeoutError:
         raise DeliveryError(
             f"{provider} did not answer in time", timed_out=True
