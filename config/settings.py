@@ -299,6 +299,11 @@ MESSAGING_REDIS_URL = os.environ.get(
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
     else "",
 )
+# Hosts, addresses and networks (comma-separated: localhost,127.0.0.1,10.0.0.0/8)
+# that Flowcast's own requests may reach although they are inside: loopback,
+# private, link-local ... (messaging.outbound). Empty by default; for development and
+# tests, whose receivers listen on this machine.
+MESSAGING_OUTBOUND_ALLOW = env_list("MESSAGING_OUTBOUND_ALLOW", [])
 # Providers that do not answer within this many seconds are tried again later.
 MESSAGING_HTTP_TIMEOUT = float(os.environ.get("MESSAGING_HTTP_TIMEOUT", "10"))
 # Requests in flight on one channel, across all workers, unless the channel's own

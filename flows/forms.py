@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.forms.models import BaseInlineFormSet
 
+from messaging.outbound import http_url
+
 from .models import FlowStep
 
 # The fields each kind of step uses; position and kind are common to all.
@@ -45,9 +47,12 @@ class FlowStepForm(forms.ModelForm):
     """A step; the fields its kind does not use are saved empty, whatever was typed
     in them before the kind changed (the page hides them)."""
 
-    # Addresses typed without a scheme are https ones.
+    # Addresses typed without a scheme are https ones; the provider fetches it over
+    # http or https only.
     media_url = FlowStep._meta.get_field("media_url").formfield(
-        assume_scheme="https", widget=forms.URLInput(attrs={"placeholder": "https://…"})
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://…"}),
+        validators=[http_url],
     )
 
     class Meta:

@@ -17,6 +17,7 @@ from config.records_admin import RecordAdmin
 
 from .channels import channel_users
 from .models import Channel, InboundMessage, Message
+from .outbound import url_refusal
 
 
 class ChannelForm(forms.ModelForm):
@@ -48,6 +49,10 @@ class ChannelForm(forms.ModelForm):
                     f"{value!r}."
                 )
             found["max_in_flight"] = cap
+        url = found.get("url")
+        why = url_refusal(str(url)) if url not in (None, "") else None
+        if why:
+            raise forms.ValidationError(f"The url {url} is refused: {why}")
         return found
 
     class Meta:

@@ -13,6 +13,10 @@ os.environ.setdefault(
 )
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The tests' receivers (and the workers some tests start) listen on this machine,
+# which Flowcast's requests may not reach otherwise (messaging.outbound);
+# tests/messaging/test_outbound_urls.py empties the list to see the refusals.
+os.environ["MESSAGING_OUTBOUND_ALLOW"] = "127.0.0.1,::1,localhost"
 
 TEST_DB = os.environ.get("FLOWCAST_TEST_DB", "").strip().lower() or "postgresql"
 if TEST_DB not in ("postgresql", "sqlite"):

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from audiences.models import AudienceGroup
 from flows.models import Flow
 from messaging.models import Channel
+from messaging.outbound import http_url
 
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS
@@ -117,7 +118,9 @@ class BulkMessageForm(forms.Form):
         help_text="Emoji welcome. {{NOMBRE}} is the contact's custom data NOMBRE; "
         "{{NOMBRE|cliente}} says cliente to contacts without one.",
     )
-    media_url = forms.URLField(label="Image URL", required=False, assume_scheme="https")
+    media_url = forms.URLField(
+        label="Image URL", required=False, assume_scheme="https", validators=[http_url]
+    )
     sender_name = forms.CharField(label="Sender name", max_length=60, required=False)
     reply_to = forms.EmailField(label="Reply-to", required=False)
     send_at = forms.SplitDateTimeField(

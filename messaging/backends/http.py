@@ -1,18 +1,30 @@
 """What HTTP providers share: one pooled aiohttp session per process (on the sending
 loop, messaging.backends.loop), and how an answer maps to sent, retry later, wait
-and try again (the provider is busy), or failed for good."""
+and try again (the provider is busy), or failed for good.
+
+No request reaches inside (messaging.outbound): a URL whose host is written as an
+internal address is refused before the request, a name on the addresses it resolves
+to as the connection is opened (OutboundResolver: what is checked is what is
+connected to), and redirects are not followed. Of a failing answer only the status
+line and the provider's own error fields are kept, never the page."""
 
 import asyncio
 import atexit
 import base64
 import contextlib
 import datetime as dt
+import json
+import socket
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
+
+from messaging.outbound import OutboundRefused, addresses_refusal, url_refusal
 
 from .base import BaseBackend, DeliveryError, Receipt
 from .loop import wait_for
@@ -26,6 +38,8 @@ if TYPE_CHECKING:
 # nothing), and the longest a Retry-After is taken at its word.
 DEFAULT_RETRY_AFTER = 1.0
 LONGEST_RETRY_AFTER = 3600.0
+# The longest each field of a provider's error is kept.
+LONGEST_ERROR_FIELD = 200
 
 _sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
@@ -38,9 +52,29 @@ class Answer:
     reason: str = ""
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.text)
+
+
+class OutboundResolver(AbstractResolver):
+    """aiohttp's resolver, refusing a name that resolves inside: the connector
+    connects to the addresses this returns, so those are the ones checked, each
+    time a connection is opened (a name rebound inside since it was saved is
+    refused then)."""
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        why = addresses_refusal(host, [result["host"] for result in found])
+        if why:
+            raise OutboundRefused(why)
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def session() -> aiohttp.ClientSession:
@@ -52,7 +86,10 @@ def session() -> aiohttp.ClientSession:
         width = max(settings.MESSAGING_WORKER_IN_FLIGHT, 1)
         found = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=width, limit_per_host=0, keepalive_timeout=30
+                limit=width,
+                limit_per_host=0,
+                keepalive_timeout=30,
+                resolver=OutboundResolver(),
             ),
         )
         _sessions[loop] = found
@@ -93,14 +130,61 @@ def retry_after(answer: Answer) -> float | None:
     return min(max(seconds, 0.0), LONGEST_RETRY_AFTER)
 
 
+def _field(value: Any) -> str:
+    """One field of a provider's error as text, on one line and bounded; "" for
+    what is not a string or a number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    text = " ".join(str(value).split())
+    if len(text) > LONGEST_ERROR_FIELD:
+        text = text[: LONGEST_ERROR_FIELD - 1] + "…"
+    return text
+
+
+def provider_error(answer: Answer) -> str:
+    """What a failing answer says of its error, in the provider's error fields of a
+    JSON object (Twilio's code, message and more_info; error, message or detail
+    elsewhere, also inside an "error" object); "" for anything else. Never the body
+    itself: the target may be a page that is not the provider's."""
+    try:
+        found = json.loads(answer.text) if answer.text.lstrip()[:1] == "{" else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        return ""
+    if isinstance(found.get("error"), dict):
+        found = found["error"]
+    words = [_field(found.get(name)) for name in ("code", "error", "message", "detail")]
+    more = _field(found.get("more_info"))
+    if more:
+        words.append(f"({more})")
+    return " ".join(word for word in words if word)
+
+
+def status_line(answer: Answer) -> str:
+    """The status line, "HTTP 500 Internal Server Error": a known status with its
+    standard phrase, whatever the target wrote."""
+    try:
+        phrase = HTTPStatus(answer.status).phrase
+    except ValueError:
+        phrase = _field(answer.reason)[:60]
+    return f"HTTP {answer.status} {phrase}".rstrip()
+
+
 def raise_for_answer(answer: Answer, provider: str) -> None:
-    """DeliveryError for anything but 2xx: permanent for a refusal (4xx), a retry for
-    a broken provider (408, 5xx); a wait, without spending an attempt, for a provider
-    asking for one (429, or 503 with Retry-After)."""
+    """DeliveryError for anything but 2xx: permanent for a refusal (4xx) or a
+    redirect (not followed), a retry for a broken provider (408, 5xx); a wait,
+    without spending an attempt, for a provider asking for one (429, or 503 with
+    Retry-After). The error says the status line and the provider's error fields
+    (provider_error), never the body."""
     if 200 <= answer.status < 300:
         return
-    detail = answer.text.strip().replace("\n", " ")[:300]
-    reason = f"{provider} answered {answer.status}: {detail or answer.reason}"
+    reason = f"{provider} answered {status_line(answer)}"
+    if 300 <= answer.status < 400:
+        reason += " (redirects are not followed)"
+    detail = provider_error(answer)
+    if detail:
+        reason += f": {detail}"
     transient = answer.status in (408, 409, 425, 429) or answer.status >= 500
     busy = retry_after(answer) if answer.status in (429, 503) else None
     raise DeliveryError(reason, permanent=not transient, retry_after=busy)
@@ -114,7 +198,11 @@ async def post(
     data: bytes | dict[str, str],
     auth: tuple[str, str] | None = None,
 ) -> Answer:
-    """POST to a provider; its answer, or DeliveryError."""
+    """POST to a provider; its answer, or DeliveryError (permanent for a URL that
+    points inside, messaging.outbound)."""
+    refused = url_refusal(url, resolve=False)
+    if refused:
+        raise DeliveryError(f"{provider}'s URL is refused: {refused}", permanent=True)
     if auth:
         user, password = auth
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -125,6 +213,7 @@ async def post(
             data=data,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=settings.MESSAGING_HTTP_TIMEOUT),
+            allow_redirects=False,  # each hop would need its own check
         ) as response:
             answer = Answer(
                 response.status,
@@ -132,6 +221,10 @@ async def post(
                 await response.text(errors="replace"),
                 response.reason or "",
             )
+    except OutboundRefused as exc:
+        raise DeliveryError(
+            f"{provider}'s URL is refused: {exc}", permanent=True
+        ) from None
     except TimeoutError:
         raise DeliveryError(
             f"{provider} did not answer in time", timed_out=True
