@@ -285,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Webhook signing secrets whose overlap after a rotation has ended.
+    "system: drop expired signing secrets": {
+        "task": "messaging.tasks.drop_expired_secrets",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     # Journeys ended before the messages' retention, with no message left.
     "system: prune old journeys": {
         "task": "flows.tasks.prune_journeys",

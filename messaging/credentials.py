@@ -149,3 +149,11 @@ def channels_reseal() -> int:
         channel.save(update_fields=fields)
         count += 1
     return count
+
+
+def expired_secrets_drop(*, now: datetime | None = None) -> int:
+    """Forget previous signing secrets whose overlap has ended (they neither sign
+    nor are accepted any more); how many."""
+    return Channel.objects.filter(
+        previous_secret_until__lt=now or timezone.now()
+    ).update(previous_signing_secret="", previous_secret_until=None)

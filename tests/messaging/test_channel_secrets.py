@@ -20,6 +20,7 @@ from standardwebhooks import Webhook
 from base.models import AuditEntry
 from messaging.credentials import (
     channel_credentials,
+    channel_secret_rotate,
     channel_signing_secrets,
     channels_reseal,
 )
@@ -292,3 +293,26 @@ def test_a_channel_made_a_webhook_later_gets_its_secret_then(
     [secret] = channel_signing_secrets(Channel.objects.get(pk=channel.pk))
     assert secret in answer.content.decode()
     assert Webhook(secret)  # a secret the library takes
+
+
+def test_a_previous_secret_past_its_overlap_is_dropped(make_channel: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.tasks import drop_expired_secrets
+
+    ended = make_channel(name="Ended", kind="webhook", settings={"url": "http://x"})
+    going = make_channel(name="Going", kind="webhook", settings={"url": "http://y"})
+    for channel in (ended, going):
+        channel_secret_rotate(channel=channel)
+    Channel.objects.filter(pk=ended.pk).update(
+        previous_secret_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert drop_expired_secrets() == 1
+
+    ended, going = (Channel.objects.get(pk=c.pk) for c in (ended, going))
+    assert (ended.previous_signing_secret, ended.previous_secret_until) == ("", None)
+    assert len(channel_signing_secrets(ended)) == 1
+    assert len(channel_signing_secrets(going)) == 2
