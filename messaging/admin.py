@@ -23,6 +23,7 @@ from config.records_admin import RecordAdmin
 
 from .channels import channel_users
 from .credentials import (
+    CREDENTIALS,
     channel_credentials_shown,
     channel_secret_ensure,
     channel_secret_rotate,
@@ -71,6 +72,16 @@ class ChannelForm(forms.ModelForm):
         help_text="Remove the account SID and auth token stored for this channel "
         "(what is typed above replaces them).",
     )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        typed = [key for key in ("account_sid", "auth_token") if cleaned.get(key)]
+        if typed and cleaned.get("kind") not in CREDENTIALS:
+            for key in typed:
+                self.add_error(
+                    key, "Only SMS and WhatsApp channels take Twilio credentials."
+                )
+        return cleaned
 
     def save(self, commit: bool = True) -> Channel:
         channel: Channel = self.instance

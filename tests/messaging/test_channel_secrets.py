@@ -316,3 +316,19 @@ def test_a_previous_secret_past_its_overlap_is_dropped(make_channel: Any) -> Non
     assert (ended.previous_signing_secret, ended.previous_secret_until) == ("", None)
     assert len(channel_signing_secrets(ended)) == 1
     assert len(channel_signing_secrets(going)) == 2
+
+
+def test_twilio_credentials_are_refused_on_channels_that_do_not_use_them(
+    admin_client: Client,
+) -> None:
+    answer = admin_client.post(
+        reverse("admin:messaging_channel_add"),
+        channel_form(auth_token="tok-very-secret-42"),
+    )
+
+    assert answer.status_code == 200
+    assert "Only SMS and WhatsApp channels take Twilio credentials" in (
+        answer.content.decode()
+    )
+    assert "tok-very-secret-42" not in answer.content.decode()
+    assert not Channel.objects.exists()
