@@ -275,3 +275,26 @@ def test_the_previous_secret_is_taken_until_its_overlap_ends(
     )
     assert post(client, path, body, signed(old, body)).status_code == 403
     assert post(client, path, body, signed(new, body)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_secret_no_key_opens_fails_the_send_saying_why(
+    httpserver: HTTPServer,
+    make_campaign: Any,
+    make_flow: Any,
+    make_channel: Any,
+    settings: Any,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    seen = receiver(httpserver)
+    channel = make_channel(
+        name="CRM", kind="webhook", settings={"url": httpserver.url_for("/in")}
+    )
+    settings.FLOWCAST_SECRETS_KEYS = [Fernet.generate_key().decode()]
+
+    report = send_run(make_campaign(started=True, flow=make_flow(channel=channel)))
+
+    assert (report.sent, report.retrying) == (0, 3)
+    assert not seen
+    assert "FLOWCAST_SECRETS_KEY" in Message.objects.first().error  # type: ignore[union-attr]
