@@ -64,6 +64,7 @@ bench: install test-services
 
 check-deploy: install
 	DEBUG=false SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	FLOWCAST_SECRETS_KEY="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 	ALLOWED_HOSTS=flowcast.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:

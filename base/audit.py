@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import decimal
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -71,16 +72,24 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str
         for field in obj._meta.concrete_fields
         if not field.primary_key and field.name not in SKIPPED_FIELDS
     ]
-    values = {}
+    values: dict[str, Any] = {}
     for name in names:
         field = obj._meta.get_field(name)
-        if isinstance(field, models.ForeignKey):
+        if getattr(field, "hides_value", False):
+            # A secret (its ciphertext): the trail says that it changed, not to what.
+            value = getattr(obj, name)
+            values[name] = "(hidden) " + _fingerprint(value) if value else ""
+        elif isinstance(field, models.ForeignKey):
             # By name, as the operator knew it; None when empty.
             related = getattr(obj, name) if getattr(obj, field.attname) else None
             values[name] = str(related) if related is not None else None
         else:
             values[name] = plain(getattr(obj, name))
     return values
+
+
+def _fingerprint(value: Any) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()[:8]
 
 
 def changes_between(

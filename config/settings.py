@@ -1,14 +1,17 @@
 """Flowcast settings: one module, every deploy knob read from the environment.
 
-Safe by default: DEBUG is off unless asked for, and outside DEBUG a SECRET_KEY must be
-given. `.env.example` lists every variable read here.
+Safe by default: DEBUG is off unless asked for, and outside DEBUG a SECRET_KEY and a
+FLOWCAST_SECRETS_KEY must be given. `.env.example` lists every variable read here.
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +57,32 @@ if not SECRET_KEY:
             "(for local work, DEBUG=true uses a throwaway development key)."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+# Channel secrets and provider credentials are stored encrypted with these keys
+# (Fernet; comma-separated: the first encrypts, every one decrypts, so a key is
+# replaced by putting the new one first and running `manage.py reseal_secrets`).
+FLOWCAST_SECRETS_KEYS = env_list("FLOWCAST_SECRETS_KEY", [])
+if not FLOWCAST_SECRETS_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FLOWCAST_SECRETS_KEY must be set when DEBUG is off: it encrypts channel "
+            "secrets and provider credentials. Make one with: python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    # A development key follows from the development SECRET_KEY.
+    FLOWCAST_SECRETS_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"flowcast-secrets:" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+for _number, _key in enumerate(FLOWCAST_SECRETS_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FLOWCAST_SECRETS_KEY: key {_number} is not a Fernet key (32 bytes in "
+            "URL-safe base64, 44 characters); make one with Fernet.generate_key()."
+        ) from None
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -256,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Webhook signing secrets whose overlap after a rotation has ended.
+    "system: drop expired signing secrets": {
+        "task": "messaging.tasks.drop_expired_secrets",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     # Journeys ended before the messages' retention, with no message left.
     "system: prune old journeys": {
         "task": "flows.tasks.prune_journeys",
@@ -330,6 +365,9 @@ MESSAGING_STOP_KEYWORDS = sorted(
         if word.strip()
     }
 )
+# After a webhook channel's signing secret is rotated, the previous one is still
+# accepted on its hooks, and still signs its posts beside the new one, this long.
+MESSAGING_SECRET_OVERLAP_HOURS = env_int("MESSAGING_SECRET_OVERLAP_HOURS", 24)
 # Where providers reach this installation (delivery receipts, replies), e.g.
 # https://flowcast.example.com; empty: no status callbacks are requested.
 FLOWCAST_PUBLIC_URL = os.environ.get("FLOWCAST_PUBLIC_URL", "")

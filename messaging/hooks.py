@@ -1,8 +1,10 @@
 """Provider webhooks: /hooks/<channel id>/status and /hooks/<channel id>/inbound.
 
-Twilio channels (sms, whatsapp) are checked with Twilio's X-Twilio-Signature; webhook
-channels with X-Flowcast-Signature, the HMAC-SHA256 of the body with the channel's
-secret. Anything unsigned or signed wrongly is refused with 403 and changes nothing.
+Twilio channels (sms, whatsapp) are checked with Twilio's X-Twilio-Signature, made
+with the channel's auth token; webhook channels as Standard Webhooks says
+(messaging.signing), with the channel's signing secret, within 5 minutes of their
+webhook-timestamp and once per webhook-id. Anything unsigned, signed wrongly, stale
+or replayed is refused with 403 and changes nothing.
 """
 
 import base64
@@ -10,18 +12,19 @@ import hashlib
 import hmac
 import json
 import logging
-import os
+import time
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .backends.webhook import signature, webhook_secret
+from .credentials import channel_credentials, channel_signing_secrets
 from .models import Channel
 from .receipts import messages_record_receipt, reply_record
+from .replays import hook_first_seen
+from .signing import SignatureRefused, verify
 
 logger = logging.getLogger(__name__)
 TWILIO_KINDS = (Channel.Kind.SMS, Channel.Kind.WHATSAPP)
@@ -43,22 +46,28 @@ def _called_url(request: HttpRequest) -> str:
 
 def _verified(request: HttpRequest, channel: Channel) -> bool:
     if channel.kind in TWILIO_KINDS:
-        token_env = str(channel.settings.get("token_env") or "TWILIO_AUTH_TOKEN")
-        token = os.environ.get(token_env, "")
+        token = channel_credentials(channel).get("auth_token", "")
         given = request.headers.get("X-Twilio-Signature", "")
         params = {key: request.POST[key] for key in request.POST}
         expected = (
             twilio_signature(token, _called_url(request), params) if token else ""
         )
         return bool(token) and hmac.compare_digest(given, expected)
-    if channel.kind == Channel.Kind.WEBHOOK:
-        try:
-            secret = webhook_secret(channel.settings)
-        except ImproperlyConfigured:
-            return False
-        given = request.headers.get("X-Flowcast-Signature", "")
-        return hmac.compare_digest(given, signature(secret, request.body))
     return False
+
+
+def _webhook_refusal(request: HttpRequest, channel: Channel) -> str:
+    """Why a webhook channel's hook is refused; "" when it is signed with the
+    channel's secret, on time, and not seen before."""
+    try:
+        hook_id = verify(
+            channel_signing_secrets(channel), request.headers, request.body, time.time()
+        )
+    except SignatureRefused as exc:
+        return str(exc)
+    if not hook_first_seen(channel.pk, hook_id):
+        return "This webhook-id was received already: a hook is taken once."
+    return ""
 
 
 def _channel(request: HttpRequest, channel_id: int) -> Channel | HttpResponse:
@@ -68,11 +77,15 @@ def _channel(request: HttpRequest, channel_id: int) -> Channel | HttpResponse:
             {"error": f"{channel.get_kind_display()} channels take no webhooks."},
             status=404,
         )
-    if not _verified(request, channel):
-        logger.warning(
-            "hook for channel %s refused: bad or missing signature", channel.pk
-        )
-        return JsonResponse({"error": "The signature is missing or wrong."}, status=403)
+    if channel.kind == Channel.Kind.WEBHOOK:
+        refusal = _webhook_refusal(request, channel)
+    elif not _verified(request, channel):
+        refusal = "The signature is missing or wrong."
+    else:
+        refusal = ""
+    if refusal:
+        logger.warning("hook for channel %s refused: %s", channel.pk, refusal)
+        return JsonResponse({"error": refusal}, status=403)
     return channel
 
 

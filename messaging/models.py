@@ -4,11 +4,25 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .encryption import SecretField
 from .windows import Window, window_clashes, window_errors
 
 
 def default_timezone() -> str:
     return settings.TIME_ZONE
+
+
+# Keys channels once took (names of environment variables to read secrets from), and
+# secrets that belong in the encrypted fields instead.
+SECRET_SETTINGS = {
+    "secret_env",
+    "token_env",
+    "sid_env",
+    "secret",
+    "auth_token",
+    "account_sid",
+    "password",
+}
 
 
 class Channel(models.Model):
@@ -42,8 +56,30 @@ class Channel(models.Model):
     settings = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Provider settings (sender, endpoint, ...). Secrets are read from "
-        "the environment, not stored here.",
+        help_text="Provider settings (sender, endpoint, ...); never secrets: those "
+        "are kept encrypted in the fields below.",
+    )
+    # Secrets, as ciphertext (messaging.encryption); messaging.credentials reads and
+    # changes them.
+    signing_secret = SecretField(
+        blank=True,
+        editable=False,
+        help_text="Webhook channels: the Standard Webhooks secret (whsec_…) their "
+        "posts are signed with and their hooks must be signed with.",
+    )
+    previous_signing_secret = SecretField(blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Until then the secret before the last rotation still signs and "
+        "is still accepted.",
+    )
+    credentials = SecretField(
+        blank=True,
+        editable=False,
+        help_text="The provider's credentials (Twilio: account SID and auth token), "
+        "as encrypted JSON.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -89,6 +125,18 @@ class Channel(models.Model):
                 errors["settings"] = (
                     f"{self.get_kind_display()} channels need {example}."
                 )
+        secretive = sorted(
+            key
+            for key in (self.settings if isinstance(self.settings, dict) else {})
+            if key in SECRET_SETTINGS
+        )
+        if secretive and "settings" not in errors:
+            errors["settings"] = (
+                f"{', '.join(secretive)} cannot be set here: secrets are not provider "
+                "settings, and none is read from the environment. Enter the Twilio "
+                "account SID and auth token in their fields; webhook channels sign "
+                "with a secret Flowcast makes (Rotate signing secret)."
+            )
         errors.update(window_errors(self.active_from, self.active_until, self.timezone))
         if not errors and self.pk is not None:
             errors.update(self._window_clashes())

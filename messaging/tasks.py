@@ -6,7 +6,7 @@ rename them.
 
 from celery import shared_task
 
-from . import retention, sending, sweep
+from . import credentials, retention, sending, sweep
 
 
 @shared_task(name="messaging.tasks.send_messages")
@@ -26,6 +26,11 @@ def send_messages(batch_id: int, first_id: int, last_id: int) -> dict[str, int]:
 @shared_task(name="messaging.tasks.prune")
 def prune() -> int:
     return retention.messages_prune()
+
+
+@shared_task(name="messaging.tasks.drop_expired_secrets")
+def drop_expired_secrets() -> int:
+    return credentials.expired_secrets_drop()
 
 
 @shared_task(name="messaging.tasks.sweep")

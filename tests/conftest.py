@@ -154,10 +154,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
 def make_channel(db: None) -> Callable[..., Any]:
     from messaging.models import Channel
 
-    def make(**fields: Any) -> Channel:
+    def make(credentials: dict[str, str] | None = None, **fields: Any) -> Channel:
+        """A channel; a webhook channel with a signing secret (read it with
+        messaging.credentials.channel_signing_secrets), ``credentials`` stored
+        sealed."""
+        from messaging.credentials import channel_secret_ensure, credentials_sealed
+
         fields.setdefault("name", f"Console {Channel.objects.count() + 1}")
         fields.setdefault("kind", Channel.Kind.CONSOLE)
-        return Channel.objects.create(**fields)
+        channel = Channel(**fields)
+        if credentials:
+            channel.credentials = credentials_sealed(channel, credentials)
+        channel.save()
+        channel_secret_ensure(channel=channel)
+        return channel
 
     return make
 

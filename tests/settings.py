@@ -12,6 +12,10 @@ os.environ.setdefault(
     "SECRET_KEY", "test-only-secret-key-not-for-production-use-123456"
 )
 os.environ.setdefault("DEBUG", "false")
+# Inherited by the programs the tests start (workers, beat).
+os.environ.setdefault(
+    "FLOWCAST_SECRETS_KEY", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE="
+)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # The tests' receivers (and the workers some tests start) listen on this machine,
 # which Flowcast's requests may not reach otherwise (messaging.outbound);

@@ -1,34 +1,33 @@
 """SMS and WhatsApp through Twilio's Messages API.
 
-Credentials from the environment: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (a channel
-may name other variables in its settings ``sid_env`` / ``token_env``). Channel
-settings: ``from`` (a number, or ``messaging_service_sid``). The API base URL is
-TWILIO_API_BASE, so tests and staging can point at a local server speaking Twilio's
-API. Delivery receipts come back to /hooks/<channel id>/status when FLOWCAST_PUBLIC_URL
-is set.
+Credentials are the channel's own (its account SID and auth token, entered in the
+console and stored encrypted: messaging.credentials). Channel settings: ``from`` (a
+number, or ``messaging_service_sid``). The API base URL is TWILIO_API_BASE, so tests
+and staging can point at a local server speaking Twilio's API. Delivery receipts come
+back to /hooks/<channel id>/status when FLOWCAST_PUBLIC_URL is set.
 """
 
-import os
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
 
+from messaging.credentials import channel_credentials
+
 from .base import DeliveryError, Receipt
 from .http import HTTPBackend, post
 
 if TYPE_CHECKING:
-    from messaging.models import Message
+    from messaging.models import Channel, Message
 
 
-def credentials(channel_settings: dict[str, object]) -> tuple[str, str]:
-    sid_env = str(channel_settings.get("sid_env") or "TWILIO_ACCOUNT_SID")
-    token_env = str(channel_settings.get("token_env") or "TWILIO_AUTH_TOKEN")
-    sid, token = os.environ.get(sid_env, ""), os.environ.get(token_env, "")
+def credentials(channel: "Channel") -> tuple[str, str]:
+    found = channel_credentials(channel)
+    sid, token = found.get("account_sid", ""), found.get("auth_token", "")
     if not sid or not token:
         raise DeliveryError(
-            f"Twilio credentials are read from ${sid_env} and ${token_env}, which "
-            "are not set."
+            f"Channel {channel.name!r} has no Twilio account SID and auth token: "
+            "enter them on the channel's page in the console."
         )
     return sid, token
 
@@ -36,7 +35,7 @@ def credentials(channel_settings: dict[str, object]) -> tuple[str, str]:
 class TwilioBackend(HTTPBackend):
     async def send_async(self, message: "Message") -> Receipt:
         channel = message.channel
-        sid, token = credentials(channel.settings)
+        sid, token = credentials(channel)
         whatsapp = channel.kind == "whatsapp"
 
         def address(number: str) -> str:

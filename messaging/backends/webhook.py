@@ -1,21 +1,22 @@
 """Webhook channel: the message as a signed JSON POST to the channel's URL.
 
-Channel settings: ``url`` (required) and ``secret_env``, the name of the environment
-variable holding the signing secret (default FLOWCAST_WEBHOOK_SECRET). Each request
-carries ``Idempotency-Key: <message id>`` and ``X-Flowcast-Signature:
-sha256=<hex HMAC of the body>``; a receiver that sees the same key twice may ignore it.
-The body: ``id``, ``to`` (phone, email, name), ``text``, ``media_url``, ``sender_name``,
-``reply_to``, ``batch``, ``step``, and what the batch's writer tagged it with (a
-campaign run's messages carry ``run``, an event or audience flow's ``flow``).
+Channel settings: ``url`` (required). Each request is signed as Standard Webhooks
+says (messaging.signing), with the channel's own signing secret (and, for a while
+after a rotation, the previous one too): ``webhook-id: msg_<message id>``, the same
+on every retry so a receiver can drop a copy, ``webhook-timestamp`` and
+``webhook-signature``; and ``Idempotency-Key: <message id>`` as before.
+The body: ``id``, ``to`` (phone, email, name), ``text``, ``media_url``,
+``sender_name``, ``reply_to``, ``batch``, ``step``, and what the batch's writer
+tagged it with (a campaign run's messages carry ``run``, an event or audience flow's
+``flow``).
 """
 
-import hashlib
-import hmac
 import json
-import os
+import time
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ImproperlyConfigured
+from messaging.credentials import channel_signing_secrets
+from messaging.signing import signed_headers
 
 from .base import DeliveryError, Receipt
 from .http import HTTPBackend, post
@@ -23,22 +24,9 @@ from .http import HTTPBackend, post
 if TYPE_CHECKING:
     from messaging.models import Message
 
-DEFAULT_SECRET_ENV = "FLOWCAST_WEBHOOK_SECRET"
 
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def webhook_secret(channel_settings: dict[str, object]) -> str:
-    name = str(channel_settings.get("secret_env") or DEFAULT_SECRET_ENV)
-    secret = os.environ.get(name, "")
-    if not secret:
-        raise ImproperlyConfigured(
-            f"The webhook channel's signing secret is read from ${name}, which is "
-            "not set."
-        )
-    return secret
+def hook_id(message_id: int) -> str:
+    return f"msg_{message_id}"
 
 
 class WebhookBackend(HTTPBackend):
@@ -49,10 +37,12 @@ class WebhookBackend(HTTPBackend):
             raise DeliveryError(
                 f"Channel {channel.name!r} has no url in its settings.", permanent=True
             )
-        try:
-            secret = webhook_secret(channel.settings)
-        except ImproperlyConfigured as exc:
-            raise DeliveryError(str(exc)) from None  # retried once the secret is set
+        secrets = channel_signing_secrets(channel)
+        if not secrets:  # retried: rotating the secret makes one
+            raise DeliveryError(
+                f"Channel {channel.name!r} has no signing secret: rotate its secret "
+                "in the console to make one."
+            )
         contact = message.contact
         payload = {
             "id": message.pk,
@@ -79,7 +69,7 @@ class WebhookBackend(HTTPBackend):
             headers={
                 "Content-Type": "application/json",
                 "Idempotency-Key": str(message.pk),
-                "X-Flowcast-Signature": signature(secret, body),
+                **signed_headers(secrets, hook_id(message.pk), int(time.time()), body),
             },
         )
         provider_id = ""

@@ -66,7 +66,6 @@ def start_worker(broker_url: str) -> subprocess.Popen[bytes]:
         "MESSAGING_LEASE_SECONDS": str(LEASE),
         # A killed process's in-flight slots lapse within 2 × 2 s + 2 s.
         "MESSAGING_HTTP_TIMEOUT": "2",
-        "FLOWCAST_WEBHOOK_SECRET": "crash",
         "LOG_LEVEL": "ERROR",
     }
     return subprocess.Popen(
@@ -106,7 +105,6 @@ def test_killed_workers_lose_nothing_and_resend_at_most_what_was_in_flight(
         return Response('{"id": "ok"}', content_type="application/json")
 
     receiver.expect_request("/hook", method="POST").respond_with_handler(receive)
-    monkeypatch.setenv("FLOWCAST_WEBHOOK_SECRET", "crash")
     group = AudienceGroup.objects.create(name="Many")
     Contact.objects.bulk_create(
         Contact(phone=f"+52551{n:07d}", name=f"C{n}") for n in range(MESSAGES)

@@ -1,6 +1,7 @@
 """Provider webhooks: delivery receipts that only move forward, replies, STOP."""
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -10,17 +11,22 @@ from django.utils import timezone
 
 from audiences.models import Contact
 from campaigns.runs import campaign_tick
-from messaging.backends.webhook import signature
+from messaging.credentials import channel_signing_secrets
 from messaging.hooks import twilio_signature
 from messaging.models import InboundMessage, Message
+from messaging.signing import signed_headers
 from tests.conftest import PHONES
 
 PUBLIC = "https://fc.example"
 
 
+TWILIO = {"account_sid": "AC123", "auth_token": "tok"}
+
+
 @pytest.fixture
 def twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok")
+    """The old deployment-wide variables, set: the hooks must not read them."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "env-token")
     monkeypatch.setenv("FLOWCAST_WEBHOOK_SECRET", "s3cret")
 
 
@@ -39,7 +45,9 @@ def twilio_post(
 
 @pytest.fixture
 def sent_messages(make_campaign: Any, make_flow: Any, make_channel: Any) -> Any:
-    channel = make_channel(name="SMS", kind="sms", settings={"from": "+15005550006"})
+    channel = make_channel(
+        name="SMS", kind="sms", settings={"from": "+15005550006"}, credentials=TWILIO
+    )
     campaign = make_campaign(started=True, flow=make_flow(channel=channel))
     campaign_tick(campaign_id=campaign.pk)
     Message.objects.update(status="sent", provider_id="SMx")
@@ -82,6 +90,8 @@ def test_a_receipt_without_a_good_signature_is_refused(
     path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
     params = {"MessageStatus": "delivered"}
     assert twilio_post(client, path, params, token="wrong").status_code == 403
+    # Signed with the token of the environment, not the channel's.
+    assert twilio_post(client, path, params, token="env-token").status_code == 403
     assert client.post(path, params).status_code == 403
     assert Message.objects.get(pk=messages[0].pk).status == "sent"
 
@@ -127,7 +137,9 @@ def test_a_stop_reply_opts_out_at_once_and_skips_what_is_queued(
     make_flow: Any,
     make_channel: Any,
 ) -> None:
-    channel = make_channel(name="SMS", kind="sms", settings={"from": "+15005550006"})
+    channel = make_channel(
+        name="SMS", kind="sms", settings={"from": "+15005550006"}, credentials=TWILIO
+    )
     campaign = make_campaign(started=True, flow=make_flow(channel=channel))
     campaign_tick(campaign_id=campaign.pk)
     path = f"/hooks/{channel.pk}/inbound"
@@ -193,20 +205,23 @@ def test_a_webhook_channel_reports_with_its_own_signature(
     assert message is not None
     Message.objects.filter(pk=message.pk).update(status="sent")
     body = json.dumps({"id": message.pk, "status": "delivered"}).encode()
+    [secret] = channel_signing_secrets(channel)
+    hook_id, now = f"msg_{uuid.uuid4().hex}", int(time.time())
 
     response = client.post(
         f"/hooks/{channel.pk}/status",
         body,
         content_type="application/json",
-        headers={"X-Flowcast-Signature": signature("s3cret", body)},
+        headers=signed_headers([secret], hook_id, now, body),
     )
 
     assert response.json() == {"message": message.pk, "outcome": "now delivered"}
+    stop = json.dumps({"from": PHONES[1], "text": "STOP"}).encode()
     forged = client.post(
         f"/hooks/{channel.pk}/inbound",
-        json.dumps({"from": PHONES[1], "text": "STOP"}),
+        stop,
         content_type="application/json",
-        headers={"X-Flowcast-Signature": "sha256=00"},
+        headers=signed_headers(["whsec_" + "A" * 43 + "="], hook_id + "x", now, stop),
     )
     assert forged.status_code == 403
     assert Contact.objects.get(phone=PHONES[1]).opted_out_at is None

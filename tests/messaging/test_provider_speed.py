@@ -86,7 +86,6 @@ def hook_run(
 ) -> Any:
     """A campaign run of 60 messages on a webhook channel (URL and cap given); its
     batch id."""
-    monkeypatch.setenv("FLOWCAST_WEBHOOK_SECRET", "speed")
     monkeypatch.setattr("flows.engine.send_range_on_commit", lambda **_: None)
 
     def make(url: str, max_in_flight: int, phones: list[str] = PHONES_60) -> int:

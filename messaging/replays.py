@@ -1,0 +1,59 @@
+"""Hook ids already received: a signed hook sent again (a replay) is refused.
+
+A ``webhook-id`` is remembered per channel for twice the signature's tolerance (a
+hook may be stamped up to 5 minutes ahead and still be taken 5 minutes late). With
+Redis (MESSAGING_REDIS_URL) every web process shares what it saw, by SET NX with a
+time to live; without it (the embedded broker: one web process) each process keeps
+its own.
+"""
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+
+from .signing import TOLERANCE_SECONDS
+
+logger = logging.getLogger(__name__)
+REMEMBER_SECONDS = 2 * TOLERANCE_SECONDS
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_seen: dict[tuple[int, str], float] = {}
+
+
+def _client(url: str) -> Any:
+    with _lock:
+        if url not in _clients:
+            import redis
+
+            _clients[url] = redis.Redis.from_url(url)
+        return _clients[url]
+
+
+def _first_here(channel_id: int, hook_id: str) -> bool:
+    now = time.monotonic()
+    with _lock:
+        if len(_seen) > 10_000:
+            for key in [k for k, until in _seen.items() if until < now]:
+                del _seen[key]
+        until = _seen.get((channel_id, hook_id))
+        if until is not None and until >= now:
+            return False
+        _seen[(channel_id, hook_id)] = now + REMEMBER_SECONDS
+        return True
+
+
+def hook_first_seen(channel_id: int, hook_id: str) -> bool:
+    """Note the hook id as received on the channel; False if it was already, within
+    REMEMBER_SECONDS."""
+    url = settings.MESSAGING_REDIS_URL
+    if url:
+        key = f"flowcast:hook:{channel_id}:{hook_id}"
+        try:
+            return bool(_client(url).set(key, 1, nx=True, ex=REMEMBER_SECONDS))
+        except Exception:  # Redis away: this process's memory still refuses most
+            logger.warning("hook ids checked in this process only: Redis is away")
+    return _first_here(channel_id, hook_id)
