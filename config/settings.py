@@ -193,6 +193,11 @@ STORAGES = {
 # --- Security (production) ---------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The host a client called, as a trusted proxy reports it: Twilio signs the URL it
+# called, and a proxy that passes its upstream's name as Host says it here.
+USE_X_FORWARDED_HOST = env_bool(
+    "USE_X_FORWARDED_HOST", default=FLOWCAST_TRUSTED_PROXIES > 0
+)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
