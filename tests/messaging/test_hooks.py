@@ -268,31 +268,23 @@ def test_behind_a_trusted_proxy_the_forwarded_host_is_the_url_twilio_signed(
     channel, messages = sent_messages
     path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
 
-    response = twilio_post(
-        client,
-        path,
-        RECEIPT,
-        public="",
-        signed=f"https://fc.example{path}",
-        headers={**THROUGH_PROXY, "Host": "web:8000"},
-    )
-    wrong_token = twilio_post(
-        client,
-        path.replace(str(messages[0].pk), str(messages[1].pk)),
-        RECEIPT,
-        token="wrong",
-        public="",
-        signed=f"https://fc.example{path}",
-        headers={**THROUGH_PROXY, "Host": "web:8000"},
+    wrong_token, response = (
+        twilio_post(
+            client,
+            path,
+            RECEIPT,
+            token,
+            public="",
+            signed=f"https://fc.example{path}",
+            headers={**THROUGH_PROXY, "Host": "web:8000"},
+        )
+        for token in ("wrong", "tok")
     )
 
-    assert response.status_code == 200, response.content
     assert wrong_token.status_code == 403
     assert wrong_token.json() == {"error": "The signature is missing or wrong."}
-    assert [m.status for m in Message.objects.order_by("pk")][:2] == [
-        "delivered",
-        "sent",
-    ]
+    assert response.status_code == 200, response.content
+    assert Message.objects.get(pk=messages[0].pk).status == "delivered"
 
 
 @pytest.mark.django_db
