@@ -15,11 +15,18 @@ from urllib.parse import SplitResult, urlsplit
 STANDARD_PORTS = {"https": 443, "http": 80}
 
 
-def twilio_signature(token: str, url: str, params: Mapping[str, Sequence[str]]) -> str:
-    """The signature Twilio sends for a POST of ``params`` (each name with all its
-    values) to ``url``."""
+def _values(value: str | Sequence[str]) -> list[str]:
+    # A str is a sequence of str too: one value, not one per character.
+    return [value] if isinstance(value, str) else sorted(set(value))
+
+
+def twilio_signature(
+    token: str, url: str, params: Mapping[str, str | Sequence[str]]
+) -> str:
+    """The signature Twilio sends for a POST of ``params`` (each name with its value,
+    or all its values) to ``url``."""
     payload = url + "".join(
-        name + value for name in sorted(params) for value in sorted(set(params[name]))
+        name + value for name in sorted(params) for value in _values(params[name])
     )
     digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
@@ -46,7 +53,7 @@ def url_forms(url: str) -> tuple[str, str]:
 
 
 def twilio_signature_verified(
-    *, token: str, url: str, params: Mapping[str, Sequence[str]], given: str
+    *, token: str, url: str, params: Mapping[str, str | Sequence[str]], given: str
 ) -> bool:
     """Whether ``given`` is Twilio's signature of a POST of ``params`` to ``url``,
     with the port or without. False without a token: nothing can be checked."""

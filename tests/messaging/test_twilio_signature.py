@@ -67,6 +67,15 @@ def test_a_url_is_tried_with_the_port_and_without(
     assert url_forms(url) == forms
 
 
+def test_a_parameter_given_as_one_string_is_one_value() -> None:
+    single = {"MessageSid": "SM123", "MessageStatus": "delivered"}
+    given = RequestValidator(TOKEN).compute_signature(URLS[0], single)
+
+    assert twilio_signature_verified(
+        token=TOKEN, url=URLS[0], params=single, given=given
+    )
+
+
 def test_a_wrong_token_a_missing_one_or_an_odd_signature_verify_nothing() -> None:
     url = URLS[0]
     given = RequestValidator(TOKEN).compute_signature(url, _MultiDict(PARAMS))
