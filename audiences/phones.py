@@ -2,6 +2,7 @@
 
 import functools
 import re
+import unicodedata
 from typing import Any
 
 import phonenumbers
@@ -136,12 +137,46 @@ def _valid_e164(text: str) -> bool:
     return False
 
 
+# Invisible marks a number copied from a phone's screen or a chat may carry
+# (left-to-right marks, zero-width spaces, byte-order marks: Unicode's format
+# characters), dropped. Every kind of space (no-break, narrow no-break, thin,
+# ideographic, tabs ...) is one that str.split() splits on.
+_INVISIBLE = dict.fromkeys(
+    code for code in range(0x10000) if unicodedata.category(chr(code)) == "Cf"
+)
+
+# Dialling prefixes a country has abolished but its numbers are still written with,
+# by country calling code. phonenumbers reads a country's current prefixes from its
+# metadata (national_prefix_for_parsing); these are gone from it. Mexico: the 1 after
+# +52 for mobiles, 044 / 045 for mobiles from a fixed line, 01 / 02 for long distance,
+# all abolished in August 2019; libphonenumber's Mexican metadata parsed them with this
+# national_prefix_for_parsing until release 8.13.38 (2024) deleted it.
+_ABOLISHED_PREFIXES = {52: re.compile(r"0(?:[12]|4[45])|1")}
+
+
+def _without_abolished_prefix(number: phonenumbers.PhoneNumber) -> str | None:
+    """The E.164 form of ``number`` read without an abolished dialling prefix of its
+    country, when that leaves a valid number; else None."""
+    code = int(number.country_code or 0)
+    prefix = _ABOLISHED_PREFIXES.get(code)
+    if prefix is None:
+        return None
+    national = phonenumbers.national_significant_number(number)
+    found = prefix.match(national)
+    rest = national[found.end() :] if found else ""
+    if not rest or rest[0] == "0":
+        return None
+    bare = phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+    return f"+{code}{rest}" if phonenumbers.is_valid_number(bare) else None
+
+
 def normalize_phone(raw: object, *, region: str | None = None) -> str:
     """Return ``raw`` as an E.164 string (``+525500998877``) or raise ValidationError.
 
-    Accepts what spreadsheets produce: surrounding blanks, separators, and a number cell
-    read back as a float (``525500998877.0``). A number without ``+`` is read in
-    ``region`` (default: the PHONE_DEFAULT_REGION setting).
+    Accepts what spreadsheets produce: blanks of any kind, separators, and a number
+    cell read back as a float (``525500998877.0``), and dialling prefixes a country
+    has abolished (``+52 1``, ``044``). A number without ``+`` is read in ``region``
+    (default: the PHONE_DEFAULT_REGION setting).
     """
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
@@ -152,6 +187,9 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
         raise ValidationError("A phone number is required.", code="required")
     if _valid_e164(text):
         return text
+    text = " ".join(text.translate(_INVISIBLE).split())
+    if not text:
+        raise ValidationError("A phone number is required.", code="required")
     try:
         number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
@@ -159,6 +197,8 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
             "%(value)s is not a phone number.", code="invalid", params={"value": text}
         ) from None
     if not phonenumbers.is_valid_number(number):
+        if bare := _without_abolished_prefix(number):
+            return bare
         if text.startswith("+"):
             # It has its country code already: telling to add one misleads.
             raise ValidationError(

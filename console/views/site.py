@@ -29,9 +29,10 @@ SYSTEM_APPS = {
     ),
     "axes": (
         "Sign-in attempts and lockouts (axes)",
-        "After {limit} wrong passwords for one user name from one address, that pair "
-        "is locked out for {minutes} minutes. Delete its access attempt to let it "
-        "sign in sooner.",
+        "After {limit} wrong passwords for one user name, from any address, that user "
+        "name is locked out for {minutes} minutes; after {limit} from one address, "
+        "whatever the user names, that address is. Delete the access attempts of the "
+        "user name or of the address to let it sign in sooner.",
     ),
 }
 

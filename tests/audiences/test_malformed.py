@@ -29,7 +29,7 @@ VARIANTS = [
     bad("CONTACT", "+52 (55) 1122-334"),
     bad("CONTACT", "+52"),
     bad("CONTACT", "+999 5511223344"),
-    bad("CONTACT", "+52 1 55 1234 5678"),
+    bad("CONTACT", "+52 9 55 1234 5678"),  # 9 was never a dialling prefix
     bad("CONTACT", "5255112233441234"),
     bad("CONTACT", "0"),
     bad("CONTACT", '=HYPERLINK("http://x")'),

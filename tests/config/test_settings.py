@@ -100,3 +100,30 @@ def test_a_lease_shorter_than_the_task_time_limit_is_refused() -> None:
     result = manage("check", SECRET_KEY="x" * 60, MESSAGING_LEASE_SECONDS="300")
     assert result.returncode != 0
     assert "MESSAGING_LEASE_SECONDS (300) must be longer" in result.stderr
+
+
+def _proxy_settings(**env: str) -> list[str]:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.FLOWCAST_TRUSTED_PROXIES, settings.USE_X_FORWARDED_HOST)",
+        SECRET_KEY="x" * 60,
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split()
+
+
+def test_forwarded_hosts_are_trusted_only_with_a_trusted_proxy() -> None:
+    assert _proxy_settings() == ["0", "False"]
+    assert _proxy_settings(FLOWCAST_TRUSTED_PROXIES="1") == ["1", "True"]
+    assert _proxy_settings(
+        FLOWCAST_TRUSTED_PROXIES="1", USE_X_FORWARDED_HOST="false"
+    ) == ["1", "False"]
+
+
+def test_a_negative_number_of_trusted_proxies_is_refused() -> None:
+    result = manage("check", SECRET_KEY="x" * 60, FLOWCAST_TRUSTED_PROXIES="-1")
+    assert result.returncode != 0
+    assert "FLOWCAST_TRUSTED_PROXIES must be 0 or more, got -1" in result.stderr

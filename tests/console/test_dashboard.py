@@ -95,7 +95,8 @@ def test_the_index_leads_with_the_products_apps_and_ends_with_the_system_ones(
         "Sign-in attempts and lockouts (axes)",
     ]
     assert "change the campaign, not its task" in page
-    assert "After 5 wrong passwords for one user name from one address" in page
+    assert "After 5 wrong passwords for one user name, from any address" in page
+    assert "after 5 from one address, whatever the user names" in page
     # Still one click away, and there.
     for url in (
         "/admin/django_celery_beat/periodictask/",

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
+from twilio.request_validator import RequestValidator
 
 from audiences.models import Contact
 from campaigns.runs import campaign_tick
 from messaging.credentials import channel_signing_secrets
-from messaging.hooks import twilio_signature
 from messaging.models import InboundMessage, Message
 from messaging.signing import signed_headers
 from tests.conftest import PHONES
@@ -31,15 +31,22 @@ def twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def twilio_post(
-    client: Client, path: str, params: dict[str, str], token: str = "tok"
+    client: Client,
+    path: str,
+    params: dict[str, str],
+    token: str = "tok",
+    *,
+    public: str = PUBLIC,
+    signed: str = "",
+    headers: dict[str, str] | None = None,
 ) -> Any:
-    with override_settings(FLOWCAST_PUBLIC_URL=PUBLIC):
+    """POST as Twilio does, signed by twilio-python's own RequestValidator for the
+    URL ``signed`` (by default the one FLOWCAST_PUBLIC_URL, ``public``, makes)."""
+    url = signed or public + path
+    sign = RequestValidator(token).compute_signature(url, params)
+    with override_settings(FLOWCAST_PUBLIC_URL=public):
         return client.post(
-            path,
-            params,
-            headers={
-                "X-Twilio-Signature": twilio_signature(token, PUBLIC + path, params)
-            },
+            path, params, headers={"X-Twilio-Signature": sign, **(headers or {})}
         )
 
 
@@ -225,3 +232,111 @@ def test_a_webhook_channel_reports_with_its_own_signature(
     )
     assert forged.status_code == 403
     assert Contact.objects.get(phone=PHONES[1]).opted_out_at is None
+
+
+RECEIPT = {"MessageSid": "SMx", "MessageStatus": "delivered"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("public", "signed_origin"),
+    [
+        pytest.param(
+            "https://fc.example:443", "https://fc.example:443", id="both with :443"
+        ),
+        pytest.param(
+            "https://fc.example:443", "https://fc.example", id="Twilio without the port"
+        ),
+        pytest.param(
+            "https://fc.example", "https://fc.example:443", id="Twilio with the port"
+        ),
+    ],
+)
+def test_a_receipt_is_accepted_whether_the_url_names_the_standard_port_or_not(
+    client: Client,
+    twilio_env: None,
+    sent_messages: Any,
+    public: str,
+    signed_origin: str,
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+
+    response = twilio_post(
+        client, path, RECEIPT, public=public, signed=signed_origin + path
+    )
+
+    assert response.status_code == 200, response.content
+    assert Message.objects.get(pk=messages[0].pk).status == "delivered"
+
+
+# The proxy hands Django the request with its own upstream Host and says in
+# X-Forwarded-Host (and X-Forwarded-Proto) what Twilio called.
+THROUGH_PROXY = {"X-Forwarded-Host": "fc.example", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.django_db
+@override_settings(USE_X_FORWARDED_HOST=True, ALLOWED_HOSTS=["fc.example"])
+def test_behind_a_trusted_proxy_the_forwarded_host_is_the_url_twilio_signed(
+    client: Client, twilio_env: None, sent_messages: Any
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+
+    wrong_token, response = (
+        twilio_post(
+            client,
+            path,
+            RECEIPT,
+            token,
+            public="",
+            signed=f"https://fc.example{path}",
+            headers={**THROUGH_PROXY, "Host": "web:8000"},
+        )
+        for token in ("wrong", "tok")
+    )
+
+    assert wrong_token.status_code == 403
+    assert wrong_token.json() == {"error": "The signature is missing or wrong."}
+    assert response.status_code == 200, response.content
+    assert Message.objects.get(pk=messages[0].pk).status == "delivered"
+
+
+@pytest.mark.django_db
+@override_settings(USE_X_FORWARDED_HOST=False, ALLOWED_HOSTS=["web", "fc.example"])
+def test_a_forwarded_host_nobody_trusts_is_not_the_url_checked(
+    client: Client, twilio_env: None, sent_messages: Any
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+
+    response = twilio_post(
+        client,
+        path,
+        RECEIPT,
+        public="",
+        signed=f"https://fc.example{path}",
+        headers={**THROUGH_PROXY, "Host": "web"},
+    )
+
+    assert response.status_code == 403
+    assert Message.objects.get(pk=messages[0].pk).status == "sent"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "public", ["https://fc.example", "https://fc.example:443"], ids=str
+)
+def test_a_wrong_token_is_refused_with_or_without_the_port(
+    client: Client, twilio_env: None, sent_messages: Any, public: str
+) -> None:
+    channel, messages = sent_messages
+    path = f"/hooks/{channel.pk}/status?message={messages[0].pk}"
+
+    refused = [
+        twilio_post(client, path, RECEIPT, "wrong", public=public, signed=url + path)
+        for url in ("https://fc.example", "https://fc.example:443")
+    ]
+
+    assert [response.status_code for response in refused] == [403, 403]
+    assert Message.objects.get(pk=messages[0].pk).status == "sent"
