@@ -29,8 +29,8 @@ class ImportForm(forms.Form):
         queryset=AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC),
         required=False,
         help_text="The contacts of the file are added to this group: one of the "
-        "static groups, or a new one, created as soon as the file is sent (it stays "
-        "if the file is then refused).",
+        "static groups, or a new one, created when the contacts are imported (a "
+        "refused or cancelled file leaves no group behind).",
     )
     new_group = forms.CharField(
         label="or a new group named",
