@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from audiences.models import Contact, ImportJob, ImportRow, Variable
@@ -108,16 +109,29 @@ def _workers_for(sample: list[tuple[int, list[Any]]]) -> int:
 
 
 def _type_columns(columns: list[Column], sample: list[tuple[int, list[Any]]]) -> None:
+    """Give each data column the name and type of its variable, found whatever the
+    header's case (nombre is NOMBRE), or for a new one the type its sample shows."""
     data_columns = [column for column in columns if column.target == "data"]
-    known = dict(
-        Variable.objects.filter(name__in=[c.name for c in data_columns]).values_list(
-            "name", "kind"
-        )
-    )
+    wanted = {column.name.upper(): column.name for column in data_columns}
+    known: dict[str, tuple[str, str]] = {}
+    for name, kind in (
+        Variable.objects.annotate(key=Upper("name"))
+        .filter(key__in=list(wanted))
+        .order_by("pk")
+        .values_list("name", "kind")
+    ):
+        key = name.upper()
+        # Of variables told apart by case alone, the one spelled as the header.
+        if key not in known or name == wanted[key]:
+            known[key] = (name, kind)
     for column in data_columns:
-        column.kind = known.get(column.name) or infer_kind(
-            cells[column.index] for _, cells in sample if column.index < len(cells)
-        )
+        if found := known.get(column.name.upper()):
+            column.name, column.kind = found
+        else:
+            column.new_variable = True
+            column.kind = infer_kind(
+                cells[column.index] for _, cells in sample if column.index < len(cells)
+            )
 
 
 def _stage(

@@ -44,10 +44,11 @@ class RejectsFile:
 
     def cells_of(self, row: ContactRow) -> list[Any]:
         """A valid row's values under the file's header, for rows rejected later."""
-        fields = {"NAME": row.name, "EMAIL": row.email}
+        # A header's case may differ from its variable's (nombre for NOMBRE).
+        fields = {name.upper(): value for name, value in row.data.items()}
+        fields.update(NAME=row.name, EMAIL=row.email)
         return [row.phone] + [
-            fields.get(title.upper(), row.data.get(title, ""))
-            for title in self.header[1:]
+            fields.get(title.upper(), "") for title in self.header[1:]
         ]
 
     def add(self, number: int, cells: list[Any], exc: RowRejected) -> None:

@@ -57,6 +57,69 @@ WRITERS = {
 }
 
 
+# --- Values -----------------------------------------------------------------------
+
+
+def test_dates_that_do_not_exist_are_rejected_by_row_in_a_new_date_column(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [
+        ["CONTACT", "BIRTHDAY"],
+        ["+525500998877", "1990-05-01"],
+        ["+525511223344", "2016-02-30"],
+        ["+525533445566", "1985-07-12"],
+        ["+525544556677", "25/12/2016"],
+    ]
+
+    job = run_import(write_text(tmp_path / "b.tsv", rows))
+
+    assert job.status == "done", job.error
+    assert Variable.objects.get(name="BIRTHDAY").kind == Variable.Kind.DATE
+    reasons = {(r["row"], r["column"]): r["reason"] for r in job.rejections}
+    assert set(reasons) == {(3, "BIRTHDAY"), (5, "BIRTHDAY")}
+    assert "'2016-02-30' is not a date" in reasons[(3, "BIRTHDAY")]
+    assert "25/12/2016" in reasons[(5, "BIRTHDAY")]
+
+
+def test_a_date_that_does_not_exist_is_rejected_in_a_new_text_column_too(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows = [
+        ["CONTACT", "NOTE"],
+        ["+525500998877", "called back"],
+        ["+525511223344", "2016-02-30"],
+        ["+525533445566", "no answer"],
+        ["+525544556677", "31/02/2016"],
+        ["+525566778899", "25/12/2016"],
+    ]
+
+    job = run_import(write_text(tmp_path / "n.tsv", rows))
+
+    assert job.status == "done", job.error
+    assert Variable.objects.get(name="NOTE").kind == Variable.Kind.TEXT
+    reasons = {r["row"]: r["reason"] for r in job.rejections}
+    assert set(reasons) == {3, 5}
+    assert reasons[3].startswith("'2016-02-30' is not a date")
+    assert contacts()["+525566778899"] == {"NOTE": "25/12/2016"}
+
+
+def test_a_header_takes_the_spelling_of_a_known_variable_whatever_its_case(
+    tmp_path: Path, run_import: Any
+) -> None:
+    Variable.objects.create(name="NOMBRE", kind=Variable.Kind.TEXT)
+    Variable.objects.create(name="MONTO", kind=Variable.Kind.NUMBER)
+    rows = [["contact", "nombre", "monto"], ["+525500998877", "Carlos", "1200"]]
+
+    job = run_import(write_text(tmp_path / "lower.tsv", rows))
+
+    assert job.status == "done", job.error
+    assert contacts() == {"+525500998877": {"NOMBRE": "Carlos", "MONTO": 1200}}
+    assert sorted(Variable.objects.values_list("name", flat=True)) == [
+        "MONTO",
+        "NOMBRE",
+    ]
+
+
 # --- New groups -------------------------------------------------------------------
 
 
