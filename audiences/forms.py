@@ -54,6 +54,12 @@ class ImportForm(forms.Form):
         help_text="Import nothing at all if any row is rejected.",
     )
 
+    def __init__(self, *args: Any, upload_problem: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if upload_problem:
+            # The file was dropped as it came in: say why it is missing.
+            self.fields["file"].error_messages["required"] = upload_problem
+
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if problem := file_type_problem(upload.name or ""):

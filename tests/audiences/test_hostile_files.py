@@ -57,6 +57,37 @@ WRITERS = {
 }
 
 
+# --- Uploads ----------------------------------------------------------------------
+
+
+def test_an_upload_over_the_limit_is_refused_while_it_streams_in(
+    admin_client: Client, tmp_path: Path, group: Any, settings: Any
+) -> None:
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100_000
+    path = write_text(tmp_path / "big.tsv", seed_rows(5000))
+    assert path.stat().st_size > 100_000
+
+    response = upload(admin_client, path, group)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "IMPORT_MAX_UPLOAD_BYTES" in page
+    assert "100,000 bytes" in page
+    assert not ImportJob.objects.exists()
+    assert not import_dir().exists() or not any(import_dir().iterdir())
+
+
+def test_an_upload_within_the_limit_is_taken(
+    admin_client: Client, tmp_path: Path, group: Any, settings: Any
+) -> None:
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100_000
+
+    response = upload(admin_client, write_text(tmp_path / "s.tsv", SEED), group)
+
+    assert response.status_code == 302
+    assert ImportJob.objects.count() == 1
+
+
 # --- Values -----------------------------------------------------------------------
 
 
