@@ -26,13 +26,13 @@ from .analysing import import_file_analyse
 from .applying import staged_contacts_write
 from .files import import_file_remove, import_file_store
 from .parallel import ImportCancelled
+from .readers import READ_ERRORS, reading_problem
 from .refusals import (
     ImportRefused,
     file_type_problem,
     new_group_problem,
     not_ready_problem,
 )
-from .sheet import UnreadableFile
 from .staging import staging_vacuum
 
 logger = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ def import_job_analyse(
             )
         else:
             _ready(job, on_progress)
-    except UnreadableFile as exc:
-        _finish(job, Status.REFUSED, error=str(exc))
+    except READ_ERRORS as exc:
+        _finish(job, Status.REFUSED, error=reading_problem(exc))
     except ImportCancelled:
         _finish(job, Status.CANCELLED)
     except Exception as exc:

@@ -71,6 +71,13 @@ class RejectsFile:
         part.unlink(missing_ok=True)
         self.preview = sorted(self.preview + preview, key=lambda r: r["row"])[:PREVIEW]
 
+    def remove(self) -> None:
+        """Delete the file, and any part files left by processes that stopped."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+        for part in self.path.parent.glob(f"{self.path.stem}.part*"):
+            part.unlink(missing_ok=True)
+
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()

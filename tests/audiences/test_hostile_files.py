@@ -2,6 +2,11 @@
 programs. Each is read or refused with a message that says what and where, and a
 refused file leaves nothing behind."""
 
+import csv
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from audiences.importing import import_job_analyse
+from audiences.importing import import_job_analyse, parallel
 from audiences.importing.files import import_dir
 from audiences.models import AudienceGroup, Contact, ImportJob, ImportRow, Variable
 from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
@@ -57,7 +62,201 @@ WRITERS = {
 }
 
 
-# --- Uploads ----------------------------------------------------------------------
+# --- Limits ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", WRITERS)
+def test_rows_over_the_limit_refuse_the_file_naming_the_limit_and_the_row(
+    tmp_path: Path, run_import: Any, settings: Any, kind: str
+) -> None:
+    settings.IMPORT_MAX_ROWS = 3
+
+    job = run_import(WRITERS[kind](tmp_path / "many", seed_rows(5)))
+
+    assert_refused(job, "IMPORT_MAX_ROWS", "3", "row 5")
+
+
+@pytest.mark.parametrize("kind", WRITERS)
+def test_exactly_the_row_limit_is_imported(
+    tmp_path: Path, run_import: Any, settings: Any, kind: str
+) -> None:
+    settings.IMPORT_MAX_ROWS = 3
+
+    job = run_import(WRITERS[kind](tmp_path / "many", seed_rows(3)))
+
+    assert (job.status, job.created) == ("done", 3), job.error
+
+
+@pytest.mark.parametrize("kind", ["tsv", "csv", "xlsx"])
+def test_a_header_of_1001_columns_is_refused_naming_the_limit(
+    tmp_path: Path, run_import: Any, kind: str
+) -> None:
+    header = ["CONTACT", *[f"V{n}" for n in range(1000)]]
+    rows = [header, ["+525500998877", *["x"] * 1000]]
+
+    job = run_import(WRITERS[kind](tmp_path / "wide", rows))
+
+    assert_refused(job, "1,001 columns", "IMPORT_MAX_COLUMNS", "200")
+
+
+@pytest.mark.parametrize("kind", ["tsv", "csv", "xlsx"])
+def test_a_cell_of_100000_characters_is_refused_naming_its_row_and_column(
+    tmp_path: Path, run_import: Any, kind: str
+) -> None:
+    rows = seed_rows(3)
+    rows[3][1] = "x" * 100_000
+
+    job = run_import(WRITERS[kind](tmp_path / "long", rows))
+
+    assert_refused(job, "row 4", "NOMBRE", "IMPORT_MAX_CELL_CHARS", "10,000")
+
+
+def test_a_line_longer_than_any_row_can_be_is_refused_without_reading_it_whole(
+    tmp_path: Path, run_import: Any, settings: Any
+) -> None:
+    settings.IMPORT_MAX_CELL_CHARS = 100
+    settings.IMPORT_MAX_COLUMNS = 5
+    path = tmp_path / "one-line.tsv"
+    path.write_bytes(b"CONTACT\tNOMBRE\n+525500998877\t" + b"y" * 3_000_000)
+
+    job = run_import(path)
+
+    assert_refused(job, "row 2", "IMPORT_MAX_COLUMNS", "IMPORT_MAX_CELL_CHARS")
+
+
+def test_a_quoted_cell_that_never_ends_is_refused_like_a_long_line(
+    tmp_path: Path, run_import: Any, settings: Any
+) -> None:
+    settings.IMPORT_MAX_CELL_CHARS = 100
+    settings.IMPORT_MAX_COLUMNS = 5
+    path = tmp_path / "open-quote.csv"
+    lines = b"".join(b"more text\n" for _ in range(10_000))
+    path.write_bytes(b'CONTACT,NOMBRE\n+525500998877,"never closed\n' + lines)
+
+    job = run_import(path)
+
+    assert_refused(job, "row 2", "IMPORT_MAX_CELL_CHARS")
+
+
+READ_ALL = """
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from pathlib import Path
+from audiences.importing.limits import limited_rows
+from audiences.importing.readers import open_sheet
+from audiences.importing.sheet import UnreadableFile
+
+def vm(name):
+    for line in open("/proc/self/status"):
+        if line.startswith(name):
+            return int(line.split()[1]) // 1024
+
+before = vm("VmRSS")
+try:
+    sheet = open_sheet(Path({path!r}), "one-line.tsv")
+    for _ in limited_rows(sheet.rows, sheet.header):
+        pass
+    print("read", end=" ")
+except UnreadableFile as exc:
+    print("refused", end=" ")
+print(before, vm("VmHWM"))
+"""
+
+
+def test_reading_a_60_mb_file_without_line_breaks_keeps_memory_bounded(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "one-line.tsv"
+    with path.open("wb") as out:
+        out.write(b"CONTACT\tNOMBRE\n+525500998877\t")
+        for _ in range(60):
+            out.write(b"z" * (1 << 20))
+    script = READ_ALL.format(root=str(ROOT), path=str(path))
+    env = {**os.environ, "DEBUG": "true"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+
+    outcome, before, peak = result.stdout.split()
+    assert outcome == "refused"
+    # The old reader held the line, its decoded text and csv's copy: 180 MB and more.
+    assert int(peak) - int(before) < 40, result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parts_read_on_several_cores_heed_the_limits_and_keep_nothing(
+    tmp_path: Path,
+    run_import: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    settings.IMPORT_WORKERS = 2
+    rows = seed_rows(3000)
+    rows[2500][1] = "x" * 20_000
+    rows[10][2] = "bad number"  # a rejected row, whose part file must not stay
+
+    job = run_import(write_text(tmp_path / "big.tsv", rows))
+
+    assert_refused(job, "row 2501", "NOMBRE", "IMPORT_MAX_CELL_CHARS")
+
+    settings.IMPORT_MAX_ROWS = 2000
+    rows[2500][1] = "fine"
+    job = run_import(write_text(tmp_path / "big.tsv", rows))
+
+    assert_refused(job, "IMPORT_MAX_ROWS", "row 2002")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("trouble", "said"),
+    [
+        (b"y" * 5000, "IMPORT_MAX_CELL_CHARS"),  # a line no row can be
+        (b"A\x00B", "NUL character"),
+    ],
+    ids=["long-line", "nul"],
+)
+def test_parts_refuse_a_line_no_row_can_be_naming_its_row(
+    tmp_path: Path,
+    run_import: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    trouble: bytes,
+    said: str,
+) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    settings.IMPORT_WORKERS = 2
+    settings.IMPORT_MAX_CELL_CHARS = 100
+    settings.IMPORT_MAX_COLUMNS = 5
+    rows = seed_rows(3000)
+    path = write_text(tmp_path / "big.tsv", rows[:2500])
+    with path.open("ab") as out:
+        out.write(b"+525599999999\t" + trouble + b"\t1\t2016-12-25\n")
+        out.write(b"".join("\t".join(row).encode() + b"\n" for row in rows[2500:]))
+
+    job = run_import(path)
+
+    assert_refused(job, "row 2501", said)
+
+
+def test_a_row_wider_than_the_column_limit_is_refused(
+    tmp_path: Path, run_import: Any, settings: Any
+) -> None:
+    settings.IMPORT_MAX_COLUMNS = 10
+    rows: list[list[str]] = seed_rows(3)
+    rows[2] = rows[2] + ["x"] * 20
+
+    job = run_import(write_text(tmp_path / "wide.tsv", rows))
+
+    assert_refused(job, "row 3", "24 columns", "IMPORT_MAX_COLUMNS")
 
 
 def test_an_upload_over_the_limit_is_refused_while_it_streams_in(
@@ -86,6 +285,151 @@ def test_an_upload_within_the_limit_is_taken(
 
     assert response.status_code == 302
     assert ImportJob.objects.count() == 1
+
+
+# --- What other programs write ---------------------------------------------------
+
+
+SEED_TEXT = "\n".join("\t".join(row) for row in SEED) + "\n"
+EXPORTS = {
+    # Excel, "Unicode text": UTF-16 LE with a byte-order mark, tab-separated, CRLF.
+    "excel-unicode-text": b"\xff\xfe"
+    + SEED_TEXT.replace("\n", "\r\n").encode("utf-16-le"),
+    "utf-16-be": b"\xfe\xff" + SEED_TEXT.encode("utf-16-be"),
+    "utf-16-le-without-bom": SEED_TEXT.encode("utf-16-le"),
+    # Excel, "CSV for Macintosh": CR only, Mac Roman/Windows accents aside.
+    "mac-cr": SEED_TEXT.replace("\t", ",").replace("\n", "\r").encode(),
+    "excel-csv-utf8": b"\xef\xbb\xbf"
+    + SEED_TEXT.replace("\t", ",").replace("\n", "\r\n").encode(),
+    "google-sheets-csv": SEED_TEXT.replace("\t", ",").rstrip("\n").encode(),
+    "libreoffice-semicolon": SEED_TEXT.replace("\t", ";").encode(),
+}
+
+
+@pytest.mark.parametrize("content", EXPORTS.values(), ids=EXPORTS.keys())
+def test_text_as_spreadsheet_programs_save_it_imports(
+    tmp_path: Path, run_import: Any, content: bytes
+) -> None:
+    path = tmp_path / "seed.csv"
+    path.write_bytes(content)
+
+    job = run_import(path)
+
+    assert job.status == "done", job.error
+    assert contacts() == SEED_DATA
+
+
+def test_a_mac_file_keeps_a_line_break_inside_a_quoted_cell(
+    tmp_path: Path, run_import: Any
+) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(
+        b'CONTACT,NOTE\r+525500998877,"two\rlines"\r+525511223344,x,extra\r'
+    )
+
+    job = run_import(path)
+
+    assert job.status == "done", job.error
+    assert contacts() == {"+525500998877": {"NOTE": "two\rlines"}}
+    assert [(r["row"], r["column"]) for r in job.rejections] == [(3, "-")]
+
+
+def test_a_mac_file_with_windows_accents_keeps_them(
+    tmp_path: Path, run_import: Any
+) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes("CONTACT,NOMBRE\r+525500998877,José Peña\r".encode("cp1252"))
+
+    job = run_import(path)
+
+    assert job.status == "done", job.error
+    assert contacts() == {"+525500998877": {"NOMBRE": "José Peña"}}
+
+
+@pytest.mark.parametrize("writer", [write_xlsx, write_xls], ids=["xlsx", "xls"])
+def test_a_spreadsheet_renamed_csv_is_read_as_the_spreadsheet_it_is(
+    tmp_path: Path, run_import: Any, writer: Any
+) -> None:
+    sheet = writer(
+        tmp_path / ("seed.xlsx" if writer is write_xlsx else "seed.xls"), SEED
+    )
+    renamed = sheet.rename(tmp_path / "seed.csv")
+
+    job = run_import(renamed)
+
+    assert job.status == "done", job.error
+    assert contacts() == SEED_DATA
+
+
+NOT_TEXT = "is neither a text file nor a spreadsheet"
+GARBAGE = {
+    "random-bytes": (bytes(range(256)) * 64, NOT_TEXT),
+    "pdf": (
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\x00\x00\x01stream\x00",
+        NOT_TEXT,
+    ),
+    "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", NOT_TEXT),
+    "binary-after-a-header": (
+        b"CONTACT\tNOMBRE\n+525500998877\tAna\n" + bytes(range(256)) * 64,
+        NOT_TEXT,
+    ),
+    # Past the first bytes, which decide whether the file is text.
+    "binary-after-5000-rows": (
+        b"CONTACT\tNOMBRE\n"
+        + b"".join(b"+5255%d\tAna\n" % (10000000 + n) for n in range(5000))
+        + bytes(range(256)) * 64,
+        "row 5002",
+    ),
+    "broken-zip": (b"PK\x03\x04" + b"\x00" * 200, "spreadsheet cannot be read"),
+    "broken-xls": (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
+        "spreadsheet cannot be read",
+    ),
+    "empty": (b"", "empty"),
+}
+
+
+@pytest.mark.parametrize(("content", "said"), GARBAGE.values(), ids=GARBAGE.keys())
+def test_a_file_that_is_no_contact_list_is_refused_with_a_message(
+    tmp_path: Path, run_import: Any, content: bytes, said: str
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(content)
+
+    job = run_import(path)
+
+    assert_refused(job, said)
+    assert "headed" not in job.error  # not taken for a header gone wrong
+
+
+def test_the_command_refuses_garbage_with_a_message_and_ends_the_job_refused(
+    tmp_path: Path, group: Any
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(GARBAGE["random-bytes"][0])
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_contacts", str(path), "--group", group.name, stdout=None)
+
+    assert NOT_TEXT in str(refused.value)
+    assert ImportJob.objects.get().status == ImportJob.Status.REFUSED
+
+
+def test_an_error_of_the_reader_ends_the_job_refused_never_analysing(
+    tmp_path: Path, group: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audiences.importing import analysing, import_job_create
+
+    def broken(*args: Any) -> Any:
+        raise csv.Error("line contains NUL")
+
+    monkeypatch.setattr(analysing, "open_sheet", broken)
+    job = import_job_create(source=write_text(tmp_path / "s.tsv", SEED), group=group)
+
+    job = import_job_analyse(job_id=job.pk)
+
+    assert job.status == ImportJob.Status.REFUSED
+    assert "line contains NUL" in job.error
 
 
 # --- Values -----------------------------------------------------------------------
@@ -149,6 +493,31 @@ def test_a_header_takes_the_spelling_of_a_known_variable_whatever_its_case(
         "MONTO",
         "NOMBRE",
     ]
+
+
+def test_rows_are_numbered_as_the_spreadsheet_shows_them_after_a_line_break_in_a_cell(
+    tmp_path: Path, run_import: Any
+) -> None:
+    path = tmp_path / "breaks.csv"
+    path.write_text(
+        "CONTACT,NOMBRE,MONTO\r\n"
+        '+525500998877,"Carlos\r\nand family",1200\r\n'
+        "+525511223344,Ana,many\r\n"
+        '+525533445566,"A\nB\nC",1480\r\n'
+        "12,Short,5\r\n",
+        newline="",
+    )
+
+    job = run_import(path)
+
+    assert job.status == "done", job.error
+    assert sorted((r["row"], r["column"]) for r in job.rejections) == [
+        (3, "MONTO"),
+        (5, "CONTACT"),
+    ]
+    with Path(job.rejects_path).open(newline="") as report:
+        numbers = [row[-2] for row in list(csv.reader(report))[1:]]
+    assert numbers == ["3", "5"]
 
 
 # --- New groups -------------------------------------------------------------------
