@@ -36,7 +36,7 @@ class ImportJobAdmin(KnownActionsOnly):
     ]
     list_filter = ["status", "group"]
     list_select_related = ["group"]
-    search_fields = ["file_name", "group__name"]
+    search_fields = ["file_name", "group__name", "new_group"]
     fields = readonly_fields = (
         "file",
         "group_shown",

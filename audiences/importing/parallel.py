@@ -58,9 +58,12 @@ def text_parts(sheet: Sheet, workers: int) -> list[Part] | None:
         if b'"' in stream.read(1 << 20):
             return None
         bounds = [data_start]
+        longest = 4 * import_limits().row_chars + 1
         for k in range(1, workers):
             stream.seek(data_start + (size - data_start) * k // workers)
-            stream.readline()
+            line = stream.readline(longest)
+            if len(line) == longest and not line.endswith(b"\n"):
+                return None  # a line no row can be: read in order, and refused
             bounds.append(min(stream.tell(), size))
         bounds.append(size)
         firsts, position, lines = [], 0, 0
@@ -85,7 +88,7 @@ def _share(progress: Any, cancel: Any) -> None:
     _shared["progress"], _shared["cancel"] = progress, cancel
 
 
-BLOCK = 1 << 20
+BLOCK = 256 << 10
 
 
 def _texts(

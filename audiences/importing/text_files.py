@@ -84,27 +84,29 @@ def _delimiter(header_line: str) -> str:
 
 
 class _Lines:
-    """The lines of a text stream for csv, each at most ``limit`` characters and
-    together at most that many for one row; a NUL refuses the file."""
+    """The lines of a text stream for csv, together at most the characters a row
+    may take (Limits.row_chars) for one row; a NUL refuses the file. The reader of
+    rows counts ``row`` and clears ``chars`` at each row's end."""
 
-    def __init__(self, text: io.TextIOWrapper, limit: int, repair: bool) -> None:
-        self.text, self.limit, self.repair = text, limit, repair
+    def __init__(self, text: io.TextIOWrapper, limits: Limits, repair: bool) -> None:
+        self.text, self.limits, self.repair = text, limits, repair
         self.row = 1  # the row being read
         self.chars = 0  # characters read of it so far
 
     def __iter__(self) -> Iterator[str]:
-        readline, limit, repair = self.text.readline, self.limit, self.repair
+        readline, repair = self.text.readline, self.repair
+        limit = self.limits.row_chars
         while line := readline(limit + 1):
             self.chars += len(line)
             if self.chars > limit:
-                raise import_limits().row_too_long(self.row)
+                raise self.limits.row_too_long(self.row)
             if "\x00" in line:
                 raise UnreadableFile(
                     f"Reading stopped at row {self.row}: it holds a NUL character, "
                     "which no text file holds. Save the file again from the "
                     "spreadsheet program."
                 )
-            yield _repair(line) if repair else line
+            yield line if not repair or line.isascii() else _repair(line)
 
 
 def open_text(path: Path, limits: Limits | None = None) -> Sheet:
@@ -129,20 +131,15 @@ def open_text(path: Path, limits: Limits | None = None) -> Sheet:
                 f"The file {NOT_TEXT}: it holds bytes no text file holds. Save the "
                 "contacts as CSV or TSV text, or as an XLSX, XLS or ODS spreadsheet."
             )
-        lines = _Lines(text, limits.row_chars, repair=encoding.startswith("utf-8"))
-        line_iter = iter(lines)
-        first_line = next(line_iter, "")
+        first_line = text.readline(limits.row_chars + 1)
         if not first_line.strip():
             raise UnreadableFile(
                 "The file is empty: its first line must be the header."
             )
         delimiter = _delimiter(first_line)
-
-        def all_lines() -> Iterator[str]:
-            yield first_line
-            yield from line_iter
-
-        reader = csv.reader(all_lines(), delimiter=delimiter)
+        text.seek(0)
+        lines = _Lines(text, limits, repair=encoding.startswith("utf-8"))
+        reader = csv.reader(lines, delimiter=delimiter)
         header = _next_record(reader, lines)
         if header is None:
             raise UnreadableFile(
@@ -159,8 +156,15 @@ def open_text(path: Path, limits: Limits | None = None) -> Sheet:
             parallel = (path, delimiter, probe.tell())
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        while (cells := _next_record(reader, lines)) is not None:
-            yield lines.row - 1, cells
+        try:
+            for cells in reader:
+                lines.row += 1
+                lines.chars = 0
+                yield lines.row - 1, cells
+        except csv.Error as exc:
+            raise UnreadableFile(
+                f"Reading stopped at row {lines.row}: {exc}."
+            ) from None
 
     return Sheet(
         header=[cell.strip() for cell in header],

@@ -247,6 +247,26 @@ def test_parts_refuse_a_line_no_row_can_be_naming_its_row(
     assert_refused(job, "row 2501", said)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_file_is_not_cut_into_parts_inside_a_line_no_row_can_be(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audiences.importing.readers import open_sheet
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    settings.IMPORT_MAX_CELL_CHARS = 100
+    settings.IMPORT_MAX_COLUMNS = 5
+    path = write_text(tmp_path / "big.tsv", seed_rows(100))
+    with path.open("ab") as out:
+        out.write(b"+525599999999\t" + b"y" * 200_000 + b"\n")
+    sheet = open_sheet(path, "big.tsv")
+
+    # The cut would fall inside the long line: reading it whole to find its end is
+    # what the limits are there to prevent. Read in order, it is refused.
+    assert parallel.text_parts(sheet, 2) is None
+    sheet.close()
+
+
 def test_a_row_wider_than_the_column_limit_is_refused(
     tmp_path: Path, run_import: Any, settings: Any
 ) -> None:
