@@ -18,7 +18,7 @@ from audiences.importing import import_job_analyse, parallel
 from audiences.importing.files import import_dir
 from audiences.models import AudienceGroup, Contact, ImportJob, ImportRow, Variable
 from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
-from tests.audiences.test_admin import upload
+from tests.audiences.test_admin import IMPORT_URL, upload
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,6 +294,28 @@ def test_an_upload_over_the_limit_is_refused_while_it_streams_in(
     assert "100,000 bytes" in page
     assert not ImportJob.objects.exists()
     assert not import_dir().exists() or not any(import_dir().iterdir())
+
+
+def test_the_upload_still_needs_its_csrf_token(
+    admin_user: Any, tmp_path: Path, group: Any
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = upload(client, write_text(tmp_path / "s.tsv", SEED), group)
+
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()
+    page = client.get(IMPORT_URL)
+    token = page.cookies["csrftoken"].value
+    with (tmp_path / "s.tsv").open("rb") as file:
+        response = client.post(
+            IMPORT_URL,
+            {"file": file, "group": group.pk, "on_duplicate": "update"},
+            HTTP_X_CSRFTOKEN=token,
+        )
+    assert response.status_code == 302
+    assert ImportJob.objects.count() == 1
 
 
 def test_an_upload_within_the_limit_is_taken(
