@@ -29,8 +29,8 @@ class ImportForm(forms.Form):
         queryset=AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC),
         required=False,
         help_text="The contacts of the file are added to this group: one of the "
-        "static groups, or a new one, created as soon as the file is sent (it stays "
-        "if the file is then refused).",
+        "static groups, or a new one, created when the contacts are imported (a "
+        "refused or cancelled file leaves no group behind).",
     )
     new_group = forms.CharField(
         label="or a new group named",
@@ -53,6 +53,12 @@ class ImportForm(forms.Form):
         label="All or nothing",
         help_text="Import nothing at all if any row is rejected.",
     )
+
+    def __init__(self, *args: Any, upload_problem: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if upload_problem:
+            # The file was dropped as it came in: say why it is missing.
+            self.fields["file"].error_messages["required"] = upload_problem
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

@@ -168,8 +168,20 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255)
     file_path = models.CharField(max_length=500, editable=False)
     file_size = models.PositiveBigIntegerField(default=0, editable=False)
+    # None until applied for an import into a new group, named by new_group: a
+    # refused, failed or cancelled import leaves no group behind.
     group = models.ForeignKey(
-        AudienceGroup, on_delete=models.CASCADE, related_name="import_jobs"
+        AudienceGroup,
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
+        null=True,
+        blank=True,
+    )
+    new_group = models.CharField(
+        max_length=AudienceGroup._meta.get_field("name").max_length or 200,
+        blank=True,
+        editable=False,
+        help_text="The static group created when the contacts are imported.",
     )
     on_duplicate = models.CharField(
         max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE
@@ -225,7 +237,14 @@ class ImportJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} → {self.group}"
+        return f"{self.file_name} → {self.group_label}"
+
+    @property
+    def group_label(self) -> str:
+        """The group's name, or the new group's with "(new)" until it is made."""
+        if self.group_id is not None:
+            return str(self.group)
+        return f"{self.new_group} (new)"
 
 
 class ImportRow(models.Model):

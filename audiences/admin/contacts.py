@@ -12,11 +12,13 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_protect
 from import_export.admin import ImportExportMixin
 
 from audiences.erasure import contacts_delete, contacts_footprint
 from audiences.forms import ContactForm, ImportForm
 from audiences.importing import ImportRefused, import_job_create
+from audiences.importing.uploads import UploadLimit, upload_limit_install
 from audiences.models import Contact, Membership, Variable
 from audiences.phones import PHONE_LIKE, contact_search
 from audiences.resources import ContactResource
@@ -179,9 +181,22 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         Replaces django-import-export's own view, which holds the whole file in
         memory; the button, its URL and its permission stay the library's.
         """
+        # The upload is bounded as it streams in, by a handler set before the
+        # body is read: the CSRF check, which reads it, comes after (csrf_exempt
+        # below keeps the admin and the middleware from checking first).
+        limit = upload_limit_install(request)
+        return csrf_protect(self._import_view)(request, limit)
+
+    import_action.csrf_exempt = True  # type: ignore[attr-defined]
+
+    def _import_view(self, request: HttpRequest, limit: UploadLimit) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = ImportForm(request.POST or None, request.FILES or None)
+        form = ImportForm(
+            request.POST or None,
+            request.FILES or None,
+            upload_problem=limit.problem,
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 job = import_job_create(

@@ -26,7 +26,7 @@ from config.admin_actions import KnownActionsOnly
 class ImportJobAdmin(KnownActionsOnly):
     list_display = [
         "file_name",
-        "group",
+        "group_shown",
         "status",
         "rows_read",
         "created",
@@ -36,10 +36,10 @@ class ImportJobAdmin(KnownActionsOnly):
     ]
     list_filter = ["status", "group"]
     list_select_related = ["group"]
-    search_fields = ["file_name", "group__name"]
+    search_fields = ["file_name", "group__name", "new_group"]
     fields = readonly_fields = (
         "file",
-        "group",
+        "group_shown",
         "existing_contacts",
         "all_or_nothing_said",
         "status",
@@ -72,6 +72,10 @@ class ImportJobAdmin(KnownActionsOnly):
     @admin.display(description="file")
     def file(self, job: ImportJob) -> str:
         return job.file_name
+
+    @admin.display(description="group", ordering="group__name")
+    def group_shown(self, job: ImportJob) -> str:
+        return job.group_label
 
     @admin.display(description="existing contacts")
     def existing_contacts(self, job: ImportJob) -> str:
@@ -146,6 +150,8 @@ class ImportJobAdmin(KnownActionsOnly):
             context["percent"] = round(job.progress * 100)
             context["contacts_url"] = (
                 reverse("admin:audiences_contact_changelist") + f"?group={job.group_id}"
+                if job.group_id is not None
+                else ""
             )
         return super().render_change_form(request, context, *args, **kwargs)
 
@@ -159,8 +165,8 @@ class ImportJobAdmin(KnownActionsOnly):
             apply_import.delay_on_commit(job.pk)  # type: ignore[attr-defined]
             self.message_user(
                 request,
-                f"Importing {job.rows_valid:,} contacts into {job.group}; this page "
-                "refreshes until they are in.",
+                f"Importing {job.rows_valid:,} contacts into {job.group_label}; this "
+                "page refreshes until they are in.",
             )
         return self._back(job)
 

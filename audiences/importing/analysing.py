@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from audiences.models import Contact, ImportJob, ImportRow, Variable
 
 from .converting import converted_rows
 from .files import import_dir
+from .limits import header_check, limited_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
 from .readers import Sheet, UnreadableFile, open_sheet
 from .rejects import RejectsFile
@@ -36,14 +38,18 @@ def import_file_analyse(
     on ``job`` (unsaved) its counts, rejections and what applying would create and
     update; progress and the file's variables are written to the job as they come.
 
-    Raises UnreadableFile for a file that cannot be read or holds no contacts, and
-    ImportCancelled when the operator cancels meanwhile.
+    Raises UnreadableFile for a file that cannot be read, is over a limit
+    (limits.py) or holds no contacts, and ImportCancelled when the operator cancels
+    meanwhile; no file of rejected rows is left then.
     """
     sheet = open_sheet(Path(job.file_path), job.file_name)
     rejects = RejectsFile(import_dir() / f"job-{job.pk}-rejected.csv", sheet.header)
+    done = False
     try:
+        header_check(sheet.header)
         columns = read_header(sheet.header)
-        sample = list(islice(sheet.rows, SAMPLE))
+        rows = limited_rows(sheet.rows, sheet.header)
+        sample = list(islice(rows, SAMPLE))
         _type_columns(columns, sample)
         # Applying registers new variables with these types, without reading again.
         job.variables = {
@@ -68,9 +74,14 @@ def import_file_analyse(
                 counts["rejected"],
             )
         else:
-            rows = chain(sample, sheet.rows)
             _stage(
-                job, sheet, columns, rows, rejects, on_progress, _workers_for(sample)
+                job,
+                sheet,
+                columns,
+                chain(sample, rows),
+                rejects,
+                on_progress,
+                _workers_for(sample),
             )
         for number, phone, name, email, data in drop_duplicates(job.pk):
             row = ContactRow(phone=phone, name=name, email=email, data=data)
@@ -78,9 +89,12 @@ def import_file_analyse(
             rejects.add(number, rejects.cells_of(row), RowRejected([problem]))
             job.rows_valid -= 1
             job.rows_rejected += 1
+        done = True
     finally:
         sheet.close()
         rejects.close()
+        if not done:
+            rejects.remove()
     job.rejections = rejects.preview
     if rejects.written:
         job.rejects_path = str(rejects.path)
@@ -108,16 +122,29 @@ def _workers_for(sample: list[tuple[int, list[Any]]]) -> int:
 
 
 def _type_columns(columns: list[Column], sample: list[tuple[int, list[Any]]]) -> None:
+    """Give each data column the name and type of its variable, found whatever the
+    header's case (nombre is NOMBRE), or for a new one the type its sample shows."""
     data_columns = [column for column in columns if column.target == "data"]
-    known = dict(
-        Variable.objects.filter(name__in=[c.name for c in data_columns]).values_list(
-            "name", "kind"
-        )
-    )
+    wanted = {column.name.upper(): column.name for column in data_columns}
+    known: dict[str, tuple[str, str]] = {}
+    for name, kind in (
+        Variable.objects.annotate(key=Upper("name"))
+        .filter(key__in=list(wanted))
+        .order_by("pk")
+        .values_list("name", "kind")
+    ):
+        key = name.upper()
+        # Of variables told apart by case alone, the one spelled as the header.
+        if key not in known or name == wanted[key]:
+            known[key] = (name, kind)
     for column in data_columns:
-        column.kind = known.get(column.name) or infer_kind(
-            cells[column.index] for _, cells in sample if column.index < len(cells)
-        )
+        if found := known.get(column.name.upper()):
+            column.name, column.kind = found
+        else:
+            column.new_variable = True
+            column.kind = infer_kind(
+                cells[column.index] for _, cells in sample if column.index < len(cells)
+            )
 
 
 def _stage(

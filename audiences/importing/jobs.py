@@ -26,13 +26,13 @@ from .analysing import import_file_analyse
 from .applying import staged_contacts_write
 from .files import import_file_remove, import_file_store
 from .parallel import ImportCancelled
+from .readers import READ_ERRORS, reading_problem
 from .refusals import (
     ImportRefused,
     file_type_problem,
     new_group_problem,
     not_ready_problem,
 )
-from .sheet import UnreadableFile
 from .staging import staging_vacuum
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,11 @@ def import_job_create(
     actor: User | None = None,
 ) -> ImportJob:
     """Register a file to import into ``group``, a static group, or into a new
-    static group named ``new_group``, created here with the job. An uploaded file
-    is stored first; a path on this machine is read where it is. Raises
-    ImportRefused for a file type the importer does not read, a missing file, a
-    dynamic group or a new group's name that cannot be used; nothing is kept then.
+    static group named ``new_group``, created when the contacts are imported (a
+    refused, failed or cancelled import leaves none behind). An uploaded file is
+    stored first; a path on this machine is read where it is. Raises ImportRefused
+    for a file type the importer does not read, a missing file, a dynamic group or
+    a new group's name that cannot be used; nothing is kept then.
     """
     name = source.name if isinstance(source, Path) else (source.name or "upload")
     if problem := file_type_problem(name):
@@ -65,30 +66,29 @@ def import_job_create(
             f"{group.name!r} is a dynamic group: its contacts are the ones matching "
             "its conditions. Import into a static group."
         )
+    if group is None and (problem := new_group_problem(new_group)):
+        raise ImportRefused(problem)
     if isinstance(source, Path) and not source.is_file():
         raise ImportRefused(f"There is no file at {source}.")
-    with transaction.atomic():
-        if group is None:
-            group = _group_create(name=new_group, file_name=name, actor=actor)
-        if isinstance(source, Path):
-            path = source.resolve()
-        else:
-            path = import_file_store(source, name)
-        return ImportJob.objects.create(
-            file_name=Path(name).name,
-            file_path=str(path),
-            file_size=path.stat().st_size,
-            group=group,
-            on_duplicate=on_duplicate,
-            all_or_nothing=all_or_nothing,
-            created_by=actor if actor is not None and actor.pk else None,
-        )
+    if isinstance(source, Path):
+        path = source.resolve()
+    else:
+        path = import_file_store(source, name)
+    return ImportJob.objects.create(
+        file_name=Path(name).name,
+        file_path=str(path),
+        file_size=path.stat().st_size,
+        group=group,
+        new_group=" ".join(new_group.split()) if group is None else "",
+        on_duplicate=on_duplicate,
+        all_or_nothing=all_or_nothing,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
 
 
 def _group_create(*, name: str, file_name: str, actor: User | None) -> AudienceGroup:
     if problem := new_group_problem(name):
         raise ImportRefused(problem)
-    name = " ".join(name.split())
     try:
         with transaction.atomic():
             group = AudienceGroup.objects.create(
@@ -130,8 +130,8 @@ def import_job_analyse(
             )
         else:
             _ready(job, on_progress)
-    except UnreadableFile as exc:
-        _finish(job, Status.REFUSED, error=str(exc))
+    except READ_ERRORS as exc:
+        _finish(job, Status.REFUSED, error=reading_problem(exc))
     except ImportCancelled:
         _finish(job, Status.CANCELLED)
     except Exception as exc:
@@ -228,6 +228,15 @@ def _apply(job_id: int) -> ImportJob:
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status not in (Status.READY, Status.APPLYING):
             raise ImportRefused(not_ready_problem(job))
+        if job.group_id is None:
+            try:
+                job.group = _group_create(
+                    name=job.new_group, file_name=job.file_name, actor=job.created_by
+                )
+            except ImportRefused as exc:
+                # Named by someone else since the file was sent.
+                _finish(job, Status.REFUSED, error=f"Nothing was imported: {exc}")
+                return job
         staged_contacts_write(job)
         job.status = Status.DONE
         job.finished_at = job.progressed_at = timezone.now()
@@ -243,7 +252,7 @@ def _apply(job_id: int) -> ImportJob:
     logger.info(
         "import %s into %r: %d created, %d updated, %d unchanged, %d rejected",
         job.pk,
-        job.group.name,
+        job.group_label,
         job.created,
         job.updated,
         job.unchanged,

@@ -3,15 +3,19 @@
 The file is cut into byte ranges that start at line boundaries; one process per range
 parses, checks and stages its rows over its own database connection and writes its
 own rejected rows. The parent shows their progress and passes on a cancel. Only for
-TSV without quotes: a quoted field may hold a line break, and a cut there would split
-a row, so such files are read in order.
+TSV without quotes, in UTF-8 with LF or CRLF line ends: a quoted field may hold a
+line break, and a cut there would split a row, so such files are read in order, as
+are UTF-16 files and files whose lines end in a lone CR. Each process bounds its lines
+and heeds the import limits (limits.py) as a file read in order does.
 """
 
 import csv
 import ctypes
+import io
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +23,9 @@ import billiard
 from django.db import connection, connections
 
 from .converting import converted_rows
+from .limits import Limits, import_limits, limited_rows
 from .rejects import RejectsFile
-from .sheet import Sheet
+from .sheet import Sheet, UnreadableFile
 from .staging import Staged, stage_rows
 from .text_files import decode_line
 from .values import Column, RowRejected
@@ -53,9 +58,12 @@ def text_parts(sheet: Sheet, workers: int) -> list[Part] | None:
         if b'"' in stream.read(1 << 20):
             return None
         bounds = [data_start]
+        longest = 4 * import_limits().row_chars + 1
         for k in range(1, workers):
             stream.seek(data_start + (size - data_start) * k // workers)
-            stream.readline()
+            line = stream.readline(longest)
+            if len(line) == longest and not line.endswith(b"\n"):
+                return None  # a line no row can be: read in order, and refused
             bounds.append(min(stream.tell(), size))
         bounds.append(size)
         firsts, position, lines = [], 0, 0
@@ -80,16 +88,59 @@ def _share(progress: Any, cancel: Any) -> None:
     _shared["progress"], _shared["cancel"] = progress, cancel
 
 
-def _lines(stream: Any, length: int, slot: int) -> Iterator[str]:
-    consumed = 0
-    for count, raw in enumerate(stream):
-        consumed += len(raw)
-        yield decode_line(raw)
-        if count % 2000 == 0:
-            _shared["progress"][slot] = consumed
-        if consumed >= length:
-            break
-    _shared["progress"][slot] = consumed
+BLOCK = 256 << 10
+
+
+def _texts(
+    stream: Any, length: int, slot: int, first_row: int, limits: Limits
+) -> Iterator[str]:
+    """The part's whole lines, decoded, a block at a time (splitting lines in C,
+    not one Python step per line). A line longer than a row may be is refused once
+    four bytes (UTF-8's longest character) per allowed character are read of it."""
+    most, progress = limits.row_chars, _shared["progress"]
+    row, left, rest, done = first_row, length, b"", 0
+    while left > 0 or rest:
+        block = stream.read(min(BLOCK, left)) if left > 0 else b""
+        if not block:
+            left = 0
+        left -= len(block)
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1 if left > 0 else len(data)
+        chunk, rest = data[:cut], data[cut:]
+        if len(rest) > 4 * most:
+            raise limits.row_too_long(row + chunk.count(b"\n"))
+        if len(chunk) > most or b"\x00" in chunk:
+            _check_lines(chunk, row, limits)
+        row += chunk.count(b"\n")
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "".join(map(decode_line, chunk.splitlines(keepends=True)))
+        done += len(chunk)
+        progress[slot] = done
+        yield text
+
+
+def _check_lines(chunk: bytes, row: int, limits: Limits) -> None:
+    """Refuse the first line of ``chunk`` (its first row is ``row``) that holds a
+    NUL or is longer than a row may be."""
+    for number, raw in enumerate(chunk.split(b"\n"), start=row):
+        if b"\x00" in raw:
+            raise UnreadableFile(
+                f"Reading stopped at row {number}: it holds a NUL character, which "
+                "no text file holds. Save the file again from the spreadsheet program."
+            )
+        if len(raw) > limits.row_chars and len(decode_line(raw)) > limits.row_chars:
+            raise limits.row_too_long(number)
+
+
+def _lines(
+    stream: Any, length: int, slot: int, first_row: int, limits: Limits
+) -> Iterator[str]:
+    """The part's lines, each with its line break, for csv."""
+    return chain.from_iterable(
+        map(io.StringIO, _texts(stream, length, slot, first_row, limits))
+    )
 
 
 def _stage_part(
@@ -106,13 +157,16 @@ def _stage_part(
         rejects = RejectsFile(rejects_path, header, with_header=False)
         counts = {"read": 0, "valid": 0, "rejected": 0}
         batch: list[Staged] = []
+        limits = import_limits()
         with path.open("rb") as stream:
             stream.seek(part.start)
-            reader = csv.reader(
-                _lines(stream, part.end - part.start, slot), delimiter="\t"
-            )
-            numbered = (
-                (part.first_row + reader.line_num - 1, cells) for cells in reader
+            lines = _lines(stream, part.end - part.start, slot, part.first_row, limits)
+            reader = csv.reader(lines, delimiter="\t")
+            numbered = limited_rows(
+                enumerate(reader, start=part.first_row),
+                header,
+                rows_before=part.first_row - 2,
+                limits=limits,
             )
             for number, cells, row in converted_rows(numbered, columns, workers=1):
                 counts["read"] += 1
@@ -172,6 +226,9 @@ def stage_parts(
         ]
         while not all(result.ready() for result in results):
             time.sleep(0.3)
+            for result in results:
+                if result.ready() and not result.successful():
+                    result.get()  # a refusal or failure in one part ends them all
             if report(sum(progress[:]) / total):
                 cancel.set()
         outcomes = [result.get() for result in results]

@@ -1,27 +1,57 @@
 """Read contact files row by row without loading them whole.
 
-TSV and CSV stream through the csv module, each line decoded as UTF-8 or, failing
-that, Windows-1252 (what Excel on Windows writes), a byte-order mark dropped. XLS and
-XLSX are read with python-calamine, which gives real date cells as dates and number
-cells as numbers. Row numbers are the ones a spreadsheet shows: the header is row 1.
+What a file is, is told from its first bytes, not its name: a zip archive (XLSX,
+ODS) or an OLE compound file (XLS) is read as a spreadsheet with python-calamine,
+which gives real date cells as dates and number cells as numbers; anything else as
+text (text_files), which refuses bytes no text file holds. Row numbers are the ones a
+spreadsheet shows: the header is row 1.
 """
 
+import csv
 from pathlib import Path
+
+from python_calamine import CalamineError
 
 from .sheet import SHEET_SUFFIXES, SUPPORTED, TEXT_SUFFIXES, Sheet, UnreadableFile
 from .spreadsheets import open_spreadsheet
 from .text_files import open_text
 
-__all__ = ["SHEET_SUFFIXES", "SUPPORTED", "TEXT_SUFFIXES", "Sheet", "UnreadableFile"]
+__all__ = [
+    "READ_ERRORS",
+    "SHEET_SUFFIXES",
+    "SUPPORTED",
+    "TEXT_SUFFIXES",
+    "Sheet",
+    "UnreadableFile",
+    "reading_problem",
+]
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# What reading a file may raise about the file itself: a refusal, not a failure.
+READ_ERRORS: tuple[type[Exception], ...] = (
+    UnreadableFile,
+    csv.Error,
+    UnicodeError,
+    CalamineError,
+)
 
 
 def open_sheet(path: Path, file_name: str) -> Sheet:
     """Open ``path`` (uploaded as ``file_name``) and read its header row."""
-    suffix = Path(file_name).suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        return open_text(path)
-    if suffix in SHEET_SUFFIXES:
+    if Path(file_name).suffix.lower() not in TEXT_SUFFIXES | SHEET_SUFFIXES:
+        raise UnreadableFile(
+            f"{file_name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
+        )
+    with path.open("rb") as stream:
+        magic = stream.read(len(OLE_MAGIC))
+    if magic.startswith(ZIP_MAGIC) or magic == OLE_MAGIC:
         return open_spreadsheet(path)
-    raise UnreadableFile(
-        f"{file_name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
-    )
+    return open_text(path)
+
+
+def reading_problem(exc: Exception) -> str:
+    """What an operator reads for an error raised while reading a file."""
+    if isinstance(exc, UnreadableFile):
+        return str(exc)
+    return f"The file cannot be read: {exc}."

@@ -18,6 +18,15 @@ def file_type_problem(file_name: str) -> str:
     return f"{file_name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
 
 
+def upload_size_problem(file_name: str, limit: int) -> str:
+    """Why an upload larger than ``limit`` bytes was dropped."""
+    return (
+        f"{file_name!r} is larger than {limit:,} bytes, the most a contact file may "
+        "be (IMPORT_MAX_UPLOAD_BYTES): it was not kept. Split it into smaller files, "
+        "or ask for the limit to be raised."
+    )
+
+
 def new_group_problem(name: str) -> str:
     """Why a new group cannot take this name, or "" when it can."""
     name = " ".join(name.split())

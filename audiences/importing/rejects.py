@@ -44,10 +44,11 @@ class RejectsFile:
 
     def cells_of(self, row: ContactRow) -> list[Any]:
         """A valid row's values under the file's header, for rows rejected later."""
-        fields = {"NAME": row.name, "EMAIL": row.email}
+        # A header's case may differ from its variable's (nombre for NOMBRE).
+        fields = {name.upper(): value for name, value in row.data.items()}
+        fields.update(NAME=row.name, EMAIL=row.email)
         return [row.phone] + [
-            fields.get(title.upper(), row.data.get(title, ""))
-            for title in self.header[1:]
+            fields.get(title.upper(), "") for title in self.header[1:]
         ]
 
     def add(self, number: int, cells: list[Any], exc: RowRejected) -> None:
@@ -69,6 +70,13 @@ class RejectsFile:
                 shutil.copyfileobj(source, self.stream)
         part.unlink(missing_ok=True)
         self.preview = sorted(self.preview + preview, key=lambda r: r["row"])[:PREVIEW]
+
+    def remove(self) -> None:
+        """Delete the file, and any part files left by processes that stopped."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+        for part in self.path.parent.glob(f"{self.path.stem}.part*"):
+            part.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self.stream is not None:

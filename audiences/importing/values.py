@@ -2,8 +2,9 @@
 
 The header is CONTACT, then one column per custom-data variable (NAME and EMAIL fill
 the contact's own fields). A variable keeps its type: a new one takes the type its
-first values show (all dates → date, all numbers → number, otherwise text); a known
-one must fit the type it has.
+first values show (mostly dates → date, mostly numbers → number, otherwise text); a
+known one must fit the type it has. In a new variable's column, whatever its type, a
+value written like a date that is no date (2016-02-30, 31/02/2016) rejects its row.
 """
 
 import datetime as dt
@@ -27,6 +28,14 @@ REPORT_COLUMNS = ("REJECTED_ROW", "REJECTION_REASON")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Written as a date, real or not: year first (2016-02-30, 2016/2/30), or day and
+# month first in either order (31/02/2016, 12-31-2016, 31/02/16).
+ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+DATE_SHAPES = (
+    (re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$"), (1, 3, 4)),
+    (re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})$"), (4, 3, 1)),
+    (re.compile(r"^(\d{1,2})(/)(\d{1,2})/(\d{2})$"), (4, 3, 1)),
+)
 
 
 class RowRejected(Exception):
@@ -45,6 +54,7 @@ class Column:
     name: str
     target: str  # "name", "email", "data" or "skip"
     kind: str | None = None  # a Variable.Kind, for "data" columns
+    new_variable: bool = False  # a "data" column no variable is known for yet
 
 
 def read_header(header: list[str]) -> list[Column]:
@@ -132,9 +142,36 @@ def looks_like_number(value: Any) -> bool:
 
 
 def looks_like_date(value: Any) -> bool:
+    """A date cell, or text written YYYY-MM-DD, whether or not such a day exists:
+    a column of such values is a date column, where the days that do not exist are
+    rejected rows."""
     if isinstance(value, dt.date):
         return True
-    return _as_iso_date(cell_text(value)) is not None
+    return bool(ISO_SHAPE.match(cell_text(value)))
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def not_a_date(text: str) -> bool:
+    """True for text written like a date that is no day of the calendar, read
+    year first, or day and month first in either order."""
+    if not text[:1].isdigit():
+        return False
+    for shape, (y, m, d) in DATE_SHAPES:
+        if found := shape.match(text):
+            year, month, day = (int(found.group(n)) for n in (y, m, d))
+            if len(found.group(y)) == 2:
+                year += 2000
+            if y == 1:
+                return not _is_day(year, month, day)
+            return not (_is_day(year, month, day) or _is_day(year, day, month))
+    return False
 
 
 def _as_iso_date(text: str) -> str | None:
@@ -192,6 +229,8 @@ def typed_value(value: Any, kind: str) -> Any:
         text = cell_text(value)
         iso = _as_iso_date(text)
         if iso is None:
+            if not_a_date(text):
+                raise ValueError(f"{text!r} is not a date: there is no such day")
             raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
         return iso
     return cell_text(value)
@@ -239,6 +278,14 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
             continue
         target = column.target
         if target == "data":
+            if (
+                column.new_variable
+                and column.kind != Variable.Kind.DATE
+                and type(value) is str
+                and not_a_date(value)
+            ):
+                problems.append((column.name, f"{value!r} is not a date"))
+                continue
             try:
                 row.data[column.name] = typed_value(value, column.kind or "text")
             except ValueError as exc:

@@ -279,7 +279,7 @@ def test_the_all_or_nothing_box_sits_beside_its_sentence_under_its_label(
     )
 
 
-def test_an_import_into_a_new_group_creates_the_group_with_the_job(
+def test_an_import_into_a_new_group_creates_the_group_when_applied(
     admin_client: Client, tmp_path: Path
 ) -> None:
     response = upload(
@@ -291,12 +291,15 @@ def test_an_import_into_a_new_group_creates_the_group_with_the_job(
 
     assert response.status_code == 302
     job = ImportJob.objects.get()
+    assert "Fair visitors (new)" in job_page(admin_client, job)
+    assert not AudienceGroup.objects.exists()
+    job = import_job_apply(job_id=import_job_analyse(job_id=job.pk).pk)
+    assert job.group is not None
     assert job.group.name == "Fair visitors"
     assert job.group.kind == AudienceGroup.Kind.STATIC
     assert AuditEntry.objects.filter(
         action="create", target_repr="Fair visitors", actor_label="admin"
     ).exists()
-    import_job_apply(job_id=import_job_analyse(job_id=job.pk).pk)
     assert job.group.members().count() == 3
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audiences.importing import (
     ImportRefused,
+    import_job_analyse,
     import_job_apply,
     import_job_cancel,
     import_job_create,
@@ -378,13 +379,19 @@ def test_an_import_that_fails_while_writing_ends_failed_and_keeps_nothing(
     assert not ImportRow.objects.exists()
 
 
-def test_a_new_group_is_created_with_its_import(tmp_path: Path) -> None:
+def test_a_new_group_is_created_when_its_import_is_applied(tmp_path: Path) -> None:
     path = write_text(tmp_path / "seed.tsv", SEED)
 
-    job = import_job_create(source=path, new_group="Fair visitors")
+    job = import_job_create(source=path, new_group=" Fair   visitors ")
+    assert (job.group, job.new_group) == (None, "Fair visitors")
+    assert not AudienceGroup.objects.exists()
+    job = import_job_apply(job_id=import_job_analyse(job_id=job.pk).pk)
 
+    assert job.status == "done", job.error
+    assert job.group is not None
     assert job.group.name == "Fair visitors"
     assert job.group.kind == AudienceGroup.Kind.STATIC
+    assert job.group.members().count() == 3
     assert AuditEntry.objects.filter(
         action="create", target_repr="Fair visitors", note="for the import of seed.tsv"
     ).exists()

@@ -33,24 +33,25 @@ class Command(BaseCommand):
             help="import nothing if any row is rejected",
         )
         parser.add_argument(
-            "--create-group", action="store_true", help="create the group if missing"
+            "--create-group",
+            action="store_true",
+            help="create the group if missing, once the contacts are imported (a "
+            "refused file leaves no group behind)",
         )
 
     def handle(self, *args: object, **options: object) -> None:
         name = str(options["group"])
         group = AudienceGroup.objects.filter(name=name).first()
-        if group is None:
-            if not options["create_group"]:
-                raise CommandError(
-                    f"There is no group named {name!r}; create it in the console or "
-                    "pass --create-group."
-                )
-            group = AudienceGroup.objects.create(name=name)
-            self.stdout.write(f"Created the group {name!r}.")
+        if group is None and not options["create_group"]:
+            raise CommandError(
+                f"There is no group named {name!r}; create it in the console or "
+                "pass --create-group."
+            )
         try:
             job = import_job_create(
                 source=Path(str(options["file"])),
                 group=group,
+                new_group="" if group is not None else name,
                 on_duplicate=str(options["on_duplicate"]),
                 all_or_nothing=bool(options["all_or_nothing"]),
             )
@@ -72,11 +73,15 @@ class Command(BaseCommand):
         if job.status != ImportJob.Status.READY:
             raise CommandError(job.error or f"Import {job.get_status_display()}.")
         job = import_job_apply(job_id=job.pk)
+        if job.status != ImportJob.Status.DONE:
+            raise CommandError(job.error or f"Import {job.get_status_display()}.")
+        if group is None:
+            self.stdout.write(f"Created the group {job.group_label!r}.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{job.created:,} created, {job.updated:,} updated, "
                 f"{job.unchanged:,} unchanged, {job.rows_rejected:,} rejected "
-                f"— into group {group.name!r}."
+                f"— into group {job.group_label!r}."
             )
         )
 

@@ -1,0 +1,39 @@
+"""The size of an uploaded contact file, bounded while it streams in.
+
+Django writes an upload to a temporary file as it arrives; this handler, put before
+Django's own, counts the bytes and drops the file once it passes
+IMPORT_MAX_UPLOAD_BYTES: the rest of the request is read and thrown away, never
+stored. The form then shows why the file is missing.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest
+
+from .refusals import upload_size_problem
+
+
+class UploadLimit(FileUploadHandler):
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit: int = settings.IMPORT_MAX_UPLOAD_BYTES
+        self.problem = ""  # why a file was dropped, for the form
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            self.problem = upload_size_problem(self.file_name or "The file", self.limit)
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> Any:
+        return None  # the next handler keeps the file
+
+
+def upload_limit_install(request: HttpRequest) -> UploadLimit:
+    """Bound the uploads of ``request``; call before its POST or FILES are read."""
+    handler = UploadLimit(request)
+    # Django refuses the assignment once the body has been read.
+    request.upload_handlers = [handler, *request.upload_handlers]
+    return handler
