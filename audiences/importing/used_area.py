@@ -1,0 +1,367 @@
+"""How much of an XLSX sheet a reader would hold, found before it is read.
+
+python-calamine holds a sheet as a dense grid from its first to its last cell with a
+value: three contacts and one empty-string cell at AZ1048576 make a grid of 54
+million cells (1.7 GB). So each worksheet's XML is scanned first, as it streams out
+of the archive, for how many cells it has and how far they reach. When the reach is
+far bigger than the cells (or wider than IMPORT_MAX_COLUMNS), the sheet is scanned
+again cell by cell: cells that hold nothing a person would read (an empty or blank
+string, no value) are dropped from a compact copy of the sheet, and what is left must
+fit; a value far outside the rest is refused, naming its cell.
+"""
+
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+from django.conf import settings
+
+from .archives import archive_verify, member_chunks
+from .sheet import UnreadableFile
+
+# A grid of this many cells costs python-calamine about 32 MB: allowed whatever the
+# cells, as is a grid up to SPARSE times the number of cells.
+SLACK = 1 << 20
+SPARSE = 4
+
+_NAME = rb"(?:[A-Za-z_][\w.-]*:)?"  # SpreadsheetML may carry a namespace prefix
+CELL_TAG = re.compile(rb"<" + _NAME + rb"c[\s/>]")
+CELL_REF = re.compile(
+    rb"<" + _NAME + rb"c\s[^>]*?\br\s*=\s*[\"']\$?([A-Z]{1,3})\$?([0-9]{1,7})[\"']"
+)
+ROW_TAG = re.compile(rb"<" + _NAME + rb"row[\s/>]")
+ROW_REF = re.compile(rb"<" + _NAME + rb"row\s[^>]*?\br\s*=\s*[\"']([0-9]{1,7})[\"']")
+TOKEN = re.compile(
+    rb"<" + _NAME + rb"row(?=[\s/>])(?P<row>[^>]*)>"
+    rb"|<"
+    + _NAME
+    + rb"c(?=[\s/>])(?P<cell>[^>]*?)(?:/>|>(?P<body>.*?)</"
+    + _NAME
+    + rb"c>)",
+    re.DOTALL,
+)
+TOKEN_START = re.compile(rb"<" + _NAME + rb"(?:row|c)[\s/>]")
+SHARED_STRING = re.compile(
+    rb"<" + _NAME + rb"si\b[^>]*?(?:/>|>(.*?)</" + _NAME + rb"si>)", re.DOTALL
+)
+REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Z]{1,3})?\$?([0-9]{1,7})?[\"']")
+TYPE = re.compile(rb"\bt\s*=\s*[\"'](\w+)[\"']")
+VALUE = re.compile(
+    rb"<" + _NAME + rb"v(?:\s[^>]*)?>(.*?)</" + _NAME + rb"v>", re.DOTALL
+)
+TEXT = re.compile(rb"<" + _NAME + rb"t(?:\s[^>]*)?>(.*?)</" + _NAME + rb"t>", re.DOTALL)
+LONGEST_CELL = 1 << 24
+PART_BYTES = 16 << 20  # a workbook's own index (workbook.xml, its relationships)
+
+
+def column_number(letters: bytes | str) -> int:
+    """A column's number counted from 1: A is 1, Z 26, AA 27."""
+    number = 0
+    for letter in letters.upper() if isinstance(letters, str) else letters.decode():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def column_letters(number: int) -> str:
+    name = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+@dataclass
+class Area:
+    """The cells of a sheet and the grid they span (rows and columns from 1)."""
+
+    cells: int = 0
+    first_row: int = 0
+    last_row: int = 0
+    first_column: int = 0
+    last_column: int = 0
+    far: str = ""  # the cell that reaches furthest, for a refusal
+
+    @property
+    def grid(self) -> int:
+        if not self.cells:
+            return 0
+        rows = self.last_row - self.first_row + 1
+        return rows * (self.last_column - self.first_column + 1)
+
+    @property
+    def columns(self) -> int:
+        return self.last_column - self.first_column + 1 if self.cells else 0
+
+    def fits(self) -> bool:
+        return (
+            self.grid <= SPARSE * self.cells + SLACK
+            and self.columns <= settings.IMPORT_MAX_COLUMNS
+        )
+
+    def problem(self, sheet: str) -> str:
+        """Why the sheet cannot be read ("" when it can)."""
+        if self.grid > SPARSE * self.cells + SLACK:
+            rows = self.last_row - self.first_row + 1
+            return (
+                f"Sheet {sheet!r} has a value in cell {self.far}, far from the rest "
+                f"of its {self.cells:,} cells: reading it would take a grid of "
+                f"{rows:,} rows by {self.columns:,} columns. Clear that cell (or "
+                "copy the contacts to a new sheet) and import again."
+            )
+        if self.columns > settings.IMPORT_MAX_COLUMNS:
+            return (
+                f"Sheet {sheet!r} has {self.columns:,} columns (from "
+                f"{column_letters(self.first_column)} to "
+                f"{column_letters(self.last_column)}); Flowcast reads at most "
+                f"{settings.IMPORT_MAX_COLUMNS:,} (IMPORT_MAX_COLUMNS)."
+            )
+        return ""
+
+
+@dataclass
+class QuickScan:
+    """The reach of a sheet from the references of its cells, without parsing it:
+    an upper bound (cells and rows without a reference count as one step further
+    each), cheap enough for every file."""
+
+    cells: int = 0
+    last_row: int = 0
+    first_column: int = 0
+    last_column: int = 0
+    unplaced: int = 0
+    _rest: bytes = field(default=b"", repr=False)
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._rest + chunk
+        cut = data.rfind(b"<")
+        if cut < 0:
+            self._rest = b""
+            return
+        self._rest, data = data[cut:], data[:cut]
+        if len(self._rest) > LONGEST_CELL:
+            self._rest = self._rest[-LONGEST_CELL:]
+        cells = len(CELL_TAG.findall(data))
+        if not cells:
+            return
+        refs = CELL_REF.findall(data)
+        rows = ROW_REF.findall(data)
+        self.cells += cells
+        self.unplaced += cells - len(refs) + len(ROW_TAG.findall(data)) - len(rows)
+        if refs:
+            letters = {letters for letters, _ in refs}
+            numbers = [column_number(x) for x in letters]
+            self.first_column = min(numbers + [self.first_column or numbers[0]])
+            self.last_column = max(numbers + [self.last_column])
+            self.last_row = max(self.last_row, max(int(row) for _, row in refs))
+        if rows:
+            self.last_row = max(self.last_row, max(map(int, rows)))
+
+    def fits(self) -> bool:
+        if not self.cells:
+            return True
+        columns = self.last_column + self.unplaced - (self.first_column or 1) + 1
+        grid = (self.last_row + self.unplaced) * (self.last_column + self.unplaced)
+        return (
+            grid <= SPARSE * self.cells + SLACK
+            and columns <= settings.IMPORT_MAX_COLUMNS
+        )
+
+
+def blank_shared_strings(chunks: Iterable[bytes]) -> set[int]:
+    """The indexes of the shared strings that are empty or only spaces."""
+    blank: set[int] = set()
+    index = 0
+    rest = b""
+    for chunk in chunks:
+        data = rest + chunk
+        end = 0
+        for match in SHARED_STRING.finditer(data):
+            body = match.group(1) or b""
+            if not b"".join(TEXT.findall(body)).strip():
+                blank.add(index)
+            index += 1
+            end = match.end()
+        rest = data[end:]
+    return blank
+
+
+def compact_sheet(
+    name: str, chunks: Iterable[bytes], blank_strings: set[int], area: Area
+) -> Iterator[bytes]:
+    """The sheet's XML without the cells that hold nothing to read, filling ``area``
+    with the cells kept. Cells without a reference are kept as they are (their place
+    follows from the cells before them)."""
+    row = col = 0
+    rest = b""
+    for chunk in chunks:
+        data = rest + chunk
+        out: list[bytes] = []
+        end = 0
+        for match in TOKEN.finditer(data):
+            out.append(data[end : match.start()])
+            end = match.end()
+            attributes = match.group("row")
+            if attributes is not None:
+                ref = REF.search(attributes)
+                row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+                col = 0
+                out.append(match.group(0))
+                continue
+            attributes = match.group("cell")
+            ref = REF.search(attributes)
+            placed = bool(ref and ref.group(1))
+            if placed and ref:
+                col = column_number(ref.group(1))
+                if ref.group(2):
+                    row = int(ref.group(2))
+            else:
+                col += 1
+            if placed and _blank(attributes, match.group("body"), blank_strings):
+                continue
+            out.append(match.group(0))
+            _extend(area, row, col)
+        tail = data[end:]
+        # What follows the last whole row or cell waits for the next chunk, from the
+        # first row or cell left open (or a tag cut in two).
+        start = TOKEN_START.search(tail)
+        cut = start.start() if start else max(tail.rfind(b"<"), 0)
+        out.append(tail[:cut])
+        rest = tail[cut:]
+        if len(rest) > LONGEST_CELL:
+            raise UnreadableFile(
+                f"A cell of {name} holds more than {LONGEST_CELL >> 20} MB of XML."
+            )
+        yield b"".join(out)
+    yield rest
+
+
+def _blank(attributes: bytes, body: bytes | None, blank_strings: set[int]) -> bool:
+    if not body:
+        return True
+    kind = TYPE.search(attributes)
+    if kind and kind.group(1) == b"inlineStr":
+        return not b"".join(TEXT.findall(body)).strip()
+    value = VALUE.search(body)
+    if value is None:
+        return True
+    text = value.group(1).strip()
+    if kind and kind.group(1) == b"s":
+        return text.isdigit() and int(text) in blank_strings
+    return not text
+
+
+def _extend(area: Area, row: int, col: int) -> None:
+    if not area.cells:
+        area.first_row = area.last_row = row
+        area.first_column = area.last_column = col
+    else:
+        area.first_row = min(area.first_row, row)
+        area.first_column = min(area.first_column, col)
+    if row > area.last_row or col > area.last_column or not area.cells:
+        area.last_row = max(area.last_row, row)
+        area.last_column = max(area.last_column, col)
+        area.far = f"{column_letters(col)}{row}"
+    area.cells += 1
+
+
+@dataclass
+class Workbook:
+    """What reading an XLSX needs to know before python-calamine opens it."""
+
+    path: Path  # the file to read: the upload, or a compact copy of it
+    problems: dict[str, str]  # sheet name → why it cannot be read
+    copy: Path | None = None
+
+
+def xlsx_check(path: Path, archive: zipfile.ZipFile) -> Workbook:
+    """Inflate the workbook once (archives.archive_verify), scanning each worksheet;
+    a sheet whose reach is far bigger than its cells is compacted into a copy."""
+    sheets, shared = _workbook_parts(archive)
+    quick: dict[str, QuickScan] = {}
+
+    def scan(name: str, chunks: Iterator[bytes]) -> None:
+        if name in sheets or (name.startswith("xl/worksheets/") and ".xml" in name):
+            found = quick[name] = QuickScan()
+            for chunk in chunks:
+                found.feed(chunk)
+        else:
+            for _ in chunks:
+                pass
+
+    archive_verify(archive, scan)
+    wide = {name for name, found in quick.items() if not found.fits()}
+    if not wide:
+        return Workbook(path, {})
+    blank = blank_shared_strings(member_chunks(archive, shared)) if shared else set()
+    copy = path.with_name(f"{path.stem}-cells{path.suffix}")
+    problems: dict[str, str] = {}
+    with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            chunks = member_chunks(archive, info.filename)
+            with out.open(info.filename, "w", force_zip64=True) as member:
+                if info.filename not in wide:
+                    for chunk in chunks:
+                        member.write(chunk)
+                    continue
+                area = Area()
+                for chunk in compact_sheet(info.filename, chunks, blank, area):
+                    member.write(chunk)
+                sheet = sheets.get(info.filename, info.filename)
+                if problem := area.problem(sheet):
+                    problems[sheet] = problem
+    return Workbook(copy, problems, copy)
+
+
+def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], str | None]:
+    """The workbook's worksheets (member → sheet name) and its shared strings'
+    member, as its relationships name them; empty when they cannot be made out
+    (python-calamine then says what is wrong)."""
+    try:
+        root = _xml(archive, "_rels/.rels")
+        book = next(
+            _target("", rel)
+            for rel in root
+            if rel.get("Type", "").endswith("/officeDocument")
+        )
+        folder = posixpath.dirname(book)
+        rels = _xml(archive, f"{folder}/_rels/{posixpath.basename(book)}.rels")
+        targets = {rel.get("Id"): _target(folder, rel) for rel in rels}
+        shared = next(
+            (
+                _target(folder, rel)
+                for rel in rels
+                if rel.get("Type", "").endswith("/sharedStrings")
+            ),
+            None,
+        )
+        sheets = {}
+        for element in _xml(archive, book).iter():
+            if element.tag.rsplit("}", 1)[-1] != "sheet":
+                continue
+            rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), "")
+            if rid in targets:
+                sheets[targets[rid]] = element.get("name", "")
+    except (KeyError, StopIteration, ElementTree.ParseError, UnreadableFile):
+        return {}, None
+    if shared not in archive.NameToInfo:
+        shared = None
+    return sheets, shared
+
+
+def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    if archive.getinfo(name).file_size > PART_BYTES:
+        raise UnreadableFile(f"{name} is too large to be a workbook's index.")
+    return ElementTree.fromstring(b"".join(member_chunks(archive, name)))
+
+
+def _target(folder: str, rel: ElementTree.Element) -> str:
+    target = rel.get("Target", "")
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target))
