@@ -29,12 +29,7 @@ SLACK = 1 << 20
 SPARSE = 4
 
 _NAME = rb"(?:[A-Za-z_][\w.-]*:)?"  # SpreadsheetML may carry a namespace prefix
-CELL_TAG = re.compile(rb"<" + _NAME + rb"c[\s/>]")
-CELL_REF = re.compile(
-    rb"<" + _NAME + rb"c\s[^>]*?\br\s*=\s*[\"']\$?([A-Z]{1,3})\$?([0-9]{1,7})[\"']"
-)
-ROW_TAG = re.compile(rb"<" + _NAME + rb"row[\s/>]")
-ROW_REF = re.compile(rb"<" + _NAME + rb"row\s[^>]*?\br\s*=\s*[\"']([0-9]{1,7})[\"']")
+ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
 TOKEN = re.compile(
     rb"<" + _NAME + rb"row(?=[\s/>])(?P<row>[^>]*)>"
     rb"|<"
@@ -124,51 +119,93 @@ class Area:
 
 @dataclass
 class QuickScan:
-    """The reach of a sheet from the references of its cells, without parsing it:
-    an upper bound (cells and rows without a reference count as one step further
-    each), cheap enough for every file."""
+    """An upper bound of a sheet's reach, cheap enough for every file.
+
+    Cells are counted with bytes.count. The regular expression looks only for cells
+    beyond the reach known so far (the chunk's last row, the widest column seen) and
+    for cells without a reference as their first attribute, so in a sheet written
+    in order it matches next to nothing. Cells without a reference make the sheet
+    scanned exactly instead.
+    """
 
     cells: int = 0
-    last_row: int = 0
-    first_column: int = 0
-    last_column: int = 0
     unplaced: int = 0
+    last_row: int = 0
+    last_column: int = 0
+    prefix: bytes | None = None
     _rest: bytes = field(default=b"", repr=False)
+    _beyond: dict[tuple[int, int], re.Pattern[bytes]] = field(
+        default_factory=dict, repr=False
+    )
 
     def feed(self, chunk: bytes) -> None:
         data = self._rest + chunk
         cut = data.rfind(b"<")
         if cut < 0:
             self._rest = b""
-            return
-        self._rest, data = data[cut:], data[:cut]
-        if len(self._rest) > LONGEST_CELL:
-            self._rest = self._rest[-LONGEST_CELL:]
-        cells = len(CELL_TAG.findall(data))
-        if not cells:
-            return
-        refs = CELL_REF.findall(data)
-        rows = ROW_REF.findall(data)
-        self.cells += cells
-        self.unplaced += cells - len(refs) + len(ROW_TAG.findall(data)) - len(rows)
-        if refs:
-            letters = {letters for letters, _ in refs}
-            numbers = [column_number(x) for x in letters]
-            self.first_column = min(numbers + [self.first_column or numbers[0]])
-            self.last_column = max(numbers + [self.last_column])
-            self.last_row = max(self.last_row, max(int(row) for _, row in refs))
-        if rows:
-            self.last_row = max(self.last_row, max(map(int, rows)))
+        else:
+            self._rest, data = data[cut:][:LONGEST_CELL], data[:cut]
+        if self.prefix is None:
+            root = ROOT.search(data)
+            if root is None:
+                return
+            self.prefix = root.group(1) or b""
+        tag = b"<" + self.prefix
+        self.cells += data.count(tag + b'c r="')
+        row = data.rfind(tag + b'row r="')
+        if row >= 0:
+            start = row + len(tag) + 7
+            digits = data[start : data.find(b'"', start, start + 8)]
+            if digits.isdigit():
+                self.last_row = max(self.last_row, int(digits))
+        for match in self._pattern().finditer(data):
+            if match.group(1) is None:
+                self.unplaced += 1
+                continue
+            self.last_row = max(self.last_row, int(match.group(2)))
+            self.last_column = max(self.last_column, column_number(match.group(1)))
+
+    def _pattern(self) -> re.Pattern[bytes]:
+        """Cells beyond the last row or the last column seen (groups: the column's
+        letters, the row), and cells whose reference is not their first attribute
+        (no groups)."""
+        key = (self.last_row, self.last_column)
+        if key not in self._beyond:
+            rows = _greater(str(self.last_row) if self.last_row else "", "0", "9")
+            columns = _greater(column_letters(self.last_column), "A", "Z")
+            beyond = f'(?=[A-Z]{{1,3}}(?:{rows})"|(?:{columns})[0-9])'
+            pattern = (
+                re.escape(b"<" + (self.prefix or b""))
+                + rb'c(?:(?=[\s>/])(?! r=")| r="'
+                + beyond.encode()
+                + rb'([A-Z]{1,3})([0-9]{1,7})")'
+            )
+            self._beyond = {key: re.compile(pattern)}
+        return self._beyond[key]
 
     def fits(self) -> bool:
-        if not self.cells:
-            return True
-        columns = self.last_column + self.unplaced - (self.first_column or 1) + 1
-        grid = (self.last_row + self.unplaced) * (self.last_column + self.unplaced)
+        if self.unplaced:
+            return False
         return (
-            grid <= SPARSE * self.cells + SLACK
-            and columns <= settings.IMPORT_MAX_COLUMNS
+            self.last_row * self.last_column <= SPARSE * self.cells + SLACK
+            and self.last_column <= settings.IMPORT_MAX_COLUMNS
         )
+
+
+def _greater(bound: str, low: str, high: str) -> str:
+    """A regular expression for the numerals (digits, or column letters) greater
+    than ``bound``: any longer one, or one as long with a greater symbol where the
+    two first differ."""
+    symbols = f"[{low}-{high}]"
+    if not bound:
+        return f"{symbols}+"
+    options = [f"{symbols}{{{len(bound) + 1},}}"]
+    for k, symbol in enumerate(bound):
+        if symbol != high:
+            above = chr(ord(symbol) + 1)
+            rest = len(bound) - k - 1
+            options.append(f"{bound[:k]}[{above}-{high}]{symbols}{{{rest}}}")
+    return "|".join(options)
 
 
 def blank_shared_strings(chunks: Iterable[bytes]) -> set[int]:

@@ -7,6 +7,7 @@ the analysis does, so a file that would blow up blows up there, not in the test 
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -506,3 +507,34 @@ def test_a_cut_short_xlsx_is_refused_as_damaged(
 
     assert job.status == ImportJob.Status.REFUSED
     assert "damaged" in job.error or "not an XLSX" in job.error
+
+
+def test_cells_without_references_are_placed_by_their_order(tmp_path: Path) -> None:
+    xml = sheet_xml(
+        CONTACTS, extra='<row r="9"><c t="inlineStr"><is><t></t></is></c></row>'
+    )
+    xml = re.sub(r' r="[A-Z]+[0-9]+"', "", xml)
+    assert ' r="A' not in xml
+
+    outcome = read_apart(write_book(tmp_path / "plain.xlsx", [("Contacts", xml)]))
+
+    assert outcome.get("header") == ["CONTACT", "NAME"], outcome
+    assert outcome["rows"][:2] == [
+        [2, ["+525500998877", "Carlos"]],
+        [3, ["+525511223344", "Ana"]],
+    ]
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_compacted_too(
+    tmp_path: Path,
+) -> None:
+    far = '<row r="1048576"><c r="AZ1048576" t="inlineStr"><is><t></t></is></c></row>'
+    xml = sheet_xml(CONTACTS, extra=far)
+    xml = re.sub(r"<(/?)(worksheet|sheetData|row|c|is|t|v)\b", r"<\1x:\2", xml)
+    xml = xml.replace(f'xmlns="{MAIN}"', f'xmlns:x="{MAIN}"')
+
+    outcome = read_apart(write_book(tmp_path / "prefixed.xlsx", [("Contacts", xml)]))
+
+    assert outcome.get("header") == ["CONTACT", "NAME"], outcome
+    assert outcome["rows"][0] == [2, ["+525500998877", "Carlos"]]
+    assert outcome["peak_mb"] < PEAK_MB
