@@ -2,8 +2,8 @@
 
 A file is checked for what it is before it is read: XLS is an OLE2 file, the others
 are zip archives, whose sizes are checked before anything inflates them
-(archives.py) and whose XLSX sheets must not reach far beyond their cells
-(used_area.py).
+(archives.py) and whose sheets must not reach far beyond their cells (used_area.py
+for XLSX, ods_area.py for ODS).
 
 The contacts are on the sheet whose header starts with CONTACT: visible worksheets
 in the workbook's order, then hidden ones; chart sheets are passed over. The header
@@ -15,8 +15,10 @@ ones the spreadsheet shows.
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zipfile import ZipFile
 
 from .archives import archive_open, archive_verify
+from .ods_area import OdsScan, ods_scan
 from .sheet import Sheet, UnreadableFile
 from .used_area import Workbook, column_letters, xlsx_check
 from .values import cell_text
@@ -70,14 +72,25 @@ def _checked(path: Path, kind: str) -> Workbook:
         )
     with archive_open(path, kind) as archive:
         if kind == "ODS":
-            archive_verify(archive, _drain)
-            return Workbook(path, {})
+            return _ods_check(path, archive)
         return xlsx_check(path, archive)
 
 
-def _drain(name: str, chunks: Iterator[bytes]) -> None:
-    for _ in chunks:
-        pass
+def _ods_check(path: Path, archive: ZipFile) -> Workbook:
+    scans: list[OdsScan] = []
+
+    def scan(name: str, chunks: Iterator[bytes]) -> None:
+        if name == "content.xml":
+            scans.append(ods_scan(chunks))
+        else:
+            for _ in chunks:
+                pass
+
+    archive_verify(archive, scan)
+    # python-calamine spreads every sheet of an ODS file as it opens it.
+    for problem in scans[0].problems().values() if scans else ():
+        raise UnreadableFile(problem)
+    return Workbook(path, {})
 
 
 def _seems(head: bytes) -> str:

@@ -538,3 +538,93 @@ def test_a_sheet_written_with_a_namespace_prefix_is_compacted_too(
     assert outcome.get("header") == ["CONTACT", "NAME"], outcome
     assert outcome["rows"][0] == [2, ["+525500998877", "Carlos"]]
     assert outcome["peak_mb"] < PEAK_MB
+
+
+# -- ODS ------------------------------------------------------------------------------
+
+ODS_NAMES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+
+
+def ods_cell(value: Any, repeat: int = 1) -> str:
+    times = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+    if value is None:
+        return f"<table:table-cell{times}/>"
+    return (
+        f'<table:table-cell{times} office:value-type="string">'
+        f"<text:p>{value}</text:p></table:table-cell>"
+    )
+
+
+def ods_table(name: str, rows: list[list[Any]], extra: str = "") -> str:
+    body = "".join(
+        f"<table:table-row>{''.join(ods_cell(v) for v in row)}</table:table-row>"
+        for row in rows
+    )
+    # Where LibreOffice ends every sheet: the rest of its rows, empty and repeated.
+    end = (
+        '<table:table-row table:number-rows-repeated="1048500">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    return f'<table:table table:name="{name}">{body}{extra}{end}</table:table>'
+
+
+def write_ods(path: Path, tables: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+            '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version='
+            '"1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type='
+            '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+            'manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+        z.writestr(
+            "content.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+            f'{ODS_NAMES} office:version="1.2"><office:body><office:spreadsheet>'
+            f"{''.join(tables)}</office:spreadsheet></office:body>"
+            "</office:document-content>",
+        )
+    return path
+
+
+def test_an_ods_with_its_contacts_on_the_second_sheet_at_b2_is_read(
+    tmp_path: Path, run_import: Any
+) -> None:
+    rows: list[list[Any]] = [[None] * 5, *[[None, *row] for row in SEED]]
+    book = write_ods(
+        tmp_path / "two.ods",
+        [ods_table("Notes", [["Exported"]]), ods_table("Contacts", rows)],
+    )
+
+    job = run_import(book)
+
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert contacts() == SEED_PHONES
+
+
+def test_an_ods_repeating_one_cell_into_millions_is_refused(tmp_path: Path) -> None:
+    repeated = (
+        '<table:table-row table:number-rows-repeated="100000">'
+        f"{ods_cell(' ', repeat=200)}</table:table-row>"
+    )
+    book = write_ods(
+        tmp_path / "repeat.ods", [ods_table("Contacts", CONTACTS, extra=repeated)]
+    )
+    assert book.stat().st_size < 4000
+
+    outcome = read_apart(book)
+
+    assert "refused" in outcome, outcome
+    assert "'Contacts'" in outcome["refused"]
+    assert outcome["peak_mb"] < PEAK_MB
