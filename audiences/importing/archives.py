@@ -1,7 +1,8 @@
 """XLSX, XLSM and ODS files are zip archives: checked before anything inflates them.
 
 A few megabytes of zip can inflate to gigabytes (a zip bomb). The sizes the archive
-records for its members are checked against IMPORT_MAX_INFLATED_BYTES first; then
+records for its members are checked against IMPORT_MAX_INFLATED_BYTES first, and how
+many times over each would inflate against MAX_RATIO; then
 every member is inflated once, as a stream, counting what really comes out and
 checking it against the recorded size and checksum, so an archive that lies about its
 sizes is stopped at the size it claimed.
@@ -17,6 +18,10 @@ from django.conf import settings
 from .sheet import UnreadableFile
 
 CHUNK = 1 << 20
+# Real workbooks inflate 5 to 20 times over; a zip bomb hundreds or thousands of
+# times. A member past RATIO_FROM bytes may inflate at most MAX_RATIO times over.
+MAX_RATIO = 100
+RATIO_FROM = 8 << 20
 
 
 def size_text(size: int) -> str:
@@ -49,6 +54,18 @@ def archive_open(path: Path, kind: str) -> zipfile.ZipFile:
             f"({largest.filename} alone {size_text(largest.file_size)}), more than "
             f"the {size_text(limit)} Flowcast unpacks (IMPORT_MAX_INFLATED_BYTES)."
         )
+    for info in members:
+        if info.file_size > RATIO_FROM and (
+            info.file_size > MAX_RATIO * max(info.compress_size, 1)
+        ):
+            archive.close()
+            raise UnreadableFile(
+                f"This {kind} workbook looks like a zip bomb: {info.filename} would "
+                f"inflate {info.file_size // max(info.compress_size, 1):,} times "
+                f"over, from {size_text(info.compress_size)} to "
+                f"{size_text(info.file_size)} (a real workbook inflates less than "
+                f"{MAX_RATIO} times)."
+            )
     return archive
 
 

@@ -232,6 +232,19 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
     assert outcome["peak_mb"] < PEAK_MB
 
 
+def test_a_zip_bomb_within_the_size_limit_is_refused_for_how_far_it_inflates(
+    tmp_path: Path,
+) -> None:
+    bomb = write_bomb(tmp_path / "bomb.xlsx", 256)
+
+    outcome = read_apart(bomb)  # the default limit, 2 GB
+
+    assert "refused" in outcome, outcome
+    assert "xl/worksheets/sheet1.xml" in outcome["refused"]
+    assert "times" in outcome["refused"]
+    assert outcome["peak_mb"] < PEAK_MB
+
+
 def test_a_zip_bomb_that_lies_about_its_size_is_stopped(tmp_path: Path) -> None:
     bomb = write_bomb(tmp_path / "liar.xlsx", 256)
     lie_about_sizes(bomb, "xl/worksheets/sheet1.xml", 1000)
