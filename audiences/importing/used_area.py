@@ -321,7 +321,8 @@ def xlsx_check(path: Path, archive: zipfile.ZipFile) -> Workbook:
     quick: dict[str, QuickScan] = {}
 
     def scan(name: str, chunks: Iterator[bytes]) -> None:
-        if name in sheets or (name.startswith("xl/worksheets/") and ".xml" in name):
+        # Without the workbook's own list of sheets, every XML part is scanned.
+        if name in sheets or name.startswith("xl/worksheets/") or not sheets:
             found = quick[name] = QuickScan()
             for chunk in chunks:
                 found.feed(chunk)
@@ -333,8 +334,25 @@ def xlsx_check(path: Path, archive: zipfile.ZipFile) -> Workbook:
     wide = {name for name, found in quick.items() if not found.fits()}
     if not wide:
         return Workbook(path, {})
-    blank = blank_shared_strings(member_chunks(archive, shared)) if shared else set()
     copy = path.with_name(f"{path.stem}-cells{path.suffix}")
+    try:
+        problems = _compact(archive, copy, wide, sheets, shared)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return Workbook(copy, problems, copy)
+
+
+def _compact(
+    archive: zipfile.ZipFile,
+    copy: Path,
+    wide: set[str],
+    sheets: dict[str, str],
+    shared: str | None,
+) -> dict[str, str]:
+    """Copy the workbook to ``copy``, its ``wide`` sheets without the cells that
+    hold nothing; return why a sheet still cannot be read, by sheet name."""
+    blank = blank_shared_strings(member_chunks(archive, shared)) if shared else set()
     problems: dict[str, str] = {}
     with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for info in archive.infolist():
@@ -349,10 +367,13 @@ def xlsx_check(path: Path, archive: zipfile.ZipFile) -> Workbook:
                 area = Area()
                 for chunk in compact_sheet(info.filename, chunks, blank, area):
                     member.write(chunk)
+                if info.filename not in sheets and area.problem(info.filename):
+                    # Not a sheet the workbook names: no reading could pass it by.
+                    raise UnreadableFile(area.problem(info.filename))
                 sheet = sheets.get(info.filename, info.filename)
                 if problem := area.problem(sheet):
                     problems[sheet] = problem
-    return Workbook(copy, problems, copy)
+    return problems
 
 
 def _workbook_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], str | None]:
