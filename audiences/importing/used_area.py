@@ -30,6 +30,7 @@ SPARSE = 4
 
 _NAME = rb"(?:[A-Za-z_][\w.-]*:)?"  # SpreadsheetML may carry a namespace prefix
 ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
+PLACED = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
 TOKEN = re.compile(
     rb"<" + _NAME + rb"row(?=[\s/>])(?P<row>[^>]*)>"
     rb"|<"
@@ -121,10 +122,10 @@ class Area:
 class QuickScan:
     """An upper bound of a sheet's reach, cheap enough for every file.
 
-    Cells are counted with bytes.count. The regular expression looks only for cells
-    beyond the reach known so far (the chunk's last row, the widest column seen) and
-    for cells without a reference as their first attribute, so in a sheet written
-    in order it matches next to nothing. Cells without a reference make the sheet
+    Cells are counted with bytes.count. The regular expression matches only cells
+    not within the reach known so far (the chunk's last row, the widest column seen):
+    beyond it, or without a reference as their first attribute; in a sheet written
+    in order, next to none. Cells without a reference make the sheet
     scanned exactly instead.
     """
 
@@ -158,27 +159,33 @@ class QuickScan:
             digits = data[start : data.find(b'"', start, start + 8)]
             if digits.isdigit():
                 self.last_row = max(self.last_row, int(digits))
-        for match in self._pattern().finditer(data):
-            if match.group(1) is None:
+        pattern, position, found, again = self._pattern(), 0, 0, 1
+        while match := pattern.search(data, position):
+            position = match.end()
+            ref = PLACED.match(data, position)
+            if ref is None:
                 self.unplaced += 1
-                continue
-            self.last_row = max(self.last_row, int(match.group(2)))
-            self.last_column = max(self.last_column, column_number(match.group(1)))
+            else:
+                self.last_row = max(self.last_row, int(ref.group(2)))
+                self.last_column = max(self.last_column, column_number(ref.group(1)))
+            found += 1
+            if found == again:  # the reach grew: look for what lies beyond it now
+                pattern, again = self._pattern(), again * 2
 
     def _pattern(self) -> re.Pattern[bytes]:
-        """Cells beyond the last row or the last column seen (groups: the column's
-        letters, the row), and cells whose reference is not their first attribute
-        (no groups)."""
+        """Cells not within the last row and the last column seen: beyond them, or
+        without a reference as their first attribute."""
         key = (self.last_row, self.last_column)
         if key not in self._beyond:
-            rows = _greater(str(self.last_row) if self.last_row else "", "0", "9")
-            columns = _greater(column_letters(self.last_column), "A", "Z")
-            beyond = f'(?=[A-Z]{{1,3}}(?:{rows})"|(?:{columns})[0-9])'
+            rows = _at_most(str(self.last_row) if self.last_row else "", "0", "9")
+            columns = _at_most(column_letters(self.last_column), "A", "Z")
             pattern = (
                 re.escape(b"<" + (self.prefix or b""))
-                + rb'c(?:(?=[\s>/])(?! r=")| r="'
-                + beyond.encode()
-                + rb'([A-Z]{1,3})([0-9]{1,7})")'
+                + rb"c(?=[\s>/])(?! r=\"(?:"
+                + columns.encode()
+                + b")(?:"
+                + rows.encode()
+                + b')")'
             )
             self._beyond = {key: re.compile(pattern)}
         return self._beyond[key]
@@ -192,19 +199,21 @@ class QuickScan:
         )
 
 
-def _greater(bound: str, low: str, high: str) -> str:
-    """A regular expression for the numerals (digits, or column letters) greater
-    than ``bound``: any longer one, or one as long with a greater symbol where the
-    two first differ."""
-    symbols = f"[{low}-{high}]"
+def _at_most(bound: str, low: str, high: str) -> str:
+    """A regular expression for the numerals (digits, or column letters) up to
+    ``bound``: any shorter one, or one as long with a smaller symbol where the two
+    first differ, or ``bound`` itself."""
     if not bound:
-        return f"{symbols}+"
-    options = [f"{symbols}{{{len(bound) + 1},}}"]
+        return "(?!)"
+    symbols = f"[{low}-{high}]"
+    options = [bound]
+    if len(bound) > 1:
+        options.append(f"{symbols}{{1,{len(bound) - 1}}}")
     for k, symbol in enumerate(bound):
-        if symbol != high:
-            above = chr(ord(symbol) + 1)
+        if symbol != low:
+            below = chr(ord(symbol) - 1)
             rest = len(bound) - k - 1
-            options.append(f"{bound[:k]}[{above}-{high}]{symbols}{{{rest}}}")
+            options.append(f"{bound[:k]}[{low}-{below}]{symbols}{{{rest}}}")
     return "|".join(options)
 
 
