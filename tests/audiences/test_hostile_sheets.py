@@ -302,6 +302,32 @@ def test_a_blank_stray_cell_far_away_costs_no_memory(
     assert outcome["peak_mb"] < PEAK_MB
 
 
+def test_a_blank_stray_cell_written_out_of_order_is_dropped_too(
+    tmp_path: Path,
+) -> None:
+    xml = sheet_xml(CONTACTS).replace(
+        '<row r="1">', '<row r="1"><c r="XFD1048576" t="inlineStr"><is><t/></is></c>'
+    )
+
+    outcome = read_apart(write_book(tmp_path / "early.xlsx", [("Contacts", xml)]))
+
+    assert outcome.get("header") == ["CONTACT", "NAME"], outcome
+    assert outcome["rows"][0] == [2, ["+525500998877", "Carlos"]]
+    assert outcome["peak_mb"] < PEAK_MB
+
+
+def test_the_compact_copy_of_a_sheet_is_removed_once_read(tmp_path: Path) -> None:
+    far = '<row r="1048576"><c r="AZ1048576" t="inlineStr"><is><t></t></is></c></row>'
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    book = write_book(folder / "stray.xlsx", [("Contacts", sheet_xml(SEED, extra=far))])
+
+    outcome = read_apart(book)
+
+    assert outcome.get("header") == SEED[0], outcome
+    assert [p.name for p in folder.iterdir()] == ["stray.xlsx"]
+
+
 def test_a_value_far_outside_the_table_is_refused_naming_its_cell(
     tmp_path: Path,
 ) -> None:
