@@ -47,9 +47,13 @@ def open_spreadsheet(path: Path) -> Sheet:
             f"This {kind} workbook cannot be read; it may be damaged ({exc})."
         ) from None
 
+    closed: list[bool] = []
+
     def close() -> None:
-        book.close()
-        _remove(workbook)
+        if not closed:  # python-calamine refuses to close a workbook twice
+            closed.append(True)
+            book.close()
+            _remove(workbook)
 
     try:
         return _contact_sheet(book, workbook.problems, close)

@@ -667,3 +667,13 @@ def test_an_ods_repeating_one_cell_into_millions_is_refused(tmp_path: Path) -> N
     assert "refused" in outcome, outcome
     assert "'Contacts'" in outcome["refused"]
     assert outcome["peak_mb"] < PEAK_MB
+
+
+def test_a_workbook_may_be_closed_twice(tmp_path: Path) -> None:
+    from audiences.importing.readers import open_sheet
+
+    book = write_book(tmp_path / "seed.xlsx", [("Contacts", sheet_xml(SEED))])
+    sheet = open_sheet(book, book.name)
+
+    sheet.close()
+    sheet.close()
