@@ -80,7 +80,8 @@ class OdsScan:
                 self._column += columns
         tail = data[end:]
         cut = tail.rfind(b"<")
-        self._rest = tail[cut:] if cut >= 0 else b""
+        # Only a tag cut in two waits for the next chunk.
+        self._rest = tail[cut:] if cut >= 0 and tail.find(b">", cut) < 0 else b""
         if len(self._rest) > LONGEST_TAG:
             raise UnreadableFile("content.xml holds a tag longer than 1 MB.")
 

@@ -142,10 +142,14 @@ class QuickScan:
     def feed(self, chunk: bytes) -> None:
         data = self._rest + chunk
         cut = data.rfind(b"<")
-        if cut < 0:
-            self._rest = b""
+        if cut < 0 or data.find(b">", cut) >= 0:
+            self._rest = b""  # no tag cut in two
         else:
-            self._rest, data = data[cut:][:LONGEST_CELL], data[:cut]
+            self._rest, data = data[cut:], data[:cut]
+            if len(self._rest) > LONGEST_CELL:
+                raise UnreadableFile(
+                    f"A sheet holds a tag longer than {LONGEST_CELL >> 20} MB."
+                )
         if self.prefix is None:
             root = ROOT.search(data)
             if root is None:
@@ -274,7 +278,9 @@ def compact_sheet(
         # What follows the last whole row or cell waits for the next chunk, from the
         # first row or cell left open (or a tag cut in two).
         start = TOKEN_START.search(tail)
-        cut = start.start() if start else max(tail.rfind(b"<"), 0)
+        cut = start.start() if start else tail.rfind(b"<")
+        if cut < 0:
+            cut = len(tail)
         out.append(tail[:cut])
         rest = tail[cut:]
         if len(rest) > LONGEST_CELL:
