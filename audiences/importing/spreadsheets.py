@@ -1,38 +1,200 @@
-"""Spreadsheet contact files (XLS, XLSX, ODS), read with python-calamine."""
+"""Spreadsheet contact files (XLS, XLSX, XLSM, ODS), read with python-calamine.
 
-from collections.abc import Iterator
+A file is checked for what it is before it is read: XLS is an OLE2 file, the others
+are zip archives, whose sizes are checked before anything inflates them
+(archives.py) and whose sheets must not reach far beyond their cells (used_area.py
+for XLSX, ods_area.py for ODS).
+
+The contacts are on the sheet whose header starts with CONTACT: visible worksheets
+in the workbook's order, then hidden ones; chart sheets are passed over. The header
+is the sheet's first row with anything in it, and the table starts at its first
+column with anything in it (the columns left of it are dropped). Row numbers are the
+ones the spreadsheet shows.
+"""
+
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zipfile import ZipFile
 
+from .archives import archive_open, archive_verify
+from .ods_area import OdsScan, ods_scan
 from .sheet import Sheet, UnreadableFile
+from .used_area import Workbook, column_letters, xlsx_check
+from .values import cell_text
+
+KINDS = {".xls": "XLS", ".xlsx": "XLSX", ".xlsm": "XLSM", ".ods": "ODS"}
+ZIP = b"PK\x03\x04"
+OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 def open_spreadsheet(path: Path) -> Sheet:
+    """Open the workbook at ``path`` (its suffix says which kind) at its contacts.
+
+    Raises UnreadableFile, saying why, for a file that is not the workbook its suffix
+    says, is damaged, would inflate too far, or has no sheet headed CONTACT.
+    """
     from python_calamine import CalamineError, CalamineWorkbook
 
+    suffix = path.suffix.lower()
+    kind = KINDS.get(suffix, suffix.lstrip(".").upper())
+    workbook = _checked(path, kind)
     try:
-        book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(0)
+        book = CalamineWorkbook.from_path(str(workbook.path))
     except (CalamineError, ValueError, OSError) as exc:
-        raise UnreadableFile(f"The spreadsheet cannot be read: {exc}") from None
-    start_row = (sheet.start or (0, 0))[0]
-    cells = sheet.iter_rows()
-    header = next(cells, None)
-    if not header or not any(str(cell).strip() for cell in header):
+        _remove(workbook)
         raise UnreadableFile(
-            "The first sheet is empty: its first row must be the header."
+            f"This {kind} workbook cannot be read; it may be damaged ({exc})."
+        ) from None
+
+    closed: list[bool] = []
+
+    def close() -> None:
+        if not closed:  # python-calamine refuses to close a workbook twice
+            closed.append(True)
+            book.close()
+            _remove(workbook)
+
+    try:
+        return _contact_sheet(book, workbook.problems, close)
+    except BaseException:
+        close()
+        raise
+
+
+def _checked(path: Path, kind: str) -> Workbook:
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if kind == "XLS":
+        if head != OLE2:
+            raise UnreadableFile(f"This file is not an XLS workbook: {_seems(head)}")
+        return Workbook(path, {})
+    if not head.startswith(ZIP):
+        raise UnreadableFile(
+            f"This file is not an {kind} workbook (those are zip archives): "
+            f"{_seems(head)}"
         )
-    read = [0]
+    with archive_open(path, kind) as archive:
+        if kind == "ODS":
+            return _ods_check(path, archive)
+        return xlsx_check(path, archive)
 
-    def rows() -> Iterator[tuple[int, list[Any]]]:
-        for index, values in enumerate(cells, start=start_row + 2):
-            read[0] += 1
-            yield index, values
 
-    return Sheet(
-        header=[str(cell).strip() for cell in header],
-        rows=rows(),
-        size=max(sheet.height - 1, 0),
-        _position=lambda: read[0],
-        _close=book.close,
+def _ods_check(path: Path, archive: ZipFile) -> Workbook:
+    scans: list[OdsScan] = []
+
+    def scan(name: str, chunks: Iterator[bytes]) -> None:
+        if name == "content.xml":
+            scans.append(ods_scan(chunks))
+        else:
+            for _ in chunks:
+                pass
+
+    archive_verify(archive, scan)
+    # python-calamine spreads every sheet of an ODS file as it opens it.
+    for problem in scans[0].problems().values() if scans else ():
+        raise UnreadableFile(problem)
+    return Workbook(path, {})
+
+
+def _seems(head: bytes) -> str:
+    if not head:
+        return "it is empty."
+    if head.startswith(ZIP):
+        return (
+            "it is a zip archive, as XLSX, XLSM and ODS files are; save it again "
+            "with the suffix of its kind."
+        )
+    if head == OLE2:
+        return (
+            "it is an older Excel file (XLS), or a workbook protected with a "
+            "password; save it again as XLSX, without a password."
+        )
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its content is not one Flowcast knows."
+    return (
+        "it holds text; a CSV or TSV file is read when its name ends in .csv or .tsv."
     )
+
+
+def _remove(workbook: Workbook) -> None:
+    if workbook.copy:
+        workbook.copy.unlink(missing_ok=True)
+
+
+def _contact_sheet(
+    book: Any, problems: dict[str, str], close: Callable[[], None]
+) -> Sheet:
+    from python_calamine import CalamineError, SheetTypeEnum, SheetVisibleEnum
+
+    sheets = book.sheets_metadata
+    visible = [s for s in sheets if s.visible == SheetVisibleEnum.Visible]
+    order = visible + [s for s in sheets if s.visible != SheetVisibleEnum.Visible]
+    looked: list[str] = []
+    for meta in order:
+        if meta.typ != SheetTypeEnum.WorkSheet:
+            looked.append(f"{meta.name!r} is not a worksheet")
+            continue
+        if meta.name in problems:
+            raise UnreadableFile(problems[meta.name])
+        try:
+            sheet = book.get_sheet_by_name(meta.name)
+        except (CalamineError, ValueError) as exc:
+            raise UnreadableFile(f"Sheet {meta.name!r} cannot be read: {exc}") from None
+        rows = sheet.iter_rows()
+        found = _header(meta.name, sheet, rows)
+        if isinstance(found, str):
+            looked.append(found)
+            continue
+        return _sheet(sheet, rows, found, close)
+    raise UnreadableFile(
+        "No sheet of this workbook has a header row starting with CONTACT ("
+        + "; ".join(looked or ["it has no sheets"])
+        + "). The header is a sheet's first row with anything in it: CONTACT, then "
+        "one column per variable."
+    )
+
+
+def _sheet(
+    sheet: Any,
+    rows: Iterator[list[Any]],
+    found: tuple[int, int, list[str]],
+    close: Callable[[], None],
+) -> Sheet:
+    header_row, first, header = found
+    read = [0]
+    return Sheet(
+        header=header,
+        rows=_rows(rows, header_row, first, read),
+        size=max((sheet.end or (0, 0))[0] + 1 - header_row, 0),
+        _position=lambda: read[0],
+        _close=close,
+    )
+
+
+def _header(
+    name: str, sheet: Any, rows: Iterator[list[Any]]
+) -> tuple[int, int, list[str]] | str:
+    """(the header's row number, its first column's index, its titles) when the
+    sheet's first row with anything in it starts with CONTACT; otherwise a note on
+    what the sheet holds."""
+    for number, cells in enumerate(rows, start=1):
+        first = next((k for k, cell in enumerate(cells) if cell_text(cell)), None)
+        if first is None:
+            continue
+        title = cell_text(cells[first])
+        if title.upper() == "CONTACT":
+            return number, first, [cell_text(cell) for cell in cells[first:]]
+        where = f"{column_letters((sheet.start or (0, 0))[1] + first + 1)}{number}"
+        return f"{name!r} starts at {where} with {title[:40]!r}"
+    return f"{name!r} is empty"
+
+
+def _rows(
+    rows: Iterator[list[Any]], header_row: int, first: int, read: list[int]
+) -> Iterator[tuple[int, list[Any]]]:
+    for number, cells in enumerate(rows, start=header_row + 1):
+        read[0] += 1
+        yield number, cells[first:] if first else cells
