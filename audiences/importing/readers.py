@@ -13,7 +13,7 @@ from pathlib import Path
 from python_calamine import CalamineError
 
 from .sheet import SHEET_SUFFIXES, SUPPORTED, TEXT_SUFFIXES, Sheet, UnreadableFile
-from .spreadsheets import open_spreadsheet
+from .spreadsheets import open_spreadsheet, spreadsheet_kind
 from .text_files import open_text
 
 __all__ = [
@@ -26,8 +26,6 @@ __all__ = [
     "reading_problem",
 ]
 
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # What reading a file may raise about the file itself: a refusal, not a failure.
 READ_ERRORS: tuple[type[Exception], ...] = (
     UnreadableFile,
@@ -43,11 +41,12 @@ def open_sheet(path: Path, file_name: str) -> Sheet:
         raise UnreadableFile(
             f"{file_name!r} is not a file type Flowcast reads; use one of: {SUPPORTED}."
         )
-    with path.open("rb") as stream:
-        magic = stream.read(len(OLE_MAGIC))
-    if magic.startswith(ZIP_MAGIC) or magic == OLE_MAGIC:
-        return open_spreadsheet(path)
-    return open_text(path)
+    kind = spreadsheet_kind(path)
+    if kind is None:
+        return open_text(path)
+    if Path(file_name).suffix.lower() == ".xlsm" and kind == "XLSX":
+        kind = "XLSM"
+    return open_spreadsheet(path, kind)
 
 
 def reading_problem(exc: Exception) -> str:

@@ -15,34 +15,75 @@ ones the spreadsheet shows.
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from zipfile import ZipFile
+from zipfile import BadZipFile, ZipFile
 
 from .archives import archive_open, archive_verify
 from .ods_area import OdsScan, ods_scan
 from .sheet import Sheet, UnreadableFile
-from .used_area import Workbook, column_letters, xlsx_check
+from .used_area import column_letters
 from .values import cell_text
+from .xlsx_workbook import Workbook, xlsx_check
 
 KINDS = {".xls": "XLS", ".xlsx": "XLSX", ".xlsm": "XLSM", ".ods": "ODS"}
 ZIP = b"PK\x03\x04"
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
-def open_spreadsheet(path: Path) -> Sheet:
-    """Open the workbook at ``path`` (its suffix says which kind) at its contacts.
+def spreadsheet_kind(path: Path) -> str | None:
+    """What kind of workbook ``path`` holds, told from its bytes whatever its name:
+    XLS (an OLE2 file), ODS or XLSX (zip archives, told apart by the ODS
+    ``mimetype`` member); None for anything else."""
+    with path.open("rb") as stream:
+        head = stream.read(len(OLE2))
+    if head == OLE2:
+        return "XLS"
+    if not head.startswith(ZIP):
+        return None
+    try:
+        with ZipFile(path) as archive:
+            info = archive.NameToInfo.get("mimetype")
+            # Bounded: zipfile inflates no more than the size the member claims.
+            if (
+                info is not None
+                and info.file_size < 100
+                and archive.read(info).strip() == ODS_MIMETYPE
+            ):
+                return "ODS"
+    except (BadZipFile, OSError, ValueError, RuntimeError):
+        pass  # said when it is opened as the XLSX it claims to be
+    return "XLSX"
 
-    Raises UnreadableFile, saying why, for a file that is not the workbook its suffix
-    says, is damaged, would inflate too far, or has no sheet headed CONTACT.
+
+def open_spreadsheet(path: Path, kind: str | None = None) -> Sheet:
+    """Open the workbook at ``path`` at its contacts: a workbook of ``kind`` (XLS,
+    XLSX, XLSM, ODS), by default the one its suffix says.
+
+    Raises UnreadableFile, saying why, for a file that is not that kind of workbook,
+    is damaged, would inflate too far, or has no sheet headed CONTACT.
     """
     from python_calamine import CalamineError, CalamineWorkbook
 
     suffix = path.suffix.lower()
-    kind = KINDS.get(suffix, suffix.lstrip(".").upper())
-    workbook = _checked(path, kind)
+    kind = kind or KINDS.get(suffix, suffix.lstrip(".").upper())
+    # python-calamine picks its reader by the name: a workbook whose name says
+    # otherwise (an XLSX uploaded as .csv or .xls) is read under a name that says it.
+    alias: Path | None = None
+    if KINDS.get(suffix) != kind and kind in KINDS.values():
+        alias = path.with_name(f"{path.stem}-as.{kind.lower()}")
+        alias.unlink(missing_ok=True)
+        alias.symlink_to(path.resolve())
+        path = alias
+    try:
+        workbook = _checked(path, kind)
+    except BaseException:
+        if alias:
+            alias.unlink(missing_ok=True)
+        raise
     try:
         book = CalamineWorkbook.from_path(str(workbook.path))
     except (CalamineError, ValueError, OSError) as exc:
-        _remove(workbook)
+        _remove(workbook, alias)
         raise UnreadableFile(
             f"This {kind} workbook cannot be read; it may be damaged ({exc})."
         ) from None
@@ -53,7 +94,7 @@ def open_spreadsheet(path: Path) -> Sheet:
         if not closed:  # python-calamine refuses to close a workbook twice
             closed.append(True)
             book.close()
-            _remove(workbook)
+            _remove(workbook, alias)
 
     try:
         return _contact_sheet(book, workbook.problems, close)
@@ -119,9 +160,11 @@ def _seems(head: bytes) -> str:
     )
 
 
-def _remove(workbook: Workbook) -> None:
+def _remove(workbook: Workbook, alias: Path | None = None) -> None:
     if workbook.copy:
         workbook.copy.unlink(missing_ok=True)
+    if alias:
+        alias.unlink(missing_ok=True)
 
 
 def _contact_sheet(

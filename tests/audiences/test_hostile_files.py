@@ -422,11 +422,8 @@ GARBAGE = {
         + bytes(range(256)) * 64,
         "row 5002",
     ),
-    "broken-zip": (b"PK\x03\x04" + b"\x00" * 200, "spreadsheet cannot be read"),
-    "broken-xls": (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
-        "spreadsheet cannot be read",
-    ),
+    "broken-zip": (b"PK\x03\x04" + b"\x00" * 200, "damaged"),
+    "broken-xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "damaged"),
     "empty": (b"", "empty"),
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from audiences.models import Contact, ImportJob
-from tests.audiences.files import SEED
+from tests.audiences.files import SEED, write_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -513,17 +513,14 @@ def test_an_xls_with_its_table_at_b2_on_the_second_sheet_is_read(
 
 
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "said"),
     [
-        ("garbage.xlsx", os.urandom(4096)),
-        ("renamed.xlsx", b"CONTACT,NAME\n+525500998877,Carlos\n"),
-        ("renamed.xls", b"CONTACT\tNAME\n+525500998877\tCarlos\n"),
-        ("renamed.ods", b"CONTACT\tNAME\n+525500998877\tCarlos\n"),
-        ("empty.xlsx", b""),
+        ("garbage.xlsx", os.urandom(4096), "neither a text file nor a spreadsheet"),
+        ("empty.xlsx", b"", "empty"),
     ],
 )
 def test_a_file_that_is_no_spreadsheet_is_refused_saying_so(
-    tmp_path: Path, run_import: Any, name: str, content: bytes
+    tmp_path: Path, run_import: Any, name: str, content: bytes, said: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
@@ -532,7 +529,40 @@ def test_a_file_that_is_no_spreadsheet_is_refused_saying_so(
 
     assert job.status == ImportJob.Status.REFUSED
     assert "Traceback" not in job.error
-    assert name.rsplit(".", 1)[1].upper() in job.error
+    assert said in job.error
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("renamed.xlsx", b"CONTACT,NAME\n+525500998877,Carlos\n"),
+        ("renamed.xls", b"CONTACT\tNAME\n+525500998877\tCarlos\n"),
+        ("renamed.ods", b"CONTACT\tNAME\n+525500998877\tCarlos\n"),
+    ],
+)
+def test_a_text_file_named_as_a_spreadsheet_is_read_as_the_text_it_is(
+    tmp_path: Path, run_import: Any, name: str, content: bytes
+) -> None:
+    """What a file is, is told from its bytes, not its name."""
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    job = run_import(path)
+
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert contacts() == {"+525500998877"}
+
+
+def test_an_xlsx_named_xls_is_read_as_the_xlsx_it_is(
+    tmp_path: Path, run_import: Any
+) -> None:
+    sheet = write_xlsx(tmp_path / "seed.xlsx", SEED)
+    renamed = sheet.rename(tmp_path / "seed.xls")
+
+    job = run_import(renamed)
+
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert not list(tmp_path.glob("*-as.*"))  # the name it was read under is gone
 
 
 def test_a_cut_short_xlsx_is_refused_as_damaged(
