@@ -14,37 +14,10 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.environment import env_bool, env_int, env_list
+from config.system_ticks import SYSTEM_TICKS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number, got {value!r}"
-        ) from None
 
 
 # --- Core --------------------------------------------------------------------------
@@ -279,61 +252,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's database scheduler, with a heartbeat for the dashboard.
 CELERY_BEAT_SCHEDULER = "base.beat:HeartbeatScheduler"
-# Code-owned system ticks. Beat upserts these rows by name when it starts, so changes
-# made to them in the admin are overwritten at the next beat restart. Each expires
-# before the next one is due, so a backlog never piles up.
-CELERY_BEAT_SCHEDULE = {
-    "system: advance campaign lifecycles": {
-        "task": "campaigns.tasks.advance_lifecycles",
-        "schedule": timedelta(seconds=30),
-        "options": {"expires": 25},
-    },
-    "system: sweep messages": {
-        "task": "messaging.tasks.sweep",
-        "schedule": timedelta(seconds=30),
-        "options": {"expires": 25},
-    },
-    # Waits end at most this late; the pass itself is one indexed query when idle.
-    "system: advance journeys": {
-        "task": "flows.tasks.advance_journeys",
-        "schedule": timedelta(seconds=10),
-        "options": {"expires": 9},
-    },
-    "system: prune old messages": {
-        "task": "messaging.tasks.prune",
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 3000},
-    },
-    # Webhook signing secrets whose overlap after a rotation has ended.
-    "system: drop expired signing secrets": {
-        "task": "messaging.tasks.drop_expired_secrets",
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 3000},
-    },
-    # Journeys ended before the messages' retention, with no message left.
-    "system: prune old journeys": {
-        "task": "flows.tasks.prune_journeys",
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 3000},
-    },
-    "system: enter audience flows": {
-        "task": "flows.tasks.enter_audiences",
-        "schedule": timedelta(seconds=30),
-        "options": {"expires": 25},
-    },
-    # Stored message counts of big runs (campaigns.counting).
-    "system: count runs": {
-        "task": "campaigns.tasks.count_runs",
-        "schedule": timedelta(seconds=15),
-        "options": {"expires": 14},
-    },
-    # Imports whose worker was lost (audiences.importing.sweep).
-    "system: sweep imports": {
-        "task": "audiences.tasks.sweep_imports",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
-    },
-}
+# The system's own ticks (config/system_ticks.py): code-owned, upserted by name when
+# beat starts.
+CELERY_BEAT_SCHEDULE = SYSTEM_TICKS
 
 # --- Messaging ---------------------------------------------------------------------
 # One backend per channel kind, in the style of EMAIL_BACKEND. A channel whose kind has

@@ -370,40 +370,5 @@ def shown_status(status: str, claimed: bool) -> str:
     return str(status)
 
 
-class InboundMessage(models.Model):
-    """A reply received on a channel. Replies that say STOP opt the sender out."""
-
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(
-        "audiences.Contact",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="replies",
-    )
-    sender = models.CharField(
-        max_length=254, help_text="The phone or address it came from."
-    )
-    body = models.TextField(blank=True)
-    provider_id = models.CharField(max_length=200, blank=True)
-    opted_out = models.BooleanField(
-        default=False, help_text="This reply was an opt-out keyword (STOP, ...)."
-    )
-    received_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-        verbose_name = "reply"
-        verbose_name_plural = "replies"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "provider_id"],
-                condition=~models.Q(provider_id=""),
-                name="inbound_once_per_provider_id",
-            ),
-        ]
-        # The replies list, newest first, without sorting them all.
-        indexes = [models.Index(fields=["-received_at"], name="inbound_received_idx")]
-
-    def __str__(self) -> str:
-        return f"Reply from {self.sender}"
+# Defined in its own module, registered with the app's models from here.
+from .inbound import InboundMessage  # noqa: E402, F401
