@@ -24,7 +24,14 @@ class KeyValueWidget(forms.Widget):
         attrs: dict[str, Any] | None = None,
         renderer: Any = None,
     ) -> SafeString:
-        rows = list((value or {}).items()) if isinstance(value, Mapping) else []
+        # A stored mapping, or the rows as typed when the form comes back with an
+        # error: what the operator typed is shown again, not lost.
+        if isinstance(value, Mapping):
+            rows = list(value.items())
+        elif isinstance(value, list | tuple):
+            rows = [(key, item) for key, item in value if key or item]
+        else:
+            rows = []
         rows += [("", "")] * BLANK_ROWS
         cells = format_html_join(
             "",

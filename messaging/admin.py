@@ -115,6 +115,14 @@ class ChannelForm(forms.ModelForm):
             raise forms.ValidationError(f"The url {url} is refused: {why}")
         return found
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Settings refused above never reach the channel, so its own check adds
+        # "needs the URL" under the reason given already: one reason is said.
+        said = self.errors.get("settings") if hasattr(self, "cleaned_data") else None
+        if said and len(said) > 1 and " is refused: " in str(said[0]):
+            self.errors["settings"] = said[:1]
+
     class Meta:
         model = Channel
         fields = [

@@ -101,6 +101,11 @@ def test_an_internal_url_is_refused_when_the_channel_is_saved(
     errors = str(answer.context["adminform"].form.errors["settings"])
     assert url.replace("&", "&amp;") in errors or url in errors, errors
     assert why in errors, errors
+    assert "need the URL" not in errors  # one reason, not a second one beside it
+    # What was typed is shown again to be corrected, not lost.
+    assert f'name="settings__value" value="{url}"'.replace("&", "&amp;") in (
+        answer.content.decode()
+    )
     hook.refresh_from_db()
     assert hook.settings["url"] == PUBLIC_URL
 
