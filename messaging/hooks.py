@@ -7,9 +7,11 @@ webhook-timestamp and once per webhook-id. Anything unsigned, signed wrongly, st
 or replayed is refused with 403 and changes nothing.
 """
 
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,12 +22,13 @@ from django.views.decorators.http import require_POST
 from .credentials import channel_credentials, channel_signing_secrets
 from .models import Channel
 from .receipts import messages_record_receipt, reply_record
-from .replays import hook_first_seen
+from .replays import hook_first_seen, hook_forget
 from .signing import SignatureRefused, verify
 from .twilio_signature import twilio_signature_verified
 
 logger = logging.getLogger(__name__)
 TWILIO_KINDS = (Channel.Kind.SMS, Channel.Kind.WHATSAPP)
+HOOK_ID = "flowcast.hook_id"  # request.META: the verified webhook-id
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -59,7 +62,35 @@ def _webhook_refusal(request: HttpRequest, channel: Channel) -> str:
         return str(exc)
     if not hook_first_seen(channel.pk, hook_id):
         return "This webhook-id was received already: a hook is taken once."
+    request.META[HOOK_ID] = hook_id
     return ""
+
+
+def taken_once(
+    view: Callable[[HttpRequest, int], HttpResponse],
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """A webhook-id counts as received only when its hook is taken: one answered
+    400, or failing on our side, is forgotten, so the sender's retry is not taken
+    for a replay."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, channel_id: int) -> HttpResponse:
+        try:
+            response = view(request, channel_id)
+        except BaseException:
+            _forget(request, channel_id)
+            raise
+        if response.status_code >= 400:
+            _forget(request, channel_id)
+        return response
+
+    return wrapped
+
+
+def _forget(request: HttpRequest, channel_id: int) -> None:
+    hook_id = request.META.get(HOOK_ID)
+    if hook_id:
+        hook_forget(channel_id, hook_id)
 
 
 def _channel(request: HttpRequest, channel_id: int) -> Channel | HttpResponse:
@@ -91,6 +122,7 @@ def _json(request: HttpRequest) -> dict[str, object] | None:
 
 @csrf_exempt
 @require_POST
+@taken_once
 def status(request: HttpRequest, channel_id: int) -> HttpResponse:
     found = _channel(request, channel_id)
     if isinstance(found, HttpResponse):
@@ -120,6 +152,7 @@ def status(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@taken_once
 def inbound(request: HttpRequest, channel_id: int) -> HttpResponse:
     found = _channel(request, channel_id)
     if isinstance(found, HttpResponse):

@@ -57,3 +57,16 @@ def hook_first_seen(channel_id: int, hook_id: str) -> bool:
         except Exception:  # Redis away: this process's memory still refuses most
             logger.warning("hook ids checked in this process only: Redis is away")
     return _first_here(channel_id, hook_id)
+
+
+def hook_forget(channel_id: int, hook_id: str) -> None:
+    """Forget the hook id: the hook was not taken (refused as unclear, or failed on
+    our side), so the sender may send it again."""
+    url = settings.MESSAGING_REDIS_URL
+    if url:
+        try:
+            _client(url).delete(f"flowcast:hook:{channel_id}:{hook_id}")
+        except Exception:
+            logger.warning("hook id not forgotten: Redis is away")
+    with _lock:
+        _seen.pop((channel_id, hook_id), None)

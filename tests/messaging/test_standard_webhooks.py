@@ -260,6 +260,26 @@ def test_a_replayed_or_stale_hook_is_refused(
 
 
 @pytest.mark.django_db
+def test_a_hook_not_taken_may_be_sent_again(
+    client: Client, hooked: Any, replay_store: None
+) -> None:
+    """Only a hook that was taken counts as received: one answered 400 (or failing
+    on our side) is not a replay when the sender tries it again."""
+    channel, secret, message = hooked
+    path = f"/hooks/{channel.pk}/status"
+    unclear = json.dumps({"id": message.pk}).encode()  # no status
+    headers = signed(secret, unclear)
+    assert post(client, path, unclear, headers).status_code == 400
+    again = post(client, path, unclear, headers)
+    assert again.status_code == 400, again.content  # still unclear, not "a replay"
+
+    status = json.dumps({"id": message.pk, "status": "delivered"}).encode()
+    headers = signed(secret, status)
+    assert post(client, path, status, headers).status_code == 200
+    assert post(client, path, status, headers).status_code == 403
+
+
+@pytest.mark.django_db
 def test_the_previous_secret_is_taken_until_its_overlap_ends(
     client: Client, hooked: Any
 ) -> None:
