@@ -4,7 +4,8 @@ a time.
 The encoding is told from the first bytes: a byte-order mark (UTF-8, or UTF-16 as
 Excel's "Unicode text" writes it), UTF-16 without one, else UTF-8 line by line with
 Windows-1252 (what Excel on Windows writes) for lines that are not UTF-8. Lines may end
-in CRLF, LF or a lone CR (Excel's "CSV for Macintosh"). No line, and no row, is ever
+in CRLF, LF or a lone CR (Excel's "CSV for Macintosh", whose accents are Mac Roman when
+they are not UTF-8 or Windows-1252). No line, and no row, is ever
 read past the longest a row may be (limits.Limits.row_chars), so a file without line
 breaks, or with a quote left open, is refused after a few megabytes, not read whole.
 Rows are numbered as a spreadsheet shows them: the header is row 1, and a row whose
@@ -67,7 +68,25 @@ def sniff_encoding(sample: bytes) -> str:
             return "utf-16-le"
         if even.count(0) > 0.4 * pairs and odd.count(0) < 0.05 * pairs:
             return "utf-16-be"
+    if b"\r" in sample and b"\n" not in sample and _mac_roman(sample):
+        return "mac_roman"
     return "utf-8"
+
+
+def _mac_roman(sample: bytes) -> bool:
+    """Whether a file with lone-CR line ends (Excel's "CSV for Macintosh") holds Mac
+    Roman rather than UTF-8 or Windows-1252: its accented letters (é, ñ, á ...) are
+    bytes 0x80-0x9F, where Windows-1252 has punctuation and has its own accented
+    letters at 0xC0-0xFF."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return False  # UTF-8 (or plain ASCII)
+    low = sum(1 for byte in sample if 0x80 <= byte <= 0x9F)
+    high = sum(1 for byte in sample if byte >= 0xC0)
+    return low > high
 
 
 def _not_text(sample: str) -> bool:

@@ -388,6 +388,26 @@ def test_a_mac_file_with_windows_accents_keeps_them(
     assert contacts() == {"+525500998877": {"NOMBRE": "José Peña"}}
 
 
+def test_a_mac_roman_file_as_excel_for_mac_writes_it_keeps_its_accents(
+    tmp_path: Path, run_import: Any
+) -> None:
+    """Excel's "CSV (Macintosh)": CR line ends, and accents in Mac Roman."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(
+        "CONTACT,NOMBRE\r+525500998877,José Peña Núñez\r+525511223344,Iñaki Ibáñez\r".encode(
+            "mac_roman"
+        )
+    )
+
+    job = run_import(path)
+
+    assert job.status == "done", job.error
+    assert contacts() == {
+        "+525500998877": {"NOMBRE": "José Peña Núñez"},
+        "+525511223344": {"NOMBRE": "Iñaki Ibáñez"},
+    }
+
+
 @pytest.mark.parametrize("writer", [write_xlsx, write_xls], ids=["xlsx", "xls"])
 def test_a_spreadsheet_renamed_csv_is_read_as_the_spreadsheet_it_is(
     tmp_path: Path, run_import: Any, writer: Any
