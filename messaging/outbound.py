@@ -169,11 +169,11 @@ def addresses_refusal(host: str, addresses: Iterable[str | IPAddress]) -> str | 
 def url_refusal(url: str, *, resolve: bool = True) -> str | None:
     """Why Flowcast does not request ``url``; None when it may.
 
-    ``resolve``: saving a URL, its name is judged too (localhost, a metadata
-    service's) and looked up now; a name that does not resolve now is taken.
-    Without it (sending) only the scheme and an address written in the URL are
-    checked here: a name is judged on what it resolves to as each connection is
-    opened (messaging.backends.http)."""
+    The scheme, an address written in the URL and a name that is one of this
+    machine's or a metadata service's are judged; with ``resolve`` (saving) the
+    name is looked up now too, and a name that does not resolve now is taken.
+    Without it (sending) a name is judged on what it resolves to as each
+    connection is opened (messaging.backends.http)."""
     try:
         parsed = URL(url.strip())
     except (TypeError, ValueError) as exc:
@@ -195,8 +195,6 @@ def url_refusal(url: str, *, resolve: bool = True) -> str | None:
         return str(exc)
     if address is not None:
         return addresses_refusal(host, [address])
-    if not resolve:
-        return None
     name = _host(host)
     if name == "localhost" or name.endswith(".localhost"):
         return (
@@ -208,6 +206,8 @@ def url_refusal(url: str, *, resolve: bool = True) -> str | None:
             f"{host} is a cloud metadata service's name: Flowcast does not send "
             "inside its own network."
         )
+    if not resolve:
+        return None
     try:
         found = socket.getaddrinfo(name, parsed.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):

@@ -393,11 +393,8 @@ def test_a_mac_roman_file_as_excel_for_mac_writes_it_keeps_its_accents(
 ) -> None:
     """Excel's "CSV (Macintosh)": CR line ends, and accents in Mac Roman."""
     path = tmp_path / "mac.csv"
-    path.write_bytes(
-        "CONTACT,NOMBRE\r+525500998877,José Peña Núñez\r+525511223344,Iñaki Ibáñez\r".encode(
-            "mac_roman"
-        )
-    )
+    text = "CONTACT,NOMBRE\r+525500998877,José Peña Núñez\r+525511223344,Iñaki Ibáñez\r"
+    path.write_bytes(text.encode("mac_roman"))
 
     job = run_import(path)
 

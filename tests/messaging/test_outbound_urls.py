@@ -212,6 +212,34 @@ def test_a_url_saved_while_allowed_is_refused_at_send_once_it_no_longer_is(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [(url, why) for url, why in REFUSED if url.startswith("http")],
+)
+def test_every_internal_url_is_refused_at_send(
+    url: str,
+    why: str,
+    make_channel: Any,
+    make_flow: Any,
+    make_campaign: Any,
+    settings: Any,
+) -> None:
+    """A url that got into a channel however (an older version, the database by
+    hand) is refused when sending, before any connection: failed for good, first
+    attempt, saying why (nothing listens on most of these: a connection tried would
+    end as a retry, not this)."""
+    settings.MESSAGING_OUTBOUND_ALLOW = []
+    campaign = webhook_campaign(url, make_channel, make_flow, make_campaign)
+
+    report = send_run(campaign)
+
+    assert (report.sent, report.failed, report.retrying) == (0, 3, 0)
+    for message in Message.objects.all():
+        assert (message.status, message.attempts) == ("failed", 1), message.error
+        assert why in message.error, message.error
+
+
+@pytest.mark.django_db
 def test_a_name_that_resolves_inside_is_refused_at_send(
     receiver: HTTPServer,
     make_channel: Any,
