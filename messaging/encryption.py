@@ -4,7 +4,8 @@ and an HMAC). The first key encrypts; every key decrypts, so a key is replaced b
 putting a new one first and resealing (``manage.py reseal_secrets``).
 
 A secret is opened only where it is used (a send, a hook's check) and never kept on
-a model in the clear.
+a model in the clear; a process remembers the last few it opened (sends open the
+same one for every message).
 """
 
 from functools import lru_cache
@@ -47,8 +48,13 @@ def unseal(ciphertext: str) -> str:
     FLOWCAST_SECRETS_KEY opens it."""
     if not ciphertext:
         return ""
+    return _opened(ciphertext, tuple(settings.FLOWCAST_SECRETS_KEYS))
+
+
+@lru_cache(maxsize=256)
+def _opened(ciphertext: str, keys: tuple[str, ...]) -> str:
     try:
-        return _current().decrypt(ciphertext.encode()).decode()
+        return _fernet(keys).decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise UnreadableSecret(
             "A stored secret cannot be decrypted with the keys in "

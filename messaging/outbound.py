@@ -167,6 +167,19 @@ def addresses_refusal(host: str, addresses: Iterable[str | IPAddress]) -> str | 
 
 
 def url_refusal(url: str, *, resolve: bool = True) -> str | None:
+    """Why Flowcast does not request ``url``; None when it may (see _refusal).
+    Without ``resolve`` (every send) the verdict is remembered, per allow-list."""
+    if resolve:
+        return _refusal(url, resolve=True)
+    return _sending_refusal(url, tuple(settings.MESSAGING_OUTBOUND_ALLOW))
+
+
+@lru_cache(maxsize=1024)
+def _sending_refusal(url: str, allowed: tuple[str, ...]) -> str | None:
+    return _refusal(url, resolve=False)
+
+
+def _refusal(url: str, *, resolve: bool) -> str | None:
     """Why Flowcast does not request ``url``; None when it may.
 
     The scheme, an address written in the URL and a name that is one of this
