@@ -707,3 +707,71 @@ def test_a_workbook_may_be_closed_twice(tmp_path: Path) -> None:
 
     sheet.close()
     sheet.close()
+
+
+# -- The worker itself ---------------------------------------------------------------
+
+
+def _peak_mb(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_refuses_the_bomb_within_bounded_memory(
+    tmp_path: Path, broker_url: str, redis_client: Any, group: Any, settings: Any
+) -> None:
+    """The finding as it was seen: a real worker process (one process: the work is
+    done in the one measured) is handed the bomb by the queue, as the console hands
+    it; it ends the job refused, and its own peak memory stays bounded (the old
+    reader took a worker to 2.9 GB on a 1.3 GB bomb; this one inflates to 512 MB)."""
+    from django.db import connection
+
+    from audiences.importing import import_job_create
+    from audiences.tasks import analyse_import
+    from tests.conftest import database_url, wait_for
+
+    job = import_job_create(source=write_bomb(tmp_path / "bomb.xlsx", 512), group=group)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "CELERY_BROKER_URL": broker_url,
+        "FLOWCAST_VAR_DIR": str(settings.VAR_DIR),
+        "LOG_LEVEL": "ERROR",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+            "--loglevel=ERROR", "--without-gossip", "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        analyse_import.delay(job.pk)
+
+        def ended() -> bool:
+            job.refresh_from_db()
+            return job.status not in (
+                ImportJob.Status.QUEUED,
+                ImportJob.Status.ANALYSING,
+            )
+
+        assert wait_for(ended, timeout=90), job.status
+        peak = _peak_mb(worker.pid)
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+
+    assert job.status == ImportJob.Status.REFUSED, (job.status, job.error)
+    assert "bomb" in job.error or "IMPORT_MAX_INFLATED_BYTES" in job.error, job.error
+    assert peak < 400, f"the worker reached {peak} MB"
