@@ -23,6 +23,8 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,6 +36,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SCHEMES = ("http", "https")
+# The longest a URL being saved waits for its name to resolve.
+RESOLVE_SECONDS = 3.0
 
 # Cloud metadata services: names and addresses (AWS, Azure, GCP, DigitalOcean on
 # 169.254.169.254, AWS's IPv6 one, Alibaba Cloud, Oracle Cloud).
@@ -221,11 +225,23 @@ def _refusal(url: str, *, resolve: bool) -> str | None:
         )
     if not resolve:
         return None
-    try:
-        found = socket.getaddrinfo(name, parsed.port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    found = _resolved(name, parsed.port)
+    if found is None:
         return None  # not resolvable now: each connection is checked when opened
-    return addresses_refusal(host, [str(info[4][0]) for info in found])
+    return addresses_refusal(host, found)
+
+
+def _resolved(name: str, port: int | None) -> list[str] | None:
+    """The addresses ``name`` resolves to, or None when it does not resolve within
+    RESOLVE_SECONDS (a form being saved does not wait on a broken resolver)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    lookup = pool.submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
+    pool.shutdown(wait=False)  # a lookup that hangs ends on its own, unwaited
+    try:
+        found = lookup.result(timeout=RESOLVE_SECONDS)
+    except (OSError, UnicodeError, FutureTimeout):
+        return None
+    return [str(info[4][0]) for info in found]
 
 
 def http_url(value: str) -> None:

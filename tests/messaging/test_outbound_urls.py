@@ -111,6 +111,33 @@ def test_an_internal_url_is_refused_when_the_channel_is_saved(
 
 
 @pytest.mark.django_db
+def test_saving_does_not_wait_on_a_resolver_that_hangs(
+    admin_client: Client,
+    hook: Channel,
+    nothing_allowed: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resolver that never answers (stood in for: none can be set up here) holds
+    the save for at most RESOLVE_SECONDS; the url is taken, and checked at send."""
+    import time
+
+    from messaging import outbound
+
+    def hang(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(5)
+        raise OSError("no answer")
+
+    monkeypatch.setattr(outbound, "RESOLVE_SECONDS", 0.5, raising=False)
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", hang)
+    started = time.monotonic()
+
+    answer = post_channel(admin_client, hook, "https://slow.example.net/hook")
+
+    assert time.monotonic() - started < 3
+    assert answer.status_code == 302
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "url",
     [
