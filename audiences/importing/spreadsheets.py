@@ -6,10 +6,11 @@ are zip archives, whose sizes are checked before anything inflates them
 for XLSX, ods_area.py for ODS).
 
 The contacts are on the sheet whose header starts with CONTACT: visible worksheets
-in the workbook's order, then hidden ones; chart sheets are passed over. The header
-is the sheet's first row with anything in it, and the table starts at its first
-column with anything in it (the columns left of it are dropped). Row numbers are the
-ones the spreadsheet shows.
+in the workbook's order, then hidden ones; chart sheets are passed over, and so are
+sheets too far-reaching to read (refused only when no other sheet has the contacts).
+The header is the sheet's first row with anything in it, and the table starts at its
+first column with anything in it (the columns left of it are dropped). Row numbers
+are the ones the spreadsheet shows.
 """
 
 from collections.abc import Callable, Iterator
@@ -176,12 +177,15 @@ def _contact_sheet(
     visible = [s for s in sheets if s.visible == SheetVisibleEnum.Visible]
     order = visible + [s for s in sheets if s.visible != SheetVisibleEnum.Visible]
     looked: list[str] = []
+    passed_over: list[str] = []
     for meta in order:
         if meta.typ != SheetTypeEnum.WorkSheet:
             looked.append(f"{meta.name!r} is not a worksheet")
             continue
         if meta.name in problems:
-            raise UnreadableFile(problems[meta.name])
+            # Not spread out to see its header: the contacts may be on another.
+            passed_over.append(problems[meta.name])
+            continue
         try:
             sheet = book.get_sheet_by_name(meta.name)
         except (CalamineError, ValueError) as exc:
@@ -192,6 +196,8 @@ def _contact_sheet(
             looked.append(found)
             continue
         return _sheet(sheet, rows, found, close)
+    if passed_over:  # no other sheet has the contacts: this one must
+        raise UnreadableFile(passed_over[0])
     raise UnreadableFile(
         "No sheet of this workbook has a header row starting with CONTACT ("
         + "; ".join(looked or ["it has no sheets"])

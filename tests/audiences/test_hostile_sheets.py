@@ -344,6 +344,25 @@ def test_a_value_far_outside_the_table_is_refused_naming_its_cell(
     assert outcome["peak_mb"] < PEAK_MB
 
 
+def test_a_far_reaching_sheet_before_the_contacts_is_passed_over(
+    tmp_path: Path,
+) -> None:
+    """A notes sheet whose one value sits far away is not the contacts: the
+    contacts sheet after it is read, and the notes sheet never spread out."""
+    far = '<row r="1048576"><c r="AZ1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    notes = sheet_xml([["Notes"]], extra=far)
+    book = write_book(
+        tmp_path / "notes-first.xlsx",
+        [("Notes", notes), ("Contacts", sheet_xml(CONTACTS))],
+    )
+
+    outcome = read_apart(book)
+
+    assert "refused" not in outcome, outcome
+    assert [number for number, _ in outcome["rows"]] == [2, 3]
+    assert outcome["peak_mb"] < PEAK_MB
+
+
 def test_a_sheet_wider_than_the_column_limit_is_refused_before_it_is_read(
     tmp_path: Path,
 ) -> None:
