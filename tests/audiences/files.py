@@ -10,6 +10,12 @@ SEED = [
     ["+525511223344", "Ana", "1350", "2016-10-25"],
     ["+525533445566", "Alfredo", "1480", "2016-11-25"],
 ]
+# SEED's contacts once imported: phone → custom data, typed.
+SEED_DATA = {
+    "+525500998877": {"NOMBRE": "Carlos", "MONTO": 1200, "FECHA": "2016-12-25"},
+    "+525511223344": {"NOMBRE": "Ana", "MONTO": 1350, "FECHA": "2016-10-25"},
+    "+525533445566": {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
+}
 
 
 def write_text(

@@ -17,16 +17,11 @@ from django.test import Client
 from audiences.importing import import_job_analyse, parallel
 from audiences.importing.files import import_dir
 from audiences.models import AudienceGroup, Contact, ImportJob, ImportRow, Variable
-from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
+from tests.audiences.files import SEED, SEED_DATA, write_text, write_xls, write_xlsx
 from tests.audiences.test_admin import IMPORT_URL, upload
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-SEED_DATA = {
-    "+525500998877": {"NOMBRE": "Carlos", "MONTO": 1200, "FECHA": "2016-12-25"},
-    "+525511223344": {"NOMBRE": "Ana", "MONTO": 1350, "FECHA": "2016-10-25"},
-    "+525533445566": {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
-}
 
 
 def contacts() -> dict[str, dict[str, Any]]:

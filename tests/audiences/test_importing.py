@@ -25,14 +25,9 @@ from audiences.models import (
     Variable,
 )
 from base.models import AuditEntry
-from tests.audiences.files import SEED, write_text, write_xls, write_xlsx
+from tests.audiences.files import SEED, SEED_DATA, write_text, write_xls, write_xlsx
 
 pytestmark = pytest.mark.django_db
-SEED_DATA = {
-    "+525500998877": {"NOMBRE": "Carlos", "MONTO": 1200, "FECHA": "2016-12-25"},
-    "+525511223344": {"NOMBRE": "Ana", "MONTO": 1350, "FECHA": "2016-10-25"},
-    "+525533445566": {"NOMBRE": "Alfredo", "MONTO": 1480, "FECHA": "2016-11-25"},
-}
 
 
 def contacts() -> dict[str, dict[str, Any]]:
