@@ -179,7 +179,7 @@ def main() -> None:
             return rate
 
         print("PostgreSQL contact import")
-        big = line("Flowcast, 1M-row TSV", measure("flowcast", tsv, db))
+        big = line("Flowcast, TSV", measure("flowcast", tsv, db))
         again = measure("flowcast", tsv, db)
         line("Flowcast, same TSV again (re-import)", again)
         print(f"    re-import created {again['created']:,.0f} new contacts")
@@ -188,7 +188,7 @@ def main() -> None:
             "stock django-import-export ModelResource", measure("stock", stock, db)
         )
         copy_rate = line(
-            "raw COPY into a bare table (1M TSV)", measure("copy", tsv, db)
+            "raw COPY into a bare table (the same TSV)", measure("copy", tsv, db)
         )
         print(
             f"Ratios: Flowcast TSV is {big / stock_rate:.0f}x the stock import and "
