@@ -181,9 +181,13 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         Replaces django-import-export's own view, which holds the whole file in
         memory; the button, its URL and its permission stay the library's.
         """
-        # The upload is bounded as it streams in, by a handler set before the
-        # body is read: the CSRF check, which reads it, comes after (csrf_exempt
-        # below keeps the admin and the middleware from checking first).
+        # Who may not import is refused before the body is read: nothing of
+        # theirs is stored. The upload is bounded as it streams in, by a handler
+        # set before the body is read: the CSRF check, which reads it, comes after
+        # (csrf_exempt below keeps the admin and the middleware from checking
+        # first).
+        if not self.has_import_permission(request):
+            raise PermissionDenied
         limit = upload_limit_install(request)
         return csrf_protect(self._import_view)(request, limit)
 

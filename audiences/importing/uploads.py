@@ -16,13 +16,25 @@ from .refusals import upload_size_problem
 
 
 class UploadLimit(FileUploadHandler):
+    """The limit is the request's: every file of it counts, and none is kept but
+    the form's own (FIELD)."""
+
+    FIELD = "file"
+
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.limit: int = settings.IMPORT_MAX_UPLOAD_BYTES
+        self.received = 0  # bytes of every file of the request so far
         self.problem = ""  # why a file was dropped, for the form
 
+    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
+        super().new_file(field_name, *args, **kwargs)
+        if field_name != self.FIELD:
+            raise SkipFile  # read past and thrown away, never stored
+
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        if start + len(raw_data) > self.limit:
+        self.received += len(raw_data)
+        if self.received > self.limit:
             self.problem = upload_size_problem(self.file_name or "The file", self.limit)
             raise SkipFile
         return raw_data

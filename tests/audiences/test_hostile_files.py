@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -289,6 +290,40 @@ def test_an_upload_over_the_limit_is_refused_while_it_streams_in(
     assert "100,000 bytes" in page
     assert not ImportJob.objects.exists()
     assert not import_dir().exists() or not any(import_dir().iterdir())
+
+
+def test_the_upload_limit_counts_every_file_of_the_request(
+    admin_client: Client, tmp_path: Path, group: Any, settings: Any
+) -> None:
+    """Five files of 90 KB under a 100 KB limit: the limit is the request's, not
+    each file's, and no field but the form's own file is kept at all."""
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100_000
+    files = {f"f{k}": SimpleUploadedFile(f"f{k}.tsv", b"x" * 90_000) for k in range(5)}
+
+    response = admin_client.post(
+        IMPORT_URL,
+        {"group": group.pk, "on_duplicate": "update", **files},
+    )
+
+    kept = response.wsgi_request.FILES
+    assert set(kept) <= {"file"}, sorted(kept)
+    assert sum(f.size for f in kept.values()) <= 100_000
+    assert not ImportJob.objects.exists()
+
+
+def test_a_user_who_may_not_import_stores_nothing_before_the_refusal(
+    make_user: Any, tmp_path: Path, group: Any
+) -> None:
+    client = Client(enforce_csrf_checks=True)  # the CSRF check, which reads the body
+    client.force_login(make_user("Viewer"))
+    token = client.get("/admin/").cookies["csrftoken"].value
+    path = write_text(tmp_path / "s.tsv", SEED)
+
+    response = upload(client, path, group, csrfmiddlewaretoken=token)
+
+    assert response.status_code == 403
+    # The refusal came before the body was read: no file of it was stored.
+    assert not hasattr(response.wsgi_request, "_files")
 
 
 def test_the_upload_still_needs_its_csrf_token(
