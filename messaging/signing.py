@@ -13,12 +13,15 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 # A hook whose timestamp is further than this from now, either way, is refused.
 TOLERANCE_SECONDS = 5 * 60
+# Unix seconds as the spec writes them: ASCII digits, no more than a timestamp has.
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class SignatureRefused(Exception):
@@ -75,10 +78,9 @@ def verify(
         )
     if not secrets:
         raise SignatureRefused("The channel has no signing secret yet.")
-    try:
-        timestamp = int(stamp)
-    except ValueError:
-        raise SignatureRefused("The webhook-timestamp must be unix seconds.") from None
+    if not UNIX_SECONDS.fullmatch(stamp):
+        raise SignatureRefused("The webhook-timestamp must be unix seconds.")
+    timestamp = int(stamp)
     if abs(now - timestamp) > TOLERANCE_SECONDS:
         raise SignatureRefused(
             "The webhook-timestamp is more than 5 minutes from now: a hook must be "

@@ -231,6 +231,23 @@ def test_a_forged_hook_is_refused_and_changes_nothing(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "stamp", ["1" + "0" * 400, "1_700_000_000", "１７００", "-5", ""]
+)
+def test_a_timestamp_that_is_no_unix_seconds_is_refused_not_a_crash(
+    client: Client, hooked: Any, stamp: str
+) -> None:
+    channel, secret, message = hooked
+    body = json.dumps({"id": message.pk, "status": "delivered"}).encode()
+    headers = {**signed(secret, body), "webhook-timestamp": stamp}
+
+    answer = post(client, f"/hooks/{channel.pk}/status", body, headers)
+
+    assert answer.status_code == 403, answer.content
+    assert Message.objects.get(pk=message.pk).status == "sent"
+
+
+@pytest.mark.django_db
 def test_a_replayed_or_stale_hook_is_refused(
     client: Client, hooked: Any, replay_store: None
 ) -> None:
