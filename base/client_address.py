@@ -26,8 +26,21 @@ def client_address(request: HttpRequest) -> str:
     ]
     if len(forwarded) < proxies:
         return remote
-    appended = forwarded[-proxies]
+    return _address(forwarded[-proxies]) or remote
+
+
+def _address(entry: str) -> str | None:
+    """The address of an X-Forwarded-For entry as proxies write it ("1.2.3.4",
+    "1.2.3.4:5555", "[2001:db8::1]:443", "2001:db8::1"), an IPv4 client seen over
+    IPv6 (::ffff:1.2.3.4) as its IPv4 address; None for anything else."""
+    if entry.startswith("["):
+        entry = entry[1:].split("]", 1)[0]
+    elif entry.count(":") == 1:
+        entry = entry.split(":", 1)[0]  # IPv4 and its port
     try:
-        return str(ipaddress.ip_address(appended))
+        address = ipaddress.ip_address(entry)
     except ValueError:
-        return remote
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)

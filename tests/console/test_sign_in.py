@@ -159,3 +159,25 @@ def test_signing_in_to_ones_own_account_does_not_clear_failures_against_another(
 
     assert third.status_code == 429
     assert ana.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "seen"),
+    [
+        ("1.2.3.4", "1.2.3.4"),
+        ("9.9.9.9, 1.2.3.4:5555", "1.2.3.4"),  # a proxy that writes the port
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("::ffff:1.2.3.4", "1.2.3.4"),  # the same client as 1.2.3.4
+        ("not an address", "10.0.0.9"),  # the proxy's own, as before
+    ],
+)
+def test_the_client_address_is_read_as_proxies_write_it(
+    rf: Any, settings: Any, forwarded: str, seen: str
+) -> None:
+    from base.client_address import client_address
+
+    settings.FLOWCAST_TRUSTED_PROXIES = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_address(request) == seen
