@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +24,17 @@ SECRET_SETTINGS = {
     "account_sid",
     "password",
 }
+
+
+# Words of a setting's name that say it holds a secret.
+SECRET_WORDS = ("secret", "token", "password", "passwd", "api_key", "apikey")
+
+
+def secret_setting(key: str) -> bool:
+    """Whether a provider setting's name says it is (or names) a secret, whatever
+    its case: secrets belong in the encrypted fields."""
+    name = key.strip().lower()
+    return name in SECRET_SETTINGS or any(word in name for word in SECRET_WORDS)
 
 
 class Channel(models.Model):
@@ -125,11 +137,15 @@ class Channel(models.Model):
                 errors["settings"] = (
                     f"{self.get_kind_display()} channels need {example}."
                 )
-        secretive = sorted(
-            key
-            for key in (self.settings if isinstance(self.settings, dict) else {})
-            if key in SECRET_SETTINGS
-        )
+        found = self.settings if isinstance(self.settings, dict) else {}
+        secretive = sorted(key for key in found if secret_setting(key))
+        url = str(found.get("url") or "")
+        if "settings" not in errors and urlsplit(url).password:
+            errors["settings"] = (
+                "The url carries a password: settings are not secret (they are shown "
+                "here and kept in the audit trail). Give the receiver's address alone; "
+                "posts are signed with the channel's signing secret."
+            )
         if secretive and "settings" not in errors:
             errors["settings"] = (
                 f"{', '.join(secretive)} cannot be set here: secrets are not provider "

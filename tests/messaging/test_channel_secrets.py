@@ -119,6 +119,24 @@ def test_settings_may_not_name_environment_variables_or_hold_secrets() -> None:
             channel.full_clean()
 
 
+@pytest.mark.parametrize(
+    "key", ["AUTH_TOKEN", "Password", "api_key", "smtp_password", "client_secret"]
+)
+def test_settings_that_look_like_secrets_are_refused_whatever_their_case(
+    key: str,
+) -> None:
+    channel = Channel(name="x", kind="webhook", settings={"url": "http://x", key: "s"})
+    with pytest.raises(ValidationError, match=f"{key} cannot be set here"):
+        channel.full_clean()
+
+
+def test_a_url_carrying_a_password_is_refused() -> None:
+    found = {"url": "https://user:hunter2@crm.example.com/hook"}
+    channel = Channel(name="x", kind="webhook", settings=found)
+    with pytest.raises(ValidationError, match="password"):
+        channel.full_clean()
+
+
 def test_the_migration_drops_variable_names_and_gives_webhooks_secrets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
