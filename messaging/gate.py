@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from .shared_redis import redis_client
+
 if TYPE_CHECKING:
     from .models import Channel
 
@@ -192,9 +194,7 @@ def _redis() -> tuple[Any, Any, Any] | None:
         return None
     with _lock:
         if url not in _clients:
-            import redis
-
-            client = redis.Redis.from_url(url)
+            client = redis_client(url)
             _clients[url] = (
                 client,
                 client.register_script(GATE_SCRIPT),

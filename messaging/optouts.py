@@ -15,11 +15,12 @@ import logging
 import os
 import threading
 import time
-from typing import Any
 
 from django.conf import settings
 
 from audiences.models import Contact
+
+from .shared_redis import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ _lock = threading.Lock()
 # thread stays behind in the parent).
 _listeners: dict[str, _Listener] = {}
 os.register_at_fork(after_in_child=_listeners.clear)
-_publishers: dict[str, Any] = {}
 
 
 def opt_outs_listen() -> None:
@@ -92,12 +92,7 @@ def opt_out_note(contact_id: int) -> None:
     if not url:
         return
     try:
-        with _lock:
-            if url not in _publishers:
-                import redis
-
-                _publishers[url] = redis.Redis.from_url(url)
-        _publishers[url].publish(CHANNEL, contact_id)
+        redis_client(url).publish(CHANNEL, contact_id)
     except Exception:  # the opt-out itself must not fail; claims still read it
         logger.exception(
             "could not tell the workers of contact %s's opt-out", contact_id

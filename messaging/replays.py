@@ -10,27 +10,17 @@ its own.
 import logging
 import threading
 import time
-from typing import Any
 
 from django.conf import settings
 
+from .shared_redis import redis_client
 from .signing import TOLERANCE_SECONDS
 
 logger = logging.getLogger(__name__)
 REMEMBER_SECONDS = 2 * TOLERANCE_SECONDS
 
 _lock = threading.Lock()
-_clients: dict[str, Any] = {}
 _seen: dict[tuple[int, str], float] = {}
-
-
-def _client(url: str) -> Any:
-    with _lock:
-        if url not in _clients:
-            import redis
-
-            _clients[url] = redis.Redis.from_url(url)
-        return _clients[url]
 
 
 def _first_here(channel_id: int, hook_id: str) -> bool:
@@ -53,7 +43,7 @@ def hook_first_seen(channel_id: int, hook_id: str) -> bool:
     if url:
         key = f"flowcast:hook:{channel_id}:{hook_id}"
         try:
-            return bool(_client(url).set(key, 1, nx=True, ex=REMEMBER_SECONDS))
+            return bool(redis_client(url).set(key, 1, nx=True, ex=REMEMBER_SECONDS))
         except Exception:  # Redis away: this process's memory still refuses most
             logger.warning("hook ids checked in this process only: Redis is away")
     return _first_here(channel_id, hook_id)
@@ -65,7 +55,7 @@ def hook_forget(channel_id: int, hook_id: str) -> None:
     url = settings.MESSAGING_REDIS_URL
     if url:
         try:
-            _client(url).delete(f"flowcast:hook:{channel_id}:{hook_id}")
+            redis_client(url).delete(f"flowcast:hook:{channel_id}:{hook_id}")
         except Exception:
             logger.warning("hook id not forgotten: Redis is away")
     with _lock:
