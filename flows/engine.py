@@ -3,16 +3,19 @@
 Every contact on a flow has a journey row that says at which step it is and when it
 moves on. Journeys at the same step move together, in SQL: a run of send steps has
 messaging write one message per journey and step into the cohort's batch
-(INSERT … SELECT), a wait sets the time the journeys are due again, a branch splits
-them with one UPDATE per path (the condition is evaluated by the database), an end
-closes them. Only waits hold journeys back, so one pass carries each journey to its
-next wait or to its end.
+(INSERT … SELECT), a group step adds them to a static group or takes them out, a
+wait sets the time the journeys are due again, a wait for a reply does the same and
+marks them waiting (flows.replies moves each on when its reply comes; when none came
+in time this module sends them the no-reply way), a branch splits them with one
+UPDATE per path (the condition is evaluated by the database), an end closes them.
+Only waits hold journeys back, so one pass carries each journey to its next wait or
+to its end.
 
-This module is the only writer of Journey.step, status and due_at.
+This module is the only writer of Journey.step, status and due_at, with
+flows.replies, which moves on a journey whose reply came.
 """
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +24,8 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from audiences.models import Contact
+from audiences.memberships import NotStatic, memberships_add, memberships_remove
+from audiences.models import AudienceGroup, Contact
 from audiences.rules import RuleError
 from messaging.outbox import Written, messages_go_out_at, messages_write
 from messaging.queueing import send_range_on_commit
@@ -31,6 +35,7 @@ from .conditions import branch_q
 from .graph import (
     BRANCH,
     END,
+    REPLY,
     WAIT,
     Step,
     after_wait,
@@ -38,6 +43,7 @@ from .graph import (
     first_position,
     segment,
 )
+from .journey_rows import journeys_insert
 from .models import Cohort, FlowVersion, Journey
 
 logger = logging.getLogger(__name__)
@@ -48,12 +54,6 @@ MAX_HOPS = 1000
 ADVANCE_BATCH = 5000
 # A branch can lead to a branch: each pass carries every journey one segment on.
 MAX_PASSES = 50
-
-
-def _adapt(moment: dt.datetime) -> Any:
-    # Raw SQL skips the field's conversion; SQLite stores text, so it must match
-    # the ORM's format to compare correctly.
-    return connection.ops.adapt_datetimefield_value(moment)
 
 
 @dataclass
@@ -92,6 +92,24 @@ class Moved:
             )
 
 
+def _group_change(journeys: QuerySet[Journey], step: Step, now: dt.datetime) -> None:
+    """Add the contacts of ``journeys`` to the group step's static group, or take
+    them out of it."""
+    contacts = Contact.objects.filter(pk__in=journeys.values("contact_id"))
+    try:
+        if step.get("group_action") == "remove":
+            memberships_remove(group_id=step["group_id"], contacts=contacts)
+        else:
+            memberships_add(group_id=step["group_id"], contacts=contacts, now=now)
+    except AudienceGroup.DoesNotExist:
+        raise FlowNotRunnable(
+            f"the group of step {step['position']} no longer exists; publish the "
+            "flow again"
+        ) from None
+    except NotStatic as exc:
+        raise FlowNotRunnable(str(exc)) from None
+
+
 def _carry(
     at_step: QuerySet[Journey],
     steps: dict[int, Step],
@@ -100,6 +118,15 @@ def _carry(
     moved: Moved,
 ) -> None:
     """Carry the journeys at ``position`` to their next wait or end."""
+    if steps[position]["kind"] == REPLY:
+        # Those that waited here and got no reply in time go the no-reply way (the
+        # next pass carries them on); the rest have just arrived and start waiting.
+        at_step.filter(awaiting_reply=True).update(
+            step=steps[position]["timeout"],
+            due_at=now,
+            awaiting_reply=False,
+            hops=F("hops") + 1,
+        )
     way = segment(steps, position)
     check_channels(way.sends)
     # Checked before anything is written: a condition that no longer makes sense
@@ -111,7 +138,9 @@ def _carry(
     )
     for send in way.sends:
         moved.write(at_step, send, now)
-    hops = F("hops") + len(way.sends) + 1
+    for group in way.groups:
+        _group_change(at_step, group, now)
+    hops = F("hops") + len(way.sends) + len(way.groups) + 1
     stop = way.stop
     if stop["kind"] == END:
         moved.ended += at_step.update(
@@ -127,6 +156,13 @@ def _carry(
         at_step.update(
             step=after_wait(stop, steps),
             due_at=_wait_over_at(way.sends, stop, moved.cohort, now),
+            hops=0,
+        )
+    elif stop["kind"] == REPLY:
+        at_step.update(
+            step=stop["position"],
+            due_at=_wait_over_at(way.sends, stop, moved.cohort, now),
+            awaiting_reply=True,
             hops=0,
         )
     elif stop["kind"] == BRANCH:
@@ -156,7 +192,7 @@ def _wait_over_at(
     return start + dt.timedelta(seconds=wait["wait_seconds"])
 
 
-def _advance_selection(
+def advance_selection(
     selection: QuerySet[Journey], now: dt.datetime, moved: Moved
 ) -> None:
     """Move every due journey of ``selection`` as far as it goes now."""
@@ -166,6 +202,7 @@ def _advance_selection(
     for _ in range(MAX_PASSES):
         runaway = due.filter(hops__gte=MAX_HOPS).update(
             status=Journey.Status.ENDED,
+            awaiting_reply=False,
             ended_at=now,
             due_at=None,
             end_reason=f"stopped after {MAX_HOPS} steps (a loop that never ends)",
@@ -194,6 +231,7 @@ def _advance_selection(
                 )
                 moved.ended += at_step.update(
                     status=Journey.Status.FAILED,
+                    awaiting_reply=False,
                     due_at=None,
                     ended_at=now,
                     end_reason=f"stopped at step {position}: {reason}"[:200],
@@ -229,7 +267,10 @@ def journeys_start(
     elif stop["kind"] == WAIT:
         position = after_wait(stop, steps)
         due_at = _wait_over_at(way.sends, stop, cohort, now)
-    hops = 0 if stop["kind"] == WAIT else len(way.sends) + (stop["kind"] == END)
+    elif stop["kind"] == REPLY:
+        due_at = _wait_over_at(way.sends, stop, cohort, now)
+    held = stop["kind"] in (WAIT, REPLY)
+    hops = 0 if held else len(way.sends) + len(way.groups) + (stop["kind"] == END)
     entered = journeys_insert(
         contacts,
         cohort=cohort,
@@ -239,6 +280,7 @@ def journeys_start(
         hops=hops,
         now=now,
         ended_at=ended_at,
+        awaiting_reply=stop["kind"] == REPLY,
     )
     journeys = Journey.objects.filter(cohort=cohort)
     moved = Moved(
@@ -246,59 +288,12 @@ def journeys_start(
     )
     for send in way.sends:
         moved.write(journeys, send, now)
+    for group in way.groups:
+        _group_change(journeys, group, now)
     if stop["kind"] == BRANCH:
-        _advance_selection(journeys, now, moved)
+        advance_selection(journeys, now, moved)
     moved.dispatch()
     return moved
-
-
-def journeys_insert(
-    contacts: QuerySet[Contact],
-    *,
-    cohort: Cohort,
-    step: int,
-    status: str,
-    due_at: dt.datetime | None,
-    hops: int,
-    now: dt.datetime,
-    ended_at: dt.datetime | None = None,
-    entry_key: str = "",
-    context: dict[str, Any] | None = None,
-) -> int:
-    """One journey in ``cohort`` per contact of ``contacts`` (INSERT … SELECT), none
-    where the contact already has one for the cohort or the entry key. Return how
-    many were made."""
-    contact_sql, params = contacts.values("id").query.sql_with_params()
-    version = cohort.flow_version
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {Journey._meta.db_table}
-                (flow_id, flow_version_id, cohort_id, contact_id, step, status, due_at,
-                 hops, entry_key, context, entered_at, ended_at, end_reason)
-            SELECT %s, %s, %s, c.id, %s, %s, %s, %s, %s, %s, %s, %s, %s
-            FROM ({contact_sql}) c
-            WHERE TRUE
-            ORDER BY c.id
-            ON CONFLICT DO NOTHING
-            """,
-            [
-                version.flow_id,
-                version.pk,
-                cohort.pk,
-                step,
-                status,
-                _adapt(due_at) if due_at else None,
-                hops,
-                entry_key,
-                json.dumps(context or {}),
-                _adapt(now),
-                _adapt(ended_at) if ended_at else None,
-                "reached the end" if ended_at else "",
-                *params,
-            ],
-        )
-        return max(cursor.rowcount, 0)
 
 
 def journeys_enter(
@@ -328,7 +323,7 @@ def journeys_enter(
         )
         if entered:
             moved = Moved(cohort, entered=entered)
-            _advance_selection(
+            advance_selection(
                 Journey.objects.filter(cohort=cohort, entry_key=entry_key[:200]),
                 now,
                 moved,
@@ -367,7 +362,7 @@ def journeys_advance(
                 "batch", "flow_version"
             ):
                 moved = Moved(cohort)
-                _advance_selection(batch.filter(cohort=cohort), now, moved)
+                advance_selection(batch.filter(cohort=cohort), now, moved)
                 moved.dispatch()
         if len(ids) < limit:
             return taken
@@ -378,6 +373,7 @@ def journeys_cancel(*, journeys: QuerySet[Journey], reason: str) -> int:
     flow); return how many."""
     return journeys.filter(status=Journey.Status.ACTIVE).update(
         status=Journey.Status.CANCELLED,
+        awaiting_reply=False,
         due_at=None,
         ended_at=timezone.now(),
         end_reason=reason[:200],

@@ -20,19 +20,32 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
         "yes_step",
         "no_step",
     ),
+    FlowStep.Kind.REPLY: (
+        "channel",
+        "wait",
+        "reply_test",
+        "reply_words",
+        "save_reply_as",
+        "yes_step",
+        "no_step",
+        "timeout_step",
+    ),
+    FlowStep.Kind.GROUP: ("group_action", "group", "next_step"),
     FlowStep.Kind.END: (),
 }
 
 # The kind-specific fields in the order they are laid out, in groups that show
 # together; a group serves every kind that uses its fields.
 FIELD_GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("Send", ("channel", "body", "media_url")),
-    ("Wait", ("wait",)),
-    ("Send or wait", ("next_step",)),
-    (
-        "Branch",
-        ("condition_field", "condition_op", "condition_value", "yes_step", "no_step"),
-    ),
+    ("Send or reply", ("channel",)),
+    ("Send", ("body", "media_url")),
+    ("Wait or reply", ("wait",)),
+    ("Reply", ("reply_test", "reply_words", "save_reply_as")),
+    ("Group", ("group_action", "group")),
+    ("Send, wait or group", ("next_step",)),
+    ("Branch", ("condition_field", "condition_op", "condition_value")),
+    ("Branch or reply", ("yes_step", "no_step")),
+    ("No reply", ("timeout_step",)),
 ]
 
 KIND_SPECIFIC = [name for _, names in FIELD_GROUPS for name in names]
@@ -58,7 +71,7 @@ class FlowStepForm(forms.ModelForm):
     class Meta:
         model = FlowStep
         fields = ["position", "kind", *KIND_SPECIFIC]
-        labels = {"body": "Text", "wait": "Wait for"}
+        labels = {"body": "Text", "wait": "Wait for", "channel": "Channel"}
         widgets = {
             "body": forms.Textarea(
                 attrs={"rows": 2, "cols": 40, "placeholder": "Hola {{NOMBRE}}, …"}
@@ -68,6 +81,12 @@ class FlowStepForm(forms.ModelForm):
                 attrs={"size": 10, "placeholder": "MONTO"}
             ),
             "condition_value": forms.TextInput(attrs={"size": 10}),
+            "reply_words": forms.TextInput(
+                attrs={"size": 16, "placeholder": "PAGO, LISTO"}
+            ),
+            "save_reply_as": forms.TextInput(
+                attrs={"size": 12, "placeholder": "RESPUESTA"}
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,16 +109,19 @@ class FlowStepForm(forms.ModelForm):
 
 
 class FlowStepFormSet(BaseInlineFormSet):
-    """The steps of a flow; their channel lists are one read of the channels, not
+    """The steps of a flow; their channel and group lists are one read each, not
     one a step."""
 
-    channel_choices: list[Any] | None = None
+    choices: dict[str, list[Any]]
 
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
-        field = form.fields.get("channel")
-        if not isinstance(field, forms.ModelChoiceField):
-            return
-        if self.channel_choices is None:
-            self.channel_choices = list(field.iterator(field))
-        field.choices = self.channel_choices
+        if not hasattr(self, "choices"):
+            self.choices = {}
+        for name in ("channel", "group"):
+            field = form.fields.get(name)
+            if not isinstance(field, forms.ModelChoiceField):
+                continue
+            if name not in self.choices:
+                self.choices[name] = list(field.iterator(field))
+            field.choices = self.choices[name]

@@ -3,16 +3,22 @@
 Works on step snapshots (the dicts a FlowVersion stores), so a working copy and a
 published version are checked and drawn the same way. A step leads to the step it
 names as next, or by default to the step after it; a branch leads to its yes and no
-steps; an end leads nowhere.
+steps; a wait for a reply to its reply, other-reply and no-reply steps; an end leads
+nowhere.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Step = dict[str, Any]
 
 SEND, WAIT, BRANCH, END = "send", "wait", "branch", "end"
+REPLY, GROUP = "reply", "group"
+# Steps that hold a contact for a while: a loop through one of them is not runaway.
+HOLDING = (WAIT, REPLY)
+# Steps a contact passes through at once, on its way to a wait, branch or end.
+PASSING = (SEND, GROUP)
 
 
 def ordered(steps: Iterable[Step]) -> list[Step]:
@@ -25,6 +31,11 @@ def successors(step: Step, steps: list[Step]) -> list[tuple[str, int | None]]:
         return []
     if step["kind"] == BRANCH:
         return [("yes", step.get("yes")), ("no", step.get("no"))]
+    if step["kind"] == REPLY:
+        ways = [("reply", step.get("yes"))]
+        if (step.get("reply") or {}).get("test", "any") != "any":
+            ways.append(("other reply", step.get("no")))
+        return [*ways, ("no reply", step.get("timeout"))]
     target = step.get("next")
     if target is None:
         later = [s["position"] for s in steps if s["position"] > step["position"]]
@@ -133,7 +144,7 @@ def _loops_without_wait(
     steps: list[Step], out: dict[int, list[tuple[str, int | None]]]
 ) -> list[list[int]]:
     """Cycles among non-wait steps, each once."""
-    active = {s["position"] for s in steps if s["kind"] != WAIT}
+    active = {s["position"] for s in steps if s["kind"] not in HOLDING}
     found: list[list[int]] = []
     done: set[int] = set()
 
@@ -169,30 +180,33 @@ def next_position(step: Step, steps: dict[int, Step]) -> int | None:
 
 @dataclass
 class Segment:
-    """From a step: the send steps met on the way, and the step that stops the way
-    (a wait, a branch or an end)."""
+    """From a step: the send and group steps met on the way, and the step that stops
+    the way (a wait, a wait for a reply, a branch or an end)."""
 
     sends: list[Step]
     stop: Step
+    groups: list[Step] = field(default_factory=list)
 
 
 def segment(steps: dict[int, Step], position: int) -> Segment:
-    """Follow send steps from ``position`` to the first wait, branch or end.
+    """Follow send and group steps from ``position`` to the first wait, wait for a
+    reply, branch or end.
 
     A step that leads nowhere (versions published before End steps were required)
     ends the way as an End step would; so does a wait with nothing after it.
     """
     sends: list[Step] = []
+    groups: list[Step] = []
     step = steps[position]
-    while step["kind"] == SEND:
-        sends.append(step)
+    while step["kind"] in PASSING:
+        (sends if step["kind"] == SEND else groups).append(step)
         target = next_position(step, steps)
         if target is None or target not in steps:
-            return Segment(sends, {"kind": END, "position": step["position"]})
+            return Segment(sends, {"kind": END, "position": step["position"]}, groups)
         step = steps[target]
     if step["kind"] == WAIT and next_position(step, steps) not in steps:
-        return Segment(sends, {"kind": END, "position": step["position"]})
-    return Segment(sends, step)
+        return Segment(sends, {"kind": END, "position": step["position"]}, groups)
+    return Segment(sends, step, groups)
 
 
 def after_wait(stop: Step, steps: dict[int, Step]) -> int:

@@ -99,7 +99,19 @@ class FlowStep(models.Model):
         SEND = "send", "Send a message"
         WAIT = "wait", "Wait"
         BRANCH = "branch", "Branch on a condition"
+        REPLY = "reply", "Wait for a reply"
+        GROUP = "group", "Add to or remove from a group"
         END = "end", "End"
+
+    class ReplyTest(models.TextChoices):
+        ANY = "any", "any text"
+        KEYWORDS = "keywords", "one of these words"
+        NUMBER = "number", "a number"
+        YES_NO = "yes_no", "yes (no: anything else)"
+
+    class GroupAction(models.TextChoices):
+        ADD = "add", "add the contact to"
+        REMOVE = "remove", "remove the contact from"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(
@@ -112,7 +124,8 @@ class FlowStep(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Send steps: the channel the message goes out on.",
+        help_text="Send steps: the channel the message goes out on. Wait-for-a-reply "
+        "steps: the channel the reply comes on (that of the question).",
     )
     body = models.TextField(
         blank=True,
@@ -129,7 +142,8 @@ class FlowStep(models.Model):
         null=True,
         blank=True,
         help_text="Wait steps: how long to wait, e.g. 00:01:00 for a minute or "
-        "1 00:00:00 for a day.",
+        "1 00:00:00 for a day. Wait-for-a-reply steps: how long to wait for the reply, "
+        "counted from when the question goes out.",
     )
     next_step = models.PositiveSmallIntegerField(
         "then go to",
@@ -157,7 +171,57 @@ class FlowStep(models.Model):
         "yes: go to", null=True, blank=True, help_text="Branch steps."
     )
     no_step = models.PositiveSmallIntegerField(
-        "no: go to", null=True, blank=True, help_text="Branch steps."
+        "no: go to",
+        null=True,
+        blank=True,
+        help_text="Branch steps. Wait-for-a-reply steps: where a reply that fails the "
+        "test goes (not used with any text).",
+    )
+    reply_test = models.CharField(
+        "the reply is",
+        max_length=10,
+        blank=True,
+        choices=ReplyTest.choices,
+        help_text="Wait-for-a-reply steps: the test a reply passes to go the yes way. "
+        "Yes counts yes, y, si, sí, sim, oui, ok in any case.",
+    )
+    reply_words = models.CharField(
+        "words",
+        max_length=200,
+        blank=True,
+        help_text="Wait-for-a-reply steps testing for words: the words, separated by "
+        "commas (e.g. PAGO, PAGUE, LISTO); any case, accents ignored.",
+    )
+    save_reply_as = models.CharField(
+        "save the reply as",
+        max_length=64,
+        blank=True,
+        help_text="Wait-for-a-reply steps: the custom-data variable the reply is "
+        "kept in (e.g. RESPUESTA), typed as imports type it; empty: not kept.",
+    )
+    timeout_step = models.PositiveSmallIntegerField(
+        "no reply: go to",
+        null=True,
+        blank=True,
+        help_text="Wait-for-a-reply steps: where the contact goes when no reply "
+        "came in time.",
+    )
+    group = models.ForeignKey(
+        "audiences.AudienceGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "static"},
+        help_text="Group steps: the static group the contact is added to or "
+        "removed from.",
+    )
+    group_action = models.CharField(
+        "action",
+        max_length=10,
+        blank=True,
+        choices=GroupAction.choices,
+        help_text="Group steps: add the contact to the group, or remove it.",
     )
 
     class Meta:
@@ -202,154 +266,7 @@ class FlowVersion(models.Model):
         return f"{self.flow} v{self.number}"
 
 
-class Cohort(models.Model):
-    """Journeys started together on one flow version: the group of one campaign run,
-    or everyone an event or the audience schedule puts on the version (its entries
-    cohort, one per version). Its messages go in one messaging batch, which carries
-    its texts, sender and active hours."""
+# Journeys and cohorts live in their own module; Django finds them here.
+from .journeys import Cohort, Journey  # noqa: E402
 
-    flow_version = models.ForeignKey(
-        FlowVersion, on_delete=models.PROTECT, related_name="cohorts"
-    )
-    batch = models.OneToOneField(
-        "messaging.Batch", on_delete=models.PROTECT, related_name="cohort"
-    )
-    for_entries = models.BooleanField(
-        default=False,
-        help_text="The version's cohort for contacts put on it by events or its "
-        "audience schedule, each at most once per entry key.",
-    )
-    held = models.BooleanField(
-        default=False,
-        help_text="Its journeys wait where they are (a suspended campaign) until it "
-        "is released.",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["flow_version"],
-                condition=models.Q(for_entries=True),
-                name="cohort_one_for_entries",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Cohort {self.pk}"
-
-
-class Journey(models.Model):
-    """One contact on one flow version: where it is, and when it moves on.
-
-    A campaign run puts each member of its group on the flow (one journey per cohort
-    and contact); events and audience schedules put contacts on flows through the
-    version's entries cohort, once per entry key. The engine (flows.engine) is the
-    only writer of ``step``, ``status`` and ``due_at``.
-    """
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "On the flow"
-        ENDED = "ended", "Ended"
-        CANCELLED = "cancelled", "Cancelled"
-        FAILED = "failed", "Stopped by an error"
-
-    # No database foreign-key checks: journeys are inserted a million at a time from
-    # rows that exist, and each check would lock the referenced row.
-    flow = models.ForeignKey(
-        Flow,
-        on_delete=models.CASCADE,
-        related_name="journeys",
-        db_index=False,
-        db_constraint=False,
-    )
-    flow_version = models.ForeignKey(
-        FlowVersion,
-        on_delete=models.PROTECT,
-        related_name="journeys",
-        db_index=False,
-        db_constraint=False,
-    )
-    # The unique (cohort, contact) key starts with cohort.
-    cohort = models.ForeignKey(
-        Cohort,
-        on_delete=models.CASCADE,
-        related_name="journeys",
-        db_index=False,
-        db_constraint=False,
-    )
-    contact = models.ForeignKey(
-        "audiences.Contact",
-        on_delete=models.CASCADE,
-        related_name="journeys",
-        db_constraint=False,
-    )
-    step = models.PositiveSmallIntegerField(
-        help_text="The position of the step the contact is at."
-    )
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ACTIVE
-    )
-    due_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the contact moves on (after a wait)."
-    )
-    hops = models.PositiveIntegerField(
-        default=0, help_text="Steps taken; a runaway loop is stopped."
-    )
-    entry_key = models.CharField(
-        max_length=200,
-        blank=True,
-        help_text="What put the contact on the flow: an event id, or an audience "
-        "period. A contact enters at most once per key.",
-    )
-    context = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="The properties of the event that put the contact on the flow; "
-        "templates read them like custom data ({{order_id}}).",
-    )
-    entered_at = models.DateTimeField(auto_now_add=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            # A campaign run's cohort holds each contact once; an entries cohort
-            # holds a contact once per entry key (the next constraint).
-            models.UniqueConstraint(
-                fields=["cohort", "contact"],
-                condition=models.Q(entry_key=""),
-                name="journey_once_per_cohort",
-            ),
-            models.UniqueConstraint(
-                fields=["flow", "contact", "entry_key"],
-                condition=~models.Q(entry_key=""),
-                name="journey_once_per_entry_key",
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["due_at"],
-                name="journey_due_idx",
-                condition=models.Q(status="active"),
-            ),
-            # A flow's journeys, by status, newest first: the journeys list filtered
-            # by flow (JourneyAdmin.get_ordering), with or without a status.
-            models.Index(
-                fields=["flow", "status", "-id"], name="journey_flow_status_id_idx"
-            ),
-            # Journeys that stopped early are few and looked for (active ones are
-            # found through journey_due_idx, ended ones by scanning newest first).
-            models.Index(
-                fields=["-id"],
-                name="journey_stopped_idx",
-                condition=models.Q(status__in=["cancelled", "failed"]),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        # Lists read the contact with the journey (list_select_related, and the
-        # admin's deletion summary), so naming it costs them no query.
-        return f"Journey {self.pk} of {self.contact}, {self.status}"
+__all__ = ["Cohort", "Flow", "FlowStep", "FlowVersion", "Journey"]

@@ -16,13 +16,44 @@ from messaging.models import Channel
 from messaging.rendering import BUILTINS, placeholders, render, unfilled
 
 from .conditions import branch_q, describe
-from .graph import BRANCH, END, SEND, WAIT, Step, edges, ordered, reachable
+from .graph import (
+    BRANCH,
+    END,
+    GROUP,
+    REPLY,
+    SEND,
+    WAIT,
+    Step,
+    edges,
+    ordered,
+    reachable,
+)
 
 # Members looked at for the variables some members of a group have no value for.
 GROUP_SAMPLE = 10_000
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 58, 36, 52, 24
-FILL = {SEND: "#e3f2fd", WAIT: "#fff8e1", BRANCH: "#f3e5f5", END: "#eceff1"}
-STROKE = {SEND: "#1e88e5", WAIT: "#f9a825", BRANCH: "#8e24aa", END: "#546e7a"}
+FILL = {
+    SEND: "#e3f2fd",
+    WAIT: "#fff8e1",
+    BRANCH: "#f3e5f5",
+    REPLY: "#e8f5e9",
+    GROUP: "#fbe9e7",
+    END: "#eceff1",
+}
+STROKE = {
+    SEND: "#1e88e5",
+    WAIT: "#f9a825",
+    BRANCH: "#8e24aa",
+    REPLY: "#43a047",
+    GROUP: "#f4511e",
+    END: "#546e7a",
+}
+REPLY_TESTS = {
+    "any": "any reply",
+    "keywords": "reply says one of",
+    "number": "reply holds a number",
+    "yes_no": "reply says yes",
+}
 
 
 def duration_text(seconds: float | None) -> str:
@@ -51,6 +82,16 @@ def step_title(step: Step, channels: dict[int, str]) -> tuple[str, str]:
         return f"{number} · Wait {duration_text(step.get('wait_seconds'))}", ""
     if step["kind"] == BRANCH:
         return f"{number} · If", describe(step) or "(no condition)"
+    if step["kind"] == REPLY:
+        reply = step.get("reply") or {}
+        test = REPLY_TESTS.get(reply.get("test") or "any", "any reply")
+        if reply.get("test") == "keywords":
+            test += f" {reply.get('words') or ''}"
+        waits = duration_text(step.get("wait_seconds"))
+        return f"{number} · Wait {waits} for a reply", test
+    if step["kind"] == GROUP:
+        action = "Remove from" if step.get("group_action") == "remove" else "Add to"
+        return f"{number} · {action} group", f"group {step.get('group_id')}"
     return f"{number} · End", ""
 
 

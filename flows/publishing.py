@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from audiences.models import AudienceGroup
 from audiences.rules import RuleError, rule_condition
 from base.audit import audit_record
 from messaging.models import Channel
@@ -15,6 +16,7 @@ from .cohorts import cohorts_end
 from .conditions import branch_condition
 from .graph import graph_problems
 from .models import Cohort, Flow, FlowStep, FlowVersion
+from .reply_tests import reply_step_problems
 
 
 class FlowRefused(Exception):
@@ -22,8 +24,12 @@ class FlowRefused(Exception):
 
 
 def snapshot(step: FlowStep) -> dict[str, Any]:
-    """A step as a version keeps it, and as the graph checks and the engine read it."""
-    return {
+    """A step as a version keeps it, and as the graph checks and the engine read it.
+
+    The keys of the reply and group steps are there for those kinds only, so the
+    snapshots of other steps are those versions published before these kinds
+    existed (the flow shows no unpublished changes for them)."""
+    kept = {
         "id": step.pk,
         "position": step.position,
         "kind": step.kind,
@@ -40,6 +46,17 @@ def snapshot(step: FlowStep) -> dict[str, Any]:
         "yes": step.yes_step,
         "no": step.no_step,
     }
+    if step.kind == FlowStep.Kind.REPLY:
+        kept["reply"] = {
+            "test": step.reply_test or FlowStep.ReplyTest.ANY,
+            "words": step.reply_words,
+            "save_as": step.save_reply_as.strip(),
+        }
+        kept["timeout"] = step.timeout_step
+    if step.kind == FlowStep.Kind.GROUP:
+        kept["group_id"] = step.group_id
+        kept["group_action"] = step.group_action
+    return kept
 
 
 def step_problems(step: FlowStep) -> list[str]:
@@ -63,12 +80,24 @@ def step_problems(step: FlowStep) -> list[str]:
             rule_condition(branch_condition(snapshot(step)))
         except RuleError as exc:
             problems.append(f"{where}: the condition is not usable: {exc.message}")
+    elif step.kind == FlowStep.Kind.REPLY:
+        problems.extend(reply_step_problems(step, where))
+    elif step.kind == FlowStep.Kind.GROUP:
+        if step.group is None:
+            problems.append(f"{where}: choose the group.")
+        elif step.group.kind != AudienceGroup.Kind.STATIC:
+            problems.append(
+                f"{where}: group {step.group.name!r} is dynamic (its rules choose its "
+                "members); choose a static group."
+            )
+        if not step.group_action:
+            problems.append(f"{where}: say whether the contact is added or removed.")
     return problems
 
 
 def flow_problems(flow: Flow) -> list[str]:
     """Every reason the flow cannot be published; empty when it can."""
-    steps = list(flow.steps.select_related("channel"))
+    steps = list(flow.steps.select_related("channel", "group"))
     problems: list[str] = []
     if not any(step.kind == FlowStep.Kind.SEND for step in steps):
         problems.append("The flow needs at least one 'Send a message' step.")

@@ -1,6 +1,10 @@
 """A reply received on a channel (the model; recording one is messaging.receipts)."""
 
+import datetime as dt
+from collections.abc import Callable
+
 from django.db import models
+from django.utils import timezone
 
 
 class InboundMessage(models.Model):
@@ -24,7 +28,12 @@ class InboundMessage(models.Model):
     opted_out = models.BooleanField(
         default=False, help_text="This reply was an opt-out keyword (STOP, ...)."
     )
-    received_at = models.DateTimeField(auto_now_add=True)
+    taken_by_flow = models.BooleanField(
+        "answered by a flow",
+        default=False,
+        help_text="A flow was waiting for this reply and moved the contact on.",
+    )
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-received_at"]
@@ -42,3 +51,9 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Reply from {self.sender}"
+
+
+# Asked, in order, whether they take a reply just stored (not an opt-out, from a
+# known contact): a flow waiting for it (flows fills this in its ready()). Each
+# returns True when it took the reply.
+reply_takers: list[Callable[[InboundMessage, dt.datetime], bool]] = []

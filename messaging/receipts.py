@@ -7,17 +7,20 @@ is recorded (messaging.recording). A reply whose text is an opt-out keyword opts
 sender out at once, and the messages still queued for them are skipped.
 """
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audiences.consent import contact_mark_opted_out
 from audiences.models import Contact
 from audiences.phones import normalize_phone
 
+from .inbound import reply_takers
 from .models import Channel, InboundMessage, Message
 
 logger = logging.getLogger(__name__)
@@ -77,13 +80,21 @@ def opt_out_keyword(text: str) -> bool:
 class Reply:
     inbound: InboundMessage
     skipped: int = 0
+    taken_by_flow: bool = False
 
 
 def reply_record(
-    *, channel: Channel, sender: str, body: str, provider_id: str = ""
+    *,
+    channel: Channel,
+    sender: str,
+    body: str,
+    provider_id: str = "",
+    now: dt.datetime | None = None,
 ) -> Reply | None:
-    """Store a reply; opt its sender out if it says STOP. None for a reply already
+    """Store a reply; opt its sender out if it says STOP, or else hand it to a flow
+    waiting for it (messaging.inbound.reply_takers). None for a reply already
     stored (providers retry their webhooks)."""
+    now = now or timezone.now()
     address = sender.removeprefix("whatsapp:").strip()
     contact = None
     try:
@@ -104,6 +115,7 @@ def reply_record(
                 body=body,
                 provider_id=provider_id[:200],
                 opted_out=stop and contact is not None,
+                received_at=now,
             )
     except IntegrityError:
         return None
@@ -112,7 +124,20 @@ def reply_record(
         reply.skipped = contact_opt_out(
             contact=contact, source=f"replied {body.strip()[:40]!r} on {channel.name}"
         )
+    elif contact is not None:
+        reply.taken_by_flow = _hand_to_flows(inbound, now)
     return reply
+
+
+def _hand_to_flows(inbound: InboundMessage, now: dt.datetime) -> bool:
+    """Give the reply to every flow waiting for it; whether one took it."""
+    taken = False
+    for taker in reply_takers:
+        taken = taker(inbound, now) or taken
+    if taken:
+        InboundMessage.objects.filter(pk=inbound.pk).update(taken_by_flow=True)
+        inbound.taken_by_flow = True
+    return taken
 
 
 def contact_opt_out(*, contact: Contact, source: str) -> int:

@@ -375,11 +375,14 @@ def test_each_step_field_is_grouped_under_the_kinds_that_use_it(
 
     assert "flows/steps.js" in page
     assert "flows/steps.css" in page
-    assert step_cell(page, 0, "channel") == "for-send"
+    assert step_cell(page, 0, "channel") == "for-send for-reply"
     assert step_cell(page, 0, "body") == "for-send"
-    assert step_cell(page, 0, "wait") == "for-wait"
-    assert step_cell(page, 0, "next_step") == "for-send for-wait"
-    assert step_cell(page, 0, "yes_step") == "for-branch"
+    assert step_cell(page, 0, "wait") == "for-wait for-reply"
+    assert step_cell(page, 0, "next_step") == "for-send for-wait for-group"
+    assert step_cell(page, 0, "yes_step") == "for-branch for-reply"
+    assert step_cell(page, 0, "reply_test") == "for-reply"
+    assert step_cell(page, 0, "timeout_step") == "for-reply"
+    assert step_cell(page, 0, "group") == "for-group"
 
 
 @pytest.mark.django_db

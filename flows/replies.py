@@ -1,0 +1,92 @@
+"""Replies that flows wait for: a contact's reply moves on each of its journeys that
+waits for one on that channel, the way its test says, keeping the reply in custom
+data when the step says so. The messages the flow sends next are written at once;
+outside active hours they wait for the hours to open like any message, in order.
+
+Messaging stores every reply and asks here first (messaging.inbound.reply_takers,
+filled in FlowsConfig.ready()); a reply no journey takes goes to the inbox.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audiences.contact_data import ValueRefused, contact_data_save
+from messaging.models import InboundMessage
+
+from .engine import Moved, advance_selection
+from .graph import REPLY, by_position
+from .models import Cohort, FlowVersion, Journey
+from .reply_tests import reply_kept_value, reply_passes
+
+logger = logging.getLogger(__name__)
+
+
+def journeys_take_reply(
+    inbound: InboundMessage, now: dt.datetime | None = None
+) -> bool:
+    """Move on every journey of the reply's contact waiting for a reply on its
+    channel; return whether any did (then the reply is answered by its flow)."""
+    if inbound.contact_id is None:
+        return False
+    now = now or timezone.now()
+    taken = False
+    with transaction.atomic():
+        waiting = Journey.objects.filter(
+            contact_id=inbound.contact_id,
+            status=Journey.Status.ACTIVE,
+            awaiting_reply=True,
+        ).order_by("pk")
+        if connection.vendor == "postgresql":
+            waiting = waiting.select_for_update(skip_locked=True, of=("self",))
+        for journey in waiting:
+            steps = by_position(
+                FlowVersion.objects.get(pk=journey.flow_version_id).steps
+            )
+            step = steps.get(journey.step)
+            if step is None or step["kind"] != REPLY:
+                continue
+            if step.get("channel_id") not in (None, inbound.channel_id):
+                continue
+            _move_on(journey, step, inbound, now)
+            taken = True
+    return taken
+
+
+def _move_on(
+    journey: Journey, step: dict, inbound: InboundMessage, now: dt.datetime
+) -> None:
+    reply = step.get("reply") or {}
+    passes = reply_passes(reply, inbound.body)
+    target = step["yes"] if passes else step["no"]
+    name = reply.get("save_as") or ""
+    if name:
+        try:
+            contact_data_save(
+                contact_id=journey.contact_id,
+                name=name,
+                text=reply_kept_value(reply, inbound.body),
+            )
+        except ValueRefused as exc:
+            # The reply still moves the contact on; the variable keeps its value.
+            logger.warning(
+                "journey %s: reply not kept in %s: %s", journey.pk, name, exc
+            )
+    Journey.objects.filter(pk=journey.pk).update(
+        step=target,
+        due_at=now,
+        awaiting_reply=False,
+        hops=0,
+        context={**(journey.context or {}), "REPLY": inbound.body[:1000]},
+    )
+    cohort = Cohort.objects.select_related("batch", "flow_version").get(
+        pk=journey.cohort_id
+    )
+    if cohort.held:
+        # A suspended campaign's contact moves on when the campaign resumes.
+        return
+    moved = Moved(cohort)
+    advance_selection(Journey.objects.filter(pk=journey.pk), now, moved)
+    moved.dispatch()
