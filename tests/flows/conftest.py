@@ -3,6 +3,7 @@
 import pytest
 
 from audiences.models import AudienceGroup, Contact, Membership, Variable
+from tests.messaging.conftest import provider  # noqa: F401 (a recording provider)
 
 SEED = [  # the README's example rows: phone, name, MONTO
     ("+525500998877", "Carlos", 1200),

@@ -19,7 +19,6 @@ from messaging.receipts import reply_record
 from messaging.sending import messages_send_range
 from messaging.sweep import messages_sweep
 from tests.conftest import PHONES, batch_of
-from tests.messaging.conftest import provider  # noqa: F401 (a fixture)
 
 NIGHT = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 at GMT-5
 LATE = dt.datetime(2026, 3, 2, 4, 30, tzinfo=dt.UTC)  # 23:30 at GMT-5
@@ -122,7 +121,8 @@ def test_seed_003_a_reply_at_2330_is_stored_at_once_and_answered_at_0800(
         body="no puedo",
         now=LATE + dt.timedelta(minutes=1),
     )
-    assert yes is not None and no is not None
+    assert yes is not None
+    assert no is not None
     assert (yes.taken_by_flow, no.taken_by_flow) == (True, True)
     stored = InboundMessage.objects.get(pk=yes.inbound.pk)
     assert (stored.body, stored.received_at, stored.taken_by_flow) == (
@@ -163,7 +163,8 @@ def test_seed_003_a_reply_at_2330_is_stored_at_once_and_answered_at_0800(
     late = reply_record(
         channel=night_channel, sender=LUIS, body="SI", now=MORNING + dt.timedelta(1)
     )
-    assert late is not None and late.taken_by_flow is False
+    assert late is not None
+    assert late.taken_by_flow is False
     assert Message.objects.filter(contact__phone=LUIS).count() == 1
 
 
@@ -187,7 +188,8 @@ def test_no_reply_in_time_goes_the_no_reply_way(
     late = reply_record(
         channel=channel, sender=CARLOS, body="si", now=NIGHT + dt.timedelta(days=2)
     )
-    assert late is not None and late.taken_by_flow is False
+    assert late is not None
+    assert late.taken_by_flow is False
     assert Message.objects.count() == 3
 
 
@@ -201,8 +203,10 @@ def test_a_reply_on_another_channel_or_from_a_stranger_moves_nothing(
 
     elsewhere = reply_record(channel=other, sender=CARLOS, body="si", now=NIGHT)
     stranger = reply_record(channel=channel, sender="+14155550100", body="si")
-    assert elsewhere is not None and not elsewhere.taken_by_flow
-    assert stranger is not None and not stranger.taken_by_flow
+    assert elsewhere is not None
+    assert not elsewhere.taken_by_flow
+    assert stranger is not None
+    assert not stranger.taken_by_flow
     assert Journey.objects.filter(awaiting_reply=True).count() == 3
 
 
@@ -215,7 +219,9 @@ def test_stop_opts_out_instead_of_answering(
     campaign_tick(campaign_id=campaign.pk, now=NIGHT)
 
     stop = reply_record(channel=channel, sender=CARLOS, body="STOP", now=NIGHT)
-    assert stop is not None and stop.inbound.opted_out and not stop.taken_by_flow
+    assert stop is not None
+    assert stop.inbound.opted_out
+    assert not stop.taken_by_flow
     assert Journey.objects.get(contact__phone=CARLOS).awaiting_reply
 
 
