@@ -393,5 +393,6 @@ class JourneyAdmin(RecordAdmin):
         for step in journey.flow_version.steps:
             if step["position"] == journey.step:
                 kind = dict(FlowStep.Kind.choices).get(step["kind"], step["kind"])
-                return f"{journey.step} · {kind}"
+                waiting = " (waiting)" if journey.awaiting_reply else ""
+                return f"{journey.step} · {kind}{waiting}"
         return str(journey.step)

@@ -72,7 +72,9 @@ def _short(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def step_title(step: Step, channels: dict[int, str]) -> tuple[str, str]:
+def step_title(
+    step: Step, channels: dict[int, str], groups: dict[int, str] | None = None
+) -> tuple[str, str]:
     """Two lines for a box: what the step does, and its detail."""
     number = step["position"]
     if step["kind"] == SEND:
@@ -91,7 +93,8 @@ def step_title(step: Step, channels: dict[int, str]) -> tuple[str, str]:
         return f"{number} · Wait {waits} for a reply", test
     if step["kind"] == GROUP:
         action = "Remove from" if step.get("group_action") == "remove" else "Add to"
-        return f"{number} · {action} group", f"group {step.get('group_id')}"
+        group = (groups or {}).get(step.get("group_id") or 0, "a deleted group")
+        return f"{number} · {action} group", group
     return f"{number} · End", ""
 
 
@@ -128,6 +131,11 @@ def flow_svg(steps: list[Step]) -> SafeString:
     if not steps:
         return mark_safe('<p class="help">This flow has no steps yet.</p>')
     channels = dict(Channel.objects.values_list("pk", "name"))
+    groups = dict(
+        AudienceGroup.objects.filter(
+            pk__in=[s["group_id"] for s in steps if s.get("group_id")]
+        ).values_list("pk", "name")
+    )
     places = layout(steps)
     columns = max(c for c, _ in places.values()) + 1
     rows = max(r for _, r in places.values()) + 1
@@ -174,7 +182,7 @@ def flow_svg(steps: list[Step]) -> SafeString:
                 )
     for step in ordered(steps):
         x, y = box(step["position"])
-        title, detail = step_title(step, channels)
+        title, detail = step_title(step, channels, groups)
         kind = step["kind"]
         dashed = "" if step["position"] in reached else ' stroke-dasharray="5,4"'
         parts.append(

@@ -353,8 +353,16 @@ class MessageAdmin(RecordAdmin):
 class InboundMessageAdmin(KnownActionsOnly):
     """Replies, as providers reported them: read-only."""
 
-    list_display = ["received_at", "channel", "sender", "contact", "body", "opted_out"]
-    list_filter = ["opted_out", "channel"]
+    list_display = [
+        "received_at",
+        "channel",
+        "sender",
+        "contact",
+        "body",
+        "opted_out",
+        "taken_by_flow",
+    ]
+    list_filter = ["opted_out", "taken_by_flow", "channel"]
     list_select_related = ["channel", "contact"]
     search_fields = ["=sender", "body"]
     show_full_result_count = False
@@ -366,6 +374,7 @@ class InboundMessageAdmin(KnownActionsOnly):
         "body",
         "provider_id",
         "opted_out",
+        "taken_by_flow",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
