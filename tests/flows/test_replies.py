@@ -19,6 +19,7 @@ from messaging.receipts import reply_record
 from messaging.sending import messages_send_range
 from messaging.sweep import messages_sweep
 from tests.conftest import PHONES, batch_of
+from tests.messaging.test_hooks import twilio_post
 
 NIGHT = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # 22:00 at GMT-5
 LATE = dt.datetime(2026, 3, 2, 4, 30, tzinfo=dt.UTC)  # 23:30 at GMT-5
@@ -320,3 +321,31 @@ def test_a_group_step_on_a_dynamic_group_is_refused(make_channel: Any) -> None:
     FlowStep.objects.create(flow=flow, position=3, kind="end")
     with pytest.raises(FlowRefused, match="group 'Rich' is dynamic"):
         flow_publish(flow=flow)
+
+
+@pytest.mark.django_db
+def test_a_reply_through_twilios_signed_hook_is_answered_by_the_flow(
+    client: Any, provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    sms = make_channel(
+        name="SMS",
+        kind="sms",
+        settings={"from": "+15005550006"},
+        credentials={"account_sid": "AC123", "auth_token": "tok"},
+    )
+    flow = chatbot_flow(sms)
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    Message.objects.update(status="sent")
+
+    answer = twilio_post(
+        client,
+        f"/hooks/{sms.pk}/inbound",
+        {"From": CARLOS, "Body": "Si claro", "MessageSid": "SMreply1"},
+    )
+
+    assert answer.status_code == 200
+    assert InboundMessage.objects.get(provider_id="SMreply1").taken_by_flow
+    (yes,) = step_ids(flow, 3)
+    assert Message.objects.filter(contact__phone=CARLOS, step=yes).exists()
+    assert Contact.objects.get(phone=CARLOS).data["RESPUESTA"] == "Si claro"
