@@ -359,7 +359,7 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
 class JourneyAdmin(RecordAdmin):
     paginator = CappedPaginator  # millions of rows: never counted in full
     list_display = ["contact", "flow", "started_by", "at_step", "status", "due_at"]
-    list_filter = ["status", "flow"]
+    list_filter = ["status", "awaiting_reply", "flow"]
     list_select_related = ["contact", "flow", "flow_version", "cohort__batch"]
     raw_id_fields = ["contact", "cohort", "flow", "flow_version"]
     search_fields = ["contact__phone"]  # looked up exactly: get_search_results
