@@ -25,6 +25,15 @@ class InboundMessage(models.Model):
         default=False, help_text="This reply was an opt-out keyword (STOP, ...)."
     )
     received_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        help_text="The inbox conversation it opened or continued; empty for an "
+        "opt-out or a reply a flow took.",
+    )
 
     class Meta:
         ordering = ["-received_at"]

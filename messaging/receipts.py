@@ -7,18 +7,21 @@ is recorded (messaging.recording). A reply whose text is an opt-out keyword opts
 sender out at once, and the messages still queued for them are skipped.
 """
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audiences.consent import contact_mark_opted_out
 from audiences.models import Contact
 from audiences.phones import normalize_phone
 
-from .models import Channel, InboundMessage, Message
+from .inbox import conversation_take
+from .models import Channel, Conversation, InboundMessage, Message
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +80,21 @@ def opt_out_keyword(text: str) -> bool:
 class Reply:
     inbound: InboundMessage
     skipped: int = 0
+    conversation: Conversation | None = None
 
 
 def reply_record(
-    *, channel: Channel, sender: str, body: str, provider_id: str = ""
+    *,
+    channel: Channel,
+    sender: str,
+    body: str,
+    provider_id: str = "",
+    now: dt.datetime | None = None,
 ) -> Reply | None:
-    """Store a reply; opt its sender out if it says STOP. None for a reply already
-    stored (providers retry their webhooks)."""
+    """Store a reply; opt its sender out if it says STOP, else put it in its inbox
+    conversation. None for a reply already stored (providers retry their
+    webhooks)."""
+    now = now or timezone.now()
     address = sender.removeprefix("whatsapp:").strip()
     contact = None
     try:
@@ -112,6 +123,8 @@ def reply_record(
         reply.skipped = contact_opt_out(
             contact=contact, source=f"replied {body.strip()[:40]!r} on {channel.name}"
         )
+    if not stop:
+        reply.conversation = conversation_take(inbound=inbound, now=now)
     return reply
 
 
