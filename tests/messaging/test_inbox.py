@@ -13,8 +13,7 @@ from django.urls import reverse
 
 from audiences.models import Contact
 from messaging.credentials import channel_signing_secrets
-from messaging.inbox import conversation_close, conversation_reopen
-from messaging.inbox import ConversationRefused
+from messaging.inbox import ConversationRefused, conversation_close, conversation_reopen
 from messaging.models import Conversation, InboundMessage
 from messaging.outbox import batch_open
 from messaging.receipts import reply_record
@@ -51,7 +50,8 @@ def test_a_reply_to_a_teams_batch_opens_a_conversation_in_the_teams_inbox(
         channel=sent.channel, sender=PHONE, body="Sí, ¿cuánto cuesta?", now=LATER
     )
 
-    assert reply is not None and reply.conversation is not None
+    assert reply is not None
+    assert reply.conversation is not None
     conversation = reply.conversation
     assert (conversation.team, conversation.assignee) == (sent.team, None)
     assert (conversation.contact, conversation.channel) == (sent.contact, sent.channel)
@@ -78,7 +78,8 @@ def test_a_batch_with_a_reply_to_operator_assigns_the_conversation_to_them(
 
     reply = reply_record(channel=sent.channel, sender=PHONE, body="Hola", now=LATER)
 
-    assert reply is not None and reply.conversation is not None
+    assert reply is not None
+    assert reply.conversation is not None
     assert reply.conversation.assignee == sent.other
     assert reply.conversation.team == sent.team
     assert listed(client, sent.other, "?whose=mine") == {reply.conversation.pk}
@@ -94,7 +95,10 @@ def test_a_second_reply_continues_it_and_after_close_a_reply_opens_a_new_one(
         body="¿Sigue en pie?",
         now=LATER + dt.timedelta(minutes=5),
     )
-    assert first and second and first.conversation and second.conversation
+    assert first
+    assert second
+    assert first.conversation
+    assert second.conversation
     conversation = first.conversation
     assert second.conversation.pk == conversation.pk
     conversation.refresh_from_db()
@@ -112,7 +116,8 @@ def test_a_second_reply_continues_it_and_after_close_a_reply_opens_a_new_one(
         now=LATER + dt.timedelta(hours=2),
     )
 
-    assert third and third.conversation
+    assert third
+    assert third.conversation
     assert third.conversation.pk != conversation.pk
     conversation.refresh_from_db()
     assert (conversation.status, conversation.closed_by) == ("closed", sent.member)
@@ -125,7 +130,8 @@ def test_a_second_reply_continues_it_and_after_close_a_reply_opens_a_new_one(
 def test_a_stop_reply_opens_no_conversation(sent: Sent) -> None:
     reply = reply_record(channel=sent.channel, sender=PHONE, body="STOP", now=LATER)
 
-    assert reply is not None and reply.inbound.opted_out
+    assert reply is not None
+    assert reply.inbound.opted_out
     assert reply.conversation is None
     assert not Conversation.objects.exists()
 
@@ -137,7 +143,10 @@ def test_a_sender_who_is_no_contact_gets_an_unassigned_conversation_by_address(
     first = reply_record(channel=sent.channel, sender=stranger, body="¿Quién es?")
     again = reply_record(channel=sent.channel, sender=stranger, body="¿Hola?")
 
-    assert first and again and first.conversation and again.conversation
+    assert first
+    assert again
+    assert first.conversation
+    assert again.conversation
     assert first.conversation.pk == again.conversation.pk
     conversation = first.conversation
     assert (conversation.contact, conversation.team, conversation.assignee) == (
@@ -164,14 +173,19 @@ def test_the_conversation_page_shows_the_thread_in_time_order(
     assert "Spring sale, run of 2 March" in page
     assert "sent" in page
     assert 'id="answer-form"' in page
-    assert "Assign to me" in page and "Close" in page
+    assert "Assign to me" in page
+    assert "Close" in page
 
 
 def test_a_signed_inbound_hook_leads_to_a_conversation(
     client: Client, make_channel: Any, make_user: Any
 ) -> None:
     sent = sent_for_team(
-        make_channel, make_user, name="CRM", kind="webhook", settings={"url": "http://x"}
+        make_channel,
+        make_user,
+        name="CRM",
+        kind="webhook",
+        settings={"url": "http://x"},
     )
     body = json.dumps({"from": PHONE, "text": "Quiero saber más", "id": "in-1"})
     [secret] = channel_signing_secrets(sent.channel)
