@@ -106,7 +106,7 @@ class ConversationAdmin(AuditedAdmin, ObjectActionsMixin):
     form = ConversationForm
     change_form_template = "admin/messaging/conversation/change_form.html"
     list_display = [
-        "__str__",
+        "who",
         "channel",
         "team",
         "assignee",
@@ -144,6 +144,10 @@ class ConversationAdmin(AuditedAdmin, ObjectActionsMixin):
         if db_field.name == "assignee":
             kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="contact", ordering="sender")
+    def who(self, conversation: Conversation) -> str:
+        return str(conversation.contact or f"{conversation.sender} (not a contact)")
 
     @admin.display(description="may be answered until")
     def answerable_until_shown(self, conversation: Conversation) -> str:

@@ -111,6 +111,8 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
+        verbose_name = "conversation"
+        verbose_name_plural = "inbox"
         constraints = [
             # Two replies taken at once continue one conversation, not two.
             models.UniqueConstraint(
