@@ -132,6 +132,13 @@ class ConversationAdmin(AuditedAdmin, ObjectActionsMixin):
     show_full_result_count = False
     actions = ["close_selected", "assign_selected_to_me"]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(
+            request, {"title": "Inbox", **(extra_context or {})}
+        )
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # conversations are opened by replies
 
