@@ -52,7 +52,10 @@ def reply_to_of(*, contact_id: int | None, channel_id: int) -> Batch | None:
     )
     if last is None:
         return None
-    return Batch.objects.select_related("reply_team", "reply_user").get(pk=last)
+    # Messages point to their batch without a database constraint.
+    return (
+        Batch.objects.select_related("reply_team", "reply_user").filter(pk=last).first()
+    )
 
 
 def conversation_take(*, inbound: InboundMessage, now: dt.datetime) -> Conversation:
