@@ -382,3 +382,7 @@ class InboundMessageAdmin(KnownActionsOnly):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# The Inbox and teams, in a module of their own.
+from . import admin_inbox  # noqa: E402, F401

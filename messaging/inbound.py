@@ -34,6 +34,15 @@ class InboundMessage(models.Model):
         help_text="A flow was waiting for this reply and moved the contact on.",
     )
     received_at = models.DateTimeField(default=timezone.now, editable=False)
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        help_text="The inbox conversation it opened or continued; empty for an "
+        "opt-out or a reply a flow took.",
+    )
 
     class Meta:
         ordering = ["-received_at"]

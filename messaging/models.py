@@ -191,6 +191,24 @@ class Batch(models.Model):
     )
     sender_name = models.CharField(max_length=60, blank=True)
     reply_to = models.EmailField(blank=True)
+    reply_team = models.ForeignKey(
+        "messaging.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Reply message sent to this group of employees: a reply to these "
+        "messages opens a conversation in the team's inbox.",
+    )
+    reply_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Reply message sent to this employee: a reply to these messages "
+        "opens a conversation assigned to them.",
+    )
     active_from = models.TimeField(null=True, blank=True)
     active_until = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
@@ -387,4 +405,5 @@ def shown_status(status: str, claimed: bool) -> str:
 
 
 # Defined in its own module, registered with the app's models from here.
+from .conversations import Answer, Conversation, Team  # noqa: E402, F401
 from .inbound import InboundMessage  # noqa: E402, F401

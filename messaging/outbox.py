@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from audiences.models import Contact
 
-from .models import Batch, Channel, Message
+from .models import Batch, Channel, Message, Team
 from .windows import ActiveHours, Window, WindowsNeverMeet
 
 UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)
@@ -32,14 +33,19 @@ def batch_open(
     reply_to: str = "",
     window: Window | None = None,
     tags: dict[str, Any] | None = None,
+    reply_team: Team | None = None,
+    reply_user: User | None = None,
 ) -> Batch:
     """A new batch for messages to come. ``templates``: by step id, the body, the
-    media URL and a label for operators ("step 1 of Welcome v2")."""
+    media URL and a label for operators ("step 1 of Welcome v2"). A reply to its
+    messages opens an inbox conversation for ``reply_team`` and ``reply_user``."""
     return Batch.objects.create(
         name=name[:200],
         templates=templates,
         sender_name=sender_name,
         reply_to=reply_to,
+        reply_team=reply_team,
+        reply_user=reply_user,
         active_from=window.start if window else None,
         active_until=window.end if window else None,
         timezone=window.timezone if window else "",

@@ -21,7 +21,8 @@ from audiences.models import Contact
 from audiences.phones import normalize_phone
 
 from .inbound import reply_takers
-from .models import Channel, InboundMessage, Message
+from .inbox import conversation_take
+from .models import Channel, Conversation, InboundMessage, Message
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Reply:
     inbound: InboundMessage
     skipped: int = 0
     taken_by_flow: bool = False
+    conversation: Conversation | None = None
 
 
 def reply_record(
@@ -91,9 +93,10 @@ def reply_record(
     provider_id: str = "",
     now: dt.datetime | None = None,
 ) -> Reply | None:
-    """Store a reply; opt its sender out if it says STOP, or else hand it to a flow
-    waiting for it (messaging.inbound.reply_takers). None for a reply already
-    stored (providers retry their webhooks)."""
+    """Store a reply; opt its sender out if it says STOP, or else hand it to the
+    flows waiting for it (messaging.inbound.reply_takers) and, if none took it, put it
+    in its inbox conversation. None for a reply already stored (providers retry
+    their webhooks)."""
     now = now or timezone.now()
     address = sender.removeprefix("whatsapp:").strip()
     contact = None
@@ -126,6 +129,8 @@ def reply_record(
         )
     elif contact is not None:
         reply.taken_by_flow = _hand_to_flows(inbound, now)
+    if not stop and not reply.taken_by_flow:
+        reply.conversation = conversation_take(inbound=inbound, now=now)
     return reply
 
 
