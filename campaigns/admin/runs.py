@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from config.records_admin import RecordAdmin
@@ -11,6 +12,7 @@ from config.records_admin import RecordAdmin
 from ..counting import run_counts
 from ..models import Campaign, CampaignRun
 from ..pace import campaign_pace, duration_text
+from ..stalls import run_stall_text
 
 
 @admin.register(CampaignRun)
@@ -42,6 +44,9 @@ class CampaignRunAdmin(RecordAdmin):
         "started_at",
         "finished_at",
         "took",
+        "stalled_since",
+        "stall_due",
+        "stall_alerted_at",
     )
 
     @admin.display(description="status", ordering="status")
@@ -50,6 +55,12 @@ class CampaignRunAdmin(RecordAdmin):
         had to send)."""
         if run.skip_reason:
             return format_html('Skipped<div class="help">{}</div>', run.skip_reason)
+        if run.stalled_since is not None:
+            return format_html(
+                '{}<div class="help" style="color: #c62828; font-weight: 600">{}</div>',
+                run.get_status_display(),
+                run_stall_text(run, timezone.now()),
+            )
         return run.get_status_display()
 
     @admin.display(description="took to send")
