@@ -10,8 +10,10 @@ asked of messaging only for the runs quiet for the whole period, through the bat
 unsent rows.
 
 Not stalled:
-- a run whose unsent messages all wait for later (their active hours, or a retry's
-  back-off): its clock starts when the first of them falls due;
+- a run whose unsent messages all wait for their active hours (deferred): its clock
+  starts when the first of them falls due. Messages waiting for a retry, or for a
+  provider that asked to be left alone (429, Retry-After), are due: a run held back
+  by them is not moving;
 - a run with nothing to send (its journeys wait in the flow): its clock restarts at
   every check;
 - a run of a suspended campaign (the operator paused it), a run done or cancelled:
@@ -123,13 +125,16 @@ def runs_check_stalls(*, now: dt.datetime | None = None) -> StallPass:
         if found.count:
             done.stalled += _flag(run, found.count, now)
             continue
-        # All it has waits for later: its clock starts when the first falls due.
-        CampaignRun.objects.filter(pk=run.pk).update(
-            progress_at=max(found.next_at or now, now)
-        )
-        waits = "it waits for its active hours" if found.next_at else "nothing is due"
+        # All it has waits for its active hours: its clock starts when they open.
+        opens = max(found.next_at or now, now)
+        CampaignRun.objects.filter(pk=run.pk).update(progress_at=opens)
+        waits = f"it waits for its active hours, until {_local(opens)}"
         done.recovered += _clear(run, now, waits)
     return done
+
+
+def _local(moment: dt.datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
 
 
 def _batch_id(run: CampaignRun) -> int:

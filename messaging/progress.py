@@ -18,9 +18,8 @@ from .outbox import UNSENT
 
 @dataclass(frozen=True)
 class Due:
-    """A batch's messages whose time has come, counted up to a cap; and when none
-    has, when the first of those still waiting falls due (active hours, a retry's
-    back-off), if any."""
+    """A batch's messages due, counted up to a cap; and when none is, when the first
+    of those waiting for their active hours falls due, if any."""
 
     count: int
     next_at: dt.datetime | None = None
@@ -29,17 +28,24 @@ class Due:
 def batches_due(
     *, batch_ids: Iterable[int], now: dt.datetime, cap: int
 ) -> dict[int, Due]:
-    """For each batch, its unsent messages (queued or deferred, held by a worker or
-    not) whose time has come at ``now``, counted up to ``cap`` + 1; for a batch with
-    none, the earliest time one of its unsent messages falls due."""
+    """For each batch, its messages that should be going out at ``now``, counted up
+    to ``cap`` + 1: queued ones (held by a worker or not, waiting for a retry or a
+    busy provider or not), and deferred ones whose active hours have opened. For a
+    batch with none, the earliest time one of its deferred messages falls due.
+
+    Only active hours make a message wait without being late: a retry or a provider
+    asking to be left alone does not.
+    """
+    deferred = Q(status=Message.Status.DEFERRED)
+    due = Q(status=Message.Status.QUEUED) | (
+        deferred & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    )
     found: dict[int, Due] = {}
     for batch_id in set(batch_ids):
         unsent = Message.objects.filter(batch_id=batch_id, status__in=UNSENT).order_by()
-        count = unsent.filter(Q(not_before__isnull=True) | Q(not_before__lte=now))[
-            : cap + 1
-        ].count()
+        count = unsent.filter(due)[: cap + 1].count()
         next_at = None
         if not count:
-            next_at = unsent.aggregate(next_at=Min("not_before"))["next_at"]
+            next_at = unsent.filter(deferred).aggregate(at=Min("not_before"))["at"]
         found[batch_id] = Due(count, next_at)
     return found

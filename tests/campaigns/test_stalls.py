@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client, override_settings
 from django.utils import timezone
+from pytest_httpserver import HTTPServer
 
 from campaigns.counting import runs_recount
 from campaigns.lifecycle import campaign_suspend
@@ -215,6 +216,40 @@ def test_a_run_waiting_for_its_active_hours_is_not_flagged_until_they_open(
     assert run.stalled_since == opens
     assert run.stall_due == 3
     assert "has not moved for 10 min: 3 messages due" in smtp.texts()[0]
+
+
+@pytest.mark.django_db
+def test_a_run_held_back_by_a_provider_asking_to_wait_is_flagged(
+    smtp: Mailbox,
+    httpserver: HTTPServer,
+    make_campaign: Callable[..., Any],
+    make_flow: Callable[..., Any],
+    make_channel: Callable[..., Any],
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "3600"}
+    )
+    channel = make_channel(
+        kind="webhook", settings={"url": httpserver.url_for("/hook")}
+    )
+    run = start_run(make_campaign, flow=make_flow(channel=channel))
+    start = run.started_at
+
+    report = send_all(run, now=start)
+
+    # Put back for an hour, their attempts unspent: not waiting for active hours.
+    assert (report.sent, report.failed, report.deferred) == (0, 0, 0)
+    assert (
+        Message.objects.filter(
+            batch_id=batch_of(run), status="queued", not_before__gt=start + 30 * MINUTE
+        ).count()
+        == 3
+    )
+    runs_check_stalls(now=start + 11 * MINUTE)
+    run.refresh_from_db()
+    assert run.stalled_since == start
+    assert run.stall_due == 3
+    assert len(smtp.messages) == 1
 
 
 @pytest.mark.django_db
