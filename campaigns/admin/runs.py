@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -13,6 +14,21 @@ from ..counting import run_counts
 from ..models import Campaign, CampaignRun
 from ..pace import campaign_pace, duration_text
 from ..stalls import run_stall_text
+
+
+class MovingFilter(admin.SimpleListFilter):
+    title = "moving"
+    parameter_name = "moving"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Not moving (messages due, nothing sent)")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[CampaignRun]
+    ) -> QuerySet[CampaignRun]:
+        if self.value() == "no":
+            return queryset.filter(stalled_since__isnull=False)
+        return queryset
 
 
 @admin.register(CampaignRun)
@@ -28,7 +44,7 @@ class CampaignRunAdmin(RecordAdmin):
         "failed",
         "skipped_count",
     ]
-    list_filter = ["campaign", "status"]
+    list_filter = ["campaign", "status", MovingFilter]
     list_select_related = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "scheduled_for"

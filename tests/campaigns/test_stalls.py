@@ -330,6 +330,9 @@ def test_the_dashboard_the_campaign_page_and_the_runs_list_show_a_stalled_run(
     assert shown in page.content.decode()
     assert 'class="stall-notice"' in page.content.decode()
     assert shown in runs.content.decode()
+    assert "0% not moving" in page.content.decode()  # the monitor's row of the run
+    not_moving = client.get("/admin/campaigns/campaignrun/?moving=no")
+    assert [row.pk for row in not_moving.context["cl"].result_list] == [run.pk]
 
     # Moving again: gone from all three.
     send_all(run)
@@ -337,6 +340,8 @@ def test_the_dashboard_the_campaign_page_and_the_runs_list_show_a_stalled_run(
     assert not client.get("/admin/").context["dashboard"]["stalled"]
     page = client.get(f"/admin/campaigns/campaign/{run.campaign_id}/change/")
     assert "has not moved" not in page.content.decode()
+    not_moving = client.get("/admin/campaigns/campaignrun/?moving=no")
+    assert list(not_moving.context["cl"].result_list) == []
 
 
 def test_the_check_is_a_system_tick_every_minute(settings: Any) -> None:
