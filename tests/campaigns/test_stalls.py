@@ -20,6 +20,7 @@ from campaigns.runs import campaign_tick, runs_mark_done
 from campaigns.stalls import StallNews, runs_check_stalls, stall_listeners
 from messaging.models import Message
 from messaging.sending import messages_send_range
+from tests.config.test_settings import manage
 from tests.conftest import batch_of
 
 MINUTE = dt.timedelta(minutes=1)
@@ -348,3 +349,23 @@ def test_the_check_is_a_system_tick_every_minute(settings: Any) -> None:
     tick = settings.CELERY_BEAT_SCHEDULE["system: check stalled runs"]
     assert tick["task"] == "campaigns.tasks.check_stalls"
     assert tick["schedule"] == dt.timedelta(minutes=1)
+
+
+def test_the_period_and_the_addresses_come_from_the_environment() -> None:
+    read = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.CAMPAIGNS_STALL_MINUTES, settings.FLOWCAST_ALERT_EMAILS)",
+        SECRET_KEY="x" * 60,
+        CAMPAIGNS_STALL_MINUTES="25",
+        FLOWCAST_ALERT_EMAILS="ops@tienda.example, oncall@tienda.example,",
+    )
+    assert (
+        read.stdout.splitlines()[-1]
+        == "25 ['ops@tienda.example', 'oncall@tienda.example']"
+    )
+
+    refused = manage("check", SECRET_KEY="x" * 60, CAMPAIGNS_STALL_MINUTES="0")
+    assert refused.returncode != 0
+    assert "CAMPAIGNS_STALL_MINUTES must be at least 1, got 0" in refused.stderr
