@@ -34,7 +34,7 @@ from django.utils import timezone
 from base.heartbeat import heartbeats
 from messaging.progress import batches_due
 
-from .counting import live_counts
+from .counting import runs_store_counts
 from .models import Campaign, CampaignRun
 from .monitoring import DONE
 
@@ -148,10 +148,9 @@ def _recount_stale(runs: list[CampaignRun], now: dt.datetime) -> None:
     stale = [
         run for run in runs if run.counted_at is None or run.counted_at < now - RECOUNT
     ]
-    counted = live_counts(run.pk for run in stale)
+    counted = runs_store_counts(run_ids=[run.pk for run in stale], now=now)
     for run in stale:
         run.counts, run.counted_at = dict(counted[run.pk]), now
-        CampaignRun.objects.filter(pk=run.pk).update(counts=run.counts, counted_at=now)
 
 
 def _flag(run: CampaignRun, due: int, now: dt.datetime) -> int:
