@@ -11,6 +11,9 @@ class CampaignsConfig(AppConfig):
         from messaging.windows import clash_finders
 
         from .selectors import campaigns_on_flow_refusal, channel_window_clashes
+        from .stall_alerts import stall_mail
+        from .stalls import stall_listeners
 
         archive_refusals.append(campaigns_on_flow_refusal)
         clash_finders.append(channel_window_clashes)
+        stall_listeners.append(stall_mail)

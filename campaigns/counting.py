@@ -117,6 +117,18 @@ def run_store_counts(*, run_id: int, now: dt.datetime | None = None) -> Counter[
     return counts
 
 
+def runs_store_counts(
+    *, run_ids: list[int], now: dt.datetime
+) -> dict[int, Counter[str]]:
+    """Count the runs now, in one query, and store the counts on them."""
+    counted = live_counts(run_ids)
+    for run_id, counts in counted.items():
+        CampaignRun.objects.filter(pk=run_id).update(
+            counts=dict(counts), counted_at=now
+        )
+    return counted
+
+
 def pruned_counts(runs: list[CampaignRun]) -> dict[int, Counter[str]]:
     """Each run's messages deleted after the retention period, by status (kept on
     its batch), in one query."""

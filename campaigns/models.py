@@ -328,12 +328,54 @@ class CampaignRun(models.Model):
         "it took from its start to this. Empty while it sends, and for a skipped "
         "run.",
     )
+    # Written by campaigns.stalls alone, once a minute while the run runs.
+    progress_mark = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Its messages done (sent, failed, skipped, cancelled) when it was "
+        "last seen to move.",
+    )
+    progress_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When it was last seen to move, or when the messages it waits for "
+        "(active hours) fall due; empty: its start.",
+    )
+    stalled_since = models.DateTimeField(
+        "not moving since",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while it has messages due and has not moved for "
+        "CAMPAIGNS_STALL_MINUTES: since when nothing of it went out.",
+    )
+    stall_due = models.PositiveIntegerField(
+        "messages due while not moving",
+        default=0,
+        editable=False,
+        help_text="Its messages due to go out, as last counted while not moving.",
+    )
+    stall_alerted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When operators were told it was not moving (once per stall).",
+    )
 
     class Meta:
         ordering = ["-scheduled_for"]
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "scheduled_for"], name="campaignrun_once_per_slot"
+            ),
+        ]
+        indexes = [
+            # The dashboard's runs not moving: few, looked for on every visit.
+            models.Index(
+                fields=["stalled_since"],
+                name="campaignrun_stalled_idx",
+                condition=models.Q(stalled_since__isnull=False),
             ),
         ]
 

@@ -6,7 +6,7 @@ PeriodicTask row. Do not rename them.
 
 from celery import shared_task
 
-from . import bulk, counting, lifecycle, runs
+from . import bulk, counting, lifecycle, runs, stalls
 
 
 @shared_task(name="campaigns.tasks.tick")
@@ -27,3 +27,10 @@ def advance_lifecycles() -> tuple[int, int]:
 @shared_task(name="campaigns.tasks.count_runs")
 def count_runs() -> int:
     return counting.runs_recount()
+
+
+@shared_task(name="campaigns.tasks.check_stalls")
+def check_stalls() -> tuple[int, int]:
+    """Flag runs that stopped moving, clear those moving again: (flagged, cleared)."""
+    found = stalls.runs_check_stalls()
+    return found.stalled, found.recovered

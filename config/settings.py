@@ -364,6 +364,19 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000_000)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
 IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 10_000)
 
+# --- Campaigns ---------------------------------------------------------------------
+# A running run with messages due that has sent nothing for this many minutes is
+# flagged as not moving (campaigns.stalls): on the dashboard, its campaign's page, and
+# in a mail to FLOWCAST_ALERT_EMAILS.
+CAMPAIGNS_STALL_MINUTES = env_int("CAMPAIGNS_STALL_MINUTES", 10)
+if CAMPAIGNS_STALL_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"CAMPAIGNS_STALL_MINUTES must be at least 1, got {CAMPAIGNS_STALL_MINUTES}."
+    )
+# Who is mailed (through EMAIL_HOST, from DEFAULT_FROM_EMAIL) when a run stops moving
+# and when it moves again, comma-separated; empty: nobody is mailed.
+FLOWCAST_ALERT_EMAILS = env_list("FLOWCAST_ALERT_EMAILS", [])
+
 # --- import-export -----------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"

@@ -53,6 +53,12 @@ SYSTEM_TICKS: dict[str, dict[str, Any]] = {
         "schedule": timedelta(seconds=15),
         "options": {"expires": 14},
     },
+    # Runs that stopped moving, flagged and mailed (campaigns.stalls).
+    "system: check stalled runs": {
+        "task": "campaigns.tasks.check_stalls",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     # Imports whose worker was lost (audiences.importing.sweep).
     "system: sweep imports": {
         "task": "audiences.tasks.sweep_imports",

@@ -28,7 +28,7 @@ from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
 from .actions import delete_selected, end_selected, suspend_selected
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
-from .monitor import monitor_html
+from .monitor import monitor_html, stall_context
 from .views import CampaignViewsMixin, refusal_reason
 
 
@@ -196,7 +196,8 @@ class CampaignAdmin(CampaignViewsMixin):
 
     def object_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:
         pace = campaign_pace(campaign=obj)
-        return {"pace_notice": pace.notice, "pace_title": pace.title} if pace else {}
+        context = {"pace_notice": pace.notice, "pace_title": pace.title} if pace else {}
+        return {**context, **stall_context(obj)}
 
     def object_notice(self, request: HttpRequest, obj: Campaign) -> str:
         if obj.status == Campaign.Status.SUSPENDED and self.has_change_permission(

@@ -4,10 +4,12 @@ its newest runs' progress."""
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from ..models import Campaign
 from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
 from ..pace import campaign_pace, duration_text
+from ..stalls import run_stall_text, runs_stalled, stall_checks
 
 # Runs shown in the table and the chart; the totals count every run.
 MONITOR_RUNS = 20
@@ -19,6 +21,7 @@ def monitor_html(campaign: Campaign) -> str:
         return "—"
     counted = campaign_runs_counted(campaign=campaign, newest=MONITOR_RUNS)
     rows, totals = counted.newest, counted.totals
+    now = timezone.now()
     runs: list[dict[str, Any]] = [
         {
             "slot": row.run.scheduled_for,
@@ -28,6 +31,7 @@ def monitor_html(campaign: Campaign) -> str:
             "percent": row.percent,
             "in_flight": row.in_flight,
             "held": row.held,
+            "stall": run_stall_text(row.run, now),
             "cells": [sum(row.counts[key] for key in keys) for _, keys in COLUMNS],
         }
         for row in rows
@@ -69,3 +73,10 @@ def monitor_html(campaign: Campaign) -> str:
             and any(row.in_flight and not row.held for row in rows),
         },
     )
+
+
+def stall_context(campaign: Campaign) -> dict[str, Any]:
+    """The campaign page's notice of its runs not moving (campaigns.stalls)."""
+    now = timezone.now()
+    texts = [run_stall_text(run, now) for run in runs_stalled(campaign=campaign)]
+    return {"stall_notices": texts, "stall_checks": stall_checks(now)} if texts else {}

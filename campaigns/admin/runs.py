@@ -3,7 +3,9 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from config.records_admin import RecordAdmin
@@ -11,6 +13,22 @@ from config.records_admin import RecordAdmin
 from ..counting import run_counts
 from ..models import Campaign, CampaignRun
 from ..pace import campaign_pace, duration_text
+from ..stalls import run_stall_text
+
+
+class MovingFilter(admin.SimpleListFilter):
+    title = "moving"
+    parameter_name = "moving"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Not moving (messages due, nothing sent)")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[CampaignRun]
+    ) -> QuerySet[CampaignRun]:
+        if self.value() == "no":
+            return queryset.filter(stalled_since__isnull=False)
+        return queryset
 
 
 @admin.register(CampaignRun)
@@ -26,7 +44,7 @@ class CampaignRunAdmin(RecordAdmin):
         "failed",
         "skipped_count",
     ]
-    list_filter = ["campaign", "status"]
+    list_filter = ["campaign", "status", MovingFilter]
     list_select_related = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "scheduled_for"
@@ -42,6 +60,9 @@ class CampaignRunAdmin(RecordAdmin):
         "started_at",
         "finished_at",
         "took",
+        "stalled_since",
+        "stall_due",
+        "stall_alerted_at",
     )
 
     @admin.display(description="status", ordering="status")
@@ -50,6 +71,12 @@ class CampaignRunAdmin(RecordAdmin):
         had to send)."""
         if run.skip_reason:
             return format_html('Skipped<div class="help">{}</div>', run.skip_reason)
+        if run.stalled_since is not None:
+            return format_html(
+                '{}<div class="help" style="color: #c62828; font-weight: 600">{}</div>',
+                run.get_status_display(),
+                run_stall_text(run, timezone.now()),
+            )
         return run.get_status_display()
 
     @admin.display(description="took to send")

@@ -14,6 +14,7 @@ from campaigns.counting import run_counts
 from campaigns.models import Campaign, CampaignRun
 from campaigns.monitoring import RunCounts, counts_by_run
 from campaigns.scheduling import next_slot
+from campaigns.stalls import run_stall_text, runs_stalled, stall_checks
 
 SHOWN = 10
 
@@ -22,6 +23,12 @@ SHOWN = 10
 class CampaignProgress:
     campaign: Campaign
     latest: RunCounts | None
+
+
+@dataclass
+class StalledRun:
+    run: CampaignRun
+    text: str
 
 
 @dataclass
@@ -91,6 +98,11 @@ def messages_today(now: dt.datetime) -> dict[str, int]:
     }
 
 
+def stalled_runs(now: dt.datetime) -> list[StalledRun]:
+    """The runs not moving (campaigns.stalls), longest stalled first."""
+    return [StalledRun(run, run_stall_text(run, now)) for run in runs_stalled()[:SHOWN]]
+
+
 def imports_running() -> list[ImportJob]:
     active = (
         ImportJob.Status.QUEUED,
@@ -108,7 +120,10 @@ def imports_running() -> list[ImportJob]:
 def dashboard(now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     progress, in_progress_count = campaigns_in_progress()
+    stalled = stalled_runs(now)
     return {
+        "stalled": stalled,
+        "stall_checks": stall_checks(now) if stalled else "",
         "in_progress": progress,
         "in_progress_count": in_progress_count,
         "next_runs": next_runs(now),
