@@ -48,6 +48,22 @@ class Flow(models.Model):
         help_text="Behavioural-event flows: the event (as reported to /api/events) "
         "that puts a contact on the flow, e.g. cart_abandoned.",
     )
+    event_occurrence = models.PositiveSmallIntegerField(
+        "on occurrence",
+        null=True,
+        blank=True,
+        help_text="Behavioural-event flows: enter only on exactly this occurrence of "
+        "the event (counting those matching the event conditions below, within the "
+        "days set next), e.g. 3 for the third time; empty: every time.",
+    )
+    event_within = models.PositiveSmallIntegerField(
+        "within days",
+        null=True,
+        blank=True,
+        help_text="Behavioural-event flows: count occurrences in this many days up to "
+        "the event, e.g. 7; empty: every stored event (events are kept "
+        "EVENTS_RETENTION_DAYS).",
+    )
     audience_group = models.ForeignKey(
         "audiences.AudienceGroup",
         on_delete=models.PROTECT,
@@ -353,3 +369,7 @@ class Journey(models.Model):
         # Lists read the contact with the journey (list_select_related, and the
         # admin's deletion summary), so naming it costs them no query.
         return f"Journey {self.pk} of {self.contact}, {self.status}"
+
+
+# Conditions of event flows on the event's properties (flows.event_rules).
+from .event_rules import FlowEventCondition as FlowEventCondition  # noqa: E402
