@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -169,7 +170,7 @@ def event_store(
         raise EventRefused("id", "Give the event's id, at most 150 characters.")
     with transaction.atomic():
         # Contact is defined in models, which imports this module.
-        contacts = ContactEvent.contact.field.related_model._default_manager
+        contacts = apps.get_model("audiences", "Contact")._default_manager
         list(contacts.select_for_update().filter(pk=contact_id).values("pk"))
         return ContactEvent.objects.get_or_create(
             contact_id=contact_id,

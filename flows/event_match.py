@@ -10,6 +10,7 @@ the Nth in the window, so a 4th time within the days enters nobody again.
 """
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import NotSupportedError
 from django.db.models import CharField, Count, Func, Q
-from django.db.models.fields.json import KeyTransform, compile_json_path
+from django.db.models.fields.json import KeyTransform
 from django.db.models.lookups import In
 
 from audiences.events import ContactEvent
@@ -39,7 +40,15 @@ class PropertyType(Func):
         super().__init__("properties")
         self.key = key
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
         raise NotSupportedError(f"{connection.vendor}: no JSON type function known")
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
@@ -48,7 +57,8 @@ class PropertyType(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"json_type({sql}, %s)", (*params, compile_json_path([self.key]))
+        path = f"$.{json.dumps(self.key)}"  # as Django writes a key's path
+        return f"json_type({sql}, %s)", (*params, path)
 
 
 def _equals(alias: str, text: str) -> Q:
@@ -77,7 +87,7 @@ def condition_q(alias: str, condition: FlowEventCondition) -> Q:
         return Q(**{f"{alias}__icontains": value})
     # Greater / less than: numbers only (JSON orders a text after every number on
     # one database and before on the other).
-    is_number = In(PropertyType(condition.property.strip()), NUMBER_TYPES)
+    is_number: In[Any] = In(PropertyType(condition.property.strip()), NUMBER_TYPES)
     return Q(is_number) & Q(**{f"{alias}__{condition.op}": as_number(value)})
 
 
@@ -167,4 +177,9 @@ def event_rule_problems(flow: Flow) -> list[str]:
         )
     if flow.event_occurrence == 0:
         problems.append("The occurrence to enter on starts at 1 (empty: every time).")
+    if flow.event_within and not flow.event_occurrence:
+        problems.append(
+            "'Within days' counts occurrences: set the occurrence to enter on (e.g. "
+            "3), or leave both empty to enter on every event."
+        )
     return problems

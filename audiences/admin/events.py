@@ -17,6 +17,14 @@ from config.records_admin import RecordAdmin
 
 from .sections import ContactSection, contact_section_register
 
+SHOWN = [
+    "contact",
+    "name",
+    "event_id",
+    "occurred_at",
+    "received_at",
+    "properties_json",
+]
 # Events shown on a contact's page, newest first.
 RECENT = 10
 
@@ -31,15 +39,8 @@ class ContactEventAdmin(RecordAdmin):
     sortable_by = ("occurred_at",)
     search_fields = ["contact__phone"]  # searched by contact_search below
     search_help_text = "A phone number shows that contact's events."
-    fields = [
-        "contact",
-        "name",
-        "event_id",
-        "occurred_at",
-        "received_at",
-        "properties_json",
-    ]
-    readonly_fields = fields
+    fields = tuple(SHOWN)
+    readonly_fields = SHOWN
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[ContactEvent], search_term: str

@@ -236,6 +236,7 @@ def test_publishing_refuses_unusable_conditions_and_a_window_past_retention(
         "Occurrences within 45 days cannot be counted: events are kept 30 days "
         "(EVENTS_RETENTION_DAYS)." in problems
     )
+    assert any(p.startswith("'Within days' counts occurrences") for p in problems)
     with pytest.raises(FlowRefused):
         flow_publish(flow=flow)
 
