@@ -7,6 +7,11 @@ stored events of that name, up to and including this one (by time, then by arriv
 for events of the same moment), within the flow's days, for which the conditions
 hold. ``event_occurrence`` empty enters on every matching event; N enters on exactly
 the Nth in the window, so a 4th time within the days enters nobody again.
+
+An event is judged once, when it arrives, among the events stored by then: one
+reported late counts in its own time, and events already judged are not judged
+again. The events of one contact are stored and judged in turn (the contact's row
+is held meanwhile), so two arriving together see each other.
 """
 
 import datetime as dt

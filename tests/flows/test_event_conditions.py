@@ -2,9 +2,11 @@
 002): "the 3rd time within 7 days", counted among the contact's stored events."""
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -14,6 +16,7 @@ from flows.event_rules import FlowEventCondition
 from flows.models import Flow, Journey
 from flows.publishing import FlowRefused, flow_problems, flow_publish
 from flows.triggers import event_record
+from tests.conftest import wait_for
 
 T0 = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
 
@@ -289,3 +292,48 @@ def test_the_flow_page_shows_and_saves_the_event_conditions(
         "plan equals gold",
         "total is greater than 100",
     ]
+
+
+def _waiting_for_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_events_of_one_contact_arriving_together_are_counted_in_turn(
+    make_flow: Any,
+) -> None:
+    make_flow(
+        trigger="event", event_name="cart_abandoned", event_occurrence=2, publish=True
+    )
+    contact = Contact.objects.create(phone="+525500998877")
+    errors: list[BaseException] = []
+
+    def arrive(n: int) -> None:
+        try:
+            report(contact, f"e{n}", T0)  # the same moment: counted by arrival
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=arrive, args=(n,)) for n in (1, 2)]
+    with transaction.atomic():
+        # Holding the contact, as an event being counted does: both wait for it.
+        list(Contact.objects.select_for_update().filter(pk=contact.pk))
+        for thread in threads:
+            thread.start()
+        both_wait = wait_for(lambda: _waiting_for_locks() == 2, timeout=10)
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert both_wait
+    assert not errors
+    # Each counted the other if it came first: one of them is the 2nd occurrence.
+    assert Journey.objects.filter(contact=contact).count() == 1
