@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from audiences.models import GroupRule
@@ -52,6 +53,7 @@ class Flow(models.Model):
         "on occurrence",
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text="Behavioural-event flows: enter only on exactly this occurrence of "
         "the event (counting those matching the event conditions below, within the "
         "days set next), e.g. 3 for the third time; empty: every time.",
@@ -60,6 +62,7 @@ class Flow(models.Model):
         "within days",
         null=True,
         blank=True,
+        validators=[MinValueValidator(1)],
         help_text="Behavioural-event flows: count occurrences in this many days up to "
         "the event, e.g. 7; empty: every stored event (events are kept "
         "EVENTS_RETENTION_DAYS).",
