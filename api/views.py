@@ -5,9 +5,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from audiences.events import EventRefused, event_time_parse, properties_check
 from audiences.models import Contact
 from audiences.phones import normalize_phone
 from campaigns.filters import CampaignFilter
@@ -27,7 +29,10 @@ def events(request: HttpRequest) -> JsonResponse:
     """A behavioural event: puts the contact on every published flow waiting for it.
 
     Body: {"phone": "+525500998877", "event": "cart_abandoned", "id": "evt-123",
-    "properties": {...}}. The same id twice puts nobody on a flow again.
+    "properties": {...}, "occurred_at": "2026-12-05T22:30:00Z"}; occurred_at is
+    optional (default: now). The event is stored once per id ("stored": false the
+    next times); the same id twice puts nobody on a flow again. The answer names
+    the flows entered and those passed over, with why ("occurrence 2 of 3").
     """
     if not bearer_given(request):
         return error(401, "Send the API key as 'Authorization: Bearer <key>'.")
@@ -52,12 +57,22 @@ def events(request: HttpRequest) -> JsonResponse:
     properties = payload.get("properties") or {}
     if not event:
         problems["event"] = "Give the event name."
+    elif len(event) > 100:
+        problems["event"] = "At most 100 characters."
     if not event_id:
         problems["id"] = "Give the event's unique id (used to enter each flow once)."
     elif len(event_id) > 150:
         problems["id"] = "At most 150 characters."
-    if not isinstance(properties, dict):
-        problems["properties"] = "Must be a JSON object."
+    now = timezone.now()
+    occurred_at = None
+    try:
+        properties = properties_check(properties)
+    except EventRefused as exc:
+        problems[exc.field] = exc.message
+    try:
+        occurred_at = event_time_parse(payload.get("occurred_at"), now=now)
+    except EventRefused as exc:
+        problems[exc.field] = exc.message
     phone = ""
     try:
         phone = normalize_phone(payload.get("phone") or "")
@@ -68,16 +83,29 @@ def events(request: HttpRequest) -> JsonResponse:
     contact = Contact.objects.filter(phone=phone).first()
     if contact is None:
         return error(404, f"No contact has the phone {phone}; import it first.")
-    outcome = event_record(
-        contact=contact, event=event, event_id=event_id, properties=properties
-    )
+    try:
+        outcome = event_record(
+            contact=contact,
+            event=event,
+            event_id=event_id,
+            properties=properties,
+            occurred_at=occurred_at,
+            now=now,
+        )
+    except EventRefused as exc:
+        return error(
+            400, "The event was not accepted.", fields={exc.field: exc.message}
+        )
     return JsonResponse(
         {
             "event": event,
             "id": event_id,
             "contact": phone,
+            "stored": outcome.stored,
             "flows": outcome.flows,
             "entered": outcome.entered,
+            "entered_flows": outcome.entered_flows,
+            **({"passed_over": outcome.passed_over} if outcome.passed_over else {}),
             **({"refused": outcome.refused} if outcome.refused else {}),
         }
     )

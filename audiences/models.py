@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+# Behavioural events of contacts (audiences.events).
+from .events import ContactEvent as ContactEvent
 from .phones import normalize_phone
 from .rules import RuleError, group_condition, rule_condition
 

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .events import events_prune
 from .importing import import_job_analyse, import_job_apply
 from .importing.sweep import import_jobs_sweep
 
@@ -32,3 +33,9 @@ def sweep_imports() -> dict[str, list[int]]:
         "failed": swept.failed,
         "cancelled": swept.cancelled,
     }
+
+
+@shared_task(name="audiences.tasks.prune_events")
+def prune_events() -> int:
+    """Delete the events older than EVENTS_RETENTION_DAYS; return how many."""
+    return events_prune()

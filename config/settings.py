@@ -321,6 +321,9 @@ MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 5)
 # Finished messages older than this many days are deleted (their counts stay on their
 # run); 0 keeps them for ever.
 MESSAGING_RETENTION_DAYS = env_int("MESSAGING_RETENTION_DAYS", 90)
+# Behavioural events (/api/events) older than this many days are deleted; event flows
+# count occurrences among the events kept. 0 keeps them for ever.
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 90)
 # A send task that has been sending this long hands the rest of its chunk to a new
 # task (slow providers, tight rate limits), well inside the task's time limit.
 MESSAGING_TASK_BUDGET_SECONDS = env_int(

@@ -59,6 +59,12 @@ SYSTEM_TICKS: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # Behavioural events older than EVENTS_RETENTION_DAYS.
+    "system: prune old events": {
+        "task": "audiences.tasks.prune_events",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     # Imports whose worker was lost (audiences.importing.sweep).
     "system: sweep imports": {
         "task": "audiences.tasks.sweep_imports",

@@ -21,6 +21,7 @@ from config.object_actions import ObjectActionsMixin
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 
+from .admin_events import EVENT_FIELDS, FlowEventConditionInline
 from .forms import FIELD_GROUPS, FlowStepForm, FlowStepFormSet, group_kinds
 from .models import Flow, FlowStep, FlowVersion, Journey
 from .preview import preview_context
@@ -111,7 +112,7 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
         (
             "Trigger settings",
             {
-                "fields": ["event_name", "audience_group", "audience_every"],
+                "fields": [*EVENT_FIELDS, "audience_group", "audience_every"],
                 "description": "Only for behavioural-event and audience flows; a "
                 "Manual flow is started by the campaigns that choose it.",
             },
@@ -120,7 +121,7 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     ]
     autocomplete_fields = ["audience_group"]
     actions = ["publish_selected"]
-    inlines = [FlowStepInline, FlowVersionInline]
+    inlines = [FlowStepInline, FlowEventConditionInline, FlowVersionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
         # The status badge reads the current version, whose name reads its flow.

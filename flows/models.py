@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from audiences.models import GroupRule
@@ -47,6 +48,24 @@ class Flow(models.Model):
         blank=True,
         help_text="Behavioural-event flows: the event (as reported to /api/events) "
         "that puts a contact on the flow, e.g. cart_abandoned.",
+    )
+    event_occurrence = models.PositiveSmallIntegerField(
+        "on occurrence",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Behavioural-event flows: enter only on exactly this occurrence of "
+        "the event (counting those matching the event conditions below, within the "
+        "days set next), e.g. 3 for the third time; empty: every time.",
+    )
+    event_within = models.PositiveSmallIntegerField(
+        "within days",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Behavioural-event flows: count occurrences in this many days up to "
+        "the event, e.g. 7; empty: every stored event (events are kept "
+        "EVENTS_RETENTION_DAYS).",
     )
     audience_group = models.ForeignKey(
         "audiences.AudienceGroup",
@@ -266,7 +285,16 @@ class FlowVersion(models.Model):
         return f"{self.flow} v{self.number}"
 
 
-# Journeys and cohorts live in their own module; Django finds them here.
+# Journeys and cohorts, and the conditions of event flows on the event's
+# properties, live in their own modules; Django finds them here.
+from .event_rules import FlowEventCondition  # noqa: E402
 from .journeys import Cohort, Journey  # noqa: E402
 
-__all__ = ["Cohort", "Flow", "FlowStep", "FlowVersion", "Journey"]
+__all__ = [
+    "Cohort",
+    "Flow",
+    "FlowEventCondition",
+    "FlowStep",
+    "FlowVersion",
+    "Journey",
+]

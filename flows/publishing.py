@@ -14,6 +14,7 @@ from messaging.models import Channel
 
 from .cohorts import cohorts_end
 from .conditions import branch_condition
+from .event_match import event_rule_problems
 from .graph import graph_problems
 from .models import Cohort, Flow, FlowStep, FlowVersion
 from .reply_tests import reply_step_problems
@@ -106,6 +107,7 @@ def flow_problems(flow: Flow) -> list[str]:
     problems.extend(graph_problems([snapshot(step) for step in steps]))
     if flow.trigger == Flow.Trigger.EVENT and not flow.event_name.strip():
         problems.append("A behavioural-event flow needs the event name it waits for.")
+    problems.extend(event_rule_problems(flow))
     if flow.trigger == Flow.Trigger.AUDIENCE and (
         flow.audience_group_id is None or not flow.audience_every
     ):

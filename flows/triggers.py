@@ -12,13 +12,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from audiences.events import event_store
 from audiences.models import Contact
 
 from .channels import FlowNotRunnable
 from .cohorts import entries_cohort
 from .engine import journeys_enter
+from .event_match import event_verdict
 from .models import Flow, FlowVersion
 
 logger = logging.getLogger(__name__)
@@ -26,9 +29,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class EventOutcome:
-    flows: list[str]
-    entered: int
-    refused: dict[str, str] = field(default_factory=dict)
+    flows: list[str]  # the published flows waiting for the event
+    entered: int  # journeys started
+    stored: bool = True  # False: the event id was stored before, the event once
+    entered_flows: list[str] = field(default_factory=list)
+    passed_over: dict[str, str] = field(default_factory=dict)  # flow: why not
+    refused: dict[str, str] = field(default_factory=dict)  # flow: why it cannot run
 
 
 def event_record(
@@ -37,33 +43,63 @@ def event_record(
     event: str,
     event_id: str,
     properties: dict[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> EventOutcome:
-    """Put ``contact`` on every published flow waiting for ``event``; an event id
-    seen before by a flow puts nobody on it again. The event's properties go with
-    the journey, for the flow's templates."""
+    """Store the event (once per id: audiences.events) and put ``contact`` on every
+    published flow waiting for ``event`` whose conditions and occurrence it meets
+    (flows.event_match). An event id seen before by a flow puts nobody on it again.
+    The stored event's properties go with the journey, for the flow's templates.
+
+    Raises audiences.events.EventRefused when the event cannot be stored.
+    """
+    now = now or timezone.now()
     flows = Flow.objects.filter(
         status=Flow.Status.PUBLISHED,
         trigger=Flow.Trigger.EVENT,
         event_name=event,
         current_version__isnull=False,
     ).select_related("current_version")
-    entered = 0
-    names = []
-    refused: dict[str, str] = {}
-    for flow in flows:
-        names.append(flow.name)
-        try:
-            entered += journeys_enter(
-                cohort=entries_cohort(_version(flow)),
-                contacts=Contact.objects.filter(pk=contact.pk),
-                entry_key=f"event:{event_id}",
-                context=properties,
+    with transaction.atomic():
+        # Holds the contact's row: its events are stored and counted in turn.
+        stored, created = event_store(
+            contact_id=contact.pk,
+            name=event,
+            event_id=event_id,
+            properties=properties,
+            occurred_at=occurred_at,
+            now=now,
+        )
+        outcome = EventOutcome(flows=[], entered=0, stored=created)
+        for flow in flows.prefetch_related("event_conditions"):
+            outcome.flows.append(flow.name)
+            verdict = event_verdict(
+                flow=flow, event=stored, conditions=list(flow.event_conditions.all())
             )
-        except FlowNotRunnable as exc:
-            # One broken flow does not keep the contact off the others.
-            logger.error("event %s: flow %s cannot run: %s", event_id, flow.pk, exc)
-            refused[flow.name] = str(exc)
-    return EventOutcome(flows=names, entered=entered, refused=refused)
+            if not verdict.enters:
+                outcome.passed_over[flow.name] = verdict.reason
+                continue
+            try:
+                entered = journeys_enter(
+                    cohort=entries_cohort(_version(flow)),
+                    contacts=Contact.objects.filter(pk=contact.pk),
+                    entry_key=f"event:{event_id}",
+                    context=stored.properties,
+                    now=now,
+                )
+            except FlowNotRunnable as exc:
+                # One broken flow does not keep the contact off the others.
+                logger.error("event %s: flow %s cannot run: %s", event_id, flow.pk, exc)
+                outcome.refused[flow.name] = str(exc)
+                continue
+            if entered:
+                outcome.entered += entered
+                outcome.entered_flows.append(flow.name)
+            else:
+                outcome.passed_over[flow.name] = (
+                    f"already entered for the event id {event_id}"
+                )
+    return outcome
 
 
 def _version(flow: Flow) -> FlowVersion:

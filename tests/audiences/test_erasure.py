@@ -63,7 +63,7 @@ def test_an_operator_deletes_a_contact_a_campaign_reached(
     assert Message.objects.count() == len(PHONES) - 1
     entry = AuditEntry.objects.get(action="delete")
     assert entry.actor == operator
-    assert entry.note == "with its 1 messages, 1 journeys, 1 memberships"
+    assert entry.note == "with its 0 events, 1 messages, 1 journeys, 1 memberships"
 
 
 @pytest.mark.django_db

@@ -41,6 +41,8 @@ def flow_form(name: str, steps: list[dict[str, Any]], **fields: Any) -> dict[str
         "steps-INITIAL_FORMS": 0,
         "versions-TOTAL_FORMS": 0,
         "versions-INITIAL_FORMS": 0,
+        "event_conditions-TOTAL_FORMS": 0,
+        "event_conditions-INITIAL_FORMS": 0,
         **fields,
     }
     for index, step in enumerate(steps):

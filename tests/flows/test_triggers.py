@@ -72,10 +72,13 @@ def test_an_event_puts_the_contact_on_its_flow_once_per_event_id(
         "event": "cart_abandoned",
         "id": "evt-1",
         "contact": "+525500998877",
+        "stored": True,
         "flows": [flow.name],
         "entered": 1,
+        "entered_flows": [flow.name],
     }
     assert again.json()["entered"] == 0
+    assert again.json()["stored"] is False
     journey = Journey.objects.get(contact=contact)
     assert journey.cohort.for_entries  # entered without a campaign run
     assert journey.context == {"cart": "A-17"}
