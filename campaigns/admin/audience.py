@@ -1,0 +1,36 @@
+"""Count recipients on the campaign form: whom the targeting chosen, not saved yet,
+goes to."""
+
+from typing import Any
+
+from audiences.rules import RuleError
+from audiences.targeting import Condition
+
+from ..models import CampaignRule
+from ..targeting import targeting_count
+
+
+def form_audience_count(form: Any, formsets: list[Any]) -> str:
+    """ "Goes to 12,408 contacts; 312 opted out are skipped." for a campaign form and
+    its conditions' formset as validated, or what keeps them from being counted."""
+    if form.errors or not all(formset.is_valid() for formset in formsets):
+        return "Correct the errors below to count the recipients."
+    data = form.cleaned_data
+    rules = [
+        Condition(row["field"], row["op"], row["value"])
+        for formset in formsets
+        if formset.model is CampaignRule
+        for row in formset.cleaned_data
+        if row and not row.get("DELETE")
+    ]
+    try:
+        counted = targeting_count(
+            group=data["group"],
+            also_groups=data.get("also_groups") or (),
+            excluded_groups=data.get("excluded_groups") or (),
+            rules=rules,
+            match=data.get("match") or "all",
+        )
+    except RuleError as exc:  # a dynamic group's rule gone bad since it was saved
+        return f"The groups cannot be counted: {exc.message}"
+    return str(counted)
