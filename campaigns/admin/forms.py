@@ -162,8 +162,8 @@ class BulkMessageForm(forms.Form):
     group = forms.ModelChoiceField(
         queryset=AudienceGroup.objects.all(),
         widget=AutocompleteSelect(Campaign._meta.get_field("group"), admin.site),
-        help_text="Every contact of the group gets the message (opted-out ones are "
-        "skipped).",
+        help_text="Every contact of the group gets the message, with those of the "
+        "groups below (opted-out ones are skipped, each contact gets it once).",
     )
     also_groups = _groups_field("also_groups")
     excluded_groups = _groups_field("excluded_groups")
