@@ -7,8 +7,10 @@ memberships, dynamic groups through their own conditions, exclusions through NOT
 EXISTS. Each contact comes once, however many of the groups it is in.
 """
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import reduce
 
 from django.db.models import Count, Exists, OuterRef, Q
 
@@ -52,28 +54,26 @@ class AudienceCount:
         return text + "."
 
 
-def _in_any(groups: Iterable[AudienceGroup]) -> Q | None:
-    """A contact is in at least one of ``groups``: a listed member of a static one,
-    or matching a dynamic one's rules (raises RuleError for a rule gone bad). None
-    when no group can have a member."""
-    listed = []
-    conditions = []
+def _listed_in(groups: list[int]) -> Q:
+    """A listed member of one of these static groups."""
+    members = Membership.objects.filter(contact=OuterRef("pk"), group__in=groups)
+    return Q(Exists(members))
+
+
+def _split(groups: Iterable[AudienceGroup]) -> tuple[list[int], Q | None]:
+    """The static groups' ids, and the dynamic groups' conditions combined with OR
+    (None for none; raises RuleError for a rule gone bad)."""
+    listed: list[int] = []
+    matching: Q | None = None
     for group in groups:
-        if group.kind == AudienceGroup.Kind.DYNAMIC:
-            rules = list(group.rules.all())
-            if rules:  # a dynamic group without rules has no members
-                conditions.append(group_condition(rules, group.match))
-        else:
+        if group.kind != AudienceGroup.Kind.DYNAMIC:
             listed.append(group.pk)
-    if listed:
-        members = Membership.objects.filter(contact=OuterRef("pk"), group__in=listed)
-        conditions.append(Q(Exists(members)))
-    if not conditions:
-        return None
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined |= condition
-    return combined
+            continue
+        rules = list(group.rules.all())
+        if rules:  # a dynamic group without rules has no members
+            condition = group_condition(rules, group.match)
+            matching = condition if matching is None else matching | condition
+    return listed, matching
 
 
 def audience_select(
@@ -87,12 +87,20 @@ def audience_select(
     (all of them, or any for ``match`` "any"; no rules: no condition). Opted-out
     contacts included: a run skips them, a count says how many. One query; raises
     RuleError naming what is wrong with a rule."""
-    selected = _in_any(groups) or NOBODY
-    left_out = _in_any(excluded)
-    if left_out is not None:
-        # NOT EXISTS rather than NOT (condition): a custom-data key a contact lacks
-        # makes the condition NULL, and NOT NULL would drop the contact too.
-        selected &= ~Q(Exists(Contact.objects.filter(left_out, pk=OuterRef("pk"))))
+    listed, matching = _split(groups)
+    parts = [_listed_in(listed)] if listed else []
+    if matching is not None:
+        parts.append(matching)
+    selected = reduce(operator.or_, parts) if parts else NOBODY
+    listed_out, matching_out = _split(excluded)
+    # Top-level NOT EXISTS: the database reads them as anti-joins.
+    if listed_out:
+        selected &= ~_listed_in(listed_out)
+    if matching_out is not None:
+        # Not NOT (condition): a custom-data key a contact lacks makes the
+        # condition NULL, and NOT NULL would leave the contact out too.
+        same = Contact.objects.filter(matching_out, pk=OuterRef("pk"))
+        selected &= ~Q(Exists(same))
     rules = list(rules)
     if rules:
         selected &= group_condition(rules, match)
