@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from audiences.models import AudienceGroup, ContactQuerySet
 from audiences.rules import Rule, RuleError, rule_condition
 from audiences.targeting import AudienceCount, audience_count, audience_select
+from base.audit import audit_record
 
 from .models import Campaign, CampaignRule
 
@@ -83,6 +84,29 @@ def campaign_target(
         CampaignRule.objects.bulk_create(
             CampaignRule(campaign=campaign, field=r.field, op=r.op, value=r.value)
             for r in rules
+        )
+
+
+def campaign_conditions_set(
+    *, campaign: Campaign, rules: Sequence[Rule], actor: Any = None
+) -> None:
+    """Replace the conditions of a pending or suspended campaign (the admin's
+    inline rows), recorded in the audit trail; raises ValidationError otherwise."""
+    current = Campaign.objects.get(pk=campaign.pk)
+    if not current.is_editable:
+        raise ValidationError(
+            f"Campaign {current.name!r} is {current.get_status_display()}; only "
+            "pending or suspended campaigns can be modified."
+        )
+    before = [str(rule) for rule in current.rules.all()]
+    campaign_target(campaign=current, rules=rules)
+    after = [str(rule) for rule in current.rules.all()]
+    if before != after:
+        audit_record(
+            action="change",
+            target=current,
+            changes={"rules": [before, after]},
+            actor=actor,
         )
 
 

@@ -10,6 +10,16 @@ from ..models import CampaignRule
 from ..targeting import targeting_count
 
 
+def rule_conditions(formset: Any) -> list[Condition]:
+    """The conditions of a valid formset of CampaignRule rows, deleted and empty
+    rows left out."""
+    return [
+        Condition(row["field"], row["op"], row["value"])
+        for row in formset.cleaned_data
+        if row and not row.get("DELETE")
+    ]
+
+
 def form_audience_count(form: Any, formsets: list[Any]) -> str:
     """ "Goes to 12,408 contacts; 312 opted out are skipped." for a campaign form and
     its conditions' formset as validated, or what keeps them from being counted."""
@@ -17,11 +27,10 @@ def form_audience_count(form: Any, formsets: list[Any]) -> str:
         return "Correct the errors below to count the recipients."
     data = form.cleaned_data
     rules = [
-        Condition(row["field"], row["op"], row["value"])
+        rule
         for formset in formsets
         if formset.model is CampaignRule
-        for row in formset.cleaned_data
-        if row and not row.get("DELETE")
+        for rule in rule_conditions(formset)
     ]
     try:
         counted = targeting_count(

@@ -26,9 +26,13 @@ from ..lifecycle import (
 from ..models import Campaign, CampaignEvent, CampaignRule, CampaignRun
 from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
-from ..targeting import campaign_audience_count, targeting_text
+from ..targeting import (
+    campaign_audience_count,
+    campaign_conditions_set,
+    targeting_text,
+)
 from .actions import delete_selected, end_selected, suspend_selected
-from .audience import form_audience_count
+from .audience import form_audience_count, rule_conditions
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
 from .monitor import monitor_html
 from .views import CampaignViewsMixin, refusal_reason
@@ -290,6 +294,17 @@ class CampaignAdmin(CampaignViewsMixin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
         self.message_user(request, str(campaign_audience_count(form.instance)))
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not CampaignRule:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # what the change message lists; written below
+        campaign_conditions_set(
+            campaign=form.instance, rules=rule_conditions(formset), actor=request.user
+        )
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any

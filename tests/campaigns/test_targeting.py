@@ -233,6 +233,8 @@ def test_the_campaign_form_counts_before_saving_then_saves_the_targeting(
     assert campaign.rules.count() == 2
     told = [str(m) for m in get_messages(saved.wsgi_request)]
     assert "Goes to 4 contacts; 1 opted out is skipped." in told
+    audited = [entry.changes.get("rules") for entry in AuditEntry.objects.all()]
+    assert [[], ["MONTO is greater than 1000", "NAME contains VIP"]] in audited
     change = admin_client.get(
         reverse("admin:campaigns_campaign_change", args=[campaign.pk])
     ).content.decode()
@@ -241,6 +243,25 @@ def test_the_campaign_form_counts_before_saving_then_saves_the_targeting(
         reverse("admin:campaigns_campaign_changelist")
     ).content.decode()
     assert "+ CDMX − Bloqueados, any of 2 conditions" in listed
+
+    # Modified: one condition deleted, the other changed; ALL instead of ANY.
+    rules = list(campaign.rules.all())
+    edit = campaign_post(audience, make_flow, match="all")
+    edit["flow"] = campaign.flow_id
+    edit.update({"rules-INITIAL_FORMS": 2, "rules-0-id": rules[0].pk})
+    edit.update({"rules-1-id": rules[1].pk, "rules-1-DELETE": "on"})
+    edit.update({"rules-0-value": "2500", "rules-0-op": "lt"})
+    changed = admin_client.post(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]), edit
+    )
+    assert changed.status_code == 302, changed.content.decode()[-3000:]
+    campaign.refresh_from_db()
+    assert campaign.match == "all"
+    assert [str(rule) for rule in campaign.rules.all()] == ["MONTO is less than 2500"]
+    # rich, vip, both and poor; gone has 3000, no_amount no MONTO at all.
+    assert set(campaign_audience(campaign).values_list("phone", flat=True)) == phones(
+        "rich", "vip", "both", "poor"
+    )
 
 
 @pytest.mark.parametrize(
