@@ -247,6 +247,7 @@ class ConditionForm(forms.Form):
         label="condition",
         choices=[("", "---------"), *GroupRule.Op.choices],
         required=False,
+        help_text="How the field is compared; each kind of field allows its own.",
     )
     value = forms.CharField(
         max_length=200,
@@ -274,7 +275,9 @@ class ConditionForm(forms.Form):
         )
 
 
-ConditionFormSet = forms.formset_factory(ConditionForm, extra=3, max_num=20)
+ConditionFormSet = forms.formset_factory(
+    ConditionForm, extra=3, max_num=20, validate_max=True
+)
 
 
 def conditions_of(formset: Any) -> list[Condition]:
