@@ -405,3 +405,20 @@ def test_the_api_lists_the_extra_and_excluded_groups(
     assert [g["name"] for g in found["excluded_groups"]] == ["Bloqueados"]
     assert found["match"] == "any"
     assert found["conditions"][0] == {"field": "MONTO", "op": "gt", "value": "1000"}
+
+
+def test_a_campaign_in_progress_shows_its_targeting_read_only(
+    admin_client: Client, audience: dict[str, Any], make_campaign: Any
+) -> None:
+    campaign = make_campaign(started=True, **targeted(audience))
+    campaign_tick(campaign_id=campaign.pk, now=timezone.now())
+
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    ).content.decode()
+
+    assert 'name="_save"' not in page
+    assert 'name="_count"' not in page
+    assert "CDMX" in page and "Bloqueados" in page
+    assert "is greater than" in page  # its conditions, read-only rows
+    assert "Goes to 4 contacts; 1 opted out is skipped." in page
