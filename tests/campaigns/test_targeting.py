@@ -422,3 +422,30 @@ def test_a_campaign_in_progress_shows_its_targeting_read_only(
     assert "CDMX" in page and "Bloqueados" in page
     assert "is greater than" in page  # its conditions, read-only rows
     assert "Goes to 4 contacts; 1 opted out is skipped." in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_campaigns_keep_their_one_group_through_the_migration(
+    make_campaign: Any,
+) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    campaign = make_campaign()
+    members = set(campaign.group.members().values_list("pk", flat=True))
+    graph = MigrationExecutor(connection).loader.graph
+    (targeting,) = [
+        key for key in graph.nodes if key[0] == "campaigns" and "targeting" in key[1]
+    ]
+    before = sorted(p for p in graph.node_map[targeting].parents if p[0] == "campaigns")
+    try:
+        MigrationExecutor(connection).migrate(before)
+        MigrationExecutor(connection).migrate(graph.leaf_nodes())
+
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        assert campaign.match == "all"
+        assert not campaign.also_groups.exists()
+        assert not campaign.rules.exists()
+        assert set(campaign_audience(campaign).values_list("pk", flat=True)) == members
+    finally:
+        MigrationExecutor(connection).migrate(graph.leaf_nodes())
