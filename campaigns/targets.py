@@ -24,9 +24,11 @@ class CampaignAlsoGroup(models.Model):
                 fields=["campaign", "group"], name="campaign_also_group_once"
             )
         ]
+        # As a group's delete page names it: the campaign that keeps it.
+        verbose_name = "campaign also sent to the group"
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} also to {self.group_id}"
+        return str(self.campaign)
 
 
 class CampaignExcludedGroup(models.Model):
@@ -44,9 +46,10 @@ class CampaignExcludedGroup(models.Model):
                 fields=["campaign", "group"], name="campaign_excluded_group_once"
             )
         ]
+        verbose_name = "campaign excluding the group"
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} not to {self.group_id}"
+        return str(self.campaign)
 
 
 class CampaignRule(models.Model):

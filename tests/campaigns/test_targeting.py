@@ -449,3 +449,15 @@ def test_existing_campaigns_keep_their_one_group_through_the_migration(
         assert set(campaign_audience(campaign).values_list("pk", flat=True)) == members
     finally:
         MigrationExecutor(connection).migrate(graph.leaf_nodes())
+
+
+def test_the_delete_page_of_an_excluded_group_names_the_campaign_keeping_it(
+    admin_client: Client, audience: dict[str, Any], make_campaign: Any
+) -> None:
+    make_campaign(name="Buen Fin", **targeted(audience))
+    url = reverse("admin:audiences_audiencegroup_delete", args=[audience["blocked"].pk])
+
+    page = admin_client.post(url, {"post": "yes"}).content.decode()
+
+    assert "Campaign excluding the group: Buen Fin" in page
+    assert AudienceGroup.objects.filter(pk=audience["blocked"].pk).exists()
