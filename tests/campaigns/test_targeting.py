@@ -419,7 +419,8 @@ def test_a_campaign_in_progress_shows_its_targeting_read_only(
 
     assert 'name="_save"' not in page
     assert 'name="_count"' not in page
-    assert "CDMX" in page and "Bloqueados" in page
+    assert "CDMX" in page
+    assert "Bloqueados" in page
     assert "is greater than" in page  # its conditions, read-only rows
     assert "Goes to 4 contacts; 1 opted out is skipped." in page
 
