@@ -128,9 +128,9 @@ def campaigns(request: HttpRequest) -> JsonResponse:
         return error(403, "This user may not view campaigns.")
     found = CampaignFilter(
         request.GET,
-        queryset=Campaign.objects.select_related("flow", "group").order_by(
-            "-start_at", "pk"
-        ),
+        queryset=Campaign.objects.select_related("flow", "group")
+        .prefetch_related("also_groups", "excluded_groups", "rules")
+        .order_by("-start_at", "pk"),
     )
     if not found.is_valid():
         return error(
@@ -159,6 +159,18 @@ def _campaign_json(campaign: Any) -> dict[str, Any]:
         "status_label": campaign.get_status_display(),
         "flow": {"id": campaign.flow_id, "name": campaign.flow.name},
         "group": {"id": campaign.group_id, "name": campaign.group.name},
+        # Beyond its first group: more groups, groups left out, conditions.
+        "also_groups": [
+            {"id": g.pk, "name": g.name} for g in campaign.also_groups.all()
+        ],
+        "excluded_groups": [
+            {"id": g.pk, "name": g.name} for g in campaign.excluded_groups.all()
+        ],
+        "match": campaign.match,
+        "conditions": [
+            {"field": r.field, "op": r.op, "value": r.value}
+            for r in campaign.rules.all()
+        ],
         "schedule": campaign.schedule,
         "start_at": campaign.start_at.isoformat(),
         "end_at": campaign.end_at.isoformat(),

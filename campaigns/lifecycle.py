@@ -23,6 +23,7 @@ from messaging.outbox import UNSENT, batches_restate
 from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
+from .targeting import campaign_target, targeting_pop, targeting_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ EDITABLE_FIELDS = (
     "description",
     "flow",
     "group",
+    "match",
     "start_at",
     "end_at",
     "schedule",
@@ -127,21 +129,27 @@ def _pin_flow_version(campaign: Campaign) -> None:
     campaign.flow_version = version
 
 
+def _snapshot(campaign: Campaign) -> dict[str, Any]:
+    return snapshot(campaign, EDITABLE_FIELDS) | targeting_snapshot(campaign)
+
+
 def campaign_create(*, actor: Actor = None, **fields: Any) -> Campaign:
-    """Validate (Campaign.clean), save a pending campaign and create its beat
-    schedule."""
+    """Validate (Campaign.clean), save a pending campaign with its targeting
+    (campaigns.targeting.TARGETING) and create its beat schedule."""
+    targeting = targeting_pop(fields)
     campaign = Campaign(**fields)
     campaign.full_clean(exclude=["flow_version"])
     _pin_flow_version(campaign)
     with transaction.atomic():
         campaign.save()
+        campaign_target(campaign=campaign, **targeting)
         _record(
             campaign, CampaignStatus.PENDING, CampaignStatus.PENDING, actor, "created"
         )
         audit_record(
             action="create",
             target=campaign,
-            changes=changes_between({}, snapshot(campaign, EDITABLE_FIELDS)),
+            changes=changes_between({}, _snapshot(campaign)),
             actor=actor,
         )
         campaign_sync_schedule(campaign=campaign)
@@ -159,12 +167,13 @@ def campaign_update(
             f"Campaign {current.name!r} is {current.get_status_display()}; "
             "only pending or suspended campaigns can be modified."
         )
+    targeting = targeting_pop(fields)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise CampaignRefused(
             f"These fields cannot be changed: {', '.join(sorted(unknown))}."
         )
-    before = snapshot(current, EDITABLE_FIELDS)
+    before = _snapshot(current)
     for name, value in fields.items():
         setattr(campaign, name, value)
     campaign.status = current.status
@@ -181,7 +190,8 @@ def campaign_update(
                 f"Campaign {campaign.name!r} changed status meanwhile; "
                 "nothing was saved."
             )
-        changes = changes_between(before, snapshot(campaign, EDITABLE_FIELDS))
+        campaign_target(campaign=campaign, **targeting)
+        changes = changes_between(before, _snapshot(campaign))
         if changes:
             audit_record(action="change", target=campaign, changes=changes, actor=actor)
         if set(changes) & set(SENT_AS):

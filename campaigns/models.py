@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from audiences.models import AudienceGroup
 from messaging.models import Channel, default_timezone
 from messaging.windows import (
     Window,
@@ -12,6 +13,11 @@ from messaging.windows import (
     windows_meet,
     windows_open_at,
 )
+
+# Defined beside the targeting they describe; the app's models are all found here.
+from .targets import CampaignAlsoGroup as CampaignAlsoGroup
+from .targets import CampaignExcludedGroup as CampaignExcludedGroup
+from .targets import CampaignRule as CampaignRule
 
 
 class CampaignStatus(models.TextChoices):
@@ -74,6 +80,33 @@ class Campaign(models.Model):
         on_delete=models.PROTECT,
         related_name="campaigns",
         verbose_name="associated group",
+        help_text="The group the campaign goes to; more groups, excluded groups and "
+        "conditions below narrow or widen it.",
+    )
+    also_groups = models.ManyToManyField(
+        "audiences.AudienceGroup",
+        through="campaigns.CampaignAlsoGroup",
+        related_name="+",
+        blank=True,
+        verbose_name="also to groups",
+        help_text="More groups whose contacts get it too; a contact in several "
+        "groups gets it once.",
+    )
+    excluded_groups = models.ManyToManyField(
+        "audiences.AudienceGroup",
+        through="campaigns.CampaignExcludedGroup",
+        related_name="+",
+        blank=True,
+        verbose_name="except groups",
+        help_text="Contacts of these groups get nothing, even when in a group above.",
+    )
+    match = models.CharField(
+        "contacts must meet",
+        max_length=3,
+        choices=AudienceGroup.Match.choices,
+        default=AudienceGroup.Match.ALL,
+        help_text="With conditions: whether a contact must meet all of them or any "
+        "one. Without conditions every contact of the groups is sent to.",
     )
     start_at = models.DateTimeField(
         "start",

@@ -22,6 +22,7 @@ from messaging.outbox import UNSENT
 
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus, Schedule
 from .scheduling import next_slot
+from .targeting import campaign_audience
 
 # The period of each repeating plan (a daily plan's day is 23 or 25 hours across a
 # DST change; its slots are counted by date, its period here is only compared).
@@ -311,7 +312,7 @@ def campaign_run_estimate(*, campaign: Campaign) -> RunEstimate | None:
     channels = Channel.objects.filter(pk__in=list(per_channel))
     if not per_channel or not channels:
         return None
-    contacts = campaign.group.members().reachable().count()
+    contacts = campaign_audience(campaign).reachable().count()
     schedule = Schedule(campaign.schedule)
     estimates = []
     for channel in channels:

@@ -29,6 +29,7 @@ from .counting import run_store_counts
 from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
 from .scheduling import TICK_GRACE, slot_for
+from .targeting import campaign_audience
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ def campaign_tick(
 
 def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
     """Open the run's cohort (its batch carries the campaign's sender and active
-    hours) and put the campaign's group on the flow, with the run's counts."""
+    hours) and put the campaign's audience (campaigns.targeting) on the flow, each
+    contact once, with the run's counts."""
     campaign = run.campaign
     run.cohort = cohort_open(
         version=run.flow_version,
@@ -107,7 +109,7 @@ def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
         window=campaign.window,
         tags={"run": run.pk},
     )
-    members = campaign.group.members()
+    members = campaign_audience(campaign)
     moved = journeys_start(cohort=run.cohort, contacts=members, now=now)
     run.recipients = moved.entered
     run.skipped = members.filter(opted_out_at__isnull=False).count()

@@ -23,10 +23,16 @@ from ..lifecycle import (
     campaign_delete,
     campaign_update,
 )
-from ..models import Campaign, CampaignEvent, CampaignRun
+from ..models import Campaign, CampaignEvent, CampaignRule, CampaignRun
 from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
+from ..targeting import (
+    campaign_audience_count,
+    campaign_conditions_set,
+    targeting_text,
+)
 from .actions import delete_selected, end_selected, suspend_selected
+from .audience import form_audience_count, rule_conditions
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
 from .monitor import monitor_html, stall_context
 from .views import CampaignViewsMixin, refusal_reason
@@ -60,6 +66,13 @@ class CampaignEventInline(admin.TabularInline):
         return False
 
 
+class CampaignRuleInline(admin.TabularInline):
+    model = CampaignRule
+    extra = 1
+    fields = ("field", "op", "value")
+    verbose_name_plural = "conditions (optional): only contacts meeting them"
+
+
 @admin.register(Campaign)
 class CampaignAdmin(CampaignViewsMixin):
     form = CampaignForm
@@ -70,6 +83,7 @@ class CampaignAdmin(CampaignViewsMixin):
         "schedule",
         "flow",
         "group",
+        "more_targeting",
     ]
     list_filter = [
         "status",
@@ -86,10 +100,11 @@ class CampaignAdmin(CampaignViewsMixin):
         "flow_version",
         "created_at",
         "updated_at",
+        "audience_now",
         "monitor",
     ]
     actions = [suspend_selected, end_selected, delete_selected]
-    inlines = [CampaignEventInline]
+    inlines = [CampaignRuleInline, CampaignEventInline]
     change_form_template = "admin/campaigns/campaign/change_form.html"
 
     @property
@@ -160,7 +175,18 @@ class CampaignAdmin(CampaignViewsMixin):
             .annotate(
                 _has_runs=Exists(CampaignRun.objects.filter(campaign=OuterRef("pk")))
             )
+            .prefetch_related("also_groups", "excluded_groups", "rules")
         )
+
+    @admin.display(description="also, except, if")
+    def more_targeting(self, campaign: Campaign) -> str:
+        """The targeting beyond the first group: "+ B − C, any of 2 conditions"."""
+        rest = targeting_text(campaign).removeprefix(campaign.group.name)
+        return rest.removeprefix(", ").strip() or "—"
+
+    @admin.display(description="audience now")
+    def audience_now(self, campaign: Campaign) -> str:
+        return str(campaign_audience_count(campaign))
 
     @admin.display(description="start → end", ordering="start_at")
     def period(self, campaign: Campaign) -> str:
@@ -181,7 +207,8 @@ class CampaignAdmin(CampaignViewsMixin):
         return monitor_html(campaign)
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
-        return list(self.inlines) if obj is not None else []
+        # The history only once there is one.
+        return list(self.inlines) if obj is not None else [CampaignRuleInline]
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Campaign | None = None
@@ -235,7 +262,10 @@ class CampaignAdmin(CampaignViewsMixin):
     def save_model(
         self, request: HttpRequest, obj: Campaign, form: forms.ModelForm, change: bool
     ) -> None:
-        values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
+        values = {
+            name: form.cleaned_data[name]
+            for name in (*EDITABLE_FIELDS, "also_groups", "excluded_groups")
+        }
         try:
             if change:
                 campaign_update(campaign=obj, actor=request.user, **values)  # type: ignore[arg-type]
@@ -254,6 +284,38 @@ class CampaignAdmin(CampaignViewsMixin):
         estimate = campaign_run_estimate(campaign=obj)
         if estimate is not None and estimate.warning:
             self.message_user(request, estimate.warning, messages.WARNING)
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        # The groups were saved with the campaign (campaigns.lifecycle); only its
+        # conditions remain, and nothing when the save was refused.
+        if getattr(request, "campaign_refusal", None) is not None:
+            return
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        self.message_user(request, str(campaign_audience_count(form.instance)))
+
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
+        if formset.model is not CampaignRule:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # what the change message lists; written below
+        campaign_conditions_set(
+            campaign=form.instance, rules=rule_conditions(formset), actor=request.user
+        )
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if request.method == "POST" and "_count" in request.POST:
+            context["audience_count"] = form_audience_count(
+                context["adminform"].form,
+                [inline.formset for inline in context["inline_admin_formsets"]],
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         refusal = getattr(request, "campaign_refusal", None)

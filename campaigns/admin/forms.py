@@ -4,12 +4,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
+from django.contrib.admin.widgets import (
+    AdminSplitDateTime,
+    AutocompleteSelect,
+    AutocompleteSelectMultiple,
+)
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
 
-from audiences.models import AudienceGroup
+from audiences.models import AudienceGroup, GroupRule
+from audiences.rules import RuleError, rule_condition
+from audiences.targeting import Condition
 from flows.models import Flow
 from messaging.models import Channel
 from messaging.outbound import http_url
@@ -17,9 +24,11 @@ from messaging.outbound import http_url
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS
 from ..models import Campaign
+from ..targeting import targeting_errors
 
 SENDER = ("sender_name", "reply_to")
 ACTIVE_HOURS = ("active_from", "active_until", "timezone")
+AUDIENCE = ("group", "also_groups", "excluded_groups", "match")
 
 # The campaign form's sections: the optional ones last, each saying what it is for.
 CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
@@ -27,8 +36,20 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
         None,
         {
             "fields": [
-                f for f in EDITABLE_FIELDS if f not in SENDER and f not in ACTIVE_HOURS
+                f
+                for f in EDITABLE_FIELDS
+                if f not in SENDER and f not in ACTIVE_HOURS and f not in AUDIENCE
             ]
+        },
+    ),
+    (
+        "Audience",
+        {
+            "fields": list(AUDIENCE),
+            "description": "Whom the campaign goes to: the contacts of its groups, "
+            "minus those of the excluded groups, meeting the conditions listed "
+            "at the foot of the form (if any). Count recipients shows how many "
+            "before you save.",
         },
     ),
     (
@@ -52,10 +73,27 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
 )
 
 
+def _groups_field(name: str) -> forms.ModelMultipleChoiceField:
+    """A campaign's extra or excluded groups, chosen by typing their names."""
+    field = Campaign._meta.get_field(name)
+    assert isinstance(field, models.ManyToManyField)
+    return forms.ModelMultipleChoiceField(
+        queryset=AudienceGroup.objects.all(),
+        required=False,
+        label=str(field.verbose_name).capitalize(),
+        help_text=field.help_text,
+        widget=AutocompleteSelectMultiple(field, admin.site),
+    )
+
+
 class CampaignForm(forms.ModelForm):
+    # Declared: the admin offers no field for a many-to-many with its own table.
+    also_groups = _groups_field("also_groups")
+    excluded_groups = _groups_field("excluded_groups")
+
     class Meta:
         model = Campaign
-        fields = list(EDITABLE_FIELDS)
+        fields = [*EDITABLE_FIELDS, "also_groups", "excluded_groups"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +116,8 @@ class CampaignForm(forms.ModelForm):
                 "'_blank');}"
                 "else{alert('Choose a flow first.');}return false;",
             )
+        if "match" in self.fields:
+            self.fields["match"].required = False
         if "schedule" in self.fields:
             self.fields["schedule"].help_text += (
                 " A slot that comes while the previous run is still sending is "
@@ -91,8 +131,12 @@ class CampaignForm(forms.ModelForm):
                     name
                 ].help_text += f" Read in {timezone.get_current_timezone_name()}."
 
+    def clean_match(self) -> str:
+        # Left out of a post (a script, a form from before targeting): all.
+        return self.cleaned_data.get("match") or AudienceGroup.Match.ALL
+
     def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk is not None:
             current = Campaign.objects.get(pk=self.instance.pk)
             if not current.is_editable:
@@ -100,7 +144,17 @@ class CampaignForm(forms.ModelForm):
                     f"This campaign is {current.get_status_display()}; only pending or "
                     "suspended campaigns can be modified."
                 )
+        for name, error in targeting_errors(
+            group=cleaned.get("group"),
+            also_groups=cleaned.get("also_groups") or (),
+            excluded_groups=cleaned.get("excluded_groups") or (),
+        ).items():
+            self.add_error(name, error)
         return cleaned
+
+    def is_valid(self) -> bool:
+        # Count recipients: checked as for saving, then shown again, not saved.
+        return super().is_valid() and "_count" not in self.data
 
 
 class BulkMessageForm(forms.Form):
@@ -108,8 +162,17 @@ class BulkMessageForm(forms.Form):
     group = forms.ModelChoiceField(
         queryset=AudienceGroup.objects.all(),
         widget=AutocompleteSelect(Campaign._meta.get_field("group"), admin.site),
-        help_text="Every contact of the group gets the message (opted-out ones are "
-        "skipped).",
+        help_text="Every contact of the group gets the message, with those of the "
+        "groups below (opted-out ones are skipped, each contact gets it once).",
+    )
+    also_groups = _groups_field("also_groups")
+    excluded_groups = _groups_field("excluded_groups")
+    match = forms.ChoiceField(
+        label="Contacts must meet",
+        choices=AudienceGroup.Match.choices,
+        initial=AudienceGroup.Match.ALL,
+        widget=forms.RadioSelect,
+        help_text="With conditions (below): all of them, or any one.",
     )
     channel = forms.ModelChoiceField(queryset=Channel.objects.filter(enabled=True))
     body = forms.CharField(
@@ -144,9 +207,23 @@ class BulkMessageForm(forms.Form):
             raise ValidationError("The send time must be later than now.")
         return value
 
-    def bulk_message(self) -> BulkMessage:
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean() or {}
+        for name, error in targeting_errors(
+            group=cleaned.get("group"),
+            also_groups=cleaned.get("also_groups") or (),
+            excluded_groups=cleaned.get("excluded_groups") or (),
+        ).items():
+            self.add_error(name, error)
+        return cleaned
+
+    def bulk_message(self, conditions: list[Condition]) -> BulkMessage:
         data = self.cleaned_data
         return BulkMessage(
+            also_groups=list(data["also_groups"]),
+            excluded_groups=list(data["excluded_groups"]),
+            match=data["match"],
+            rules=conditions,
             name=data["name"],
             group=data["group"],
             channel=data["channel"],
@@ -156,6 +233,57 @@ class BulkMessageForm(forms.Form):
             reply_to=data["reply_to"],
             send_at=data["send_at"],
         )
+
+
+class ConditionForm(forms.Form):
+    """One condition of a bulk message's targeting, checked as a dynamic group's."""
+
+    field = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text=GroupRule._meta.get_field("field").help_text,
+    )
+    op = forms.ChoiceField(
+        label="condition",
+        choices=[("", "---------"), *GroupRule.Op.choices],
+        required=False,
+        help_text="How the field is compared; each kind of field allows its own.",
+    )
+    value = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text=GroupRule._meta.get_field("value").help_text,
+    )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        condition = self.condition()
+        if condition is not None:
+            try:
+                rule_condition(condition)
+            except RuleError as exc:
+                self.add_error(exc.field, exc.message)
+        return cleaned
+
+    def condition(self) -> Condition | None:
+        """The condition given, or None for a row left empty."""
+        data = getattr(self, "cleaned_data", {})
+        if not (data.get("field") or data.get("op") or data.get("value")):
+            return None
+        return Condition(
+            data.get("field", ""), data.get("op", ""), data.get("value", "")
+        )
+
+
+ConditionFormSet = forms.formset_factory(
+    ConditionForm, extra=3, max_num=20, validate_max=True
+)
+
+
+def conditions_of(formset: Any) -> list[Condition]:
+    """The conditions of a valid ConditionFormSet, its empty rows left out."""
+    found = (form.condition() for form in formset.forms)
+    return [condition for condition in found if condition is not None]
 
 
 class ResumeForm(forms.Form):

@@ -19,7 +19,7 @@ from ..bulk import bulk_message_create, bulk_message_preview
 from ..lifecycle import CampaignRefused, campaign_end, campaign_resume, campaign_suspend
 from ..models import Campaign
 from ..selectors import campaign_finish_summary
-from .forms import BulkMessageForm, ResumeForm
+from .forms import BulkMessageForm, ConditionFormSet, ResumeForm, conditions_of
 
 
 def confirm_page(
@@ -196,10 +196,12 @@ class CampaignViewsMixin(ObjectActionsMixin):
             and request.user.has_perms(["flows.add_flow", "flows.publish_flow"])
         ):
             raise PermissionDenied
-        form = BulkMessageForm(request.POST if request.method == "POST" else None)
+        data = request.POST if request.method == "POST" else None
+        form = BulkMessageForm(data)
+        conditions = ConditionFormSet(data, prefix="conditions")
         preview = None
-        if request.method == "POST" and form.is_valid():
-            message = form.bulk_message()
+        if data is not None and all([form.is_valid(), conditions.is_valid()]):
+            message = form.bulk_message(conditions_of(conditions))
             if "_send" in request.POST:
                 try:
                     campaign = bulk_message_create(message=message, actor=request.user)  # type: ignore[arg-type]
@@ -208,7 +210,7 @@ class CampaignViewsMixin(ObjectActionsMixin):
                 else:
                     self.message_user(
                         request,
-                        f"Bulk message {campaign.name!r} goes to {campaign.group.name} "
+                        f"Bulk message {campaign.name!r} goes to {message.targets} "
                         f"at {timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
                     )
                     return HttpResponseRedirect(
@@ -223,6 +225,7 @@ class CampaignViewsMixin(ObjectActionsMixin):
                 "opts": self.opts,
                 "title": "Send a bulk message",
                 "form": form,
+                "conditions": conditions,
                 "preview": preview,
             },
         )

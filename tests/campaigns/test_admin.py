@@ -34,7 +34,7 @@ def form_data(campaign_fields: dict[str, Any]) -> dict[str, Any]:
         "description": "",
         **campaign_fields,
     }
-    for prefix in ("runs", "events"):
+    for prefix in ("runs", "events", "rules"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     return data
 

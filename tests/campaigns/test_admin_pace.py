@@ -149,4 +149,8 @@ def test_saving_a_plan_the_group_cannot_keep_up_with_warns(
         data,
         follow=True,
     )
-    assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["success"]
+    # Saved, told whom it goes to (campaigns.targeting), and nothing to warn of.
+    assert [m.level_tag for m in get_messages(response.wsgi_request)] == [
+        "info",
+        "success",
+    ]

@@ -1,0 +1,45 @@
+"""Count recipients on the campaign form: whom the targeting chosen, not saved yet,
+goes to."""
+
+from typing import Any
+
+from audiences.rules import RuleError
+from audiences.targeting import Condition
+
+from ..models import CampaignRule
+from ..targeting import targeting_count
+
+
+def rule_conditions(formset: Any) -> list[Condition]:
+    """The conditions of a valid formset of CampaignRule rows, deleted and empty
+    rows left out."""
+    return [
+        Condition(row["field"], row["op"], row["value"])
+        for row in formset.cleaned_data
+        if row and not row.get("DELETE")
+    ]
+
+
+def form_audience_count(form: Any, formsets: list[Any]) -> str:
+    """ "Goes to 12,408 contacts; 312 opted out are skipped." for a campaign form and
+    its conditions' formset as validated, or what keeps them from being counted."""
+    if form.errors or not all(formset.is_valid() for formset in formsets):
+        return "Correct the errors below to count the recipients."
+    data = form.cleaned_data
+    rules = [
+        rule
+        for formset in formsets
+        if formset.model is CampaignRule
+        for rule in rule_conditions(formset)
+    ]
+    try:
+        counted = targeting_count(
+            group=data["group"],
+            also_groups=data.get("also_groups") or (),
+            excluded_groups=data.get("excluded_groups") or (),
+            rules=rules,
+            match=data.get("match") or "all",
+        )
+    except RuleError as exc:  # a dynamic group's rule gone bad since it was saved
+        return f"The groups cannot be counted: {exc.message}"
+    return str(counted)
