@@ -5,6 +5,7 @@ flow, so it is delivered, monitored and searched like any campaign."""
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,7 +16,7 @@ from audiences.targeting import Condition, audience_count, audience_select
 from base.audit import audit_record
 from base.models import AuditEntry
 from flows.publishing import FlowRefused, flow_publish_one_send
-from messaging.models import Channel
+from messaging.models import Channel, Team
 from messaging.rendering import render, unfilled
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
@@ -36,6 +37,8 @@ class BulkMessage:
     media_url: str = ""
     sender_name: str = ""
     reply_to: str = ""
+    reply_team: Team | None = None
+    reply_user: User | None = None
     description: str = ""
     send_at: dt.datetime | None = None  # None: as soon as possible
     also_groups: list[AudienceGroup] = field(default_factory=list)
@@ -79,6 +82,7 @@ class BulkPreview:
     contact: Contact | str
     reply_to: str
     notes: list[str]
+    replies_go_to: str = ""
 
 
 def bulk_send_time(
@@ -119,6 +123,8 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             schedule=Schedule.ONCE,
             sender_name=message.sender_name,
             reply_to=message.reply_to,
+            reply_team=message.reply_team,
+            reply_user=message.reply_user,
             also_groups=message.also_groups,
             excluded_groups=message.excluded_groups,
             rules=message.rules,
@@ -163,7 +169,15 @@ def bulk_message_preview(*, message: BulkMessage) -> BulkPreview:
         contact=contact or "no contact",
         reply_to=message.reply_to,
         notes=notes,
+        replies_go_to=replies_go_to(message.reply_team, message.reply_user),
     )
+
+
+def replies_go_to(team: Team | None, user: User | None) -> str:
+    """Where replies no flow takes go, in words."""
+    parts = [f"team {team.name}" if team else "", user.get_username() if user else ""]
+    named = " and ".join(part for part in parts if part)
+    return f"the inbox of {named}" if named else "the inbox, for every operator"
 
 
 def bulk_messages_close() -> int:

@@ -40,6 +40,8 @@ EDITABLE_FIELDS = (
     "schedule",
     "sender_name",
     "reply_to",
+    "reply_team",
+    "reply_user",
     "active_from",
     "active_until",
     "timezone",
@@ -48,7 +50,15 @@ EDITABLE_FIELDS = (
 
 # What its batches carry for sending, from the campaign: their messages still to
 # send follow an edit of these.
-SENT_AS = ("sender_name", "reply_to", "active_from", "active_until", "timezone")
+SENT_AS = (
+    "sender_name",
+    "reply_to",
+    "reply_team",
+    "reply_user",
+    "active_from",
+    "active_until",
+    "timezone",
+)
 
 
 class CampaignRefused(Exception):
@@ -201,6 +211,8 @@ def campaign_update(
                 sender_name=campaign.sender_name,
                 reply_to=campaign.reply_to,
                 window=campaign.window,
+                reply_team=campaign.reply_team,
+                reply_user=campaign.reply_user,
             )
         if current.status == CampaignStatus.SUSPENDED:
             campaign_transition(
@@ -357,51 +369,3 @@ def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
             actor=actor,
         )
     logger.info("campaign %s deleted by %s", campaign.pk, actor)
-
-
-def campaign_start_if_due(*, campaign: Campaign, now: dt.datetime) -> Campaign:
-    """Pending → in progress once the start time has come."""
-    if campaign.status == CampaignStatus.PENDING and now >= campaign.start_at:
-        try:
-            campaign_transition(
-                campaign=campaign,
-                to=CampaignStatus.IN_PROGRESS,
-                note="start time reached",
-                only_if=Q(start_at__lte=now),
-            )
-        except CampaignRefused:
-            campaign.refresh_from_db()
-    return campaign
-
-
-def campaign_end_if_due(*, campaign: Campaign, now: dt.datetime) -> bool:
-    """End the campaign if its end time has passed. Return whether it has ended."""
-    if campaign.status == CampaignStatus.ENDED:
-        return True
-    if now < campaign.end_at:
-        return False
-    try:
-        campaign_end(
-            campaign=campaign,
-            note="end time reached",
-            only_if=Q(end_at__lte=now),
-            on_demand=False,
-        )
-    except CampaignRefused:
-        campaign.refresh_from_db()
-    return campaign.status == CampaignStatus.ENDED
-
-
-def campaigns_advance(*, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Start every pending campaign whose start has come and end every campaign (even
-    a suspended one) whose end has passed. Return (started, ended)."""
-    now = now or timezone.now()
-    started = ended = 0
-    for campaign in Campaign.objects.not_ended().filter(end_at__lte=now):
-        ended += campaign_end_if_due(campaign=campaign, now=now)
-    for campaign in Campaign.objects.filter(
-        status=CampaignStatus.PENDING, start_at__lte=now
-    ):
-        campaign_start_if_due(campaign=campaign, now=now)
-        started += campaign.status == CampaignStatus.IN_PROGRESS
-    return started, ended

@@ -25,8 +25,8 @@ from flows.models import Cohort
 from messaging.models import Message
 from messaging.outbox import unsent_count
 
+from .clock import campaign_end_if_due, campaign_start_if_due
 from .counting import run_store_counts
-from .lifecycle import campaign_end_if_due, campaign_start_if_due
 from .models import Campaign, CampaignRun, CampaignStatus
 from .scheduling import TICK_GRACE, slot_for
 from .targeting import campaign_audience
@@ -108,6 +108,8 @@ def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
         reply_to=campaign.reply_to,
         window=campaign.window,
         tags={"run": run.pk},
+        reply_team=campaign.reply_team,
+        reply_user=campaign.reply_user,
     )
     members = campaign_audience(campaign)
     moved = journeys_start(cohort=run.cohort, contacts=members, now=now)

@@ -6,7 +6,7 @@ PeriodicTask row. Do not rename them.
 
 from celery import shared_task
 
-from . import bulk, counting, lifecycle, runs, stalls
+from . import bulk, clock, counting, runs, stalls
 
 
 @shared_task(name="campaigns.tasks.tick")
@@ -18,7 +18,7 @@ def tick(campaign_id: int) -> int | None:
 
 @shared_task(name="campaigns.tasks.advance_lifecycles")
 def advance_lifecycles() -> tuple[int, int]:
-    started_ended = lifecycle.campaigns_advance()
+    started_ended = clock.campaigns_advance()
     runs.runs_mark_done()
     bulk.bulk_messages_close()
     return started_ended

@@ -8,10 +8,11 @@ nothing of flows. Ending a cohort ends its journeys and stops its batch.
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
-from messaging.models import Batch
+from messaging.models import Batch, Team
 from messaging.outbox import batch_open, batches_delete, batches_stop, unsent_count
 from messaging.windows import Window
 
@@ -41,9 +42,12 @@ def cohort_open(
     reply_to: str = "",
     window: Window | None = None,
     tags: dict[str, Any] | None = None,
+    reply_team: Team | None = None,
+    reply_user: User | None = None,
 ) -> Cohort:
     """A new cohort on ``version`` (a campaign run's), with its batch: sent as
-    ``sender_name`` with ``reply_to``, inside ``window`` besides its channels'."""
+    ``sender_name`` with ``reply_to``, inside ``window`` besides its channels';
+    replies no flow takes go to ``reply_team``'s and ``reply_user``'s inbox."""
     batch = batch_open(
         name=name,
         templates=version_templates(version),
@@ -51,6 +55,8 @@ def cohort_open(
         reply_to=reply_to,
         window=window,
         tags=tags,
+        reply_team=reply_team,
+        reply_user=reply_user,
     )
     return Cohort.objects.create(flow_version=version, batch=batch)
 

@@ -184,12 +184,16 @@ def batches_restate(
     sender_name: str,
     reply_to: str,
     window: Window | None,
+    reply_team: Team | None = None,
+    reply_user: User | None = None,
 ) -> int:
     """Give the batches not stopped a new sender and active hours: their messages
     still to send go out with them. Return how many batches changed."""
     return batches.filter(stopped_at__isnull=True).update(
         sender_name=sender_name,
         reply_to=reply_to,
+        reply_team=reply_team,
+        reply_user=reply_user,
         active_from=window.start if window else None,
         active_until=window.end if window else None,
         timezone=window.timezone if window else "",

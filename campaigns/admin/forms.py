@@ -9,6 +9,7 @@ from django.contrib.admin.widgets import (
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -18,7 +19,7 @@ from audiences.models import AudienceGroup, GroupRule
 from audiences.rules import RuleError, rule_condition
 from audiences.targeting import Condition
 from flows.models import Flow
-from messaging.models import Channel
+from messaging.models import Channel, Team
 from messaging.outbound import http_url
 
 from ..bulk import BulkMessage
@@ -27,6 +28,7 @@ from ..models import Campaign
 from ..targeting import targeting_errors
 
 SENDER = ("sender_name", "reply_to")
+REPLIES = ("reply_team", "reply_user")
 ACTIVE_HOURS = ("active_from", "active_until", "timezone")
 AUDIENCE = ("group", "also_groups", "excluded_groups", "match")
 
@@ -38,7 +40,7 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
             "fields": [
                 f
                 for f in EDITABLE_FIELDS
-                if f not in SENDER and f not in ACTIVE_HOURS and f not in AUDIENCE
+                if f not in (*SENDER, *REPLIES, *ACTIVE_HOURS, *AUDIENCE)
             ]
         },
     ),
@@ -57,6 +59,15 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
         {
             "fields": list(SENDER),
             "description": "How recipients see who wrote, on channels that show it.",
+        },
+    ),
+    (
+        "Reply message sent to (optional)",
+        {
+            "fields": list(REPLIES),
+            "description": "A reply that no flow step waits for opens a conversation "
+            "in the Inbox, for this team and assigned to this operator; without "
+            "them it is open to every operator.",
         },
     ),
     (
@@ -186,6 +197,20 @@ class BulkMessageForm(forms.Form):
     )
     sender_name = forms.CharField(label="Sender name", max_length=60, required=False)
     reply_to = forms.EmailField(label="Reply-to", required=False)
+    reply_team = forms.ModelChoiceField(
+        label="Reply message sent to team",
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        help_text="A contact's reply opens a conversation in this team's inbox.",
+    )
+    reply_user = forms.ModelChoiceField(
+        label="Reply message sent to employee",
+        queryset=User.objects.filter(is_active=True, is_staff=True).order_by(
+            "username"
+        ),
+        required=False,
+        help_text="The conversation is assigned to this operator.",
+    )
     send_at = forms.SplitDateTimeField(
         label="Send at",
         required=False,
@@ -231,6 +256,8 @@ class BulkMessageForm(forms.Form):
             media_url=data["media_url"],
             sender_name=data["sender_name"],
             reply_to=data["reply_to"],
+            reply_team=data["reply_team"],
+            reply_user=data["reply_user"],
             send_at=data["send_at"],
         )
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from campaigns.clock import campaigns_advance
 from campaigns.lifecycle import (
     CampaignRefused,
     campaign_delete,
@@ -13,7 +14,6 @@ from campaigns.lifecycle import (
     campaign_suspend,
     campaign_transition,
     campaign_update,
-    campaigns_advance,
 )
 from campaigns.models import CAMPAIGN_TRANSITIONS, Campaign, CampaignEvent
 from messaging.models import Message

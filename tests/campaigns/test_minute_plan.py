@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from campaigns.lifecycle import campaign_resume, campaign_suspend, campaigns_advance
+from campaigns.clock import campaigns_advance
+from campaigns.lifecycle import campaign_resume, campaign_suspend
 from campaigns.models import Campaign, CampaignRun
 from campaigns.runs import campaign_tick
 from config.celery import app

@@ -176,7 +176,7 @@ def test_ending_during_a_fan_out_waits_for_it_then_cancels_every_message(
 def test_a_start_moved_meanwhile_is_not_started_from_a_stale_copy(
     make_campaign: Any,
 ) -> None:
-    from campaigns.lifecycle import campaign_start_if_due
+    from campaigns.clock import campaign_start_if_due
 
     campaign = make_campaign(started=True)
     stale = Campaign.objects.get(pk=campaign.pk)

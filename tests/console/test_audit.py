@@ -79,7 +79,7 @@ def test_background_jobs_are_recorded_as_the_system(
     from django.utils import timezone
 
     from base.heartbeat import _job_acts_as_system, _job_done
-    from campaigns.lifecycle import campaigns_advance
+    from campaigns.clock import campaigns_advance
 
     campaign = make_campaign(started=True)
 
