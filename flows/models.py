@@ -159,6 +159,26 @@ class FlowStep(models.Model):
     no_step = models.PositiveSmallIntegerField(
         "no: go to", null=True, blank=True, help_text="Branch steps."
     )
+    template = models.ForeignKey(
+        "messaging.MessageTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Send steps: a message template instead of typing the text "
+        "(leave the text empty). Publishing pins its current version: published "
+        "versions keep sending that text, and the flow shows unpublished changes "
+        "when the template gets a newer one.",
+    )
+    media = models.ForeignKey(
+        "messaging.MediaAsset",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="image of the media library",
+        help_text="Send steps: an image of the media library instead of a media URL.",
+    )
 
     class Meta:
         ordering = ["flow", "position"]
