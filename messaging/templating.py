@@ -38,12 +38,11 @@ def text_check(body: str, *, where: str = "The text") -> TextCheck:
     if not body.strip():
         check.errors.append(f"{where} is empty.")
         return check
-    rest = PLACEHOLDER.sub("", body)
-    if "{{" in rest or "}}" in rest:
-        at = min(i for i in (rest.find("{{"), rest.find("}}")) if i >= 0)
+    at = _stray_braces(body)
+    if at is not None:
         check.errors.append(
             f"{where} has braces that make no placeholder near "
-            f"{rest[max(0, at - 15) : at + 15]!r}: write {{{{NOMBRE}}}} or "
+            f"{body[max(0, at - 15) : at + 15]!r}: write {{{{NOMBRE}}}} or "
             "{{NOMBRE|fallback}}, a variable name of letters, digits and _."
         )
     names = [n for n in placeholders(body) if n.upper() not in BUILTINS]
@@ -56,6 +55,19 @@ def text_check(body: str, *, where: str = "The text") -> TextCheck:
             "(event properties of that name fill it on event flows)."
         )
     return check
+
+
+def _stray_braces(body: str) -> int | None:
+    """Where the first {{ or }} that is part of no placeholder is, or None."""
+    start = 0
+    for match in [*PLACEHOLDER.finditer(body), None]:
+        end = match.start() if match else len(body)
+        found = [i for i in (body.find("{{", start, end), body.find("}}", start, end))]
+        found = [i for i in found if i >= 0]
+        if found:
+            return min(found)
+        start = match.end() if match else end
+    return None
 
 
 def template_kind_problem(kind: str) -> str | None:
