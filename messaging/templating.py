@@ -62,8 +62,7 @@ def _stray_braces(body: str) -> int | None:
     start = 0
     for match in [*PLACEHOLDER.finditer(body), None]:
         end = match.start() if match else len(body)
-        found = [i for i in (body.find("{{", start, end), body.find("}}", start, end))]
-        found = [i for i in found if i >= 0]
+        found = [i for i in (body.find(b, start, end) for b in ("{{", "}}")) if i >= 0]
         if found:
             return min(found)
         start = match.end() if match else end

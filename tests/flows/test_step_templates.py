@@ -223,7 +223,12 @@ def test_an_image_a_step_or_a_template_sends_cannot_be_deleted(
     asset = media_asset_upload(name="Logo", upload=SimpleUploadedFile("l.png", png()))
     flow = Flow.objects.create(name="Logo flow")
     FlowStep.objects.create(
-        flow=flow, position=1, kind="send", channel=make_channel(), body="Hi", media=asset
+        flow=flow,
+        position=1,
+        kind="send",
+        channel=make_channel(),
+        body="Hi",
+        media=asset,
     )
     template = MessageTemplate.objects.create(name="Promo")
     template_version_add(template=template, body="Promo", media=asset)

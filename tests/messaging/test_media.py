@@ -231,3 +231,21 @@ def test_the_uploaded_image_cannot_be_replaced_only_renamed(
         "image/png",
     )
     assert len(stored(media_root)) == 1
+
+
+def test_the_upload_form_still_checks_the_csrf_token(
+    media_root: Path, make_user: Any
+) -> None:
+    # The views are csrf_exempt for the site and the middleware only so that the
+    # size limit is in place before the body is read; the form view checks.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user(OPERATOR))
+
+    response = client.post(
+        reverse("admin:messaging_mediaasset_add"),
+        {"name": "Forged", "file": upload("a.png", png())},
+    )
+
+    assert response.status_code == 403
+    assert not MediaAsset.objects.exists()
+    assert stored(media_root) == []

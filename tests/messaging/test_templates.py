@@ -47,7 +47,8 @@ def test_each_new_text_is_the_next_version_and_old_ones_stay_as_written() -> Non
     second = template_version_add(template=template, body="Buenas {{NOMBRE}}")
     same = template_version_add(template=template, body="Buenas {{NOMBRE}}")
 
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.number, second.number) == (1, 2)
     assert same is None  # nothing new: no copy
     assert template_current(template) == second
@@ -121,7 +122,9 @@ def test_editing_a_template_in_the_admin_writes_a_new_version(
     said = texts(response)
     assert any("saved as version 2" in text for text in said)
     assert any("names CUPON" in text for text in said)
-    assert list(template.versions.order_by("number").values_list("body", flat=True)) == [
+    assert list(
+        template.versions.order_by("number").values_list("body", flat=True)
+    ) == [
         "Hola {{NOMBRE}}",
         "Hola {{NOMBRE}}, {{CUPON}}",
     ]
