@@ -3,6 +3,7 @@ pins them, and what a step or a published version sends cannot be deleted."""
 
 import datetime as dt
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from messaging.models import MediaAsset, Message, MessageTemplate
 from messaging.templating import template_version_add
 from tests.flows.test_engine import send_all
 from tests.messaging.images import png
+from tests.messaging.provider import RecordingBackend
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,17 @@ pytestmark = pytest.mark.django_db
 def media_root(settings: Any, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def provider(settings: Any) -> Iterator[type[RecordingBackend]]:
+    """Console channels send through the recording provider."""
+    settings.MESSAGING_BACKENDS = {
+        "console": "tests.messaging.provider.RecordingBackend"
+    }
+    RecordingBackend.sent, RecordingBackend.failures = [], {}
+    yield RecordingBackend
+    RecordingBackend.on_send = []
 
 
 def templated_flow(channel: Any, template: MessageTemplate, **step: Any) -> Flow:
@@ -273,3 +286,34 @@ def test_a_step_picks_a_template_in_the_flow_admin(
     assert flow.steps.get(position=1).template == template
     assert flow_problems(flow) == []
     assert flow_publish(flow=flow).steps[0]["body"] == "Hola {{NOMBRE}}"
+
+
+def test_the_provider_is_handed_the_image_url_and_can_fetch_the_image_there(
+    make_campaign: Any,
+    make_channel: Any,
+    seed_group: AudienceGroup,
+    media_root: Path,
+    settings: Any,
+    client: Client,
+    provider: type[RecordingBackend],
+) -> None:
+    settings.FLOWCAST_PUBLIC_URL = "https://flowcast.example.com"
+    handed: list[str] = []
+    provider.on_send = [lambda message: handed.append(message.media_url)]
+    data = png(4, 4)
+    asset = media_asset_upload(name="Promo", upload=SimpleUploadedFile("p.png", data))
+    template = MessageTemplate.objects.create(name="Promo")
+    template_version_add(template=template, body="Hola {{NOMBRE}}", media=asset)
+    flow = templated_flow(make_channel(), template)
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow, group=seed_group)
+    start = timezone.now()
+
+    campaign_tick(campaign_id=campaign.pk, now=start)
+    send_all(start)
+
+    url = f"https://flowcast.example.com/media/{asset.token}/p.png"
+    assert handed == [url] * 3  # the seed group's contacts
+    response = client.get(url.removeprefix("https://flowcast.example.com"))
+    assert b"".join(response.streaming_content) == data  # type: ignore[attr-defined]
+    assert response["Content-Type"] == "image/png"
