@@ -91,6 +91,7 @@ def flows_note_template_version(version: TemplateVersion) -> None:
     """A template has a new version: published flows whose steps name it now differ
     from what they send (templating.template_version_listeners)."""
     Flow.objects.filter(
+        status=Flow.Status.PUBLISHED,
         current_version__isnull=False,
         has_draft_changes=False,
         pk__in=FlowStep.objects.filter(template_id=version.template_id).values(

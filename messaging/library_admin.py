@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
@@ -14,6 +14,7 @@ from base.auditing import AuditedAdmin
 from .media import (
     MediaRefused,
     MediaUploadLimit,
+    media_asset_delete,
     media_asset_prepare,
     media_check,
     media_public_url,
@@ -138,11 +139,26 @@ class TemplateVersionInline(admin.TabularInline):
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(AuditedAdmin):
     form = MessageTemplateForm
-    list_display = ["name", "channel_kind", "channel", "description", "updated_at"]
+    list_display = [
+        "name",
+        "channel_kind",
+        "channel",
+        "current_version",
+        "description",
+        "updated_at",
+    ]
     list_filter = ["channel_kind"]
     list_select_related = ["channel"]
     search_fields = ["name", "description"]
     inlines = [TemplateVersionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MessageTemplate]:
+        return super().get_queryset(request).annotate(newest=Max("versions__number"))
+
+    @admin.display(description="current version", ordering="newest")
+    def current_version(self, template: MessageTemplate) -> str:
+        newest = getattr(template, "newest", None)
+        return f"v{newest}" if newest else "no text yet"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         fields = ["name", "channel_kind", "channel", "description"]
@@ -328,3 +344,12 @@ class MediaAssetAdmin(AuditedAdmin):
         deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
         used = [found for asset in objs for found in media_users(asset)]
         return deleted, counts, perms, used or list(protected)
+
+    def delete_model(self, request: HttpRequest, obj: MediaAsset) -> None:
+        media_asset_delete(asset=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[MediaAsset]
+    ) -> None:
+        for asset in queryset:
+            media_asset_delete(asset=asset, actor=request.user)  # type: ignore[arg-type]

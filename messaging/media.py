@@ -138,6 +138,23 @@ def media_asset_upload(
     return asset
 
 
+def media_asset_delete(*, asset: MediaAsset, actor: User | None = None) -> None:
+    """Delete the asset and, once that is committed, its file. Refused (MediaRefused)
+    while a template version, a flow step or a published flow version sends it."""
+    used = media_users(asset)
+    if used:
+        raise MediaRefused(
+            f"Image {asset.name!r} is still sent by: {'; '.join(used)}. Choose "
+            "another image there first."
+        )
+    stored, storage = asset.file.name, asset.file.storage
+    with transaction.atomic():
+        audit_record(action="delete", target=asset, note=asset.filename, actor=actor)
+        asset.delete()
+        if stored:
+            transaction.on_commit(lambda: storage.delete(stored))
+
+
 def media_public_url(asset: MediaAsset) -> str:
     """The address providers fetch the image from: FLOWCAST_PUBLIC_URL and its
     path, or the path alone when the public URL is not set."""

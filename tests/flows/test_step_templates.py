@@ -2,8 +2,8 @@
 pins them, and what a step or a published version sends cannot be deleted."""
 
 import datetime as dt
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest

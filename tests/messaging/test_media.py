@@ -249,3 +249,19 @@ def test_the_upload_form_still_checks_the_csrf_token(
     assert response.status_code == 403
     assert not MediaAsset.objects.exists()
     assert stored(media_root) == []
+
+
+def test_an_unused_image_is_deleted_with_its_file(
+    media_root: Path, admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    asset = media_asset_upload(name="Old", upload=upload("old.png", png()))
+    assert len(stored(media_root)) == 1
+    url = reverse("admin:messaging_mediaasset_delete", args=[asset.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not MediaAsset.objects.exists()
+    assert stored(media_root) == []
+    assert Client().get(asset.path).status_code == 404

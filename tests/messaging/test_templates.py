@@ -131,6 +131,8 @@ def test_editing_a_template_in_the_admin_writes_a_new_version(
     # Saving the same text again writes nothing.
     client.post(url, template_form("Welcome", "Hola {{NOMBRE}}, {{CUPON}}"))
     assert template.versions.count() == 2
+    listing = client.get(reverse("admin:messaging_messagetemplate_changelist"))
+    assert '<td class="field-current_version">v2</td>' in listing.content.decode()
 
 
 def test_the_admin_refuses_malformed_braces_and_keeps_the_old_text(
