@@ -257,6 +257,33 @@ def test_an_image_a_step_or_a_template_sends_cannot_be_deleted(
         asset.delete()
 
 
+def test_an_image_only_a_published_version_still_sends_cannot_be_deleted(
+    admin_client: Client, make_channel: Any, media_root: Path
+) -> None:
+    asset = media_asset_upload(name="Logo", upload=SimpleUploadedFile("l.png", png()))
+    flow = Flow.objects.create(name="Logo flow")
+    FlowStep.objects.create(
+        flow=flow,
+        position=1,
+        kind="send",
+        channel=make_channel(),
+        body="Hi",
+        media=asset,
+    )
+    FlowStep.objects.create(flow=flow, position=2, kind="end")
+    flow_publish(flow=flow)
+    FlowStep.objects.filter(flow=flow, position=1).update(media=None)
+    url = reverse("admin:messaging_mediaasset_delete", args=[asset.pk])
+
+    page = admin_client.get(url).content.decode()
+    admin_client.post(url, {"post": "yes"})
+
+    assert "Flow Logo flow, published version 1" in page
+    assert "working copy" not in page
+    assert MediaAsset.objects.filter(pk=asset.pk).exists()
+    assert len([p for p in media_root.rglob("*") if p.is_file()]) == 1
+
+
 def test_a_step_picks_a_template_in_the_flow_admin(
     admin_client: Client, make_channel: Any
 ) -> None:
