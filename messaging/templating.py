@@ -137,5 +137,16 @@ template_version_listeners: list[Callable[[TemplateVersion], None]] = []
 template_user_finders: list[Callable[[MessageTemplate], list[str]]] = []
 
 
+def templates_for_channel(channel: Channel) -> list[str]:
+    """The templates written for ``channel`` alone, in words: they keep it
+    (channels.channel_user_finders)."""
+    return [
+        f"Template {name} (for this channel only)"
+        for name in MessageTemplate.objects.filter(channel=channel)
+        .order_by("name")
+        .values_list("name", flat=True)
+    ]
+
+
 def template_users(template: MessageTemplate) -> list[str]:
     return [found for finder in template_user_finders for found in finder(template)]

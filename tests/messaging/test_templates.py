@@ -181,3 +181,17 @@ def test_a_viewer_reads_templates_but_cannot_change_them(
     assert "Hola" in page.content.decode()
     assert response.status_code == 403
     assert list(template.versions.values_list("body", flat=True)) == ["Hola"]
+
+
+def test_a_channel_a_template_is_written_for_is_kept_and_the_page_says_which(
+    admin_client: Client, make_channel: Any
+) -> None:
+    channel = make_channel(name="Promo SMS", kind="sms")
+    MessageTemplate.objects.create(name="Promo", channel=channel)
+    url = reverse("admin:messaging_channel_delete", args=[channel.pk])
+
+    page = admin_client.get(url).content.decode()
+    admin_client.post(url, {"post": "yes"})
+
+    assert "Template Promo (for this channel only)" in page
+    assert channel.__class__.objects.filter(pk=channel.pk).exists()
