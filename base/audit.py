@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from .models import AuditEntry
 
@@ -54,6 +55,8 @@ def plain(value: Any) -> Any:
     """A value as the trail stores it (JSON): model instances by their name."""
     if isinstance(value, models.Model):
         return str(value)
+    if isinstance(value, FieldFile):  # an uploaded file: where it is kept
+        return value.name or ""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):

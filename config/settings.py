@@ -311,6 +311,12 @@ MESSAGING_SECRET_OVERLAP_HOURS = env_int("MESSAGING_SECRET_OVERLAP_HOURS", 24)
 # Where providers reach this installation (delivery receipts, replies), e.g.
 # https://flowcast.example.com; empty: no status callbacks are requested.
 FLOWCAST_PUBLIC_URL = os.environ.get("FLOWCAST_PUBLIC_URL", "")
+# The media library (messaging.media): uploaded images are kept here and served at
+# MEDIA_URL<token>/<filename> by Flowcast itself, DEBUG or not (providers fetch them
+# from FLOWCAST_PUBLIC_URL). One image may be at most MEDIA_MAX_BYTES.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 5 * 1024 * 1024)
 TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
 # Messages handed to one dispatch task.
 MESSAGING_DISPATCH_CHUNK = env_int("MESSAGING_DISPATCH_CHUNK", 2000)

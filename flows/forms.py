@@ -11,7 +11,14 @@ from .models import FlowStep
 
 # The fields each kind of step uses; position and kind are common to all.
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    FlowStep.Kind.SEND: ("channel", "body", "media_url", "next_step"),
+    FlowStep.Kind.SEND: (
+        "channel",
+        "template",
+        "body",
+        "media",
+        "media_url",
+        "next_step",
+    ),
     FlowStep.Kind.WAIT: ("wait", "next_step"),
     FlowStep.Kind.BRANCH: (
         "condition_field",
@@ -38,7 +45,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
 # together; a group serves every kind that uses its fields.
 FIELD_GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Send or reply", ("channel",)),
-    ("Send", ("body", "media_url")),
+    ("Send", ("template", "body", "media", "media_url")),
     ("Wait or reply", ("wait",)),
     ("Reply", ("reply_test", "reply_words", "save_reply_as")),
     ("Group", ("group_action", "group")),
@@ -105,23 +112,35 @@ class FlowStepForm(forms.ModelForm):
             # Hidden on the page: an error in it could be neither seen nor fixed.
             self.errors.pop(name, None)
             data[name] = self.fields[name].to_python("")  # the field's empty value
+        if kind == FlowStep.Kind.SEND:
+            if data.get("template") and (data.get("body") or "").strip():
+                self.add_error(
+                    "body",
+                    "Give either the text or a template, not both: empty the text "
+                    "to send the template.",
+                )
+            if data.get("media") and data.get("media_url"):
+                self.add_error(
+                    "media_url",
+                    "Give either an image URL or an image of the media library, "
+                    "not both.",
+                )
         return data
 
 
 class FlowStepFormSet(BaseInlineFormSet):
-    """The steps of a flow; their channel and group lists are one read each, not
-    one a step."""
+    """The steps of a flow; their channel, group, template and image lists are one
+    read each, not one a step."""
 
-    choices: dict[str, list[Any]]
+    CACHED = ("channel", "group", "template", "media")
 
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
-        if not hasattr(self, "choices"):
-            self.choices = {}
-        for name in ("channel", "group"):
+        cache: dict[str, list[Any]] = self.__dict__.setdefault("_choices", {})
+        for name in self.CACHED:
             field = form.fields.get(name)
             if not isinstance(field, forms.ModelChoiceField):
                 continue
-            if name not in self.choices:
-                self.choices[name] = list(field.iterator(field))
-            field.choices = self.choices[name]
+            if name not in cache:
+                cache[name] = list(field.iterator(field))
+            field.choices = cache[name]

@@ -242,6 +242,26 @@ class FlowStep(models.Model):
         choices=GroupAction.choices,
         help_text="Group steps: add the contact to the group, or remove it.",
     )
+    template = models.ForeignKey(
+        "messaging.MessageTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Send steps: a message template instead of typing the text "
+        "(leave the text empty). Publishing pins its current version: published "
+        "versions keep sending that text, and the flow shows unpublished changes "
+        "when the template gets a newer one.",
+    )
+    media = models.ForeignKey(
+        "messaging.MediaAsset",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="image of the media library",
+        help_text="Send steps: an image of the media library instead of a media URL.",
+    )
 
     class Meta:
         ordering = ["flow", "position"]

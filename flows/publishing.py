@@ -18,6 +18,7 @@ from .event_match import event_rule_problems
 from .graph import graph_problems
 from .models import Cohort, Flow, FlowStep, FlowVersion
 from .reply_tests import reply_step_problems
+from .step_templates import pinned_content, step_content_problems
 
 
 class FlowRefused(Exception):
@@ -46,6 +47,8 @@ def snapshot(step: FlowStep) -> dict[str, Any]:
         },
         "yes": step.yes_step,
         "no": step.no_step,
+        # A template's current version and an image's URL, pinned.
+        **pinned_content(step),
     }
     if step.kind == FlowStep.Kind.REPLY:
         kept["reply"] = {
@@ -69,8 +72,7 @@ def step_problems(step: FlowStep) -> list[str]:
             problems.append(f"{where}: choose the channel to send on.")
         elif not step.channel.enabled:
             problems.append(f"{where}: channel {step.channel.name!r} is disabled.")
-        if not step.body.strip():
-            problems.append(f"{where}: the message text is empty.")
+        problems.extend(step_content_problems(step, where))
     elif step.kind == FlowStep.Kind.WAIT:
         if step.wait is None or step.wait.total_seconds() <= 0:
             problems.append(f"{where}: give the wait a duration (e.g. 00:01:00).")
@@ -98,7 +100,7 @@ def step_problems(step: FlowStep) -> list[str]:
 
 def flow_problems(flow: Flow) -> list[str]:
     """Every reason the flow cannot be published; empty when it can."""
-    steps = list(flow.steps.select_related("channel", "group"))
+    steps = list(flow.steps.select_related("channel", "group", "template", "media"))
     problems: list[str] = []
     if not any(step.kind == FlowStep.Kind.SEND for step in steps):
         problems.append("The flow needs at least one 'Send a message' step.")

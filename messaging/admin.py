@@ -21,6 +21,7 @@ from config.object_actions import ObjectActionsMixin
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 
+from . import library_admin  # noqa: F401  (templates and media library)
 from .channels import channel_users
 from .credentials import (
     CREDENTIALS,

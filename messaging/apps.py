@@ -9,11 +9,16 @@ class MessagingConfig(AppConfig):
         from audiences.consent import opt_out_listeners
         from audiences.erasure import contact_rows_by_column, contact_rows_register
 
+        from .channels import channel_user_finders
         from .models import Message
         from .optouts import opt_out_note
+        from .templating import templates_for_channel
 
         # A deleted contact's messages go with it; audiences cannot name them.
         contact_rows_register(contact_rows_by_column(Message, "messages"))
         # A STOP stops the messages workers hold for the contact, just before sending.
         if opt_out_note not in opt_out_listeners:
             opt_out_listeners.append(opt_out_note)
+        # A template written for one channel keeps it.
+        if templates_for_channel not in channel_user_finders:
+            channel_user_finders.append(templates_for_channel)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .encryption import SecretField
+from .templates import MediaAsset, MessageTemplate, TemplateVersion  # noqa: F401
 from .windows import Window, window_clashes, window_errors
 
 
