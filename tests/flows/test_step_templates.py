@@ -298,6 +298,8 @@ def test_a_step_picks_a_template_in_the_flow_admin(
         "steps-INITIAL_FORMS": 0,
         "versions-TOTAL_FORMS": 0,
         "versions-INITIAL_FORMS": 0,
+        "event_conditions-TOTAL_FORMS": 0,
+        "event_conditions-INITIAL_FORMS": 0,
         "steps-0-position": 1,
         "steps-0-kind": "send",
         "steps-0-channel": channel.pk,
