@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
+
 
 def window_opens_at(
     *,
@@ -179,3 +181,8 @@ def window_clashes(channel_id: int, window: Window) -> Iterator[str]:
     sentence per sender whose own hours never meet them."""
     for finder in clash_finders:
         yield from finder(channel_id, window)
+
+
+def zone_default() -> str:
+    """The installation's time zone: that of hours saved without one."""
+    return settings.TIME_ZONE

@@ -1,0 +1,101 @@
+"""A batch of messages: what sending them needs besides the contact (imported in
+messaging.models, where Django finds it)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from .windows import Window, zone_default
+
+
+class Batch(models.Model):
+    """Messages written together, and what sending them needs besides the contact:
+    their texts, the sender, the active hours, and whether they may still go out.
+
+    Whoever writes messages opens a batch for them first (a campaign run, through its
+    flow; a flow's event and audience entries) and stops it when they must no longer
+    go out. Sending reads all of it from here, in one row per chunk.
+    """
+
+    name = models.CharField(
+        max_length=200,
+        help_text="What the messages are sent for, as operators read it.",
+    )
+    templates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The texts, by step: {"<step id>": {"body": …, "media_url": …, '
+        '"label": …}}; {{VARIABLE}} placeholders are filled per contact.',
+    )
+    sender_name = models.CharField(max_length=60, blank=True)
+    reply_to = models.EmailField(blank=True)
+    reply_team = models.ForeignKey(
+        "messaging.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Reply message sent to this group of employees: a reply to these "
+        "messages opens a conversation in the team's inbox.",
+    )
+    reply_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Reply message sent to this employee: a reply to these messages "
+        "opens a conversation assigned to them.",
+    )
+    active_from = models.TimeField(null=True, blank=True)
+    active_until = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    hours_of = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Whose active hours these are, as a message held or failed by them "
+        'says it ("the campaign\'s").',
+    )
+    tags = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What its writer says of it, passed on to providers that carry such "
+        'data (webhook bodies): {"run": 12}.',
+    )
+    stopped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From then on none of its messages goes out: those still waiting are "
+        "cancelled.",
+    )
+    stop_reason = models.CharField(max_length=200, blank=True)
+    pruned_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Its messages deleted after the retention period, by status; "
+        "reports add them to the rows still kept.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def window(self) -> Window | None:
+        """Its own active hours, if it has any (its channels' apply as well)."""
+        return Window.of(
+            self.active_from,
+            self.active_until,
+            self.timezone or zone_default(),
+            owner=self.hours_of or "the batch's",
+        )
+
+    def template(self, step: int) -> dict[str, Any] | None:
+        found = self.templates.get(str(step))
+        return found if isinstance(found, dict) else None
