@@ -66,6 +66,7 @@ def test_seed_004_a_reply_to_a_targeted_bulk_message_is_answered_by_its_team(
     assert reply is not None
     assert reply.conversation is not None
     conversation = Conversation.objects.get()
+    assert conversation.contact is not None
     assert (conversation.team, conversation.contact.phone) == (team, rosa)
 
     # It is in Ana's inbox (her team's), not in Bob's.
