@@ -38,6 +38,9 @@ def journeys_take_reply(
             contact_id=inbound.contact_id,
             status=Journey.Status.ACTIVE,
             awaiting_reply=True,
+            # A reply after the time is up is no answer, whether or not the advance
+            # has sent the journey the no-reply way yet.
+            due_at__gt=now,
         ).order_by("pk")
         if connection.vendor == "postgresql":
             waiting = waiting.select_for_update(skip_locked=True, of=("self",))
