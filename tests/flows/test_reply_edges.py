@@ -10,10 +10,13 @@ import pytest
 from audiences.models import Contact
 from campaigns.runs import campaign_tick
 from flows.engine import journeys_advance
-from flows.models import Journey
+from flows.models import Flow, FlowStep, Journey
+from flows.publishing import flow_publish
 from messaging.receipts import reply_record
 from tests.conftest import PHONES
 from tests.flows.test_replies import (
+    LATE,
+    MORNING,
     NIGHT,
     chatbot_flow,
 )
@@ -37,3 +40,43 @@ def test_a_reply_after_the_time_is_up_goes_the_no_reply_way_even_before_the_adva
     assert "RESPUESTA" not in Contact.objects.get(phone=CARLOS).data
     journeys_advance(now=over + dt.timedelta(minutes=1))
     assert set(Journey.objects.values_list("status", "step")) == {("ended", 5)}
+
+
+@pytest.mark.django_db
+def test_a_reply_step_reached_through_a_branch_waits_from_when_the_question_goes_out(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    # Open 08:00–23:00 at GMT-5: a question written at 23:30 goes out at 08:00.
+    night = make_channel(
+        active_from=dt.time(8), active_until=dt.time(23), timezone="Etc/GMT+5"
+    )
+    flow = Flow.objects.create(name="Ask, then check")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=night, body="¿Paga hoy?")
+    step(
+        flow=flow,
+        position=2,
+        kind="branch",
+        condition_field="NAME",
+        condition_op="is_set",
+        yes_step=3,
+        no_step=3,
+    )
+    step(
+        flow=flow,
+        position=3,
+        kind="reply",
+        channel=night,
+        wait=dt.timedelta(hours=1),
+        yes_step=4,
+        timeout_step=5,
+    )
+    step(flow=flow, position=4, kind="end")
+    step(flow=flow, position=5, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow, start_at=LATE)
+    campaign_tick(campaign_id=campaign.pk, now=LATE)
+
+    assert set(Journey.objects.values_list("step", "awaiting_reply", "due_at")) == {
+        (3, True, MORNING + dt.timedelta(hours=1))
+    }
