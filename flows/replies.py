@@ -65,13 +65,12 @@ def _move_on(
     passes = reply_passes(reply, inbound.body)
     target = step["yes"] if passes else step["no"]
     name = reply.get("save_as") or ""
-    if name:
+    kept = reply_kept_value(reply, inbound.body)
+    # A reply without text (a photo) keeps nothing, as a blank cell of an import
+    # does: no value overwritten, no new variable typed as text by an empty value.
+    if name and kept:
         try:
-            contact_data_save(
-                contact_id=journey.contact_id,
-                name=name,
-                text=reply_kept_value(reply, inbound.body),
-            )
+            contact_data_save(contact_id=journey.contact_id, name=name, text=kept)
         except ValueRefused as exc:
             # The reply still moves the contact on; the variable keeps its value.
             logger.warning(

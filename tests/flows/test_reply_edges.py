@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from audiences.models import Contact
+from audiences.models import Contact, Variable
 from campaigns.runs import campaign_tick
 from flows.engine import journeys_advance
 from flows.models import Flow, FlowStep, Journey
@@ -80,3 +80,30 @@ def test_a_reply_step_reached_through_a_branch_waits_from_when_the_question_goes
     assert set(Journey.objects.values_list("step", "awaiting_reply", "due_at")) == {
         (3, True, MORNING + dt.timedelta(hours=1))
     }
+
+
+@pytest.mark.django_db
+def test_an_empty_reply_keeps_nothing_and_makes_no_variable(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    Variable.objects.create(name="MONTO", kind="number")
+    Contact.objects.create(phone=CARLOS, name="Carlos", data={"MONTO": 1200})
+    flows = [
+        chatbot_flow(channel, save_as="MONTO", name="Amount"),
+        chatbot_flow(channel, save_as="FOTO", name="Photo"),
+    ]
+    for index, flow in enumerate(flows):
+        campaign = make_campaign(
+            started=True, flow=flow, start_at=NIGHT, name=f"Ask {index}"
+        )
+        campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+
+    # A photo without text: the reply moves both journeys on (not a yes), and
+    # keeps nothing.
+    reply = reply_record(channel=channel, sender=CARLOS, body="", now=NIGHT)
+    assert reply is not None
+    assert reply.taken_by_flow
+    assert Contact.objects.get(phone=CARLOS).data == {"MONTO": 1200}
+    assert not Variable.objects.filter(name="FOTO").exists()
+    assert Journey.objects.filter(contact__phone=CARLOS, step=6).count() == 2
