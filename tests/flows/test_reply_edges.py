@@ -107,3 +107,23 @@ def test_an_empty_reply_keeps_nothing_and_makes_no_variable(
     assert Contact.objects.get(phone=CARLOS).data == {"MONTO": 1200}
     assert not Variable.objects.filter(name="FOTO").exists()
     assert Journey.objects.filter(contact__phone=CARLOS, step=6).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_group_step_leaving_the_campaigns_group_keeps_the_runs_counts(
+    provider: Any, make_campaign: Any, make_channel: Any, make_group: Any
+) -> None:
+    group = make_group(PHONES, name="Debtors")
+    Contact.objects.filter(phone=LUIS).update(opted_out_at=NIGHT)
+    flow = Flow.objects.create(name="Once")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=make_channel(), body="Hola")
+    step(flow=flow, position=2, kind="group", group=group, group_action="remove")
+    step(flow=flow, position=3, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow, group=group, start_at=NIGHT)
+
+    run = campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    assert run is not None
+    assert (run.recipients, run.skipped) == (3, 1)
+    assert not group.members().exists()
