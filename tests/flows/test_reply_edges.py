@@ -6,12 +6,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from audiences.models import Contact, Variable
+from audiences.models import AudienceGroup, Contact, Variable
+from campaigns.lifecycle import campaign_resume, campaign_start_if_due, campaign_suspend
 from campaigns.runs import campaign_tick
 from flows.engine import journeys_advance
 from flows.models import Flow, FlowStep, Journey
 from flows.publishing import flow_publish
+from messaging.models import Message
 from messaging.receipts import reply_record
 from tests.conftest import PHONES
 from tests.flows.test_replies import (
@@ -19,6 +22,7 @@ from tests.flows.test_replies import (
     MORNING,
     NIGHT,
     chatbot_flow,
+    step_ids,
 )
 
 CARLOS, ANA, LUIS = PHONES
@@ -83,6 +87,37 @@ def test_a_reply_step_reached_through_a_branch_waits_from_when_the_question_goes
 
 
 @pytest.mark.django_db
+def test_a_reply_to_a_suspended_campaign_is_answered_when_it_resumes(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    flow = chatbot_flow(channel)
+    now = timezone.now()
+    campaign = make_campaign(started=True, flow=flow)
+    campaign_tick(campaign_id=campaign.pk, now=now)
+    campaign = campaign_suspend(campaign=campaign)
+
+    reply = reply_record(channel=channel, sender=CARLOS, body="si", now=now)
+    assert reply is not None
+    assert reply.taken_by_flow
+    (yes,) = step_ids(flow, 3)
+    assert not Message.objects.filter(step=yes).exists()
+    journeys_advance(now=now + dt.timedelta(minutes=1))
+    assert not Message.objects.filter(step=yes).exists()
+
+    later = now + dt.timedelta(hours=1)
+    campaign = campaign_resume(campaign=campaign, start_at=later)
+    campaign_start_if_due(campaign=campaign, now=later)
+    journeys_advance(now=later)
+    assert list(Message.objects.filter(step=yes).values_list("contact__phone")) == [
+        (CARLOS,)
+    ]
+    carlos = Journey.objects.get(contact__phone=CARLOS)
+    assert (carlos.status, carlos.step) == ("ended", 6)
+    assert Journey.objects.filter(awaiting_reply=True).count() == 2
+
+
+@pytest.mark.django_db
 def test_an_empty_reply_keeps_nothing_and_makes_no_variable(
     provider: Any, make_campaign: Any, make_channel: Any
 ) -> None:
@@ -127,3 +162,47 @@ def test_a_group_step_leaving_the_campaigns_group_keeps_the_runs_counts(
     assert run is not None
     assert (run.recipients, run.skipped) == (3, 1)
     assert not group.members().exists()
+
+
+@pytest.mark.django_db
+def test_a_group_gone_after_publishing_stops_its_journeys_and_no_others(
+    provider: Any, make_campaign: Any, make_channel: Any, make_group: Any
+) -> None:
+    channel = make_channel()
+    gone = AudienceGroup.objects.create(name="Gone")
+    dynamic = AudienceGroup.objects.create(name="Turns dynamic")
+    flows = []
+    for target in (gone, dynamic, None):
+        flow = Flow.objects.create(name=f"To {target}")
+        step = FlowStep.objects.create
+        step(flow=flow, position=1, kind="send", channel=channel, body="Hola")
+        step(flow=flow, position=2, kind="wait", wait=dt.timedelta(hours=1))
+        if target is not None:
+            step(flow=flow, position=3, kind="group", group=target, group_action="add")
+        step(flow=flow, position=4, kind="send", channel=channel, body="Adiós")
+        step(flow=flow, position=5, kind="end")
+        flow_publish(flow=flow)
+        flows.append(flow)
+        campaign = make_campaign(
+            started=True, flow=flow, start_at=NIGHT, name=f"Campaign {target}"
+        )
+        campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    # The working copies change; the published versions still name the groups.
+    FlowStep.objects.filter(kind="group").delete()
+    gone.delete()
+    AudienceGroup.objects.filter(pk=dynamic.pk).update(kind="dynamic")
+
+    journeys_advance(now=NIGHT + dt.timedelta(hours=2))
+
+    for flow, reason in zip(
+        flows, ["no longer exists", "is dynamic", None], strict=True
+    ):
+        journeys = Journey.objects.filter(flow=flow)
+        (bye,) = step_ids(flow, 4)
+        if reason is None:
+            assert set(journeys.values_list("status", flat=True)) == {"ended"}
+            assert Message.objects.filter(step=bye).count() == 3
+        else:
+            assert set(journeys.values_list("status", "step")) == {("failed", 3)}
+            assert all(reason in j.end_reason for j in journeys)
+            assert not Message.objects.filter(step=bye).exists()
