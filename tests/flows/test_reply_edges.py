@@ -206,3 +206,156 @@ def test_a_group_gone_after_publishing_stops_its_journeys_and_no_others(
             assert set(journeys.values_list("status", "step")) == {("failed", 3)}
             assert all(reason in j.end_reason for j in journeys)
             assert not Message.objects.filter(step=bye).exists()
+
+
+def ask_again_flow(channel: Any, *, first: str = "send") -> Flow:
+    """1 asks (or, with ``first="reply"``, waits at once); 2 waits an hour for PAGO;
+    a wrong answer joins group Retry (3) and waits again; the right one ends (4);
+    no answer ends (5)."""
+    retry = AudienceGroup.objects.create(name="Retry")
+    flow = Flow.objects.create(name="Ask again", trigger="manual")
+    step = FlowStep.objects.create
+    if first == "send":
+        step(flow=flow, position=1, kind="send", channel=channel, body="¿Pagó?")
+    reply_at = 2 if first == "send" else 1
+    step(
+        flow=flow,
+        position=reply_at,
+        kind="reply",
+        channel=channel,
+        wait=dt.timedelta(hours=1),
+        reply_test="keywords",
+        reply_words="PAGO",
+        yes_step=4,
+        no_step=3,
+        timeout_step=5,
+    )
+    step(
+        flow=flow,
+        position=3,
+        kind="group",
+        group=retry,
+        group_action="add",
+        next_step=reply_at,
+    )
+    if first != "send":
+        step(flow=flow, position=4, kind="send", channel=channel, body="Gracias")
+        step(flow=flow, position=6, kind="end")
+        FlowStep.objects.filter(flow=flow, position=4).update(next_step=6)
+    else:
+        step(flow=flow, position=4, kind="end")
+    step(flow=flow, position=5, kind="end")
+    flow_publish(flow=flow)
+    return flow
+
+
+@pytest.mark.django_db
+def test_a_loop_through_a_reply_step_holds_the_contact_until_the_right_answer(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    campaign = make_campaign(started=True, flow=ask_again_flow(channel), start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+
+    soon = NIGHT + dt.timedelta(minutes=30)
+    assert reply_record(channel=channel, sender=CARLOS, body="mañana", now=soon)
+    carlos = Journey.objects.get(contact__phone=CARLOS)
+    assert (carlos.step, carlos.awaiting_reply, carlos.status) == (2, True, "active")
+    assert carlos.due_at == soon + dt.timedelta(hours=1)
+    assert AudienceGroup.objects.get(name="Retry").members().count() == 1
+    # The others time out after an hour, Carlos an hour after his answer.
+    assert journeys_advance(now=NIGHT + dt.timedelta(hours=1, seconds=1)) == 2
+    later = soon + dt.timedelta(minutes=45)
+    taken = reply_record(channel=channel, sender=CARLOS, body="ya PAGO", now=later)
+    assert taken is not None
+    assert taken.taken_by_flow
+    assert set(Journey.objects.values_list("contact__phone", "status", "step")) == {
+        (CARLOS, "ended", 4),
+        (ANA, "ended", 5),
+        (LUIS, "ended", 5),
+    }
+
+
+@pytest.mark.django_db
+def test_a_flow_may_start_by_waiting_for_a_reply(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    flow = ask_again_flow(channel, first="reply")
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    run = campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    assert run is not None
+    assert set(Journey.objects.values_list("step", "awaiting_reply", "due_at")) == {
+        (1, True, NIGHT + dt.timedelta(hours=1))
+    }
+    reply = reply_record(channel=channel, sender=ANA, body="pago", now=NIGHT)
+    assert reply is not None
+    assert reply.taken_by_flow
+    (thanks,) = step_ids(flow, 4)
+    assert list(Message.objects.values_list("contact__phone", "step")) == [
+        (ANA, thanks)
+    ]
+
+
+@pytest.mark.django_db
+def test_timeouts_are_carried_on_over_several_batches(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    campaign = make_campaign(started=True, flow=ask_again_flow(channel), start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    assert journeys_advance(now=NIGHT + dt.timedelta(hours=2), limit=1) == 3
+    assert set(Journey.objects.values_list("status", "step", "awaiting_reply")) == {
+        ("ended", 5, False)
+    }
+
+
+@pytest.mark.django_db
+def test_an_event_flow_waits_for_a_reply_and_answers_it(
+    provider: Any, make_channel: Any
+) -> None:
+    from flows.triggers import event_record
+
+    channel = make_channel()
+    flow = Flow.objects.create(name="On cart", trigger="event", event_name="cart")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=channel, body="¿Compra?")
+    step(
+        flow=flow,
+        position=2,
+        kind="reply",
+        channel=channel,
+        wait=dt.timedelta(hours=1),
+        reply_test="yes_no",
+        save_reply_as="COMPRA",
+        yes_step=3,
+        no_step=4,
+        timeout_step=4,
+    )
+    step(
+        flow=flow,
+        position=3,
+        kind="send",
+        channel=channel,
+        body="Su pedido {{order}}: {{COMPRA}}",
+        next_step=4,
+    )
+    step(flow=flow, position=4, kind="end")
+    flow_publish(flow=flow)
+    contact = Contact.objects.create(phone=CARLOS, name="Carlos")
+
+    for event_id in ("e1", "e2"):
+        event_record(
+            contact=contact,
+            event="cart",
+            event_id=event_id,
+            properties={"order": event_id},
+        )
+    assert Journey.objects.filter(awaiting_reply=True).count() == 2
+    reply = reply_record(channel=channel, sender=CARLOS, body="Sí")
+    assert reply is not None
+    assert reply.taken_by_flow
+    (answer,) = step_ids(flow, 3)
+    assert Message.objects.filter(step=answer).count() == 2
+    assert set(Journey.objects.values_list("status", "step")) == {("ended", 4)}
+    assert Contact.objects.get(phone=CARLOS).data["COMPRA"] == "Sí"
