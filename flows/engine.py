@@ -188,9 +188,7 @@ def _wait_over_at(
     if wait["kind"] == REPLY and wait.get("channel_id") is not None:
         channel_ids.append(wait["channel_id"])
     start = (
-        messages_go_out_at(
-            channel_ids=channel_ids, window=cohort.batch.window, now=now
-        )
+        messages_go_out_at(channel_ids=channel_ids, window=cohort.batch.window, now=now)
         if channel_ids
         else now
     )
