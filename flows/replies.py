@@ -10,7 +10,7 @@ filled in FlowsConfig.ready()); a reply no journey takes goes to the inbox.
 import datetime as dt
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audiences.contact_data import ValueRefused, contact_data_save
@@ -42,8 +42,11 @@ def journeys_take_reply(
             # has sent the journey the no-reply way yet.
             due_at__gt=now,
         ).order_by("pk")
-        if connection.vendor == "postgresql":
-            waiting = waiting.select_for_update(skip_locked=True, of=("self",))
+        # Waits for whoever holds a journey (an earlier reply of the same contact,
+        # an advance sending it the no-reply way) and reads what they left: a reply
+        # passing a locked journey by would miss the wait the earlier reply opened.
+        # No deadlock with journeys_advance: it skips the rows it finds locked.
+        waiting = waiting.select_for_update(of=("self",))
         for journey in waiting:
             steps = by_position(
                 FlowVersion.objects.get(pk=journey.flow_version_id).steps

@@ -359,3 +359,29 @@ def test_an_event_flow_waits_for_a_reply_and_answers_it(
     assert Message.objects.filter(step=answer).count() == 2
     assert set(Journey.objects.values_list("status", "step")) == {("ended", 4)}
     assert Contact.objects.get(phone=CARLOS).data["COMPRA"] == "Sí"
+
+
+@pytest.mark.django_db
+def test_a_run_whose_group_step_lost_its_group_fails_loudly_and_opens_nothing(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    from flows.channels import FlowNotRunnable
+
+    gone = AudienceGroup.objects.create(name="Gone")
+    flow = Flow.objects.create(name="Tag")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=make_channel(), body="Hola")
+    step(flow=flow, position=2, kind="group", group=gone, group_action="add")
+    step(flow=flow, position=3, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    FlowStep.objects.filter(kind="group").delete()
+    gone.delete()
+
+    with pytest.raises(FlowNotRunnable, match="no longer exists"):
+        campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    assert not Journey.objects.exists()
+    assert not Message.objects.exists()
+    from campaigns.models import CampaignRun
+
+    assert not CampaignRun.objects.exists()
