@@ -385,3 +385,30 @@ def test_a_run_whose_group_step_lost_its_group_fails_loudly_and_opens_nothing(
     from campaigns.models import CampaignRun
 
     assert not CampaignRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_flow_that_fails_on_a_reply_leaves_it_stored_for_the_inbox(
+    provider: Any,
+    make_campaign: Any,
+    make_channel: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from messaging import inbound
+
+    def broken(reply: Any, now: Any) -> bool:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(inbound, "reply_takers", [broken, *inbound.reply_takers])
+    monkeypatch.setattr("messaging.receipts.reply_takers", inbound.reply_takers)
+    channel = make_channel()
+    campaign = make_campaign(started=True, flow=chatbot_flow(channel), start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+
+    # The provider is answered: a failed answer would have it send the reply
+    # again, and the copy would be dropped as one already stored.
+    reply = reply_record(channel=channel, sender=CARLOS, body="si", now=NIGHT)
+    assert reply is not None
+    assert reply.inbound.pk is not None
+    # The other takers still had their turn.
+    assert reply.taken_by_flow
