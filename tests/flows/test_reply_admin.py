@@ -142,3 +142,18 @@ def test_a_viewer_reads_reply_and_group_steps(
     assert "Paid" in html
     preview = client.get(reverse("admin:flows_preview", args=[flow.pk]))
     assert preview.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_preview_knows_the_variable_a_reply_step_saves(
+    admin_client: Client, make_channel: Any
+) -> None:
+    from tests.flows.test_replies import chatbot_flow
+
+    flow = chatbot_flow(make_channel())
+    html = admin_client.get(
+        reverse("admin:flows_preview", args=[flow.pk])
+    ).content.decode()
+    # {{RESPUESTA}} is what step 2 keeps: no typo, though nobody has replied yet.
+    assert "Gracias" in html
+    assert "RESPUESTA: no contact has this variable" not in html
