@@ -412,3 +412,44 @@ def test_a_flow_that_fails_on_a_reply_leaves_it_stored_for_the_inbox(
     assert reply.inbound.pk is not None
     # The other takers still had their turn.
     assert reply.taken_by_flow
+
+
+def test_a_loop_through_a_reply_step_is_allowed_but_not_one_that_sends() -> None:
+    from flows.graph import graph_problems
+
+    def reply(no: int) -> dict[str, Any]:
+        return {
+            "position": 2,
+            "kind": "reply",
+            "next": None,
+            "yes": 4,
+            "no": no,
+            "timeout": 4,
+            "reply": {"test": "keywords", "words": "PAGO", "save_as": ""},
+        }
+
+    group = {"position": 3, "kind": "group", "next": 2, "yes": None, "no": None}
+    end = {"position": 4, "kind": "end", "next": None, "yes": None, "no": None}
+    send = {"position": 1, "kind": "send", "next": None, "yes": None, "no": None}
+    assert graph_problems([send, reply(3), group, end]) == []
+    problems = graph_problems([send, reply(1), end])
+    assert any(p.startswith("Step 1 sends inside a loop") for p in problems), problems
+    assert not any("without a Wait" in p for p in problems), problems
+
+
+@pytest.mark.django_db
+def test_a_question_written_after_hours_is_waited_for_from_when_it_goes_out(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    night = make_channel(
+        active_from=dt.time(8), active_until=dt.time(23), timezone="Etc/GMT+5"
+    )
+    campaign = make_campaign(started=True, flow=chatbot_flow(night), start_at=LATE)
+    campaign_tick(campaign_id=campaign.pk, now=LATE)
+    assert set(Journey.objects.values_list("step", "due_at")) == {
+        (2, MORNING + dt.timedelta(days=1))
+    }
+    # A reply before the question went out still answers it.
+    reply = reply_record(channel=night, sender=ANA, body="si", now=LATE)
+    assert reply is not None
+    assert reply.taken_by_flow
