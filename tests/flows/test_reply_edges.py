@@ -453,3 +453,25 @@ def test_a_question_written_after_hours_is_waited_for_from_when_it_goes_out(
     reply = reply_record(channel=night, sender=ANA, body="si", now=LATE)
     assert reply is not None
     assert reply.taken_by_flow
+
+
+@pytest.mark.django_db
+def test_a_reply_is_kept_typed_as_the_variable_is_or_not_at_all(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    Variable.objects.create(name="FECHA", kind="date")
+    flow = chatbot_flow(channel, save_as="FECHA", name="When")
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+
+    long = "2026-03-15 " + "x" * 5000
+    for phone, text in [(CARLOS, "2026-03-15"), (ANA, "mañana"), (LUIS, long)]:
+        reply = reply_record(channel=channel, sender=phone, body=text, now=NIGHT)
+        assert reply is not None
+        assert reply.taken_by_flow
+    data = dict(Contact.objects.values_list("phone", "data"))
+    assert data[CARLOS]["FECHA"] == "2026-03-15"
+    assert "FECHA" not in data[ANA]
+    assert "FECHA" not in data[LUIS]
+    assert set(Journey.objects.values_list("status", "step")) == {("ended", 6)}
