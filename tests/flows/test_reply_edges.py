@@ -475,3 +475,21 @@ def test_a_reply_is_kept_typed_as_the_variable_is_or_not_at_all(
     assert "FECHA" not in data[ANA]
     assert "FECHA" not in data[LUIS]
     assert set(Journey.objects.values_list("status", "step")) == {("ended", 6)}
+
+
+@pytest.mark.django_db
+def test_a_version_published_before_replies_shows_no_changes_and_still_runs(
+    provider: Any, make_campaign: Any, make_flow: Any
+) -> None:
+    from flows.publishing import flow_note_edits
+
+    flow = make_flow()
+    old_keys = {"id", "position", "kind", "channel_id", "body", "media_url"}
+    old_keys |= {"wait_seconds", "next", "condition", "yes", "no"}
+    version = flow.current_version
+    assert all(set(step) == old_keys for step in version.steps)
+    assert flow_note_edits(flow=flow) is False
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    run = campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    assert run is not None
+    assert run.messages_created == 3
