@@ -157,3 +157,17 @@ def test_the_preview_knows_the_variable_a_reply_step_saves(
     # {{RESPUESTA}} is what step 2 keeps: no typo, though nobody has replied yet.
     assert "Gracias" in html
     assert "RESPUESTA: no contact has this variable" not in html
+
+
+@pytest.mark.postgresql  # PostgreSQL query plans
+@pytest.mark.django_db
+def test_journeys_waiting_for_a_reply_are_listed_from_their_own_index(
+    admin_client: Client,
+) -> None:
+    from tests.flows.test_admin import assert_read_in_order
+
+    url = reverse("admin:flows_journey_changelist") + "?awaiting_reply__exact=1"
+
+    listed = admin_client.get(url).context["cl"]
+
+    assert_read_in_order(listed.queryset, "journey_waiting_reply_idx")
