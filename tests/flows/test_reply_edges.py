@@ -403,3 +403,25 @@ def test_a_version_published_before_replies_shows_no_changes_and_still_runs(
     run = campaign_tick(campaign_id=campaign.pk, now=NIGHT)
     assert run is not None
     assert run.messages_created == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("pago 1200,50", "1200.5"),
+        ("pago 1200.50", "1200.50"),
+        ("pago $1,500", "1500"),
+        ("pago $1,500.50 hoy", "1500.50"),
+        ("1.500,50", "1500.50"),
+        ("2.000.000", "2000000"),
+        ("son 300", "300"),
+        ("-5", "-5"),
+        ("0,5", "0.5"),
+    ],
+)
+def test_a_number_reply_reads_thousands_separators_of_either_kind(
+    text: str, number: str
+) -> None:
+    from flows.reply_tests import reply_number
+
+    assert float(reply_number(text) or "nan") == float(number)
