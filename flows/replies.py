@@ -32,22 +32,28 @@ def journeys_take_reply(
     if inbound.contact_id is None:
         return False
     now = now or timezone.now()
+    waiting = Journey.objects.filter(
+        contact_id=inbound.contact_id,
+        status=Journey.Status.ACTIVE,
+        awaiting_reply=True,
+        # A reply after the time is up is no answer, whether or not the advance
+        # has sent the journey the no-reply way yet.
+        due_at__gt=now,
+    )
     taken = False
-    with transaction.atomic():
-        waiting = Journey.objects.filter(
-            contact_id=inbound.contact_id,
-            status=Journey.Status.ACTIVE,
-            awaiting_reply=True,
-            # A reply after the time is up is no answer, whether or not the advance
-            # has sent the journey the no-reply way yet.
-            due_at__gt=now,
-        ).order_by("pk")
-        # Waits for whoever holds a journey (an earlier reply of the same contact,
-        # an advance sending it the no-reply way) and reads what they left: a reply
-        # passing a locked journey by would miss the wait the earlier reply opened.
-        # No deadlock with journeys_advance: it skips the rows it finds locked.
-        waiting = waiting.select_for_update(of=("self",))
-        for journey in waiting:
+    # One journey at a time, each in its own transaction: a reply never holds one
+    # journey while it waits for another, so it cannot deadlock with whoever
+    # locks several (Finish cancelling a campaign's journeys).
+    for pk in list(waiting.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Waits for whoever holds the journey (an earlier reply of the same
+            # contact, an advance sending it the no-reply way) and reads what they
+            # left: passing a locked journey by would miss the wait an earlier
+            # reply opened. journeys_advance skips the rows it finds locked, so
+            # the two never wait on each other.
+            journey = waiting.select_for_update(of=("self",)).filter(pk=pk).first()
+            if journey is None:
+                continue
             steps = by_position(
                 FlowVersion.objects.get(pk=journey.flow_version_id).steps
             )

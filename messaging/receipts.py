@@ -135,10 +135,10 @@ def _hand_to_flows(inbound: InboundMessage, now: dt.datetime) -> bool:
     for taker in reply_takers:
         # The reply is stored: a taker that fails must not fail the provider's
         # webhook, whose retry would be dropped as a reply already stored and so
-        # never reach the flows at all. It stays for the inbox, logged.
+        # never reach the flows at all. It stays for the inbox, logged. (Takers
+        # keep their own transactions: a flow's are one per journey.)
         try:
-            with transaction.atomic():
-                taken = taker(inbound, now) or taken
+            taken = taker(inbound, now) or taken
         except Exception:
             logger.exception("reply %s: %r could not take it", inbound.pk, taker)
     if taken:

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.runs import campaign_tick
@@ -125,3 +125,62 @@ def test_a_reply_while_the_advance_times_the_journey_out_waits_and_takes_nothing
 
     assert set(Journey.objects.values_list("status", "step")) == {("ended", 5)}
     assert InboundMessage.objects.get().taken_by_flow is False
+
+
+@pytest.mark.postgresql  # row locks
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_never_deadlocks_with_a_transaction_locking_several_journeys(
+    provider: Any,
+    make_campaign: Any,
+    make_channel: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.flows.test_replies import chatbot_flow
+
+    monkeypatch.setattr("messaging.queueing.send_range", lambda **_: 0)
+    channel = make_channel()
+    now = timezone.now()
+    for name in ("Morning", "Evening"):
+        flow = chatbot_flow(channel, name=name)
+        campaign = make_campaign(started=True, flow=flow, name=name)
+        campaign_tick(campaign_id=campaign.pk, now=now)
+    first, second = Journey.objects.filter(contact__phone=CARLOS).order_by("pk")
+    locked, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run(work: Any) -> threading.Thread:
+        def target() -> None:
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    def holder() -> None:
+        # Like Finish: locks the contact's journeys, the later one first.
+        with transaction.atomic():
+            Journey.objects.select_for_update().get(pk=second.pk)
+            locked.set()
+            go.wait(10)
+            Journey.objects.filter(pk=first.pk).update(end_reason="touched")
+
+    holding = run(holder)
+    assert locked.wait(10)
+    replying = run(
+        lambda: reply_record(channel=channel, sender=CARLOS, body="si", now=now)
+    )
+    replying.join(1)
+    go.set()
+    holding.join(10)
+    replying.join(10)
+
+    assert errors == []
+    assert InboundMessage.objects.get().taken_by_flow
+    assert set(
+        Journey.objects.filter(contact__phone=CARLOS).values_list("status", "step")
+    ) == {("ended", 6)}
