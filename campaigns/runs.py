@@ -112,9 +112,10 @@ def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
         reply_user=campaign.reply_user,
     )
     members = campaign_audience(campaign)
+    # Counted first: the flow may take its contacts out of the group (a group step).
+    run.skipped = members.filter(opted_out_at__isnull=False).count()
     moved = journeys_start(cohort=run.cohort, contacts=members, now=now)
     run.recipients = moved.entered
-    run.skipped = members.filter(opted_out_at__isnull=False).count()
     run.messages_created = moved.messages
     run.save(update_fields=["cohort", "recipients", "skipped", "messages_created"])
 

@@ -179,14 +179,17 @@ def _wait_over_at(
     sends: list[Step], wait: Step, cohort: Cohort, now: dt.datetime
 ) -> dt.datetime:
     """When a wait that follows ``sends`` is over: it counts from when their messages
-    can go out (active hours may hold them), not from when they were written."""
+    can go out (active hours may hold them), not from when they were written.
+
+    A wait for a reply also counts from when its own channel (that of the question)
+    can send: a question written on the way here, before a branch, waits for the
+    same hours even though no send is in this stretch."""
+    channel_ids = [send["channel_id"] for send in sends]
+    if wait["kind"] == REPLY and wait.get("channel_id") is not None:
+        channel_ids.append(wait["channel_id"])
     start = (
-        messages_go_out_at(
-            channel_ids=[send["channel_id"] for send in sends],
-            window=cohort.batch.window,
-            now=now,
-        )
-        if sends
+        messages_go_out_at(channel_ids=channel_ids, window=cohort.batch.window, now=now)
+        if channel_ids
         else now
     )
     return start + dt.timedelta(seconds=wait["wait_seconds"])

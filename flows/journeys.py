@@ -155,6 +155,13 @@ class Journey(models.Model):
                 name="journey_stopped_idx",
                 condition=models.Q(status__in=["cancelled", "failed"]),
             ),
+            # Journeys waiting for a reply, newest first: the list's "waiting for
+            # a reply" filter, a few among millions.
+            models.Index(
+                fields=["-id"],
+                name="journey_waiting_reply_idx",
+                condition=models.Q(awaiting_reply=True),
+            ),
         ]
 
     def __str__(self) -> str:

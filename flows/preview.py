@@ -346,12 +346,18 @@ def preview_context(
     contact, note = sample_contact(contact_query, group) if contacts else (None, "")
     known = set(Variable.objects.values_list("name", flat=True))
     lacking, sampled = group_lacking(group if contacts else None, steps, known)
+    # What the flow's own reply steps keep is no typo, though no one replied yet.
+    saved = {
+        str((s.get("reply") or {}).get("save_as") or "")
+        for s in steps
+        if s["kind"] == REPLY
+    } - {""}
     return {
         "answers": contact_path(steps, contact)[1] if contact else [],
         "svg": flow_svg(steps),
         "contact": contact,
         "contact_note": note,
-        "rendered": rendered_messages(steps, contact, known, lacking),
+        "rendered": rendered_messages(steps, contact, known | saved, lacking),
         "group": group,
         # The members looked at for missing values, when not all of them.
         "group_sample": f"{GROUP_SAMPLE:,}" if sampled else "",

@@ -10,7 +10,7 @@ filled in FlowsConfig.ready()); a reply no journey takes goes to the inbox.
 import datetime as dt
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audiences.contact_data import ValueRefused, contact_data_save
@@ -32,16 +32,28 @@ def journeys_take_reply(
     if inbound.contact_id is None:
         return False
     now = now or timezone.now()
+    waiting = Journey.objects.filter(
+        contact_id=inbound.contact_id,
+        status=Journey.Status.ACTIVE,
+        awaiting_reply=True,
+        # A reply after the time is up is no answer, whether or not the advance
+        # has sent the journey the no-reply way yet.
+        due_at__gt=now,
+    )
     taken = False
-    with transaction.atomic():
-        waiting = Journey.objects.filter(
-            contact_id=inbound.contact_id,
-            status=Journey.Status.ACTIVE,
-            awaiting_reply=True,
-        ).order_by("pk")
-        if connection.vendor == "postgresql":
-            waiting = waiting.select_for_update(skip_locked=True, of=("self",))
-        for journey in waiting:
+    # One journey at a time, each in its own transaction: a reply never holds one
+    # journey while it waits for another, so it cannot deadlock with whoever
+    # locks several (Finish cancelling a campaign's journeys).
+    for pk in list(waiting.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Waits for whoever holds the journey (an earlier reply of the same
+            # contact, an advance sending it the no-reply way) and reads what they
+            # left: passing a locked journey by would miss the wait an earlier
+            # reply opened. journeys_advance skips the rows it finds locked, so
+            # the two never wait on each other.
+            journey = waiting.select_for_update(of=("self",)).filter(pk=pk).first()
+            if journey is None:
+                continue
             steps = by_position(
                 FlowVersion.objects.get(pk=journey.flow_version_id).steps
             )
@@ -62,13 +74,12 @@ def _move_on(
     passes = reply_passes(reply, inbound.body)
     target = step["yes"] if passes else step["no"]
     name = reply.get("save_as") or ""
-    if name:
+    kept = reply_kept_value(reply, inbound.body)
+    # A reply without text (a photo) keeps nothing, as a blank cell of an import
+    # does: no value overwritten, no new variable typed as text by an empty value.
+    if name and kept:
         try:
-            contact_data_save(
-                contact_id=journey.contact_id,
-                name=name,
-                text=reply_kept_value(reply, inbound.body),
-            )
+            contact_data_save(contact_id=journey.contact_id, name=name, text=kept)
         except ValueRefused as exc:
             # The reply still moves the contact on; the variable keeps its value.
             logger.warning(

@@ -13,7 +13,7 @@ from .models import FlowStep
 YES_WORDS = frozenset(
     {"yes", "y", "yeah", "yep", "si", "s", "sim", "oui", "ok", "okay", "vale", "claro"}
 )
-NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*")
 
 
 def _plain(text: str) -> str:
@@ -27,9 +27,24 @@ def _words(text: str) -> list[str]:
 
 
 def reply_number(text: str) -> str | None:
-    """The first number written in the reply (a comma as the decimal mark too)."""
+    """The first number written in the reply, as 1234.5: a comma or a point as the
+    decimal mark, the other (or either, before groups of three digits) separating
+    thousands, as the markets write them: 1200,50 and 1.200,50 in Spain, $1,500
+    and 1,500.50 in Mexico."""
     found = NUMBER.search(text)
-    return found.group(0).replace(",", ".") if found else None
+    if found is None:
+        return None
+    number = found.group(0)
+    marks = [ch for ch in number if ch in ".,"]
+    if not marks:
+        return number
+    last = number.rindex(marks[-1])
+    single_kind = len(set(marks)) == 1
+    if single_kind and (len(marks) > 1 or len(number) - last - 1 == 3):
+        # 2.000.000, $1,500: thousands only.
+        return number.replace(marks[0], "")
+    whole = number[:last].replace(".", "").replace(",", "")
+    return f"{whole}.{number[last + 1 :]}"
 
 
 def reply_passes(reply: dict[str, Any], text: str) -> bool:

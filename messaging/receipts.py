@@ -138,7 +138,14 @@ def _hand_to_flows(inbound: InboundMessage, now: dt.datetime) -> bool:
     """Give the reply to every flow waiting for it; whether one took it."""
     taken = False
     for taker in reply_takers:
-        taken = taker(inbound, now) or taken
+        # The reply is stored: a taker that fails must not fail the provider's
+        # webhook, whose retry would be dropped as a reply already stored and so
+        # never reach the flows at all. It stays for the inbox, logged. (Takers
+        # keep their own transactions: a flow's are one per journey.)
+        try:
+            taken = taker(inbound, now) or taken
+        except Exception:
+            logger.exception("reply %s: %r could not take it", inbound.pk, taker)
     if taken:
         InboundMessage.objects.filter(pk=inbound.pk).update(taken_by_flow=True)
         inbound.taken_by_flow = True

@@ -52,3 +52,14 @@ def test_the_journey_index_swap_is_plain_index_statements_on_sqlite(
     statements = [s for s in sql if re.match(r"(CREATE|DROP) INDEX", s)]
     assert statements
     assert not any("CONCURRENTLY" in s for s in statements), statements
+
+
+@pytest.mark.postgresql  # CONCURRENTLY
+@pytest.mark.django_db(transaction=True)  # sqlmigrate outside a transaction
+def test_the_waiting_for_a_reply_index_never_blocks_the_journeys_table() -> None:
+    sql = sql_of("0013_journey_waiting_reply_idx")
+
+    assert "BEGIN;" not in sql
+    statements = [s for s in sql if re.match(r"CREATE INDEX", s)]
+    assert statements
+    assert all(" CONCURRENTLY " in s for s in statements), statements

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact, Membership
 from campaigns.lifecycle import campaign_end
@@ -30,7 +31,7 @@ CARLOS, ANA, LUIS = PHONES
 def chatbot_flow(channel: Any, **reply: Any) -> Flow:
     """1 asks; 2 waits a day for a yes; 3 thanks, 4 answers a no, 5 ends without
     a reply; 6 ends."""
-    flow = Flow.objects.create(name="Chatbot")
+    flow = Flow.objects.create(name=reply.get("name", "Chatbot"))
     step = FlowStep.objects.create
     step(
         flow=flow,
@@ -334,8 +335,10 @@ def test_a_reply_through_twilios_signed_hook_is_answered_by_the_flow(
         credentials={"account_sid": "AC123", "auth_token": "tok"},
     )
     flow = chatbot_flow(sms)
-    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
-    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    # The hook reads the clock: the question goes out now, and the reply comes in
+    # its time.
+    campaign = make_campaign(started=True, flow=flow)
+    campaign_tick(campaign_id=campaign.pk, now=timezone.now())
     Message.objects.update(status="sent")
 
     answer = twilio_post(
