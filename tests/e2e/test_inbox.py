@@ -32,7 +32,10 @@ def test_an_operator_answers_a_reply_from_the_inbox_and_closes_it(
     settings.MESSAGING_BACKENDS = {
         "console": "tests.messaging.provider.RecordingBackend"
     }
+    # Reset as the provider fixture does: hooks other tests left would run here.
     RecordingBackend.sent = []
+    RecordingBackend.failures = {}
+    RecordingBackend.on_send = []
     operator = make_operator()
     team = Team.objects.create(name="Ventas")
     team.members.add(operator)

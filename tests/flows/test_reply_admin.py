@@ -36,6 +36,8 @@ def flow_form(name: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
         "steps-INITIAL_FORMS": 0,
         "versions-TOTAL_FORMS": 0,
         "versions-INITIAL_FORMS": 0,
+        "event_conditions-TOTAL_FORMS": 0,
+        "event_conditions-INITIAL_FORMS": 0,
     }
     for index, step in enumerate(steps):
         for key in [*STEP_FIELDS, *REPLY_FIELDS]:
