@@ -14,11 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
 from django.http import HttpRequest
 
 from base.audit import audit_record
+from base.uploads import UploadLimit, upload_limit_install
 
 from .templates import MediaAsset, TemplateVersion
 
@@ -162,41 +162,19 @@ def media_public_url(asset: MediaAsset) -> str:
     return f"{base}{asset.path}"
 
 
-class MediaUploadLimit(FileUploadHandler):
-    """Counts an upload's bytes as they stream in and drops the file once they pass
-    MEDIA_MAX_BYTES (the rest is read and thrown away); ``problem`` says why. Only
-    the form's ``file`` field is kept."""
+# The media form's upload handler: base.uploads' limit at MEDIA_MAX_BYTES.
+MediaUploadLimit = UploadLimit
 
-    FIELD = "file"
 
-    def __init__(self, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
-        self.limit: int = settings.MEDIA_MAX_BYTES
-        self.received = 0
-        self.problem = ""
-
-    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
-        super().new_file(field_name, *args, **kwargs)
-        if field_name != self.FIELD:
-            raise SkipFile
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.problem = too_big(self.file_name or "The file", self.limit)
-            self.problem += " Its upload was stopped at the limit."
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size: int) -> Any:
-        return None  # the next handler keeps the file
+def _too_big(name: str, limit: int) -> str:
+    return too_big(name, limit) + " Its upload was stopped at the limit."
 
 
 def media_upload_limit_install(request: HttpRequest) -> MediaUploadLimit:
     """Bound the uploads of ``request``; call before its POST or FILES are read."""
-    handler = MediaUploadLimit(request)
-    request.upload_handlers = [handler, *request.upload_handlers]
-    return handler
+    return upload_limit_install(
+        request, limit=settings.MEDIA_MAX_BYTES, too_big=_too_big
+    )
 
 
 # Whoever sends images names, in words, what uses an asset ("Flow Welcome, step

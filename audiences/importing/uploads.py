@@ -1,51 +1,20 @@
-"""The size of an uploaded contact file, bounded while it streams in.
-
-Django writes an upload to a temporary file as it arrives; this handler, put before
-Django's own, counts the bytes and drops the file once it passes
-IMPORT_MAX_UPLOAD_BYTES: the rest of the request is read and thrown away, never
-stored. The form then shows why the file is missing.
-"""
-
-from typing import Any
+"""The size of an uploaded contact file, bounded while it streams in
+(base.uploads) at IMPORT_MAX_UPLOAD_BYTES. The form then shows why the file is
+missing."""
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
+
+from base.uploads import UploadLimit
+from base.uploads import upload_limit_install as limit_install
 
 from .refusals import upload_size_problem
 
-
-class UploadLimit(FileUploadHandler):
-    """The limit is the request's: every file of it counts, and none is kept but
-    the form's own (FIELD)."""
-
-    FIELD = "file"
-
-    def __init__(self, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
-        self.limit: int = settings.IMPORT_MAX_UPLOAD_BYTES
-        self.received = 0  # bytes of every file of the request so far
-        self.problem = ""  # why a file was dropped, for the form
-
-    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
-        super().new_file(field_name, *args, **kwargs)
-        if field_name != self.FIELD:
-            raise SkipFile  # read past and thrown away, never stored
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.problem = upload_size_problem(self.file_name or "The file", self.limit)
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size: int) -> Any:
-        return None  # the next handler keeps the file
+__all__ = ["UploadLimit", "upload_limit_install"]
 
 
 def upload_limit_install(request: HttpRequest) -> UploadLimit:
     """Bound the uploads of ``request``; call before its POST or FILES are read."""
-    handler = UploadLimit(request)
-    # Django refuses the assignment once the body has been read.
-    request.upload_handlers = [handler, *request.upload_handlers]
-    return handler
+    return limit_install(
+        request, limit=settings.IMPORT_MAX_UPLOAD_BYTES, too_big=upload_size_problem
+    )
