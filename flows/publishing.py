@@ -98,6 +98,20 @@ def step_problems(step: FlowStep) -> list[str]:
     return problems
 
 
+def reply_channel_problems(steps: list[FlowStep]) -> list[str]:
+    """A reply comes on the channel its question went out on: a wait for a reply on
+    a channel no step of the flow sends on would never be answered."""
+    sending = {step.channel_id for step in steps if step.kind == FlowStep.Kind.SEND}
+    return [
+        f"Step {step.position} waits for a reply on {step.channel.name!r}, but no "
+        "step of this flow sends on it: choose the channel of the question."
+        for step in steps
+        if step.kind == FlowStep.Kind.REPLY
+        and step.channel is not None
+        and step.channel_id not in sending
+    ]
+
+
 def flow_problems(flow: Flow) -> list[str]:
     """Every reason the flow cannot be published; empty when it can."""
     steps = list(flow.steps.select_related("channel", "group", "template", "media"))
@@ -106,6 +120,7 @@ def flow_problems(flow: Flow) -> list[str]:
         problems.append("The flow needs at least one 'Send a message' step.")
     for step in steps:
         problems.extend(step_problems(step))
+    problems.extend(reply_channel_problems(steps))
     problems.extend(graph_problems([snapshot(step) for step in steps]))
     if flow.trigger == Flow.Trigger.EVENT and not flow.event_name.strip():
         problems.append("A behavioural-event flow needs the event name it waits for.")

@@ -27,8 +27,11 @@ logger = logging.getLogger(__name__)
 def journeys_take_reply(
     inbound: InboundMessage, now: dt.datetime | None = None
 ) -> bool:
-    """Move on every journey of the reply's contact waiting for a reply on its
-    channel; return whether any did (then the reply is answered by its flow)."""
+    """Move on the journeys of the reply's contact waiting for a reply on its
+    channel, the newest of each flow (two runs of a daily campaign, or two events,
+    may each wait: the reply answers the latest question, once; the older journey
+    keeps waiting until its time is up). Return whether any took it (then the reply
+    is answered by its flow)."""
     if inbound.contact_id is None:
         return False
     now = now or timezone.now()
@@ -41,10 +44,13 @@ def journeys_take_reply(
         due_at__gt=now,
     )
     taken = False
-    # One journey at a time, each in its own transaction: a reply never holds one
-    # journey while it waits for another, so it cannot deadlock with whoever
-    # locks several (Finish cancelling a campaign's journeys).
-    for pk in list(waiting.order_by("pk").values_list("pk", flat=True)):
+    flows_answered: set[int] = set()
+    # Newest first. One journey at a time, each in its own transaction: a reply
+    # never holds one journey while it waits for another, so it cannot deadlock
+    # with whoever locks several (Finish cancelling a campaign's journeys).
+    for pk, flow_id in list(waiting.order_by("-pk").values_list("pk", "flow_id")):
+        if flow_id in flows_answered:
+            continue
         with transaction.atomic():
             # Waits for whoever holds the journey (an earlier reply of the same
             # contact, an advance sending it the no-reply way) and reads what they
@@ -63,6 +69,7 @@ def journeys_take_reply(
             if step.get("channel_id") not in (None, inbound.channel_id):
                 continue
             _move_on(journey, step, inbound, now)
+            flows_answered.add(flow_id)
             taken = True
     return taken
 

@@ -352,3 +352,52 @@ def test_a_reply_through_twilios_signed_hook_is_answered_by_the_flow(
     (yes,) = step_ids(flow, 3)
     assert Message.objects.filter(contact__phone=CARLOS, step=yes).exists()
     assert Contact.objects.get(phone=CARLOS).data["RESPUESTA"] == "Si claro"
+
+
+@pytest.mark.django_db
+def test_a_reply_that_fails_the_test_may_wait_again(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel()
+    flow = Flow.objects.create(name="Ask until yes or no")
+    step = FlowStep.objects.create
+    step(flow=flow, position=1, kind="send", channel=channel, body="¿SI o NO?")
+    step(
+        flow=flow,
+        position=2,
+        kind="reply",
+        channel=channel,
+        wait=dt.timedelta(hours=2),
+        reply_test="keywords",
+        reply_words="SI, NO",
+        yes_step=3,
+        no_step=2,  # anything else: wait again
+        timeout_step=4,
+    )
+    step(flow=flow, position=3, kind="send", channel=channel, body="Anotado")
+    step(flow=flow, position=4, kind="end")
+    flow_publish(flow=flow)
+    campaign = make_campaign(started=True, flow=flow, start_at=NIGHT)
+    campaign_tick(campaign_id=campaign.pk, now=NIGHT)
+    later = NIGHT + dt.timedelta(hours=1)
+
+    reply_record(channel=channel, sender=CARLOS, body="mmm, quizás", now=later)
+    carlos = Journey.objects.get(contact__phone=CARLOS)
+    assert (carlos.step, carlos.awaiting_reply) == (2, True)
+    assert carlos.due_at == later + dt.timedelta(hours=2)  # its time starts over
+    reply_record(channel=channel, sender=CARLOS, body="si", now=later)
+    carlos.refresh_from_db()
+    assert (carlos.status, carlos.step) == ("ended", 4)
+    (yes,) = step_ids(flow, 3)
+    assert Message.objects.filter(contact__phone=CARLOS, step=yes).exists()
+
+
+@pytest.mark.django_db
+def test_a_reply_step_on_a_channel_the_flow_never_sends_on_is_refused(
+    make_channel: Any,
+) -> None:
+    sms, mail = make_channel(name="SMS"), make_channel(name="Mail")
+    flow = chatbot_flow(sms)
+    flow.steps.filter(position=2).update(channel=mail)
+    with pytest.raises(FlowRefused, match="Step 2 waits for a reply on 'Mail'"):
+        flow_publish(flow=flow)
