@@ -289,7 +289,7 @@ class RunEstimate:
         else:
             rate += f" (channel {self.channel!r})"
         return (
-            f"The group has {self.contacts:,} contacts; at {each}{rate} a run takes "
+            f"It goes to {self.contacts:,} contacts; at {each}{rate} a run takes "
             f"about {duration_text(self.takes)}, longer than the plan's period "
             f"({self.plan}): slots will be skipped while the previous run is still "
             "sending. A longer plan, a smaller group or a higher rate lets runs fit."

@@ -134,7 +134,7 @@ def test_saving_a_plan_the_group_cannot_keep_up_with_warns(
         str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"
     ]
     assert warnings == [
-        "The group has 130 contacts; at 2 messages/s (channel 'SMS') a run takes "
+        "It goes to 130 contacts; at 2 messages/s (channel 'SMS') a run takes "
         "about 65 s, longer than the plan's period (every minute): slots will be "
         "skipped while the previous run is still sending. A longer plan, a smaller "
         "group or a higher rate lets runs fit."

@@ -208,7 +208,7 @@ def test_the_estimate_warns_when_the_group_cannot_go_out_in_one_period(
     assert estimate is not None
     assert estimate.takes == dt.timedelta(seconds=65)
     assert estimate.warning == (
-        "The group has 130 contacts; at 2 messages/s (channel 'SMS') a run takes "
+        "It goes to 130 contacts; at 2 messages/s (channel 'SMS') a run takes "
         "about 65 s, longer than the plan's period (every minute): slots will be "
         "skipped while the previous run is still sending. A longer plan, a smaller "
         "group or a higher rate lets runs fit."
