@@ -7,13 +7,13 @@ FLOWCAST_SECRETS_KEY must be given. `.env.example` lists every variable read her
 import base64
 import hashlib
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config import sign_in
 from config.environment import env_bool, env_int, env_list
 from config.system_ticks import SYSTEM_TICKS
 
@@ -96,32 +96,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
-# --- Sign-in ---------------------------------------------------------------------
-# Proxies in front of Django that append the address they were reached from to
-# X-Forwarded-For (the README's TLS proxy: 1). The client's address is the entry the
-# nearest of them wrote (base.client_address); with 0 the header is not read at all.
-# Set it only when Django cannot be reached but through those proxies.
-FLOWCAST_TRUSTED_PROXIES = env_int("FLOWCAST_TRUSTED_PROXIES", 0)
-if FLOWCAST_TRUSTED_PROXIES < 0:
-    raise ImproperlyConfigured(
-        f"FLOWCAST_TRUSTED_PROXIES must be 0 or more, got {FLOWCAST_TRUSTED_PROXIES}"
-    )
-# Login throttling (django-axes), two separate counts: after AXES_FAILURE_LIMIT failed
-# sign-ins for one user name (from anywhere), that user name is locked out for
-# AXES_COOLOFF_MINUTES; after as many from one address (whatever the user names), that
-# address is. A success clears neither: axes would clear every count of the address
-# and of the user name, so anyone with an account of their own could sign in between
-# guesses at another's password and never be stopped.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "base.client_address.client_address"
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# --- Sign-in: trusted proxies and lockouts (read and explained in config.sign_in) --
+FLOWCAST_TRUSTED_PROXIES = sign_in.FLOWCAST_TRUSTED_PROXIES
+AUTHENTICATION_BACKENDS = sign_in.AUTHENTICATION_BACKENDS
+AXES_FAILURE_LIMIT = sign_in.AXES_FAILURE_LIMIT
+AXES_COOLOFF_TIME = sign_in.AXES_COOLOFF_TIME
+AXES_LOCKOUT_PARAMETERS = sign_in.AXES_LOCKOUT_PARAMETERS
+AXES_RESET_ON_SUCCESS = sign_in.AXES_RESET_ON_SUCCESS
+AXES_CLIENT_IP_CALLABLE = sign_in.AXES_CLIENT_IP_CALLABLE
+AXES_LOCKOUT_TEMPLATE = sign_in.AXES_LOCKOUT_TEMPLATE
 
 ROOT_URLCONF = "console.views.urls"
 FORMAT_MODULE_PATH = ["config.formats"]
