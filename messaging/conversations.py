@@ -120,6 +120,12 @@ class Conversation(models.Model):
                 condition=models.Q(status="open", contact__isnull=False),
                 name="conversation_open_once_per_contact",
             ),
+            # A sender who is no contact: one open conversation per address.
+            models.UniqueConstraint(
+                fields=["channel", "sender"],
+                condition=models.Q(status="open", contact__isnull=True),
+                name="conversation_open_once_per_sender",
+            ),
         ]
         indexes = [
             models.Index(

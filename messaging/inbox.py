@@ -81,7 +81,8 @@ def conversation_take(*, inbound: InboundMessage, now: dt.datetime) -> Conversat
                     last_text=text,
                 )
         except IntegrityError:
-            # Another reply of the contact opened it a moment ago.
+            # Another reply of the contact (or of the same unknown sender) opened
+            # it a moment ago.
             conversation = _open_for(inbound)
             if conversation is None:
                 raise
@@ -127,7 +128,10 @@ def conversation_reopen(*, conversation: Conversation, by: User | None) -> None:
             channel_id=conversation.channel_id,
             contact=conversation.contact,
             status=Conversation.Status.OPEN,
-        ).first()
+        )
+        if conversation.contact_id is None:
+            newer = newer.filter(sender=conversation.sender)
+        newer = newer.first()
         raise ConversationRefused(
             f"{conversation} cannot be reopened: {newer or 'a newer conversation'} "
             "with the same contact on this channel is open; continue there."

@@ -3,9 +3,11 @@ it and answers; replies outside active hours are stored at once and answered whe
 the hours open; Finish ends the conversations still waiting."""
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact, Membership
@@ -401,3 +403,27 @@ def test_a_reply_step_on_a_channel_the_flow_never_sends_on_is_refused(
     flow.steps.filter(position=2).update(channel=mail)
     with pytest.raises(FlowRefused, match="Step 2 waits for a reply on 'Mail'"):
         flow_publish(flow=flow)
+
+
+@pytest.mark.django_db
+def test_receive_reply_takes_a_reply_as_a_provider_would(
+    provider: Any, make_campaign: Any, make_channel: Any
+) -> None:
+    channel = make_channel(name="Console")
+    # On today's clock: the command takes the reply now.
+    campaign = make_campaign(started=True, flow=chatbot_flow(channel))
+    campaign_tick(campaign_id=campaign.pk)
+    out = io.StringIO()
+
+    call_command("receive_reply", "sí", channel="Console", sender=CARLOS, stdout=out)
+    call_command(
+        "receive_reply", "hola", channel="Console", sender="+14155550100", stdout=out
+    )
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(": answered by the flow waiting for it.")
+    assert "(no contact): in the inbox: " in lines[1]
+    with pytest.raises(
+        CommandError, match="No channel is named 'SMS'; there are: Console"
+    ):
+        call_command("receive_reply", "x", channel="SMS", sender=CARLOS)

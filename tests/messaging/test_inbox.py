@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -155,6 +156,16 @@ def test_a_sender_who_is_no_contact_gets_an_unassigned_conversation_by_address(
         None,
     )
     assert listed(client, sent.other) == {conversation.pk}  # unassigned: everyone's
+    # The database keeps it one: a second open one for the address is refused
+    # (two replies arriving at once end in the same conversation).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Conversation.objects.create(
+            channel=sent.channel,
+            sender=stranger,
+            opened_at=LATER,
+            last_message_at=LATER,
+            last_reply_at=LATER,
+        )
 
 
 def test_the_conversation_page_shows_the_thread_in_time_order(
