@@ -1,4 +1,6 @@
-"""Demo data: a group with a few contacts, a published flow, a campaign. Idempotent."""
+"""Demo data: a group with a few contacts, a published flow, a campaign whose replies
+go to a team's inbox, and a published chatbot flow that waits for replies (try it
+with `manage.py receive_reply`). Idempotent."""
 
 import datetime as dt
 
@@ -8,7 +10,7 @@ from django.utils import timezone
 from audiences.models import AudienceGroup, Contact, Membership, Variable
 from flows.models import Flow, FlowStep
 from flows.publishing import flow_publish
-from messaging.models import Channel
+from messaging.models import Channel, Team
 
 from .lifecycle import campaign_create
 from .models import Campaign, Schedule
@@ -100,6 +102,8 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
             step(flow=flow, position=6, kind=FlowStep.Kind.END)
         if not flow.can_run_in_campaign:
             flow_publish(flow=flow)
+        _chatbot_flow(channel)
+        team, _ = Team.objects.get_or_create(name="Cobranza")
         # First tick on the next whole minute at least 30 s away, then hourly.
         start = (now + dt.timedelta(seconds=90)).replace(second=0, microsecond=0)
         return campaign_create(
@@ -110,4 +114,58 @@ def demo_load(*, now: dt.datetime | None = None) -> Campaign | None:
             start_at=start,
             end_at=start + dt.timedelta(days=7),
             schedule=Schedule.HOURLY,
+            reply_team=team,
         )
+
+
+def _chatbot_flow(channel: Channel) -> Flow:
+    """Asks whether they pay today, waits a day for the reply, keeps it as
+    RESPUESTA and answers yes, no, or nothing."""
+    flow, created = Flow.objects.get_or_create(
+        name="Payment chatbot",
+        defaults={
+            "description": "Asks whether they pay today and answers what they "
+            "reply (seed 003's chatbot)."
+        },
+    )
+    if created:
+        step = FlowStep.objects.create
+        step(
+            flow=flow,
+            position=1,
+            kind=FlowStep.Kind.SEND,
+            channel=channel,
+            body="Hola {{NOMBRE}}, ¿paga hoy sus ${{MONTO}}? Responda SI o NO.",
+        )
+        step(
+            flow=flow,
+            position=2,
+            kind=FlowStep.Kind.REPLY,
+            channel=channel,
+            wait=dt.timedelta(days=1),
+            reply_test=FlowStep.ReplyTest.YES_NO,
+            save_reply_as="RESPUESTA",
+            yes_step=3,
+            no_step=4,
+            timeout_step=5,
+        )
+        step(
+            flow=flow,
+            position=3,
+            kind=FlowStep.Kind.SEND,
+            channel=channel,
+            body="Gracias {{NOMBRE}}, lo esperamos hoy.",
+            next_step=5,
+        )
+        step(
+            flow=flow,
+            position=4,
+            kind=FlowStep.Kind.SEND,
+            channel=channel,
+            body="Entendido {{NOMBRE}}: le escribimos mañana.",
+            next_step=5,
+        )
+        step(flow=flow, position=5, kind=FlowStep.Kind.END)
+    if not flow.can_run_in_campaign:
+        flow_publish(flow=flow)
+    return flow

@@ -124,14 +124,14 @@ def conversation_reopen(*, conversation: Conversation, by: User | None) -> None:
                 pk=conversation.pk, status=Conversation.Status.CLOSED
             ).update(status=Conversation.Status.OPEN, closed_at=None, closed_by=None)
     except IntegrityError:
-        newer = Conversation.objects.filter(
+        open_ones = Conversation.objects.filter(
             channel_id=conversation.channel_id,
             contact=conversation.contact,
             status=Conversation.Status.OPEN,
         )
         if conversation.contact_id is None:
-            newer = newer.filter(sender=conversation.sender)
-        newer = newer.first()
+            open_ones = open_ones.filter(sender=conversation.sender)
+        newer = open_ones.first()
         raise ConversationRefused(
             f"{conversation} cannot be reopened: {newer or 'a newer conversation'} "
             "with the same contact on this channel is open; continue there."
