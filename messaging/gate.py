@@ -182,6 +182,15 @@ def local_pause(channel: "Channel", seconds: float) -> None:
             _moments[channel.pk] = (now + seconds, True)
 
 
+def local_gates_forget() -> None:
+    """Forget what this process keeps of every channel's gate (its next moment, a
+    pause its provider asked for, its slots): for tests, whose channels share ids
+    once their rows are rolled back (SQLite)."""
+    with _lock:
+        _moments.clear()
+        _slots.clear()
+
+
 # --- with Redis -----------------------------------------------------------------
 
 _clients: dict[Any, tuple[Any, Any, Any]] = {}

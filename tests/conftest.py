@@ -96,6 +96,16 @@ def broker_url(redis_proc: Any) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def channel_gates_forgotten() -> Iterator[None]:
+    """A pause one test's provider asked for (Retry-After: 3600) must not hold the
+    next test's channel, which on SQLite gets the same id."""
+    yield
+    from messaging.gate import local_gates_forget
+
+    local_gates_forget()
+
+
 @pytest.fixture
 def redis_client(broker_url: str) -> Iterator[Any]:
     import redis
