@@ -6,8 +6,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from audiences.events import EventRefused, event_time_parse, properties_check
 from audiences.models import Contact
@@ -17,14 +15,10 @@ from campaigns.models import Campaign
 from flows.triggers import event_record
 
 from .auth import api_user, bearer_given
+from .http import api_methods, error
 
 
-def error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
-
-
-@csrf_exempt
-@require_POST
+@api_methods("POST")
 def events(request: HttpRequest) -> JsonResponse:
     """A behavioural event: puts the contact on every published flow waiting for it.
 
@@ -114,7 +108,7 @@ def events(request: HttpRequest) -> JsonResponse:
 PAGE_SIZE = 100
 
 
-@require_GET
+@api_methods("GET")
 def campaigns(request: HttpRequest) -> JsonResponse:
     """Campaigns matching ?name=, flow=, flow_name=, group=, group_name=, status=
     (repeatable); ?page=N, 100 a page. An API key, or an operator signed in."""
