@@ -27,3 +27,16 @@ def contact_mark_opted_out(*, contact: Contact, source: str) -> bool:
                 listener(contact.pk)
             audit_record(action="opt_out", target=contact, note=source)
     return bool(changed)
+
+
+def contact_mark_opted_in(*, contact: Contact, source: str) -> bool:
+    """Take back the contact's opt-out (the contact asked to hear from us again),
+    saying where from, recorded in the audit trail. Return False when the contact
+    had not opted out."""
+    with transaction.atomic():
+        changed = Contact.objects.filter(
+            pk=contact.pk, opted_out_at__isnull=False
+        ).update(opted_out_at=None, opt_out_source="")
+        if changed:
+            audit_record(action="opt_in", target=contact, note=source)
+    return bool(changed)

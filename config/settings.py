@@ -13,7 +13,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config import sign_in
+from config import rest_api, sign_in
 from config.environment import env_bool, env_int, env_list
 from config.system_ticks import SYSTEM_TICKS
 
@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "import_export",
     "audiences",
     "flows",
@@ -105,6 +108,13 @@ AXES_LOCKOUT_PARAMETERS = sign_in.AXES_LOCKOUT_PARAMETERS
 AXES_RESET_ON_SUCCESS = sign_in.AXES_RESET_ON_SUCCESS
 AXES_CLIENT_IP_CALLABLE = sign_in.AXES_CLIENT_IP_CALLABLE
 AXES_LOCKOUT_TEMPLATE = sign_in.AXES_LOCKOUT_TEMPLATE
+
+# --- The REST API (read and explained in config.rest_api) -------------------------
+REST_FRAMEWORK = rest_api.REST_FRAMEWORK
+SPECTACULAR_SETTINGS = rest_api.SPECTACULAR_SETTINGS
+API_BULK_MAX = rest_api.API_BULK_MAX
+API_PAGE_MAX = rest_api.API_PAGE_MAX
+API_IDEMPOTENCY_HOURS = rest_api.API_IDEMPOTENCY_HOURS
 
 ROOT_URLCONF = "console.views.urls"
 FORMAT_MODULE_PATH = ["config.formats"]
@@ -257,6 +267,18 @@ MESSAGING_REDIS_URL = os.environ.get(
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
     else "",
 )
+# Django's cache (the API's write counts per key): in that Redis, so every web process
+# counts together; without Redis, each process counts its own.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": MESSAGING_REDIS_URL,
+        "KEY_PREFIX": "flowcast-cache",
+    }
+    if MESSAGING_REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+API_WRITES_PER_MINUTE = rest_api.API_WRITES_PER_MINUTE
 # Hosts, addresses and networks (comma-separated: localhost,127.0.0.1,10.0.0.0/8)
 # that Flowcast's own requests may reach although they are inside: loopback,
 # private, link-local ... (messaging.outbound). Empty by default; for development and

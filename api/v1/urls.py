@@ -1,0 +1,30 @@
+"""/api/v1/…: the REST API, its schema and its reference page."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from .contacts import ContactViewSet
+from .groups import GroupViewSet, VariableViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("groups", GroupViewSet, basename="group")
+router.register("variables", VariableViewSet, basename="variable")
+
+urlpatterns = [
+    path("", include(router.urls)),
+]
+
+schema_urls = [
+    path("schema", SpectacularAPIView.as_view(), name="api_schema"),
+    path(
+        "docs",
+        staff_member_required(
+            SpectacularSwaggerView.as_view(url_name="api_schema"),
+            login_url="admin:login",
+        ),
+        name="api_docs",
+    ),
+]
