@@ -208,30 +208,28 @@ def contacts_upsert(*, items: Sequence[Any]) -> Upserted:
         }
         rows = []
         for item in ready:
-            contact = existing.get(item.phone) or Contact(
-                phone=item.phone, created_at=now
-            )
+            known = existing.get(item.phone)
+            contact = Contact(phone=item.phone, created_at=now, updated_at=now)
+            if known is not None:
+                contact.name, contact.email = known.name, known.email
             for name, value in item.fields.items():
                 setattr(contact, name, value)
-            data = dict(contact.data or {})
+            data = dict(known.data or {}) if known is not None else {}
             for name, value in item.data.items():
                 if value is None:
                     data.pop(name, None)
                 else:
                     data[name] = value
             contact.data = data
-            contact.updated_at = now
             rows.append(contact)
-        fields = ["name", "email", "data", "updated_at"]
-        known = [contact for contact in rows if contact.pk is not None]
-        Contact.objects.bulk_update(known, fields, batch_size=500)
-        # A phone created by another request since the look above is updated, not
-        # refused.
+        # One statement for new and known contacts alike (an UPDATE per row, or
+        # bulk_update's CASE over a thousand rows, took over a second); a phone
+        # created by another request since the look above is updated, not refused.
         Contact.objects.bulk_create(
-            [contact for contact in rows if contact.pk is None],
+            rows,
             update_conflicts=True,
             unique_fields=["phone"],
-            update_fields=fields,
+            update_fields=["name", "email", "data", "updated_at"],
         )
         by_phone = {contact.phone: contact for contact in rows}
     outcome.contacts = [

@@ -51,3 +51,6 @@ STORAGES["staticfiles"]["BACKEND"] = (
 # WhiteNoise warns at every request when STATIC_ROOT does not exist yet.
 STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# schemathesis calls the API through WSGI as host "localhost" (tests/api).
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost"]  # noqa: F405

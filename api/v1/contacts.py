@@ -26,6 +26,8 @@ from .base import Audited, contact_by_phone, phone_normalized
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
     opted_out = serializers.SerializerMethodField()
+    # Blank when unknown: not an email address to the schema.
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Contact
@@ -213,6 +215,7 @@ class ContactViewSet(
         if done.problems:
             raise exceptions.ValidationError(done.problems[0])
         _, contact, created = done.contacts[0]
+        contact.refresh_from_db()  # its stored creation time, not the write's
         return Response(
             ContactSerializer(contact).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

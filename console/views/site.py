@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from .dashboard import dashboard
 
@@ -70,8 +71,21 @@ class FlowcastAdminSite(admin.AdminSite):
     def get_app_list(
         self, request: HttpRequest, app_label: str | None = None
     ) -> list[Any]:
-        """The product's apps first, in working order; the system's last."""
-        return sorted(super().get_app_list(request, app_label), key=_place)
+        """The product's apps first, in working order; the system's last. The API's
+        app leads to its reference too."""
+        apps = sorted(super().get_app_list(request, app_label), key=_place)
+        for app in apps:
+            if app["app_label"] == "api":
+                app["models"].append(
+                    {
+                        "name": "API reference (every endpoint, tried in the page)",
+                        "object_name": "ApiReference",
+                        "perms": {"view": True},
+                        "admin_url": reverse("api_docs"),
+                        "view_only": True,
+                    }
+                )
+        return apps
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -37,6 +37,8 @@ def test_a_contact_is_created_then_updated_by_its_phone(operator: KeyClient) -> 
         },
     )
     assert updated.status_code == 200
+    assert updated.json()["created_at"] == body["created_at"]
+    assert updated.json()["id"] == body["id"]
     contact = Contact.objects.get()
     assert (contact.name, contact.email) == ("Ana", "ana@example.com")
     assert contact.data == {"MONTO": 1200, "CITY": "León"}
