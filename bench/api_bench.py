@@ -149,7 +149,8 @@ def run(db: str, key: str, rounds: int) -> None:
         for name, times in figures.items():
             print(
                 f"bulk upsert of 1,000 ({name}): "
-                f"median {statistics.median(times):.3f} s, slowest {max(times):.3f} s, target {TARGET_SECONDS:.1f} s "
+                f"median {statistics.median(times):.3f} s, "
+                f"slowest {max(times):.3f} s, target {TARGET_SECONDS:.1f} s "
                 f"(ratio slowest/target {max(times) / TARGET_SECONDS:.2f})"
             )
     finally:
