@@ -46,6 +46,7 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any other address under /api/."""
     return error(
         404,
-        f"There is no API endpoint at {request.path}; the endpoints are "
-        "/api/events (POST) and /api/campaigns (GET).",
+        f"There is no API endpoint at {request.path}; the endpoints are under "
+        "/api/v1/ (listed at /api/schema), besides /api/events (POST) and "
+        "/api/campaigns (GET).",
     )

@@ -53,6 +53,8 @@ class RolePermissions(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
+        if request.method not in getattr(view, "allowed_methods", ()):
+            return True  # the view answers 405, naming the methods it has
         code = required_permission(view, request)
         if code is None:
             # An action without a permission is a mistake: refuse rather than open.

@@ -188,3 +188,26 @@ def test_writes_are_throttled_per_key(make_key: Any) -> None:
         second.send("post", "/api/v1/contacts", {"phone": "+525500000009"}).status_code
         == 201
     )
+
+
+def test_custom_data_is_merged_and_a_null_removes_a_name(operator: KeyClient) -> None:
+    Contact.objects.create(phone="+525500998877", data={"A": "x", "B": "y"})
+    response = operator.send(
+        "post",
+        "/api/v1/contacts",
+        {"phone": "+525500998877", "data": {"B": None, "C": "z"}},
+    )
+    assert response.status_code == 200
+    assert Contact.objects.get().data == {"A": "x", "C": "z"}
+
+
+def test_a_nested_value_or_a_bad_variable_name_is_refused(operator: KeyClient) -> None:
+    response = operator.send(
+        "post",
+        "/api/v1/contacts",
+        {"phone": "+525500998877", "data": {"A": {"deep": 1}, "1X": "y"}},
+    )
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert set(fields) == {"data.A", "data.1X"}
+    assert not Contact.objects.exists()

@@ -43,7 +43,8 @@ def test_an_unknown_address_is_a_json_404_listing_the_endpoints(
     assert response.status_code == 404
     assert response.json() == {
         "error": "There is no API endpoint at /api/contacts; the endpoints are "
-        "/api/events (POST) and /api/campaigns (GET)."
+        "under /api/v1/ (listed at /api/schema), besides /api/events (POST) and "
+        "/api/campaigns (GET)."
     }
 
 
