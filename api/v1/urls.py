@@ -5,13 +5,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .bulk import BulkMessageViewSet
+from .campaigns import CampaignViewSet
 from .contacts import ContactViewSet
+from .flows import FlowViewSet
 from .groups import GroupViewSet, VariableViewSet
+from .runs import RunViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("groups", GroupViewSet, basename="group")
 router.register("variables", VariableViewSet, basename="variable")
+router.register("flows", FlowViewSet, basename="flow")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("runs", RunViewSet, basename="run")
+router.register("bulk-messages", BulkMessageViewSet, basename="bulk-message")
 
 urlpatterns = [
     path("", include(router.urls)),
