@@ -45,3 +45,31 @@ class ApiToken(models.Model):
         self.prefix = key[:8]
         self.digest = key_digest(key)
         return key
+
+
+class IdempotentRequest(models.Model):
+    """A write sent with an Idempotency-Key, and the answer it got: the same key
+    again gets that answer, and nothing is done twice. Written in the transaction
+    of the write itself, so a key is kept only for a write that happened; kept
+    API_IDEMPOTENCY_HOURS."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the request's path and canonical JSON."
+    )
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="idempotentrequest_once_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"

@@ -3,18 +3,14 @@
 import json
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from audiences.events import EventRefused, event_time_parse, properties_check
-from audiences.models import Contact
-from audiences.phones import normalize_phone
 from campaigns.filters import CampaignFilter
 from campaigns.models import Campaign
-from flows.triggers import event_record
 
 from .auth import api_user, bearer_given
+from .event_intake import EventContactUnknown, EventNotAccepted, event_report
 from .http import api_methods, error
 
 
@@ -45,64 +41,13 @@ def events(request: HttpRequest) -> JsonResponse:
         return error(400, f"The body is not JSON: {exc}.")
     if not isinstance(payload, dict):
         return error(400, "The body must be a JSON object.")
-    problems = {}
-    event = str(payload.get("event") or "").strip()
-    event_id = str(payload.get("id") or "").strip()
-    properties = payload.get("properties") or {}
-    if not event:
-        problems["event"] = "Give the event name."
-    elif len(event) > 100:
-        problems["event"] = "At most 100 characters."
-    if not event_id:
-        problems["id"] = "Give the event's unique id (used to enter each flow once)."
-    elif len(event_id) > 150:
-        problems["id"] = "At most 150 characters."
-    now = timezone.now()
-    occurred_at = None
     try:
-        properties = properties_check(properties)
-    except EventRefused as exc:
-        problems[exc.field] = exc.message
-    try:
-        occurred_at = event_time_parse(payload.get("occurred_at"), now=now)
-    except EventRefused as exc:
-        problems[exc.field] = exc.message
-    phone = ""
-    try:
-        phone = normalize_phone(payload.get("phone") or "")
-    except ValidationError as exc:
-        problems["phone"] = exc.messages[0]
-    if problems:
-        return error(400, "The event was not accepted.", fields=problems)
-    contact = Contact.objects.filter(phone=phone).first()
-    if contact is None:
-        return error(404, f"No contact has the phone {phone}; import it first.")
-    try:
-        outcome = event_record(
-            contact=contact,
-            event=event,
-            event_id=event_id,
-            properties=properties,
-            occurred_at=occurred_at,
-            now=now,
-        )
-    except EventRefused as exc:
-        return error(
-            400, "The event was not accepted.", fields={exc.field: exc.message}
-        )
-    return JsonResponse(
-        {
-            "event": event,
-            "id": event_id,
-            "contact": phone,
-            "stored": outcome.stored,
-            "flows": outcome.flows,
-            "entered": outcome.entered,
-            "entered_flows": outcome.entered_flows,
-            **({"passed_over": outcome.passed_over} if outcome.passed_over else {}),
-            **({"refused": outcome.refused} if outcome.refused else {}),
-        }
-    )
+        answer = event_report(payload, now=timezone.now())
+    except EventNotAccepted as exc:
+        return error(400, str(exc), fields=exc.fields)
+    except EventContactUnknown as exc:
+        return error(404, str(exc))
+    return JsonResponse(answer)
 
 
 PAGE_SIZE = 100

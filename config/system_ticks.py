@@ -71,4 +71,10 @@ SYSTEM_TICKS: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # The API's idempotency keys older than API_IDEMPOTENCY_HOURS.
+    "system: forget idempotency keys": {
+        "task": "api.tasks.forget_idempotency_keys",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }

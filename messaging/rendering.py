@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from audiences.models import Contact
 
+    from .models import Message
+
 PLACEHOLDER = re.compile(
     r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([^{}|]*?)\s*)?\}\}"
 )
@@ -72,3 +74,15 @@ def render(
         return value if value or fallback is None else fallback
 
     return PLACEHOLDER.sub(fill, template)
+
+
+def message_text(message: "Message") -> str:
+    """The text of ``message``: as sent, or, before it is sent, its batch's text
+    filled for its contact as the send will fill it (read its batch and contact
+    with it)."""
+    if message.body:
+        return message.body
+    template = message.batch.template(message.step)
+    if template is None:
+        return ""
+    return render(template.get("body") or "", message.contact, message.context)

@@ -3,7 +3,10 @@
 from contextlib import AbstractContextManager
 from typing import Any
 
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,3 +50,34 @@ def contact_by_phone(raw: Any, field: str = "phone") -> Contact:
     if contact is None:
         raise exceptions.NotFound(f"No contact has the phone {phone}.")
     return contact
+
+
+def found_by_id(queryset: QuerySet[Any], key: Any, noun: str) -> Any:
+    """The row of ``queryset`` with the id ``key``, or a 404 naming it ("No
+    campaign has the id 5.")."""
+    text = str(key)
+    row = queryset.filter(pk=int(text)).first() if text.isdigit() else None
+    if row is None:
+        raise exceptions.NotFound(f"No {noun} has the id {text}.")
+    return row
+
+
+def form_problems(form: forms.BaseForm, prefix: str = "") -> dict[str, str]:
+    """A console form's errors as the API's fields: each field's messages in one
+    sentence; the form's own errors under non_field_errors."""
+    return {
+        (
+            "non_field_errors" if name == NON_FIELD_ERRORS else f"{prefix}{name}"
+        ): " ".join(str(message) for message in messages)
+        for name, messages in form.errors.items()
+    }
+
+
+def refusal_problems(exc: DjangoValidationError) -> dict[str, str]:
+    """A model's ValidationError as the API's fields."""
+    if not hasattr(exc, "error_dict"):
+        return {"non_field_errors": " ".join(exc.messages)}
+    return {
+        ("non_field_errors" if name == NON_FIELD_ERRORS else name): " ".join(messages)
+        for name, messages in exc.message_dict.items()
+    }

@@ -5,13 +5,27 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .bulk import BulkMessageViewSet
+from .campaigns import CampaignViewSet
 from .contacts import ContactViewSet
+from .events import EventViewSet
+from .flows import FlowViewSet
 from .groups import GroupViewSet, VariableViewSet
+from .messages import MessageViewSet
+from .runs import RunViewSet
+from .sends import SendViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("groups", GroupViewSet, basename="group")
 router.register("variables", VariableViewSet, basename="variable")
+router.register("flows", FlowViewSet, basename="flow")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("runs", RunViewSet, basename="run")
+router.register("bulk-messages", BulkMessageViewSet, basename="bulk-message")
+router.register("sends", SendViewSet, basename="send")
+router.register("messages", MessageViewSet, basename="message")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     path("", include(router.urls)),

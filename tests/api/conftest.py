@@ -7,6 +7,7 @@ from django.test import Client
 
 from api.models import ApiToken
 from base.roles import OPERATOR, VIEWER
+from tests.messaging.conftest import provider  # noqa: F401 (a recording provider)
 
 
 class KeyClient(Client):
