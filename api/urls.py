@@ -8,5 +8,6 @@ urlpatterns = [
     path("campaigns", views.campaigns, name="api_campaigns"),
     path("v1/", include("api.v1.urls")),
     *schema_urls,
-    re_path(r"^(?P<path>.*)$", http.not_found),
+    # Any character, line breaks too: an address with one is still the API's 404.
+    re_path(r"^(?P<path>[\s\S]*)$", http.not_found),
 ]

@@ -106,6 +106,16 @@ def channel_gates_forgotten() -> Iterator[None]:
     local_gates_forget()
 
 
+@pytest.fixture(autouse=True)
+def cache_forgotten() -> Iterator[None]:
+    """The API's write counts are kept per key in Django's cache: one test's must not
+    throttle the next test's key, which on SQLite gets the same id."""
+    yield
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def redis_client(broker_url: str) -> Iterator[Any]:
     import redis

@@ -3,11 +3,12 @@
 from contextlib import AbstractContextManager
 from typing import Any
 
+import django_filters
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -52,13 +53,40 @@ def contact_by_phone(raw: Any, field: str = "phone") -> Contact:
     return contact
 
 
+# The largest id a database row may have (a 64-bit integer): larger numbers are
+# refused as input, never handed to the database (SQLite cannot take them).
+ID_MAX = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """The id of a row: a whole number from 1 to ID_MAX."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=ID_MAX, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on a row's id, bounded as IdField."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=ID_MAX, **kwargs)
+
+
+def id_given(key: Any) -> int | None:
+    """``key`` (a path's id) as a number, or None when it names no possible row."""
+    text = str(key)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ID_MAX:
+        return None
+    return int(text)
+
+
 def found_by_id(queryset: QuerySet[Any], key: Any, noun: str) -> Any:
     """The row of ``queryset`` with the id ``key``, or a 404 naming it ("No
     campaign has the id 5.")."""
-    text = str(key)
-    row = queryset.filter(pk=int(text)).first() if text.isdigit() else None
+    number = id_given(key)
+    row = queryset.filter(pk=number).first() if number is not None else None
     if row is None:
-        raise exceptions.NotFound(f"No {noun} has the id {text}.")
+        raise exceptions.NotFound(f"No {noun} has the id {key}.")
     return row
 
 

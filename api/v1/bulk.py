@@ -18,7 +18,7 @@ from campaigns.bulk import bulk_message_create
 from campaigns.lifecycle import CampaignRefused
 from campaigns.models import Campaign
 
-from .base import Audited, form_problems, refusal_problems
+from .base import Audited, IdField, form_problems, refusal_problems
 from .campaigns import (
     CampaignSerializer,
     conditions_checked,
@@ -35,9 +35,7 @@ BulkWriteSerializer = type(
             required=False, allow_blank=True, max_length=90
         ),
         **targeting_fields(),
-        "channel": serializers.IntegerField(
-            help_text="The id of an enabled channel it goes out on."
-        ),
+        "channel": IdField(help_text="The id of an enabled channel it goes out on."),
         "body": serializers.CharField(
             help_text="The text. {{NOMBRE}} is the contact's custom data NOMBRE; "
             "{{NOMBRE|cliente}} says cliente to contacts without one."
@@ -47,12 +45,12 @@ BulkWriteSerializer = type(
         ),
         "sender_name": serializers.CharField(required=False, allow_blank=True),
         "reply_to": serializers.CharField(required=False, allow_blank=True),
-        "reply_team": serializers.IntegerField(
+        "reply_team": IdField(
             required=False,
             allow_null=True,
             help_text="The id of the team whose inbox replies go to.",
         ),
-        "reply_user": serializers.IntegerField(
+        "reply_user": IdField(
             required=False,
             allow_null=True,
             help_text="The id of the operator replies are assigned to.",

@@ -27,7 +27,7 @@ from campaigns.lifecycle import (
 from campaigns.models import Campaign, CampaignRule, CampaignRun, Schedule
 
 from ..errors import Conflict
-from .base import Audited, form_problems, found_by_id, refusal_problems
+from .base import Audited, IdField, form_problems, found_by_id, refusal_problems
 from .runs import RunSerializer, runs_answer
 
 
@@ -103,17 +103,13 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
 
 
 def _ids(help_text: str) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text=help_text
-    )
+    return serializers.ListField(child=IdField(), required=False, help_text=help_text)
 
 
 def targeting_fields() -> dict[str, Any]:
     """What a campaign and a bulk message both take to say whom they go to."""
     return {
-        "group": serializers.IntegerField(
-            help_text="The id of the group it goes to (its first group)."
-        ),
+        "group": IdField(help_text="The id of the group it goes to (its first group)."),
         "also_groups": _ids("Ids of more groups whose contacts get it too."),
         "excluded_groups": _ids("Ids of groups whose contacts get nothing."),
         "conditions": ConditionSerializer(
@@ -136,7 +132,7 @@ CampaignWriteSerializer = type(
     {
         "name": serializers.CharField(help_text="At most 60 characters."),
         "description": serializers.CharField(required=False, allow_blank=True),
-        "flow": serializers.IntegerField(
+        "flow": IdField(
             help_text="The id of a published flow whose trigger is manual."
         ),
         **targeting_fields(),
@@ -151,12 +147,12 @@ CampaignWriteSerializer = type(
         ),
         "sender_name": serializers.CharField(required=False, allow_blank=True),
         "reply_to": serializers.CharField(required=False, allow_blank=True),
-        "reply_team": serializers.IntegerField(
+        "reply_team": IdField(
             required=False,
             allow_null=True,
             help_text="The id of the team whose inbox replies go to.",
         ),
-        "reply_user": serializers.IntegerField(
+        "reply_user": IdField(
             required=False,
             allow_null=True,
             help_text="The id of the operator replies are assigned to.",

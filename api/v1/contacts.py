@@ -21,7 +21,7 @@ from audiences.phones import phone_in_search
 from audiences.upserts import contacts_upsert
 from messaging.receipts import contact_opt_out
 
-from .base import Audited, contact_by_phone, phone_normalized
+from .base import Audited, IdFilter, contact_by_phone, id_given, phone_normalized
 
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
@@ -126,7 +126,7 @@ class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", help_text="A phone, or words of the name or email."
     )
-    group = django_filters.NumberFilter(
+    group = IdFilter(
         method="in_group", help_text="Members of this group (id), static or dynamic."
     )
     opted_out = django_filters.BooleanFilter(
@@ -197,9 +197,8 @@ class ContactViewSet(
 
     def get_object(self) -> Contact:
         key = self.kwargs.get("pk", "")
-        if not str(key).isdigit():
-            raise exceptions.NotFound(f"No contact has the id {key}.")
-        contact = Contact.objects.filter(pk=int(key)).first()
+        number = id_given(key)
+        contact = Contact.objects.filter(pk=number).first() if number else None
         if contact is None:
             raise exceptions.NotFound(f"No contact has the id {key}.")
         return contact

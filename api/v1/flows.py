@@ -9,6 +9,8 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 
 from flows.models import Flow, FlowStep
 
+from .base import id_given
+
 StepSummarySerializer = type(
     "FlowStepSummary",
     (serializers.Serializer,),
@@ -104,9 +106,8 @@ class FlowViewSet(
 
     def get_object(self) -> Flow:
         key = str(self.kwargs.get("pk", ""))
-        found = (
-            self.get_queryset().filter(pk=int(key)).first() if key.isdigit() else None
-        )
+        number = id_given(key)
+        found = self.get_queryset().filter(pk=number).first() if number else None
         if found is None:
             raise exceptions.NotFound(f"No published flow has the id {key}.")
         return found

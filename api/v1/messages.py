@@ -15,7 +15,7 @@ from audiences.models import Contact
 from messaging.models import Message
 from messaging.rendering import message_text
 
-from .base import found_by_id, phone_normalized
+from .base import IdFilter, found_by_id, phone_normalized
 
 ContactRefSerializer = inline_serializer(
     "MessageContact",
@@ -80,13 +80,13 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 
 
 class MessageFilter(django_filters.FilterSet):
-    contact = django_filters.NumberFilter(
+    contact = IdFilter(
         field_name="contact_id", help_text="A contact's id: its messages."
     )
     phone = django_filters.CharFilter(
         method="by_phone", help_text="A contact's phone (E.164): its messages."
     )
-    batch = django_filters.NumberFilter(
+    batch = IdFilter(
         field_name="batch_id",
         help_text="A batch's id: the messages written together (a campaign run's, "
         "a transactional send's).",
@@ -94,7 +94,7 @@ class MessageFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=Message.Status.choices, help_text="The stored status."
     )
-    channel = django_filters.NumberFilter(
+    channel = IdFilter(
         field_name="channel_id",
         help_text="A channel's id; only with contact, phone or batch.",
     )

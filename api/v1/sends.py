@@ -23,7 +23,7 @@ from messaging.transactional import SendRefused, message_send_now
 
 from ..errors import Conflict
 from ..idempotency import HEADER, REPLAYED, idempotent
-from .base import Audited, contact_by_phone
+from .base import Audited, IdField, contact_by_phone
 from .messages import MessageSerializer
 
 SendSerializer = type(
@@ -33,7 +33,7 @@ SendSerializer = type(
         "phone": serializers.CharField(
             help_text="The contact's phone (E.164); the contact must exist."
         ),
-        "channel": serializers.IntegerField(
+        "channel": IdField(
             required=False,
             help_text="A message: the id of the channel it goes out on (with body).",
         ),
@@ -47,7 +47,7 @@ SendSerializer = type(
             allow_blank=True,
             help_text="A message: an image or file sent with it (http or https).",
         ),
-        "flow": serializers.IntegerField(
+        "flow": IdField(
             required=False,
             help_text="A flow instead: the id of a published flow the contact is "
             "put on.",

@@ -1,5 +1,7 @@
 """/api/v1/…: the REST API, its schema and its reference page."""
 
+from typing import Any
+
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -15,7 +17,16 @@ from .messages import MessageViewSet
 from .runs import RunViewSet
 from .sends import SendViewSet
 
-router = SimpleRouter(trailing_slash=False)
+
+class IdRouter(SimpleRouter):
+    """Objects are addressed by id: a path with anything else (or a number past a
+    64-bit id) is no object's, and answers the API's 404."""
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        return f"(?P<{lookup_prefix}pk>[0-9]{{1,18}})"
+
+
+router = IdRouter(trailing_slash=False)
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("groups", GroupViewSet, basename="group")
 router.register("variables", VariableViewSet, basename="variable")

@@ -61,3 +61,27 @@ def test_an_event_from_a_browser_without_a_key_is_a_json_401(
     assert response.json() == {
         "error": "Send the API key as 'Authorization: Bearer <key>'."
     }
+
+
+def test_an_address_with_a_line_break_or_an_id_past_64_bits_is_a_json_404(
+    browser: Client,
+) -> None:
+    for path in ("/api/v1/contacts/1%0A", "/api/v1/contacts/99999999999999999999"):
+        response = browser.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json"
+
+
+def test_an_id_past_64_bits_in_a_body_is_refused_not_handed_to_the_database(
+    db: None,
+) -> None:
+    from tests.api.conftest import KeyClient, key_for
+
+    operator = KeyClient(key_for("shop", "Operator"))
+    response = operator.send(
+        "post",
+        "/api/v1/campaigns",
+        {"name": "x", "flow": 1, "group": 1, "also_groups": [2**70]},
+    )
+    assert response.status_code == 400
+    assert "also_groups" in response.json()["fields"]
