@@ -259,7 +259,7 @@ MESSAGING_REDIS_URL = os.environ.get(
 )
 # Hosts, addresses and networks (comma-separated: localhost,127.0.0.1,10.0.0.0/8)
 # that Flowcast's own requests may reach although they are inside: loopback,
-# private, link-local ... (messaging.outbound). Empty by default; for development and
+# private, link-local ... (base.outbound). Empty by default; for development and
 # tests, whose receivers listen on this machine.
 MESSAGING_OUTBOUND_ALLOW = env_list("MESSAGING_OUTBOUND_ALLOW", [])
 # Providers that do not answer within this many seconds are tried again later.

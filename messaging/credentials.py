@@ -1,7 +1,7 @@
 """A channel's secrets: the signing secret of a webhook channel, which Flowcast makes
 and rotates, and the credentials of its provider, which operators enter.
 
-Both are stored sealed (messaging.encryption), opened only to sign, check or send,
+Both are stored sealed (base.encryption), opened only to sign, check or send,
 and shown to operators only masked; a new signing secret is handed back once, by the
 function that made it.
 """
@@ -13,10 +13,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from base.audit import audit_record
+from base.encryption import reseal, seal, unseal
+from base.signing import new_secret
 
-from .encryption import reseal, seal, unseal
 from .models import Channel
-from .signing import new_secret
 
 # What each kind of channel takes, by key, as operators name it.
 TWILIO_CREDENTIALS = {"account_sid": "account SID", "auth_token": "auth token"}
