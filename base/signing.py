@@ -32,6 +32,15 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
 
 
+def masked(secret: str) -> str:
+    """Enough of a secret to tell which one it is: its prefix and last 4 characters
+    (whsec_…abcd); "set" for short ones."""
+    if len(secret) < 16:
+        return "set" if secret else ""
+    prefix = SECRET_PREFIX if secret.startswith(SECRET_PREFIX) else ""
+    return f"{prefix}…{secret[-4:]}"
+
+
 def secret_key(secret: str) -> bytes:
     raw = secret.removeprefix(SECRET_PREFIX)
     try:

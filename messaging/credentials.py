@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from base.audit import audit_record
 from base.encryption import reseal, seal, unseal
-from base.signing import new_secret
+from base.signing import masked, new_secret
 
 from .models import Channel
 
@@ -30,15 +30,6 @@ NOT_SECRET = {"account_sid"}
 
 def overlap() -> timedelta:
     return timedelta(hours=settings.MESSAGING_SECRET_OVERLAP_HOURS)
-
-
-def masked(secret: str) -> str:
-    """Enough of a secret to tell which one it is: its prefix and last 4 characters
-    (whsec_…abcd); "set" for short ones."""
-    if len(secret) < 16:
-        return "set" if secret else ""
-    prefix = "whsec_" if secret.startswith("whsec_") else ""
-    return f"{prefix}…{secret[-4:]}"
 
 
 def channel_signing_secrets(
