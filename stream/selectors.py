@@ -1,25 +1,26 @@
 """Reads for the console: what waits for each endpoint, and what was given up."""
 
-from collections.abc import Iterable
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from django.db.models import Count
-
-from .models import Delivery
+from .models import Delivery, Endpoint
 
 
-def endpoint_counts(endpoint_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Pending and failed deliveries per endpoint, in one grouped query (the
-    endpoint/status index)."""
-    found: dict[int, dict[str, int]] = {pk: {} for pk in endpoint_ids}
-    rows = (
-        Delivery.objects.filter(
-            endpoint_id__in=list(found),
-            status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED),
+def with_counts(endpoints: QuerySet[Endpoint]) -> QuerySet[Endpoint]:
+    """``endpoints`` with ``pending`` and ``failed``: their deliveries waiting and
+    given up, counted per endpoint on the endpoint/status index."""
+
+    def counted(status: str) -> Subquery:
+        return Subquery(
+            Delivery.objects.filter(endpoint=OuterRef("pk"), status=status)
+            .order_by()
+            .values("endpoint")
+            .annotate(n=Count("id"))
+            .values("n")[:1],
+            output_field=IntegerField(),
         )
-        .values_list("endpoint_id", "status")
-        .annotate(n=Count("id"))
-        .order_by()
+
+    return endpoints.annotate(
+        pending=Coalesce(counted(Delivery.Status.PENDING), 0),
+        failed=Coalesce(counted(Delivery.Status.FAILED), 0),
     )
-    for endpoint_id, status, n in rows:
-        found[endpoint_id][status] = n
-    return found

@@ -14,6 +14,7 @@ PRODUCT_APPS = (
     "flows",
     "audiences",
     "messaging",
+    "stream",
     "console",
     "api",
     "auth",
