@@ -36,6 +36,12 @@ NEW_SECRET = "_flowcast_new_endpoint_secret"
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text=Endpoint._meta.get_field("url").help_text,
+    )
     event_types = forms.MultipleChoiceField(
         choices=SUBSCRIBABLE,
         widget=forms.CheckboxSelectMultiple,

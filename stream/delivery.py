@@ -29,6 +29,8 @@ within STREAM_MAX_PAUSE_SECONDS, in order per contact.
 """
 
 import asyncio
+import atexit
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -305,7 +307,17 @@ def session() -> aiohttp.ClientSession:
             headers={"User-Agent": "Flowcast event stream"},
         )
         _sessions[loop] = found
+        atexit.register(_close_at_exit, loop, found)
     return found
+
+
+def _close_at_exit(
+    loop: asyncio.AbstractEventLoop, found: aiohttp.ClientSession
+) -> None:
+    """Say goodbye to the endpoints' connections as the process ends."""
+    if loop.is_running() and not found.closed:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(found.close(), loop).result(2)
 
 
 async def _post_chains(
@@ -463,7 +475,7 @@ def _record(
             continue
         attempts = due.attempts + 1
         next_at = result.at + retry_delay(attempts)
-        final = next_at - due.created_at >= limit
+        final = next_at - due.created_at > limit
         retried.append(
             Delivery(
                 pk=due.delivery_id,
