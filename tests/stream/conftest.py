@@ -33,6 +33,7 @@ class Receiver:
     headers: list[dict[str, str]] = field(default_factory=list)
     # The webhook-id of every post, answered 2xx or not.
     webhook_ids: list[str] = field(default_factory=list)
+    last_body: bytes = b""
     # (status, extra headers) for a post, from the post's verified body
     answer: Callable[[dict[str, Any]], tuple[int, dict[str, str]]] = lambda _: (
         200,
@@ -47,6 +48,7 @@ class Receiver:
         body = request.get_data()
         headers = dict(request.headers)
         self.webhook_ids.append(headers["Webhook-Id"])
+        self.last_body = body
         # Raises (a 500 the test sees as an undelivered post) on a bad signature.
         verified = Webhook(self.secret).verify(body, headers)
         assert verified == json.loads(body)
