@@ -15,7 +15,7 @@ Each post is signed as Standard Webhooks says (base.signing): ``webhook-id``
 (``evt_<event id>``, the same on every retry), ``webhook-timestamp`` and
 ``webhook-signature`` made with the endpoint's secrets in force. A 2xx answer
 delivers; anything else, or no answer within STREAM_HTTP_TIMEOUT, is an attempt and
-a retry later (10 s, 20 s, 40 s ... up to an hour), until STREAM_GIVE_UP_HOURS after
+a retry later (5 s, 10 s, 20 s ... up to an hour), until STREAM_GIVE_UP_HOURS after
 the event, when the delivery is given up (failed). Redirects are not followed, and
 no post reaches inside (base.outbound: the URL when saved, the addresses when each
 connection is opened).
@@ -73,8 +73,8 @@ SCAN = 20 * BATCH
 DOWN_AFTER = 10
 FIRST_PAUSE_SECONDS = 5.0
 LONGEST_RETRY_AFTER = 3600.0
-# A delivery's own back-off after its n-th failed attempt: 10 s doubling, to 1 h.
-FIRST_RETRY_SECONDS = 10
+# A delivery's own back-off after its n-th failed attempt: 5 s doubling, to 1 h.
+FIRST_RETRY_SECONDS = 5
 LONGEST_RETRY_SECONDS = 3600
 EXCERPT_CHARS = 500
 READ_BYTES = 4096

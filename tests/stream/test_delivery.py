@@ -99,8 +99,8 @@ def test_each_contacts_events_arrive_in_order_while_contacts_interleave(
     assert held.count() == contacts.count(1)
     assert held.earliest("id").attempts == 1
 
-    # Its retry is due 10 s later: then all of contact 1's, in order.
-    deliver(endpoint, clock(seconds=11))
+    # Its retry is due 5 s later: then all of contact 1's, in order.
+    deliver(endpoint, clock(seconds=6))
 
     assert by_contact(receiver)[1] == [n for n, c in enumerate(contacts) if c == 1]
     assert not Delivery.objects.filter(status="pending").exists()
