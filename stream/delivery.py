@@ -367,6 +367,8 @@ async def _post_chains(
         await run(first[:1])
         if state["stop"]:
             return results, True
+        if not results:  # out of time before the probe
+            return results, False
         threshold = DOWN_AFTER
         chains = [first[1:], *rest] if results[-1].ok else rest
     await asyncio.gather(*(run(chain) for chain in chains if chain))
