@@ -11,13 +11,15 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from django.db import connection, transaction
 from django.db.models import Case, Value, When
 
+from stream.emitting import listened
+
 from .models import Message, MessageQuerySet
-from .streaming import messages_emit, messages_status_emit
+from .streaming import STATUS_EVENTS, messages_emit, messages_status_emit
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +64,29 @@ class SentBatch:
             return
         rows, self.rows = self.rows, []
         messages, self.messages = self.messages, {}
-        # With their events (message.sent, and delivered or failed when a receipt
-        # came first), in one transaction.
-        with transaction.atomic():
-            if self.batched:
-                recorded = _record_sent_batch(rows, self.token)
-            else:
-                recorded = {
-                    row[0]: "" for row in rows if _record_sent_row(row, self.token)
-                }
-            messages_emit(_sent_outcomes(recorded, rows, messages))
-        if len(recorded) < len(rows):
+        if listened(STATUS_EVENTS.values()):
+            # With their events (message.sent, and delivered or failed when a
+            # receipt came first), in one transaction.
+            with transaction.atomic():
+                recorded = self._record(rows)
+                messages_emit(_sent_outcomes(recorded, rows, messages))
+            count = len(recorded)
+        elif self.batched:
+            count = _record_sent_batch(rows, self.token, returning=False)
+        else:
+            count = sum(_record_sent_row(row, self.token) for row in rows)
+        if count < len(rows):
             logger.error(
-                "%d messages were sent but their claim was lost",
-                len(rows) - len(recorded),
+                "%d messages were sent but their claim was lost", len(rows) - count
             )
-        self.report.sent += len(recorded)
+        self.report.sent += count
+
+    def _record(self, rows: list[tuple[int, str, str, float]]) -> dict[int, str]:
+        """Record ``rows`` sent; the status each recorded row took, by id ("" when
+        the update does not say: SQLite)."""
+        if self.batched:
+            return _record_sent_batch(rows, self.token, returning=True)
+        return {row[0]: "" for row in rows if _record_sent_row(row, self.token)}
 
 
 def _sent_outcomes(
@@ -103,11 +112,30 @@ _SENT_STATUS = """CASE m.reported_status WHEN 'delivered' THEN 'delivered'
     WHEN 'failed' THEN 'failed' ELSE 'sent' END"""
 
 
+@overload
 def _record_sent_batch(
-    rows: list[tuple[int, str, str, float]], token: uuid.UUID
-) -> dict[int, str]:
-    """Record the rows sent; the status each recorded row took (sent, or delivered
-    or failed when its receipt came first), by id."""
+    rows: list[tuple[int, str, str, float]],
+    token: uuid.UUID,
+    *,
+    returning: Literal[True],
+) -> dict[int, str]: ...
+
+
+@overload
+def _record_sent_batch(
+    rows: list[tuple[int, str, str, float]],
+    token: uuid.UUID,
+    *,
+    returning: Literal[False],
+) -> int: ...
+
+
+def _record_sent_batch(
+    rows: list[tuple[int, str, str, float]], token: uuid.UUID, *, returning: bool
+) -> dict[int, str] | int:
+    """Record the rows sent; with ``returning`` the status each recorded row took
+    (sent, or delivered or failed when its receipt came first), by id, else how
+    many were recorded."""
     # The rows go as one JSON text: quoting arrays of Python values for the query
     # cost more than the update itself.
     ids = [row[0] for row in rows]
@@ -121,8 +149,8 @@ def _record_sent_batch(
             FROM json_to_recordset(%s::json)
                 AS v (id bigint, body text, provider_id text, sent_at float8)
             WHERE m.id = v.id AND m.id BETWEEN %s AND %s AND m.claim_token = %s
-            RETURNING m.id, m.status
-            """,
+            """
+            + ("RETURNING m.id, m.status" if returning else ""),
             # The claim token alone says the row is still ours: everything that
             # takes a claim back or ends a message clears it. The id range keeps
             # the planner on the primary key.
@@ -138,7 +166,7 @@ def _record_sent_batch(
                 token,
             ],
         )
-        return dict(cursor.fetchall())
+        return dict(cursor.fetchall()) if returning else cursor.rowcount
 
 
 def _record_sent_row(row: tuple[int, str, str, float], token: uuid.UUID) -> int:

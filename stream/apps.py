@@ -10,3 +10,12 @@ class StreamConfig(AppConfig):
     name = "stream"
     verbose_name = "Event stream"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from .emitting import subscribed_types_forget
+        from .models import Endpoint
+
+        for signal in (post_save, post_delete):
+            signal.connect(subscribed_types_forget, sender=Endpoint, weak=False)

@@ -7,13 +7,17 @@ subscribed to its type, set-wise; once the transaction commits, each endpoint th
 got deliveries is kicked (a delivery pass queued for it, at most one waiting at a
 time: Endpoint.kick_queued).
 
-With no active endpoint subscribed to the types emitted, an emit costs one query on
-the small endpoints table and writes nothing; ``emit_many`` then does not even read
-its events, so a generator that builds them is never run.
+With no active endpoint subscribed to the types emitted, an emit costs nothing: each
+process remembers for a second which types some endpoint subscribes to (forgotten at
+once when an endpoint is saved or deleted in it), so an endpoint saved elsewhere gets
+the events of changes made from about a second later. Nothing is written then, and
+``emit_many`` does not read its events: a generator that builds them is never run.
+When a type is subscribed, its endpoints are read in the caller's transaction.
 """
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +40,32 @@ class NewEvent:
     type: str
     data: dict[str, Any] = field(default_factory=dict)
     contact: int | None = None
+
+
+# How long a process trusts what it read of the subscribed types.
+REMEMBER_SECONDS = 1.0
+_remembered: dict[str, Any] = {"until": 0.0, "types": frozenset()}
+
+
+def subscribed_types() -> frozenset[str]:
+    """The event types some active endpoint subscribes to, as this process read
+    them at most REMEMBER_SECONDS ago."""
+    now = time.monotonic()
+    if now >= _remembered["until"]:
+        _remembered["types"] = frozenset(subscriptions())
+        _remembered["until"] = now + REMEMBER_SECONDS
+    return frozenset(_remembered["types"])
+
+
+def subscribed_types_forget(**_: Any) -> None:
+    """Read the subscribed types afresh next time (an endpoint was saved)."""
+    _remembered["until"] = 0.0
+
+
+def listened(types: Iterable[str]) -> bool:
+    """Whether some active endpoint subscribes to one of ``types`` (see
+    subscribed_types): callers may skip preparing events nobody takes."""
+    return not subscribed_types().isdisjoint(types)
 
 
 def subscriptions() -> dict[str, list[int]]:
@@ -68,6 +98,8 @@ def emit_many(*, events: Iterable[NewEvent], now: dt.datetime | None = None) -> 
     """Emit ``events`` (see ``emit``), set-wise. ``events`` is read only when an
     active endpoint subscribes to some type: a generator costs nothing otherwise.
     Return how many events were written."""
+    if not subscribed_types():
+        return 0
     subscribed = subscriptions()
     if not subscribed:
         return 0
