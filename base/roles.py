@@ -13,7 +13,7 @@ OPERATOR = "Operator"
 VIEWER = "Viewer"
 
 # The apps an operator works in, every permission of them ...
-OPERATOR_APPS = ("audiences", "flows", "campaigns", "messaging")
+OPERATOR_APPS = ("audiences", "flows", "campaigns", "messaging", "stream")
 # ... but for these, which stay with administrators.
 ADMIN_ONLY = {
     "messaging.add_channel",

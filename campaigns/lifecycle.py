@@ -23,6 +23,7 @@ from messaging.outbox import UNSENT, batches_restate
 from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
+from .streaming import runs_finished_emit
 from .targeting import campaign_target, targeting_pop, targeting_snapshot
 
 logger = logging.getLogger(__name__)
@@ -327,6 +328,7 @@ def campaign_end(
         ).update(status=CampaignRun.Status.DONE)
         for run_id in cut:
             run_store_counts(run_id=run_id)  # their final figures, for reports
+        runs_finished_emit(run_ids=cut)
     if cancelled or stopped:
         logger.info(
             "campaign %s ended: %d unsent messages and %d open journeys cancelled",

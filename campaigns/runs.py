@@ -29,6 +29,7 @@ from .clock import campaign_end_if_due, campaign_start_if_due
 from .counting import run_store_counts
 from .models import Campaign, CampaignRun, CampaignStatus
 from .scheduling import TICK_GRACE, slot_for
+from .streaming import runs_finished_emit
 from .targeting import campaign_audience
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,14 @@ def campaign_tick(
         if unsent:
             # Overlap policy: a run still sending when the next slot comes means the
             # plan is tighter than the channel; skip the slot, record why.
-            CampaignRun.objects.create(
+            skipped = CampaignRun.objects.create(
                 campaign=campaign,
                 scheduled_for=slot,
                 flow_version_id=campaign.flow_version_id,
                 status=CampaignRun.Status.SKIPPED,
                 note=f"skipped: the previous run still had {unsent} messages to send",
             )
+            runs_finished_emit(run_ids=[skipped.pk])
             logger.warning(
                 "campaign %s: slot %s skipped, %d messages of the previous run unsent",
                 campaign.pk,
@@ -159,12 +161,15 @@ def runs_mark_done() -> int:
         cohorts = Cohort.objects.filter(run=run)
         if cohorts_busy(cohorts=cohorts):
             continue
-        if CampaignRun.objects.filter(
-            pk=run.pk, status=CampaignRun.Status.RUNNING
-        ).update(status=CampaignRun.Status.DONE, finished_at=_last_sent_at(run)):
+        with transaction.atomic():
+            if not CampaignRun.objects.filter(
+                pk=run.pk, status=CampaignRun.Status.RUNNING
+            ).update(status=CampaignRun.Status.DONE, finished_at=_last_sent_at(run)):
+                continue
             # Its messages go out only while it runs: a row handed back now (a
             # retry) must not go later.
             cohorts_end(cohorts=cohorts, reason="run over")
             run_store_counts(run_id=run.pk)  # its final figures
+            runs_finished_emit(run_ids=[run.pk])
             done += 1
     return done

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "stream",
     "audiences",
     "flows",
     "messaging",
@@ -281,7 +282,7 @@ CACHES = {
 API_WRITES_PER_MINUTE = rest_api.API_WRITES_PER_MINUTE
 # Hosts, addresses and networks (comma-separated: localhost,127.0.0.1,10.0.0.0/8)
 # that Flowcast's own requests may reach although they are inside: loopback,
-# private, link-local ... (messaging.outbound). Empty by default; for development and
+# private, link-local ... (base.outbound). Empty by default; for development and
 # tests, whose receivers listen on this machine.
 MESSAGING_OUTBOUND_ALLOW = env_list("MESSAGING_OUTBOUND_ALLOW", [])
 # Providers that do not answer within this many seconds are tried again later.
@@ -348,6 +349,24 @@ if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
         f"send task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
     )
 
+# --- Event stream (outgoing webhooks) -----------------------------------------------
+# A delivery still not taken (a 2xx answer) this many hours after its event is given
+# up, failed. Endpoints that look down are probed at most STREAM_MAX_PAUSE_SECONDS
+# apart, so one back after an outage gets what waited within that time.
+STREAM_GIVE_UP_HOURS = env_int("STREAM_GIVE_UP_HOURS", 72)
+STREAM_MAX_PAUSE_SECONDS = env_int("STREAM_MAX_PAUSE_SECONDS", 300)
+# An endpoint that does not answer within this many seconds is tried again later.
+STREAM_HTTP_TIMEOUT = float(os.environ.get("STREAM_HTTP_TIMEOUT", "10"))
+# Posts one endpoint has waiting for an answer at once (one worker delivers an
+# endpoint at a time, one contact's events one after the other).
+STREAM_MAX_IN_FLIGHT = env_int("STREAM_MAX_IN_FLIGHT", 100)
+# Events and their delivery attempts are deleted this many days after they were
+# emitted, once no delivery of theirs is pending; 0 keeps them for ever.
+STREAM_RETENTION_DAYS = env_int("STREAM_RETENTION_DAYS", 30)
+# After an endpoint's signing secret is rotated, the previous one still signs
+# beside the new one this long.
+STREAM_SECRET_OVERLAP_HOURS = env_int("STREAM_SECRET_OVERLAP_HOURS", 24)
+
 # --- Audiences ---------------------------------------------------------------------
 # Numbers written without a leading + are read as numbers of this country.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "MX")
@@ -409,6 +428,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         app: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-        for app in ("audiences", "campaigns", "flows", "messaging")
+        for app in ("audiences", "campaigns", "flows", "messaging", "stream")
     },
 }

@@ -77,4 +77,17 @@ SYSTEM_TICKS: dict[str, dict[str, Any]] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Endpoints with events due (a pause over, a retry due, a lost kick), given-up
+    # deliveries, expired previous signing secrets (stream.sweep).
+    "system: sweep event deliveries": {
+        "task": "stream.tasks.sweep",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 9},
+    },
+    # Events older than STREAM_RETENTION_DAYS, with their deliveries and attempts.
+    "system: prune old stream events": {
+        "task": "stream.tasks.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }

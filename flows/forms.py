@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.forms.models import BaseInlineFormSet
 
-from messaging.outbound import http_url
+from base.outbound import http_url
 
 from .models import FlowStep
 

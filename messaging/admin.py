@@ -15,6 +15,7 @@ from django.utils.timezone import localtime
 
 from audiences.phones import contact_search
 from base.auditing import AuditedAdmin
+from base.outbound import url_refusal
 from config.admin_actions import KnownActionsOnly
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.object_actions import ObjectActionsMixin
@@ -32,7 +33,6 @@ from .credentials import (
     credentials_sealed,
 )
 from .models import Channel, InboundMessage, Message
-from .outbound import url_refusal
 
 NEW_SECRET = "_flowcast_new_signing_secret"
 

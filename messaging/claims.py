@@ -23,6 +23,7 @@ from django.db.models.base import ModelState
 from audiences.models import Contact
 
 from .models import Batch, Channel, Message, MessageQuerySet
+from .recording import messages_fail
 from .windows import ActiveHours, WindowsNeverMeet
 
 
@@ -46,9 +47,7 @@ def defer_outside_hours(
         try:
             opens_at = hours.opens_at(channel, now)
         except WindowsNeverMeet as exc:
-            failed += on_channel.update(
-                status=Message.Status.FAILED, error=str(exc), lease_until=None
-            )
+            failed += messages_fail(on_channel, str(exc), lease_until=None)
             continue
         if opens_at is not None:
             deferred += on_channel.update(

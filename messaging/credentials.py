@@ -1,7 +1,7 @@
 """A channel's secrets: the signing secret of a webhook channel, which Flowcast makes
 and rotates, and the credentials of its provider, which operators enter.
 
-Both are stored sealed (messaging.encryption), opened only to sign, check or send,
+Both are stored sealed (base.encryption), opened only to sign, check or send,
 and shown to operators only masked; a new signing secret is handed back once, by the
 function that made it.
 """
@@ -13,10 +13,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from base.audit import audit_record
+from base.encryption import reseal, seal, unseal
+from base.signing import masked, new_secret
 
-from .encryption import reseal, seal, unseal
 from .models import Channel
-from .signing import new_secret
 
 # What each kind of channel takes, by key, as operators name it.
 TWILIO_CREDENTIALS = {"account_sid": "account SID", "auth_token": "auth token"}
@@ -30,15 +30,6 @@ NOT_SECRET = {"account_sid"}
 
 def overlap() -> timedelta:
     return timedelta(hours=settings.MESSAGING_SECRET_OVERLAP_HOURS)
-
-
-def masked(secret: str) -> str:
-    """Enough of a secret to tell which one it is: its prefix and last 4 characters
-    (whsec_…abcd); "set" for short ones."""
-    if len(secret) < 16:
-        return "set" if secret else ""
-    prefix = "whsec_" if secret.startswith("whsec_") else ""
-    return f"{prefix}…{secret[-4:]}"
 
 
 def channel_signing_secrets(

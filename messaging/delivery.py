@@ -25,9 +25,10 @@ from queue import SimpleQueue
 
 from django.conf import settings
 
+from base.loop import submit
+
 from .backends import BaseBackend, DeliveryError, Receipt, get_backend
 from .backends.http import HTTPBackend
-from .backends.loop import submit
 from .gate import NotNow, channel_pause, gate, max_in_flight
 from .gate_loop import channel_pause_async, gate_async
 from .models import Message

@@ -2,7 +2,7 @@
 
 Twilio channels (sms, whatsapp) are checked with Twilio's X-Twilio-Signature, made
 with the channel's auth token; webhook channels as Standard Webhooks says
-(messaging.signing), with the channel's signing secret, within 5 minutes of their
+(base.signing), with the channel's signing secret, within 5 minutes of their
 webhook-timestamp and once per webhook-id. Anything unsigned, signed wrongly, stale
 or replayed is refused with 403 and changes nothing.
 """
@@ -19,11 +19,12 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from base.signing import SignatureRefused, verify
+
 from .credentials import channel_credentials, channel_signing_secrets
 from .models import Channel
 from .receipts import messages_record_receipt, reply_record
 from .replays import hook_first_seen, hook_forget
-from .signing import SignatureRefused, verify
 from .twilio_signature import twilio_signature_verified
 
 logger = logging.getLogger(__name__)

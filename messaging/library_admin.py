@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from base.auditing import AuditedAdmin
+from base.outbound import http_url
 
 from .media import (
     MediaRefused,
@@ -23,7 +24,6 @@ from .media import (
     size_text,
 )
 from .models import Channel
-from .outbound import http_url
 from .templates import MediaAsset, MessageTemplate, TemplateVersion
 from .templating import (
     TemplateRefused,

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .encryption import SecretField
+from base.encryption import SecretField
+
 from .templates import MediaAsset, MessageTemplate, TemplateVersion  # noqa: F401
 from .windows import Window, window_clashes, window_errors, zone_default
 
@@ -72,7 +73,7 @@ class Channel(models.Model):
         help_text="Provider settings (sender, endpoint, ...); never secrets: those "
         "are kept encrypted in the fields below.",
     )
-    # Secrets, as ciphertext (messaging.encryption); messaging.credentials reads and
+    # Secrets, as ciphertext (base.encryption); messaging.credentials reads and
     # changes them.
     signing_secret = SecretField(
         blank=True,

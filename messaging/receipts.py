@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audiences.consent import contact_mark_opted_out
@@ -23,6 +24,7 @@ from audiences.phones import normalize_phone
 from .inbound import reply_takers
 from .inbox import conversation_take
 from .models import Channel, Conversation, InboundMessage, Message
+from .streaming import messages_status_emit, reply_emit
 
 logger = logging.getLogger(__name__)
 
@@ -57,18 +59,30 @@ def messages_record_receipt(
     fields: dict[str, object] = {"status": new}
     if new == Message.Status.FAILED:
         fields["error"] = (error or "the provider reported it undelivered")[:2000]
-    if mine.filter(status__in=MOVES_FROM[new]).update(**fields):
+    if _move(mine, message_id, new, fields):
         return f"now {new}"
     held = mine.filter(
         status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
         claim_token__isnull=False,
     )
     if held.update(reported_status=new):
+        # Its event is emitted when the send is recorded (messaging.recording).
         return "kept until the send is recorded"
     # The worker may have recorded the send between the two updates above.
-    if mine.filter(status__in=MOVES_FROM[new]).update(**fields):
+    if _move(mine, message_id, new, fields):
         return f"now {new}"
     return "no change"
+
+
+def _move(
+    mine: QuerySet[Message], message_id: int, new: str, fields: dict[str, object]
+) -> bool:
+    """Move the message to ``new`` if it may go there, with its event."""
+    with transaction.atomic():
+        moved = mine.filter(status__in=MOVES_FROM[new]).update(**fields)
+        if moved:
+            messages_status_emit(message_ids=[message_id], status=new)
+    return bool(moved)
 
 
 def opt_out_keyword(text: str) -> bool:
@@ -120,6 +134,7 @@ def reply_record(
                 opted_out=stop and contact is not None,
                 received_at=now,
             )
+            reply_emit(inbound=inbound)
     except IntegrityError:
         return None
     reply = Reply(inbound)

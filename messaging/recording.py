@@ -10,12 +10,16 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any, Literal, Protocol, overload
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Value, When
 
+from stream.emitting import listened
+
 from .models import Message, MessageQuerySet
+from .streaming import STATUS_EVENTS, messages_emit, messages_status_emit
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +42,14 @@ class SentBatch:
         self.batched = connection.vendor == "postgresql"
         # (id, text sent, provider's id, when: seconds since the epoch)
         self.rows: list[tuple[int, str, str, float]] = []
+        self.messages: dict[int, Message] = {}
         self.oldest = 0.0
 
     def add(self, message: Message, provider_id: str) -> None:
         if not self.rows:
             self.oldest = time.monotonic()
         self.rows.append((message.pk, message.body, provider_id[:200], time.time()))
+        self.messages[message.pk] = message
         if not self.batched:
             self.flush()
 
@@ -57,15 +63,48 @@ class SentBatch:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
-        if self.batched:
-            recorded = _record_sent_batch(rows, self.token)
+        messages, self.messages = self.messages, {}
+        if listened(STATUS_EVENTS.values()):
+            # With their events (message.sent, and delivered or failed when a
+            # receipt came first), in one transaction.
+            with transaction.atomic():
+                recorded = self._record(rows)
+                messages_emit(_sent_outcomes(recorded, rows, messages))
+            count = len(recorded)
+        elif self.batched:
+            count = _record_sent_batch(rows, self.token, returning=False)
         else:
-            recorded = sum(_record_sent_row(row, self.token) for row in rows)
-        if recorded < len(rows):
+            count = sum(_record_sent_row(row, self.token) for row in rows)
+        if count < len(rows):
             logger.error(
-                "%d messages were sent but their claim was lost", len(rows) - recorded
+                "%d messages were sent but their claim was lost", len(rows) - count
             )
-        self.report.sent += recorded
+        self.report.sent += count
+
+    def _record(self, rows: list[tuple[int, str, str, float]]) -> dict[int, str]:
+        """Record ``rows`` sent; the status each recorded row took, by id ("" when
+        the update does not say: SQLite)."""
+        if self.batched:
+            return _record_sent_batch(rows, self.token, returning=True)
+        return {row[0]: "" for row in rows if _record_sent_row(row, self.token)}
+
+
+def _sent_outcomes(
+    recorded: dict[int, str],
+    rows: list[tuple[int, str, str, float]],
+    messages: dict[int, Message],
+) -> Iterator[tuple[Message, str, str, str, dt.datetime | None]]:
+    """What the recorded sends came to, for their events; statuses the update did
+    not return (SQLite) are read now."""
+    unknown = [pk for pk, status in recorded.items() if not status]
+    if unknown:
+        recorded.update(
+            Message.objects.filter(pk__in=unknown).values_list("pk", "status")
+        )
+    for pk, _, provider_id, sent_seconds in rows:
+        if pk in recorded:
+            sent_at = dt.datetime.fromtimestamp(sent_seconds, dt.UTC)
+            yield messages[pk], recorded[pk], "", provider_id, sent_at
 
 
 # A receipt that came before the send was recorded (fast providers) is applied now.
@@ -73,9 +112,30 @@ _SENT_STATUS = """CASE m.reported_status WHEN 'delivered' THEN 'delivered'
     WHEN 'failed' THEN 'failed' ELSE 'sent' END"""
 
 
+@overload
 def _record_sent_batch(
-    rows: list[tuple[int, str, str, float]], token: uuid.UUID
-) -> int:
+    rows: list[tuple[int, str, str, float]],
+    token: uuid.UUID,
+    *,
+    returning: Literal[True],
+) -> dict[int, str]: ...
+
+
+@overload
+def _record_sent_batch(
+    rows: list[tuple[int, str, str, float]],
+    token: uuid.UUID,
+    *,
+    returning: Literal[False],
+) -> int: ...
+
+
+def _record_sent_batch(
+    rows: list[tuple[int, str, str, float]], token: uuid.UUID, *, returning: bool
+) -> dict[int, str] | int:
+    """Record the rows sent; with ``returning`` the status each recorded row took
+    (sent, or delivered or failed when its receipt came first), by id, else how
+    many were recorded."""
     # The rows go as one JSON text: quoting arrays of Python values for the query
     # cost more than the update itself.
     ids = [row[0] for row in rows]
@@ -89,7 +149,8 @@ def _record_sent_batch(
             FROM json_to_recordset(%s::json)
                 AS v (id bigint, body text, provider_id text, sent_at float8)
             WHERE m.id = v.id AND m.id BETWEEN %s AND %s AND m.claim_token = %s
-            """,
+            """
+            + ("RETURNING m.id, m.status" if returning else ""),
             # The claim token alone says the row is still ours: everything that
             # takes a claim back or ends a message clears it. The id range keeps
             # the planner on the primary key.
@@ -105,7 +166,7 @@ def _record_sent_batch(
                 token,
             ],
         )
-        return cursor.rowcount
+        return dict(cursor.fetchall()) if returning else cursor.rowcount
 
 
 def _record_sent_row(row: tuple[int, str, str, float], token: uuid.UUID) -> int:
@@ -141,12 +202,16 @@ def record_failure(
     and how many rows took it."""
     cleared: dict[str, Any] = {"claim_token": None, "lease_until": None}
     if final:
-        return "failed", mine.update(
-            status=Message.Status.FAILED,
-            body=message.body,
-            error=reason[:2000],
-            **cleared,
-        )
+        with transaction.atomic():
+            failed = mine.update(
+                status=Message.Status.FAILED,
+                body=message.body,
+                error=reason[:2000],
+                **cleared,
+            )
+            if failed:
+                messages_emit([(message, Message.Status.FAILED, reason, "", None)])
+        return "failed", failed
     if stopped is not None:
         return "cancelled", mine.update(
             status=Message.Status.CANCELLED,
@@ -163,3 +228,17 @@ def record_failure(
             **cleared,
         ),
     )
+
+
+def messages_fail(messages: MessageQuerySet, error: str, **changes: Any) -> int:
+    """Fail ``messages`` set-wise with ``error`` (and ``changes``), each with its
+    message.failed event, in one transaction; return how many."""
+    with transaction.atomic():
+        ids = list(messages.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        failed = messages.filter(pk__in=ids).update(
+            status=Message.Status.FAILED, error=error[:2000], **changes
+        )
+        messages_status_emit(message_ids=ids, status=Message.Status.FAILED)
+    return failed

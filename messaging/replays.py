@@ -13,8 +13,9 @@ import time
 
 from django.conf import settings
 
+from base.signing import TOLERANCE_SECONDS
+
 from .shared_redis import redis_client
-from .signing import TOLERANCE_SECONDS
 
 logger = logging.getLogger(__name__)
 REMEMBER_SECONDS = 2 * TOLERANCE_SECONDS

@@ -30,7 +30,7 @@ from .delivery import Courier, Outcome
 from .models import Batch, Channel, Message, MessageQuerySet
 from .optouts import opt_out_forget, opt_outs_listen
 from .queueing import send_range
-from .recording import SentBatch, record_failure
+from .recording import SentBatch, messages_fail, record_failure
 from .rendering import render
 from .windows import ActiveHours, WindowsNeverMeet
 
@@ -237,11 +237,8 @@ def _ready(
     try:
         opens_at = hours.opens_at(message.channel, now)
     except WindowsNeverMeet as exc:
-        report.failed += mine().update(
-            status=Message.Status.FAILED,
-            error=str(exc),
-            claim_token=None,
-            lease_until=None,
+        report.failed += messages_fail(
+            mine(), str(exc), claim_token=None, lease_until=None
         )
         return False
     if opens_at is not None:
@@ -256,9 +253,9 @@ def _ready(
         return False
     template = batch.template(message.step)
     if template is None:
-        report.failed += mine().update(
-            status=Message.Status.FAILED,
-            error="flow step not found in version",
+        report.failed += messages_fail(
+            mine(),
+            "flow step not found in version",
             claim_token=None,
             lease_until=None,
         )

@@ -17,6 +17,7 @@ from .claims import lease
 from .models import Message
 from .outbox import UNSENT
 from .queueing import send_chunk
+from .recording import messages_fail
 
 LOST = "no outcome recorded: the worker was lost while sending"
 
@@ -58,8 +59,11 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 100_000) -> i
     expired.filter(batch__stopped_at__isnull=False).update(
         status=Message.Status.CANCELLED, error=LOST, claim_token=None, lease_until=None
     )
-    expired.filter(attempts__gte=settings.MESSAGING_MAX_ATTEMPTS).update(
-        status=Message.Status.FAILED, error=LOST, claim_token=None, lease_until=None
+    messages_fail(
+        expired.filter(attempts__gte=settings.MESSAGING_MAX_ATTEMPTS),
+        LOST,
+        claim_token=None,
+        lease_until=None,
     )
     expired.update(
         status=Message.Status.QUEUED,

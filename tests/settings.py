@@ -18,7 +18,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # The tests' receivers (and the workers some tests start) listen on this machine,
-# which Flowcast's requests may not reach otherwise (messaging.outbound);
+# which Flowcast's requests may not reach otherwise (base.outbound);
 # tests/messaging/test_outbound_urls.py empties the list to see the refusals.
 os.environ["MESSAGING_OUTBOUND_ALLOW"] = "127.0.0.1,::1,localhost"
 

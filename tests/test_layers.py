@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RANK = {
     "config": 0,
     "base": 1,
-    "audiences": 2,
-    "messaging": 3,
-    "flows": 4,
-    "campaigns": 5,
-    "api": 6,
-    "console": 6,
+    "stream": 2,
+    "audiences": 3,
+    "messaging": 4,
+    "flows": 5,
+    "campaigns": 6,
+    "api": 7,
+    "console": 7,
 }
 PACKAGES = set(RANK)
 
@@ -194,9 +195,14 @@ def test_a_tick_reaches_the_provider_through_three_apps_all_downward(
     apps = [app_of(filename) for filename, _ in chain]
     crossings = [(a, b) for a, b in zip(apps, apps[1:], strict=False) if a != b]
     assert crossings == [("campaigns", "flows"), ("flows", "messaging")], chain
-    # Sending reads messaging's own tables and the contacts, nothing of flows or
+    # Sending reads messaging's own tables and the contacts (and the event stream's
+    # endpoints, to learn who subscribes to what it emits), nothing of flows or
     # campaigns.
     read &= set(connection.introspection.table_names())
     assert read
-    assert {table.split("_")[0] for table in read} <= {"messaging", "audiences"}, read
+    assert {table.split("_")[0] for table in read} <= {
+        "messaging",
+        "audiences",
+        "stream",
+    }, read
     assert {t for t in read if t.startswith("audiences")} == {"audiences_contact"}

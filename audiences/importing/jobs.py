@@ -34,6 +34,7 @@ from .refusals import (
     not_ready_problem,
 )
 from .staging import staging_vacuum
+from .streaming import import_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +159,14 @@ def _ready(job: ImportJob, on_progress: Callable[[ImportJob], None] | None) -> N
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
-    ImportRow.objects.filter(job=job).delete()
-    _audit_status(job, job.status, status, error)
-    job.status = status
-    job.error = error
-    job.finished_at = job.progressed_at = timezone.now()
-    job.save()
+    with transaction.atomic():
+        ImportRow.objects.filter(job=job).delete()
+        _audit_status(job, job.status, status, error)
+        job.status = status
+        job.error = error
+        job.finished_at = job.progressed_at = timezone.now()
+        job.save()
+        import_finished_emit(job_id=job.pk)
 
 
 def _audit_status(job: ImportJob, old: str, new: str, note: str = "") -> None:
@@ -213,13 +216,18 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     except Exception as exc:
         logger.exception("import %s failed while applying", job_id)
         error = f"Nothing was imported: {type(exc).__name__}: {exc}"
-        if ImportJob.objects.filter(
-            pk=job_id, status__in=(Status.READY, Status.APPLYING)
-        ).update(status=Status.FAILED, error=error, finished_at=timezone.now()):
-            ImportRow.objects.filter(job_id=job_id).delete()
-            _audit_status(
-                ImportJob.objects.get(pk=job_id), Status.APPLYING, Status.FAILED, error
-            )
+        with transaction.atomic():
+            if ImportJob.objects.filter(
+                pk=job_id, status__in=(Status.READY, Status.APPLYING)
+            ).update(status=Status.FAILED, error=error, finished_at=timezone.now()):
+                ImportRow.objects.filter(job_id=job_id).delete()
+                _audit_status(
+                    ImportJob.objects.get(pk=job_id),
+                    Status.APPLYING,
+                    Status.FAILED,
+                    error,
+                )
+                import_finished_emit(job_id=job_id)
         raise
 
 
@@ -248,6 +256,7 @@ def _apply(job_id: int) -> ImportJob:
             f"updated, {job.unchanged} unchanged, {job.rows_rejected} rows rejected",
             actor=job.created_by,
         )
+        import_finished_emit(job_id=job.pk)
     staging_vacuum(job.rows_valid)
     logger.info(
         "import %s into %r: %d created, %d updated, %d unchanged, %d rejected",
@@ -293,6 +302,7 @@ def import_job_cancel(*, job_id: int, actor: User | None = None) -> ImportJob:
             changes={"status": [job.status, Status.CANCELLED]},
             actor=actor,
         )
+        import_finished_emit(job_id=job.pk)
     import_file_remove(job)
     staging_vacuum(job.rows_valid)
     job.refresh_from_db()

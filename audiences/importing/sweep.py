@@ -30,6 +30,7 @@ from audiences.models import ImportJob, ImportRow
 from base.audit import audit_record
 
 from .files import import_dir, import_file_remove
+from .streaming import import_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def _end_reading(
             note="its worker was lost while reading the file"
             + (", after the import was cancelled" if job.cancel_requested else ""),
         )
+        import_finished_emit(job_id=job_id)
     import_file_remove(job)
     for leftover in import_dir().glob(f"job-{job_id}-rejected.*"):
         leftover.unlink(missing_ok=True)
@@ -156,6 +158,7 @@ def _retry_writing(
             note=f"its workers were lost {job.apply_attempts} times while writing the "
             "contacts; nothing was imported",
         )
+        import_finished_emit(job_id=job_id)
     swept.failed.append(job_id)
     logger.warning("import %s: workers lost while writing; failed", job_id)
 

@@ -215,7 +215,7 @@ def run(
             "CELERY_BROKER_URL": broker,
             "LOG_LEVEL": "WARNING",
             "TWILIO_API_BASE": twilio,
-            # The peers listen on this machine (messaging.outbound).
+            # The peers listen on this machine (base.outbound).
             "MESSAGING_OUTBOUND_ALLOW": "127.0.0.1",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port),

@@ -18,9 +18,9 @@ from django.utils.html import format_html
 from audiences.models import AudienceGroup, GroupRule
 from audiences.rules import RuleError, rule_condition
 from audiences.targeting import Condition
+from base.outbound import http_url
 from flows.models import Flow
 from messaging.models import Channel, Team
-from messaging.outbound import http_url
 
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS

@@ -15,6 +15,7 @@ PRODUCT_APPS = (
     "flows",
     "audiences",
     "messaging",
+    "stream",
     "console",
     "api",
     "auth",

@@ -1,8 +1,8 @@
 """What HTTP providers share: one pooled aiohttp session per process (on the sending
-loop, messaging.backends.loop), and how an answer maps to sent, retry later, wait
+loop, base.loop), and how an answer maps to sent, retry later, wait
 and try again (the provider is busy), or failed for good.
 
-No request reaches inside (messaging.outbound): a URL whose host is written as an
+No request reaches inside (base.outbound): a URL whose host is written as an
 internal address is refused before the request, a name on the addresses it resolves
 to as the connection is opened (OutboundResolver: what is checked is what is
 connected to), and redirects are not followed. Of a failing answer only the status
@@ -14,20 +14,18 @@ import base64
 import contextlib
 import datetime as dt
 import json
-import socket
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
 
-from messaging.outbound import OutboundRefused, addresses_refusal, url_refusal
+from base.loop import wait_for
+from base.outbound import OutboundRefused, OutboundResolver, url_refusal
 
 from .base import BaseBackend, DeliveryError, Receipt
-from .loop import wait_for
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -53,28 +51,6 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.text)
-
-
-class OutboundResolver(AbstractResolver):
-    """aiohttp's resolver, refusing a name that resolves inside: the connector
-    connects to the addresses this returns, so those are the ones checked, each
-    time a connection is opened (a name rebound inside since it was saved is
-    refused then)."""
-
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
-        self._inner = inner or aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        why = addresses_refusal(host, [result["host"] for result in found])
-        if why:
-            raise OutboundRefused(why)
-        return found
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def session() -> aiohttp.ClientSession:
@@ -199,7 +175,7 @@ async def post(
     auth: tuple[str, str] | None = None,
 ) -> Answer:
     """POST to a provider; its answer, or DeliveryError (permanent for a URL that
-    points inside, messaging.outbound)."""
+    points inside, base.outbound)."""
     refused = url_refusal(url, resolve=False)
     if refused:
         raise DeliveryError(f"{provider}'s URL is refused: {refused}", permanent=True)

@@ -1,7 +1,7 @@
 """Webhook channel: the message as a signed JSON POST to the channel's URL.
 
 Channel settings: ``url`` (required). Each request is signed as Standard Webhooks
-says (messaging.signing), with the channel's own signing secret (and, for a while
+says (base.signing), with the channel's own signing secret (and, for a while
 after a rotation, the previous one too): ``webhook-id: msg_<message id>``, the same
 on every retry so a receiver can drop a copy, ``webhook-timestamp`` and
 ``webhook-signature``; and ``Idempotency-Key: <message id>`` as before.
@@ -15,8 +15,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from base.signing import signed_headers
 from messaging.credentials import channel_signing_secrets
-from messaging.signing import signed_headers
 
 from .base import DeliveryError, Receipt
 from .http import HTTPBackend, post

@@ -87,6 +87,7 @@ def test_the_index_leads_with_the_products_apps_and_ends_with_the_system_ones(
         "Flows",
         "Audiences",
         "Messaging",
+        "Event stream",
         "Console",
         "API access",
         "Authentication and Authorization",

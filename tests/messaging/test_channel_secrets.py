@@ -17,6 +17,7 @@ from django.urls import reverse
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 
+from base.encryption import UnreadableSecret, seal, unseal
 from base.models import AuditEntry
 from messaging.credentials import (
     channel_credentials,
@@ -24,7 +25,6 @@ from messaging.credentials import (
     channel_signing_secrets,
     channels_reseal,
 )
-from messaging.encryption import UnreadableSecret, seal, unseal
 from messaging.models import Channel
 
 pytestmark = pytest.mark.django_db

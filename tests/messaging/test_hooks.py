@@ -11,10 +11,10 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from audiences.models import Contact
+from base.signing import signed_headers
 from campaigns.runs import campaign_tick
 from messaging.credentials import channel_signing_secrets
 from messaging.models import InboundMessage, Message
-from messaging.signing import signed_headers
 from tests.conftest import PHONES
 
 PUBLIC = "https://fc.example"

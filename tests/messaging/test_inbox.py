@@ -13,12 +13,12 @@ from django.test import Client
 from django.urls import reverse
 
 from audiences.models import Contact
+from base.signing import signed_headers
 from messaging.credentials import channel_signing_secrets
 from messaging.inbox import ConversationRefused, conversation_close, conversation_reopen
 from messaging.models import Conversation, InboundMessage
 from messaging.outbox import batch_open
 from messaging.receipts import reply_record
-from messaging.signing import signed_headers
 from tests.messaging.inbox_helpers import (
     MORNING,
     PHONE,

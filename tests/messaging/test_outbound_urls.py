@@ -121,7 +121,7 @@ def test_saving_does_not_wait_on_a_resolver_that_hangs(
     the save for at most RESOLVE_SECONDS; the url is taken, and checked at send."""
     import time
 
-    from messaging import outbound
+    from base import outbound
 
     def hang(*args: Any, **kwargs: Any) -> Any:
         time.sleep(5)
@@ -326,8 +326,8 @@ class Rebinding(aiohttp.abc.AbstractResolver):
 def test_a_name_rebound_inside_is_refused_on_the_address_connected_to(
     receiver: HTTPServer, settings: Any
 ) -> None:
+    from base.outbound import OutboundRefused
     from messaging.backends.http import OutboundResolver
-    from messaging.outbound import OutboundRefused
 
     settings.MESSAGING_OUTBOUND_ALLOW = []
     name = "hooks.partner.example"
