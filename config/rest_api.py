@@ -2,6 +2,7 @@
 config.settings. The classes named here live in the api app."""
 
 import os
+from typing import Any
 
 from config.environment import env_int
 
@@ -60,3 +61,17 @@ SPECTACULAR_SETTINGS = {
     if os.environ.get("FLOWCAST_PUBLIC_URL")
     else [],
 }
+
+
+def caches(redis_url: str) -> dict[str, Any]:
+    """Django's cache, which holds the API's write counts per key: in Redis, so every
+    web process counts together; without Redis, each process counts its own."""
+    if not redis_url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "flowcast-cache",
+        }
+    }

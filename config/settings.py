@@ -13,8 +13,9 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config import rest_api, sign_in
+from config import event_stream, log_setup, rest_api, sign_in
 from config.environment import env_bool, env_int, env_list
+from config.page_templates import console_templates
 from config.system_ticks import SYSTEM_TICKS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -121,20 +122,7 @@ ROOT_URLCONF = "console.views.urls"
 FORMAT_MODULE_PATH = ["config.formats"]
 WSGI_APPLICATION = "config.wsgi.application"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
+TEMPLATES = [console_templates(BASE_DIR / "templates")]
 
 # --- Database ----------------------------------------------------------------------
 # Default: a SQLite file next to manage.py, so a fresh machine needs no server. Web,
@@ -268,17 +256,8 @@ MESSAGING_REDIS_URL = os.environ.get(
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
     else "",
 )
-# Django's cache (the API's write counts per key): in that Redis, so every web process
-# counts together; without Redis, each process counts its own.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": MESSAGING_REDIS_URL,
-        "KEY_PREFIX": "flowcast-cache",
-    }
-    if MESSAGING_REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+# Django's cache (the API's write counts per key): in that Redis, if any.
+CACHES = rest_api.caches(MESSAGING_REDIS_URL)
 API_WRITES_PER_MINUTE = rest_api.API_WRITES_PER_MINUTE
 # Hosts, addresses and networks (comma-separated: localhost,127.0.0.1,10.0.0.0/8)
 # that Flowcast's own requests may reach although they are inside: loopback,
@@ -349,23 +328,13 @@ if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
         f"send task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
     )
 
-# --- Event stream (outgoing webhooks) -----------------------------------------------
-# A delivery still not taken (a 2xx answer) this many hours after its event is given
-# up, failed. Endpoints that look down are probed at most STREAM_MAX_PAUSE_SECONDS
-# apart, so one back after an outage gets what waited within that time.
-STREAM_GIVE_UP_HOURS = env_int("STREAM_GIVE_UP_HOURS", 72)
-STREAM_MAX_PAUSE_SECONDS = env_int("STREAM_MAX_PAUSE_SECONDS", 300)
-# An endpoint that does not answer within this many seconds is tried again later.
-STREAM_HTTP_TIMEOUT = float(os.environ.get("STREAM_HTTP_TIMEOUT", "10"))
-# Posts one endpoint has waiting for an answer at once (one worker delivers an
-# endpoint at a time, one contact's events one after the other).
-STREAM_MAX_IN_FLIGHT = env_int("STREAM_MAX_IN_FLIGHT", 100)
-# Events and their delivery attempts are deleted this many days after they were
-# emitted, once no delivery of theirs is pending; 0 keeps them for ever.
-STREAM_RETENTION_DAYS = env_int("STREAM_RETENTION_DAYS", 30)
-# After an endpoint's signing secret is rotated, the previous one still signs
-# beside the new one this long.
-STREAM_SECRET_OVERLAP_HOURS = env_int("STREAM_SECRET_OVERLAP_HOURS", 24)
+# --- Event stream (read and explained in config.event_stream) --------------------
+STREAM_GIVE_UP_HOURS = event_stream.STREAM_GIVE_UP_HOURS
+STREAM_MAX_PAUSE_SECONDS = event_stream.STREAM_MAX_PAUSE_SECONDS
+STREAM_HTTP_TIMEOUT = event_stream.STREAM_HTTP_TIMEOUT
+STREAM_MAX_IN_FLIGHT = event_stream.STREAM_MAX_IN_FLIGHT
+STREAM_RETENTION_DAYS = event_stream.STREAM_RETENTION_DAYS
+STREAM_SECRET_OVERLAP_HOURS = event_stream.STREAM_SECRET_OVERLAP_HOURS
 
 # --- Audiences ---------------------------------------------------------------------
 # Numbers written without a leading + are read as numbers of this country.
@@ -416,18 +385,6 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 
-# --- Logging -----------------------------------------------------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        app: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-        for app in ("audiences", "campaigns", "flows", "messaging", "stream")
-    },
-}
+# --- Logging (config.log_setup) -----------------------------------------------------
+LOG_LEVEL = log_setup.LOG_LEVEL
+LOGGING = log_setup.LOGGING

@@ -39,6 +39,8 @@ REDIS_CONNECTIONS = 16
 RELEASE_SECONDS = 0.005
 
 _clients: dict[tuple[str, asyncio.AbstractEventLoop], tuple[Any, Any, Any]] = {}
+# Redis's own "timeout" closes clients idle this long; test servers use 30 s.
+HEALTH_CHECK_SECONDS = 10
 
 
 def _redis_async() -> tuple[Any, Any, Any] | None:
@@ -50,13 +52,26 @@ def _redis_async() -> tuple[Any, Any, Any] | None:
     key = (url, asyncio.get_running_loop())
     if key not in _clients:
         import redis.asyncio
+        import redis.exceptions
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         # Every send in flight may ask at once: they wait their turn for one of
         # the pool's connections rather than fail (the plain pool refuses past
         # its size).
+        # A connection idle longer than HEALTH_CHECK_SECONDS is pinged before use:
+        # a server (or a proxy) that dropped idle clients meanwhile costs a new
+        # connection, not a failed send.
         client = redis.asyncio.Redis(
             connection_pool=redis.asyncio.BlockingConnectionPool.from_url(
-                url, max_connections=REDIS_CONNECTIONS, timeout=30
+                url,
+                max_connections=REDIS_CONNECTIONS,
+                timeout=30,
+                health_check_interval=HEALTH_CHECK_SECONDS,
+                # Once, on a new connection: a gate call that did reach Redis
+                # before the connection broke holds a slot until it lapses.
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[redis.exceptions.ConnectionError],
             )
         )
         _clients[key] = (

@@ -15,5 +15,7 @@ def redis_client(url: str) -> Any:
         if url not in _clients:
             import redis
 
-            _clients[url] = redis.Redis.from_url(url)
+            # Pinged before use after 10 s idle: a server that dropped idle
+            # clients (its "timeout") costs a reconnect, not an error.
+            _clients[url] = redis.Redis.from_url(url, health_check_interval=10)
         return _clients[url]
