@@ -41,6 +41,7 @@ class EndpointForm(forms.ModelForm):
         max_length=500,
         assume_scheme="https",
         help_text=Endpoint._meta.get_field("url").help_text,
+        widget=forms.URLInput(attrs={"class": "vURLField", "size": 80}),
     )
     event_types = forms.MultipleChoiceField(
         choices=SUBSCRIBABLE,
