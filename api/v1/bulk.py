@@ -23,6 +23,7 @@ from .campaigns import (
     CampaignSerializer,
     conditions_checked,
     form_data,
+    replies_fields,
     targeting_fields,
 )
 
@@ -43,18 +44,7 @@ BulkWriteSerializer = type(
         "media_url": serializers.CharField(
             required=False, allow_blank=True, help_text="An image sent with it."
         ),
-        "sender_name": serializers.CharField(required=False, allow_blank=True),
-        "reply_to": serializers.CharField(required=False, allow_blank=True),
-        "reply_team": IdField(
-            required=False,
-            allow_null=True,
-            help_text="The id of the team whose inbox replies go to.",
-        ),
-        "reply_user": IdField(
-            required=False,
-            allow_null=True,
-            help_text="The id of the operator replies are assigned to.",
-        ),
+        **replies_fields(),
         "send_at": serializers.DateTimeField(
             required=False,
             allow_null=True,

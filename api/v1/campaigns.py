@@ -2,6 +2,8 @@
 by the console's campaign form), suspend, resume and finish (campaigns.lifecycle,
 refused with the console's words), and a campaign's runs."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -106,6 +108,35 @@ def _ids(help_text: str) -> serializers.ListField:
     return serializers.ListField(child=IdField(), required=False, help_text=help_text)
 
 
+def replies_fields() -> dict[str, Any]:
+    """Whom a campaign's and a bulk message's messages come from, and where replies
+    go."""
+    return {
+        "sender_name": serializers.CharField(required=False, allow_blank=True),
+        "reply_to": serializers.CharField(required=False, allow_blank=True),
+        "reply_team": IdField(
+            required=False,
+            allow_null=True,
+            help_text="The id of the team whose inbox replies go to.",
+        ),
+        "reply_user": IdField(
+            required=False,
+            allow_null=True,
+            help_text="The id of the operator replies are assigned to.",
+        ),
+    }
+
+
+@contextmanager
+def refused_as_conflict() -> Iterator[None]:
+    """The lifecycle's refusals (campaigns.lifecycle.CampaignRefused) as a 409 in its
+    words."""
+    try:
+        yield
+    except CampaignRefused as exc:
+        raise Conflict(str(exc)) from None
+
+
 def targeting_fields() -> dict[str, Any]:
     """What a campaign and a bulk message both take to say whom they go to."""
     return {
@@ -145,18 +176,7 @@ CampaignWriteSerializer = type(
             default=Schedule.DAILY,
             help_text="How often the flow runs for the whole audience.",
         ),
-        "sender_name": serializers.CharField(required=False, allow_blank=True),
-        "reply_to": serializers.CharField(required=False, allow_blank=True),
-        "reply_team": IdField(
-            required=False,
-            allow_null=True,
-            help_text="The id of the team whose inbox replies go to.",
-        ),
-        "reply_user": IdField(
-            required=False,
-            allow_null=True,
-            help_text="The id of the operator replies are assigned to.",
-        ),
+        **replies_fields(),
         "active_from": serializers.TimeField(
             required=False,
             allow_null=True,
@@ -271,13 +291,12 @@ class CampaignViewSet(
             for name in (*EDITABLE_FIELDS, "also_groups", "excluded_groups")
         }
         try:
-            campaign = campaign_create(
-                actor=request.user,  # type: ignore[arg-type]
-                rules=conditions,
-                **fields,
-            )
-        except CampaignRefused as exc:
-            raise Conflict(str(exc)) from None
+            with refused_as_conflict():
+                campaign = campaign_create(
+                    actor=request.user,  # type: ignore[arg-type]
+                    rules=conditions,
+                    **fields,
+                )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(refusal_problems(exc)) from None
         return self._answer(campaign, status.HTTP_201_CREATED)
@@ -292,10 +311,8 @@ class CampaignViewSet(
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
-        try:
+        with refused_as_conflict():
             campaign_suspend(campaign=campaign, actor=request.user)  # type: ignore[arg-type]
-        except CampaignRefused as exc:
-            raise Conflict(str(exc)) from None
         return self._answer(campaign)
 
     @extend_schema(
@@ -310,14 +327,12 @@ class CampaignViewSet(
         campaign = self.get_object()
         given = ResumeSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
+        with refused_as_conflict():
             campaign_resume(
                 campaign=campaign,
                 start_at=given.validated_data["start_at"],
                 actor=request.user,  # type: ignore[arg-type]
             )
-        except CampaignRefused as exc:
-            raise Conflict(str(exc)) from None
         return self._answer(campaign)
 
     @extend_schema(
@@ -330,10 +345,8 @@ class CampaignViewSet(
     @action(detail=True, methods=["post"])
     def finish(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
-        try:
+        with refused_as_conflict():
             campaign_end(campaign=campaign, actor=request.user)  # type: ignore[arg-type]
-        except CampaignRefused as exc:
-            raise Conflict(str(exc)) from None
         return self._answer(campaign)
 
     @extend_schema(
