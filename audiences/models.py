@@ -1,12 +1,19 @@
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 # Behavioural events of contacts (audiences.events).
+from .addresses import email_key, phone_key
 from .events import ContactEvent as ContactEvent
 from .phones import normalize_phone
 from .rules import RuleError, group_condition, rule_condition
+
+# The suppression list (audiences.suppression).
+from .suppression import Suppression as Suppression
 
 # Defined beside the rules that read it; the app's models are all imported from here.
 from .variables import Variable as Variable
@@ -40,6 +47,24 @@ class Contact(models.Model):
         help_text="When the contact asked to receive nothing more.",
     )
     opt_out_source = models.CharField(max_length=100, blank=True, editable=False)
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where the contact lives, as an IANA zone (America/Mexico_City), "
+        "for active hours and sending at a local time. Empty: the zone of the "
+        "phone number where it has one, else the campaign's.",
+    )
+    # Keyed hashes of the phone and email (audiences.addresses), matched against
+    # the suppression list; kept by every writer of phone or email.
+    phone_key = models.CharField(
+        max_length=32, blank=True, editable=False, default="", db_default=""
+    )
+    email_key = models.CharField(
+        max_length=32, blank=True, editable=False, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +87,19 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.handle})" if self.name else self.handle
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.phone_key = phone_key(self.phone)
+        self.email_key = email_key(self.email)
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            fields = set(fields)
+            if "phone" in fields:
+                fields.add("phone_key")
+            if "email" in fields:
+                fields.add("email_key")
+            kwargs["update_fields"] = fields
+        super().save(*args, **kwargs)
+
     @property
     def handle(self) -> str:
         """What tells the contact apart when it has no name: its phone, else its
@@ -69,6 +107,16 @@ class Contact(models.Model):
         return self.phone or self.email or f"contact {self.pk}"
 
     def clean(self) -> None:
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValidationError(
+                    {
+                        "timezone": f"{self.timezone!r} is not a time zone (e.g. "
+                        "America/Mexico_City, Europe/Madrid)."
+                    }
+                ) from None
         try:
             self.phone = normalize_phone(self.phone)
         except ValidationError as exc:

@@ -13,7 +13,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config import event_stream, log_setup, rest_api, sign_in
+from config import event_stream, log_setup, recipients, rest_api, sign_in
 from config.environment import env_bool, env_int, env_list
 from config.page_templates import console_templates
 from config.system_ticks import SYSTEM_TICKS
@@ -327,6 +327,12 @@ if MESSAGING_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
         f"MESSAGING_LEASE_SECONDS ({MESSAGING_LEASE_SECONDS}) must be longer than the "
         f"send task's time limit ({CELERY_TASK_TIME_LIMIT} s)."
     )
+
+# --- Recipients (read and explained in config.recipients) -----------------------
+ADDRESS_HASH_KEY = recipients.address_hash_key(SECRET_KEY)
+SOFT_BOUNCE_LIMIT = recipients.SOFT_BOUNCE_LIMIT
+SOFT_BOUNCE_DAYS = recipients.SOFT_BOUNCE_DAYS
+UNSUBSCRIBE_LINK_DAYS = recipients.UNSUBSCRIBE_LINK_DAYS
 
 # --- Event stream (read and explained in config.event_stream) --------------------
 STREAM_GIVE_UP_HOURS = event_stream.STREAM_GIVE_UP_HOURS

@@ -39,6 +39,16 @@ def secret_setting(key: str) -> bool:
     return name in SECRET_SETTINGS or any(word in name for word in SECRET_WORDS)
 
 
+# The suppression list's address (audiences.suppression) that each kind of channel
+# reaches.
+ADDRESS_KINDS = {
+    "sms": "phone",
+    "whatsapp": "phone",
+    "console": "phone",
+    "email": "email",
+}
+
+
 class Channel(models.Model):
     class Kind(models.TextChoices):
         CONSOLE = "console", "Console (log only, for development)"
@@ -102,6 +112,12 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def address_kind(self) -> str:
+        """Which entries of the suppression list stop its messages: "phone" (SMS,
+        WhatsApp, the console), "email", or "" (webhooks: the global opt-out only)."""
+        return ADDRESS_KINDS.get(self.kind, "")
 
     @property
     def window(self) -> Window | None:

@@ -1,0 +1,78 @@
+"""Adding to and taking from the suppression list (audiences.suppression)."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+
+from base.audit import audit_record
+
+from .addresses import address_hint, email_key, phone_key
+from .models import Contact, Suppression
+
+# Told the ids of the contacts holding an address as it is suppressed, before it
+# commits: what sends to contacts (messaging) registers here in its ready(), to
+# stop what it holds for them.
+suppression_listeners: list[Callable[[str, list[int]], None]] = []
+
+
+def _key(kind: str, address: str) -> str:
+    if kind == Suppression.Address.EMAIL:
+        return email_key(address)
+    return phone_key(address)
+
+
+def address_suppress(
+    *,
+    kind: str,
+    address: str,
+    reason: str,
+    source: str = "",
+    user: object | None = None,
+) -> bool:
+    """Suppress ``address`` (a phone in E.164 or an email) for ``reason``, saying
+    where from. The first entry's reason and source are kept: return False when
+    the address was suppressed already."""
+    key = _key(kind, address)
+    if not key:
+        return False
+    with transaction.atomic():
+        entry, created = Suppression.objects.get_or_create(
+            address_kind=kind,
+            key=key,
+            defaults={
+                "hint": address_hint(address),
+                "reason": reason,
+                "source": source[:200],
+                "created_by": user,
+            },
+        )
+        if created:
+            column = "email_key" if kind == Suppression.Address.EMAIL else "phone_key"
+            holders = list(
+                Contact.objects.filter(**{column: key}).values_list("pk", flat=True)
+            )
+            for listener in suppression_listeners:
+                listener(kind, holders)
+            audit_record(action="suppress", target=entry, note=source[:200])
+    return created
+
+
+def address_unsuppress(*, kind: str, address: str, source: str) -> bool:
+    """Take ``address`` off the list (the contact asked to hear from us again).
+    Return False when it was not on it."""
+    key = _key(kind, address)
+    with transaction.atomic():
+        entry = Suppression.objects.filter(address_kind=kind, key=key).first()
+        if entry is None:
+            return False
+        audit_record(action="unsuppress", target=entry, note=source[:200])
+        entry.delete()
+    return True
+
+
+def address_suppressed(kind: str, address: str) -> Suppression | None:
+    """The list's entry for ``address``, if it is on it."""
+    key = _key(kind, address)
+    if not key:
+        return None
+    return Suppression.objects.filter(address_kind=kind, key=key).first()
