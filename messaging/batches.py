@@ -87,6 +87,13 @@ class Batch(models.Model):
         return self.name
 
     @property
+    def is_marketing(self) -> bool:
+        """Whether its messages are marketing (a campaign's, a flow's, a bulk
+        message's): frequency caps count them and emails carry an unsubscribe link.
+        Transactional sends and the console's answers are not."""
+        return not ({"transactional", "conversation"} & set(self.tags or {}))
+
+    @property
     def window(self) -> Window | None:
         """Its own active hours, if it has any (its channels' apply as well)."""
         return Window.of(
