@@ -78,6 +78,13 @@ class Contact(models.Model):
                 name="contact_opted_out_idx",
                 condition=models.Q(opted_out_at__isnull=False),
             ),
+            # The holders of an email just suppressed (a bounce, an unsubscribe);
+            # a phone's holder is found by the phone itself.
+            models.Index(
+                fields=["email_key"],
+                name="contact_email_key_idx",
+                condition=~models.Q(email_key=""),
+            ),
         ]
         permissions = [
             ("import_contact", "Can import contacts"),

@@ -47,9 +47,13 @@ def address_suppress(
             },
         )
         if created:
-            column = "email_key" if kind == Suppression.Address.EMAIL else "phone_key"
+            # A phone's holder by the (unique) phone, an email's by its key.
             holders = list(
-                Contact.objects.filter(**{column: key}).values_list("pk", flat=True)
+                (
+                    Contact.objects.filter(email_key=key)
+                    if kind == Suppression.Address.EMAIL
+                    else Contact.objects.filter(phone=address.strip())
+                ).values_list("pk", flat=True)
             )
             for listener in suppression_listeners:
                 listener(kind, holders)

@@ -31,34 +31,58 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--suppressed",
+        type=int,
+        default=0,
+        help="put this many of the contacts' numbers on the suppression list",
+    )
+    parser.add_argument(
+        "--capped",
+        type=int,
+        default=0,
+        help="turn on a frequency cap of 3 messages per 7 days, and give this many "
+        "contacts 3 messages sent in the last days (their message is held)",
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     with postgres_url() as db, redis_url() as broker:
         setup_django(db, broker)
-        run(args.contacts, args.workers, db, broker)
+        run(args.contacts, args.workers, db, broker, args.suppressed, args.capped)
 
 
-def build_group(contacts: int) -> tuple[int, float]:
+def build_group(contacts: int, suppressed: int) -> tuple[int, float]:
     from django.db import connection
     from django.utils import timezone
 
-    from audiences.models import AudienceGroup, Contact, Membership
+    from audiences.addresses import phone_key
+    from audiences.models import AudienceGroup, Contact, Membership, Suppression
 
     started = time.perf_counter()
     group = AudienceGroup.objects.create(name="Bench group")
     rows = io.StringIO()
     now = timezone.now().isoformat()
+    keys = io.StringIO()
     for n in range(contacts):
+        phone = f"+52155{n:08d}"
+        key = phone_key(phone)
         rows.write(
-            f'+52155{n:08d}\tBench {n}\t\t{{"NOMBRE": "B{n}"}}\t{now}\t{now}\t\n'
+            f'{phone}\tBench {n}\t\t{{"NOMBRE": "B{n}"}}\t{now}\t{now}\t\t{key}\n'
         )
+        # Every tenth contact, up to ``suppressed`` of them.
+        if n % 10 == 0 and n // 10 < suppressed:
+            keys.write(f"phone\t{key}\t{phone[-4:]}\tbench\tstop\t{now}\n")
     with connection.cursor() as cursor:
         with cursor.copy(
-            f"COPY {Contact._meta.db_table} "
-            "(phone, name, email, data, created_at, updated_at, opt_out_source) "
-            "FROM STDIN"
+            f"COPY {Contact._meta.db_table} (phone, name, email, data, created_at, "
+            "updated_at, opt_out_source, email_key, phone_key) FROM STDIN"
         ) as copy:
             copy.write(rows.getvalue())
+        with cursor.copy(
+            f"COPY {Suppression._meta.db_table} "
+            "(address_kind, key, hint, source, reason, created_at) FROM STDIN"
+        ) as copy:
+            copy.write(keys.getvalue())
         cursor.execute(
             f"INSERT INTO {Membership._meta.db_table} (group_id, contact_id, added_at) "
             f"SELECT %s, id, now() FROM {Contact._meta.db_table} ORDER BY id",
@@ -171,7 +195,9 @@ def cpu_snapshot(worker_pid: int, postmaster_pid: int) -> dict[str, float]:
     }
 
 
-def run(contacts: int, workers: int, db: str, broker: str) -> None:
+def run(
+    contacts: int, workers: int, db: str, broker: str, suppressed: int, capped: int
+) -> None:
     import psutil
     from django.db import connection
     from django.utils import timezone
@@ -186,7 +212,7 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     from messaging.models import Channel, Message
 
     print(f"One campaign run to {contacts:,} contacts (PostgreSQL + Redis)")
-    group_id, setup = build_group(contacts)
+    group_id, setup = build_group(contacts, suppressed)
     print(f"  setup (COPY contacts + memberships): {setup:.1f} s")
     channel = Channel.objects.create(name="No-op", kind="console")
     flow = Flow.objects.create(name="Bench flow")

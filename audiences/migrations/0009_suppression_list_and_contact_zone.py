@@ -48,6 +48,14 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('address_kind', 'key'), name='suppression_once_per_address')],
             },
         ),
+        migrations.AddIndex(
+            model_name="contact",
+            index=models.Index(
+                condition=models.Q(("email_key", ""), _negated=True),
+                fields=["email_key"],
+                name="contact_email_key_idx",
+            ),
+        ),
     ]
 
 
