@@ -5,8 +5,9 @@ A hard bounce (an unknown mailbox, a number that unsubscribed at the carrier or
 does not exist) suppresses the address as its message fails. A soft one (a full
 mailbox, a server refusing it for now) is retried as any failure; when its message
 finally fails, its error starts with SOFT_MARK, and the address is suppressed once
-it has SOFT_BOUNCE_LIMIT such failures within SOFT_BOUNCE_DAYS (counted from the
-messages table: no table of its own). The message's error says what was done, for
+its contact has SOFT_BOUNCE_LIMIT such failures within SOFT_BOUNCE_DAYS on channels
+reaching that kind of address (counted from the messages table, by the age of the
+messages: no table of its own). The message's error says what was done, for
 the timeline and the message's page.
 """
 
@@ -16,7 +17,6 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from audiences.addresses import email_key, phone_key
 from audiences.suppressing import address_suppress
 
 from .backends import Bounce
@@ -40,22 +40,20 @@ def _suppressed_note(bounce: Bounce) -> str:
 
 
 def soft_bounces(
-    kind: str, address: str, *, since: dt.datetime, leaving_out: int | None = None
+    contact_id: int, kind: str, *, since: dt.datetime, leaving_out: int | None = None
 ) -> int:
-    """How many of ``address``'s messages (on channels reaching that kind of
-    address) failed as soft bounces since ``since``, whoever held the address;
-    ``leaving_out`` a message id not to count. Read by the messages' own failure
-    index and the contacts' address keys."""
-    key = email_key(address) if kind == "email" else phone_key(address)
-    if not key:
-        return 0
+    """How many of the contact's messages on channels reaching ``kind`` addresses
+    failed as soft bounces since ``since``; ``leaving_out`` a message id not to
+    count. Read through the messages' contact index: counted per contact, not per
+    address (the contacts' address keys have no index of their own; an erased
+    contact's messages go with it)."""
     kinds = [channel for channel, reaches in ADDRESS_KINDS.items() if reaches == kind]
     found = Message.objects.filter(
+        contact_id=contact_id,
         status=Message.Status.FAILED,
         error__startswith=SOFT_MARK,
         created_at__gte=since,
         channel__kind__in=kinds,
-        **{f"contact__{kind}_key": key},
     )
     if leaving_out is not None:
         found = found.exclude(pk=leaving_out)
@@ -68,10 +66,12 @@ def bounce_verdict(
     *,
     channel: Channel,
     message_id: int,
+    contact_id: int,
     now: dt.datetime | None = None,
 ) -> Verdict:
-    """What the final failure of message ``message_id`` on ``channel``, refused with
-    ``reason`` for ``bounce``, comes to. Writes nothing: see bounce_suppress."""
+    """What the final failure of message ``message_id`` to contact ``contact_id`` on
+    ``channel``, refused with ``reason`` for ``bounce``, comes to. Writes nothing:
+    see bounce_suppress."""
     where = f"on channel {channel.name}"
     if not bounce.soft:
         return Verdict(
@@ -81,8 +81,8 @@ def bounce_verdict(
     now = now or timezone.now()
     limit, days = settings.SOFT_BOUNCE_LIMIT, settings.SOFT_BOUNCE_DAYS
     earlier = soft_bounces(
+        contact_id,
         bounce.kind,
-        bounce.address,
         since=now - dt.timedelta(days=days),
         leaving_out=message_id,
     )
@@ -116,17 +116,22 @@ def receipt_bounce(
     says is dead (backends.twilio.RECEIPT_BOUNCES), if the message is the
     channel's; the message's error to record. A receipt that does not name the
     number (Twilio's say To) is about the message's contact's."""
-    phone = (
+    found = (
         Message.objects.filter(pk=message_id, channel=channel)
-        .values_list("contact__phone", flat=True)
+        .values_list("contact_id", "contact__phone")
         .first()
     )
-    if phone is None:
+    if found is None:
         return error
+    contact_id, phone = found
     if not bounce.address:
         bounce = dataclasses.replace(bounce, address=phone)
     verdict = bounce_verdict(
-        bounce, bounce.answer, channel=channel, message_id=message_id
+        bounce,
+        bounce.answer,
+        channel=channel,
+        message_id=message_id,
+        contact_id=contact_id,
     )
     bounce_suppress(verdict)
     return verdict.error

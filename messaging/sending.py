@@ -334,7 +334,11 @@ def _failed(
     verdict = None
     if final and bounce is not None:
         verdict = bounce_verdict(
-            bounce, reason, channel=message.channel, message_id=message.pk
+            bounce,
+            reason,
+            channel=message.channel,
+            message_id=message.pk,
+            contact_id=message.contact_id,
         )
         reason = verdict.error
     outcome, count = record_failure(
