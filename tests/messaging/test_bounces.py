@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 from audiences.models import Contact, Suppression
 from audiences.suppressing import address_suppressed
 from campaigns.runs import campaign_tick
+from console.views.timeline import contact_timeline
 from messaging.backends.email import smtp_bounce
 from messaging.bounces import SOFT_MARK, soft_bounces
 from messaging.models import Message
@@ -100,6 +101,9 @@ def test_an_unknown_mailbox_is_suppressed_with_the_servers_answer(
     assert failed.error.startswith("bounced: SMTP 550 5.1.1")
     assert failed.error.endswith("(address suppressed)")
     assert len(refusing.messages) == 2
+    # The contact's timeline says why.
+    (event,) = [e for e in contact_timeline(failed.contact) if e.status == "failed"]
+    assert event.detail == failed.error
 
 
 @pytest.mark.django_db
