@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from base.signing import SignatureRefused, verify
 
+from .backends.twilio import twilio_bounce
 from .credentials import channel_credentials, channel_signing_secrets
 from .models import Channel
 from .receipts import messages_record_receipt, reply_record
@@ -132,7 +133,9 @@ def status(request: HttpRequest, channel_id: int) -> HttpResponse:
     if channel.kind in TWILIO_KINDS:
         message_id = request.GET.get("message", "")
         state = request.POST.get("MessageStatus", "")
-        error = request.POST.get("ErrorMessage") or request.POST.get("ErrorCode", "")
+        code = request.POST.get("ErrorCode", "")
+        error = request.POST.get("ErrorMessage") or code
+        bounce = twilio_bounce(code, request.POST.get("To", ""), receipt=True)
     else:
         data = _json(request)
         if data is None:
@@ -141,12 +144,17 @@ def status(request: HttpRequest, channel_id: int) -> HttpResponse:
             )
         message_id, state = str(data.get("id", "")), str(data.get("status", ""))
         error = str(data.get("error", ""))
+        bounce = None
     if not message_id.isdigit() or not state:
         return JsonResponse(
             {"error": "Give the message id and its status."}, status=400
         )
     outcome = messages_record_receipt(
-        channel=channel, message_id=int(message_id), status=state, error=error
+        channel=channel,
+        message_id=int(message_id),
+        status=state,
+        error=error,
+        bounce=bounce,
     )
     return JsonResponse({"message": int(message_id), "outcome": outcome})
 

@@ -21,6 +21,8 @@ from audiences.consent import contact_mark_opted_out
 from audiences.models import Contact
 from audiences.phones import normalize_phone
 
+from .backends import Bounce
+from .bounces import receipt_bounce
 from .inbound import reply_takers
 from .inbox import conversation_take
 from .models import Channel, Conversation, InboundMessage, Message
@@ -49,16 +51,27 @@ MOVES_FROM: dict[str, tuple[str, ...]] = {
 
 
 def messages_record_receipt(
-    *, channel: Channel, message_id: int, status: str, error: str = ""
+    *,
+    channel: Channel,
+    message_id: int,
+    status: str,
+    error: str = "",
+    bounce: Bounce | None = None,
 ) -> str:
-    """Apply a provider's report on one message; return what happened, in words."""
+    """Apply a provider's report on one message; return what happened, in words. A
+    failure's ``bounce`` (a number the carrier says is dead) suppresses it."""
     new = PROVIDER_STATUSES.get(status.strip().lower())
     if new is None:
         return "ignored"
     mine = Message.objects.filter(pk=message_id, channel=channel)
     fields: dict[str, object] = {"status": new}
     if new == Message.Status.FAILED:
-        fields["error"] = (error or "the provider reported it undelivered")[:2000]
+        error = error or "the provider reported it undelivered"
+        if bounce is not None:
+            error = receipt_bounce(
+                bounce, channel=channel, message_id=message_id, error=error
+            )
+        fields["error"] = error[:2000]
     if _move(mine, message_id, new, fields):
         return f"now {new}"
     held = mine.filter(

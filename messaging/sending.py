@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
+from .backends import Bounce
+from .bounces import bounce_suppress, bounce_verdict
 from .claims import claim, claims_release, defer_outside_hours, in_range
 from .delivery import Courier, Outcome
 from .models import Batch, Channel, Message, MessageQuerySet
@@ -311,7 +313,8 @@ def _record(
         return
     mine = Message.objects.filter(pk=message.pk, claim_token=token)
     if outcome.error is not None:
-        _failed(mine, message, outcome.error.reason, outcome.error.permanent, report)
+        error = outcome.error
+        _failed(mine, message, error.reason, error.permanent, report, error.bounce)
     else:
         exc = outcome.crash
         logger.error("sending message %s failed unexpectedly", message.pk, exc_info=exc)
@@ -324,14 +327,28 @@ def _failed(
     reason: str,
     permanent: bool,
     report: DispatchReport,
+    bounce: Bounce | None = None,
 ) -> None:
     report.errors.append(f"message {message.pk}: {reason}")
+    final = permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS
+    verdict = None
+    if final and bounce is not None:
+        verdict = bounce_verdict(
+            bounce,
+            reason,
+            channel=message.channel,
+            message_id=message.pk,
+            contact_id=message.contact_id,
+        )
+        reason = verdict.error
     outcome, count = record_failure(
         mine,
         message,
         reason,
-        final=permanent or message.attempts >= settings.MESSAGING_MAX_ATTEMPTS,
+        final=final,
         stopped=batch_stop_reason(message.batch_id),
         retry_at=timezone.now() + retry_delay(message.attempts),
     )
+    if verdict is not None and outcome == "failed" and count:
+        bounce_suppress(verdict)
     setattr(report, outcome, getattr(report, outcome) + count)

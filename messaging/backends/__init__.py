@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .base import BaseBackend, DeliveryError, Receipt
+from .base import BaseBackend, Bounce, DeliveryError, Receipt
 
-__all__ = ["BaseBackend", "DeliveryError", "Receipt", "get_backend"]
+__all__ = ["BaseBackend", "Bounce", "DeliveryError", "Receipt", "get_backend"]
 
 
 def get_backend(kind: str) -> BaseBackend:

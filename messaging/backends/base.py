@@ -5,6 +5,20 @@ if TYPE_CHECKING:
     from messaging.models import Message
 
 
+@dataclass(frozen=True)
+class Bounce:
+    """The recipient's address is why the provider refused: a hard bounce (an
+    unknown mailbox, a number that unsubscribed or does not exist) suppresses it
+    once the message has failed; a ``soft`` one (a full mailbox, a server not
+    taking mail for it now) counts toward SOFT_BOUNCE_LIMIT (messaging.bounces)."""
+
+    kind: str  # the suppression list's address kind: "email" or "phone"
+    address: str
+    reason: str  # the suppression's reason: "bounce" or "provider"
+    answer: str  # the provider's own words: "SMTP 550 5.1.1 user unknown"
+    soft: bool = False
+
+
 class DeliveryError(Exception):
     """The provider did not take the message.
 
@@ -13,7 +27,9 @@ class DeliveryError(Exception):
     (seconds) means the provider is busy and asked to be left alone that long (429,
     or 503 with Retry-After): the whole channel pauses and the message is tried again
     without spending one of its attempts. ``timed_out`` means no answer came in time:
-    the provider may or may not have taken the message.
+    the provider may or may not have taken the message. ``bounce`` says the
+    recipient's address was refused (see Bounce); ``code`` is the provider's own
+    error code, when it gave one (Twilio's 21610).
     """
 
     def __init__(
@@ -23,12 +39,16 @@ class DeliveryError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         timed_out: bool = False,
+        bounce: Bounce | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
         self.timed_out = timed_out
+        self.bounce = bounce
+        self.code = code
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,16 @@ dropped (or that says it is closing: 421, as servers limiting messages per conne
 do) is replaced, and a message whose send found it so is sent once more on a fresh
 connection. A recipient the server refuses fails that message only: the
 connection goes on with the next one.
+
+A refusal that is about the recipient's address is a bounce (smtp_bounce): hard
+for a permanent (5xx) answer to RCPT TO, or to DATA when its enhanced status code
+(RFC 3463) names the address or the mailbox (5.1.x, 5.2.x); soft for a temporary
+(4xx) one, and for a full mailbox (x.2.2). Refusals of our own sending (a
+policy's x.7.x, a message too big, a refused sender, 421) are no bounce.
 """
 
 import contextlib
+import re
 import smtplib
 import threading
 import time
@@ -29,12 +36,16 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import escape
 
-from .base import BaseBackend, DeliveryError, Receipt
+from .base import BaseBackend, Bounce, DeliveryError, Receipt
 
 if TYPE_CHECKING:
     from messaging.models import Message
 
 IDLE_CHECK_SECONDS = 5.0
+# An enhanced status code (RFC 3463) at the start of an answer: class.subject.detail.
+ENHANCED = re.compile(r"^[245]\.(\d{1,3})\.(\d{1,3})\b")
+# The longest part of a server's answer kept.
+LONGEST_ANSWER = 200
 # Connections kept open while idle, per process.
 KEEP_IDLE = 50
 
@@ -185,5 +196,51 @@ class EmailBackend(BaseBackend):
             if isinstance(exc, smtplib.SMTPRecipientsRefused):
                 codes = [code for code, _ in exc.recipients.values()]
                 permanent = bool(codes) and all(500 <= code < 600 for code in codes)
-            raise DeliveryError(f"SMTP: {exc}", permanent=bool(permanent)) from None
+            bounce = smtp_bounce(exc, contact.email)
+            raise DeliveryError(
+                bounce.answer if bounce else f"SMTP: {exc}",
+                permanent=bool(permanent),
+                bounce=bounce,
+            ) from None
         return Receipt(provider_id=message_id)
+
+
+def smtp_answer(code: int, text: bytes | str, address: str) -> str:
+    """ "SMTP 550 5.1.1 <recipient>: user unknown": the server's answer on one line,
+    bounded, without the address itself (it is kept where the contact's data is
+    not: a suppression's source outlives the contact)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    words = " ".join(text.split())
+    if address:
+        words = re.sub(re.escape(address), "recipient", words, flags=re.IGNORECASE)
+    return f"SMTP {code} {words[:LONGEST_ANSWER]}".rstrip()
+
+
+def smtp_bounce(exc: OSError, address: str) -> Bounce | None:
+    """The bounce a refusal of ``address`` is, if it is about the address (see the
+    module's docstring); None for any other failure."""
+    text: bytes | str
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = list(exc.recipients.values())
+        if not answers:
+            return None
+        code, text = answers[0]
+        stage = "RCPT"
+    elif isinstance(exc, smtplib.SMTPDataError):
+        code, text, stage = exc.smtp_code, exc.smtp_error, "DATA"
+    else:
+        return None
+    if not 400 <= code < 600 or code == 421:  # 421: the server is closing
+        return None
+    answer = smtp_answer(code, text, address)
+    enhanced = ENHANCED.match(answer.split(" ", 2)[-1])
+    subject, detail = enhanced.groups() if enhanced else ("0", "0")
+    if subject in ("0", "4"):  # other or routing: about the address only at RCPT
+        about_address = stage == "RCPT"
+    else:  # 1: the address; 2: the mailbox (but for 2.3, a message too long)
+        about_address = subject == "1" or (subject == "2" and detail != "3")
+    if not about_address:
+        return None
+    soft = code < 500 or (subject, detail) == ("2", "2")
+    return Bounce("email", address, "bounce", answer, soft=soft)

@@ -117,19 +117,26 @@ def _field(value: Any) -> str:
     return text
 
 
-def provider_error(answer: Answer) -> str:
-    """What a failing answer says of its error, in the provider's error fields of a
-    JSON object (Twilio's code, message and more_info; error, message or detail
-    elsewhere, also inside an "error" object); "" for anything else. Never the body
-    itself: the target may be a page that is not the provider's."""
+def _error_fields(answer: Answer) -> dict[str, Any]:
+    """A failing answer's JSON object of error fields (inside an "error" object
+    where there is one); empty for anything else."""
     try:
         found = json.loads(answer.text) if answer.text.lstrip()[:1] == "{" else None
     except ValueError:
         found = None
     if not isinstance(found, dict):
-        return ""
+        return {}
     if isinstance(found.get("error"), dict):
         found = found["error"]
+    return found
+
+
+def provider_error(answer: Answer) -> str:
+    """What a failing answer says of its error, in the provider's error fields of a
+    JSON object (Twilio's code, message and more_info; error, message or detail
+    elsewhere, also inside an "error" object); "" for anything else. Never the body
+    itself: the target may be a page that is not the provider's."""
+    found = _error_fields(answer)
     words = [_field(found.get(name)) for name in ("code", "error", "message", "detail")]
     more = _field(found.get("more_info"))
     if more:
@@ -163,7 +170,12 @@ def raise_for_answer(answer: Answer, provider: str) -> None:
         reason += f": {detail}"
     transient = answer.status in (408, 409, 425, 429) or answer.status >= 500
     busy = retry_after(answer) if answer.status in (429, 503) else None
-    raise DeliveryError(reason, permanent=not transient, retry_after=busy)
+    raise DeliveryError(
+        reason,
+        permanent=not transient,
+        retry_after=busy,
+        code=_field(_error_fields(answer).get("code")),
+    )
 
 
 async def post(

@@ -5,6 +5,7 @@ import base64
 import email
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -31,13 +32,14 @@ class Mailbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp() -> Iterator[Mailbox]:
+@contextmanager
+def smtp_peer(handler: Any) -> Iterator[Any]:
+    """A local SMTP server (aiosmtpd) answering with ``handler``, the email
+    channel's server while it runs."""
     import port_for
 
-    mailbox = Mailbox()
     port = port_for.select_random()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         with override_settings(
@@ -45,9 +47,15 @@ def smtp() -> Iterator[Mailbox]:
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=port,
         ):
-            yield mailbox
+            yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    with smtp_peer(Mailbox()) as mailbox:
+        yield mailbox
 
 
 def send_run(campaign: Any) -> Any:

@@ -10,7 +10,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from audiences.models import Contact
+from audiences.models import Contact, Suppression
+from audiences.suppressing import address_suppressed
 from base.signing import signed_headers
 from campaigns.runs import campaign_tick
 from messaging.credentials import channel_signing_secrets
@@ -83,10 +84,80 @@ def test_a_signed_receipt_marks_delivered_and_a_late_sent_changes_nothing(
     failed = twilio_post(
         client,
         f"/hooks/{channel.pk}/status?message={messages[1].pk}",
-        {"MessageStatus": "undelivered", "ErrorCode": "30003"},
+        {"MessageStatus": "undelivered", "ErrorCode": "30007"},
     )
     assert failed.json()["outcome"] == "now failed"
-    assert Message.objects.get(pk=messages[1].pk).error == "30003"
+    assert Message.objects.get(pk=messages[1].pk).error == "30007"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("code", "to", "suppressed"),
+    [
+        ("30003", "{phone}", True),
+        ("30005", "whatsapp:{phone}", True),
+        ("30006", "", True),  # no To: the message's contact's number
+        ("30007", "{phone}", False),  # carrier filtering: about the message
+        ("30008", "{phone}", False),
+    ],
+)
+def test_a_failed_receipt_naming_a_dead_number_suppresses_it(
+    code: str,
+    to: str,
+    suppressed: bool,
+    client: Client,
+    twilio_env: None,
+    sent_messages: Any,
+) -> None:
+    channel, messages = sent_messages
+    message = messages[1]
+    phone = message.contact.phone
+    params = {"MessageSid": "SMx", "MessageStatus": "undelivered", "ErrorCode": code}
+    if to:
+        params["To"] = to.format(phone=phone)
+
+    answer = twilio_post(
+        client, f"/hooks/{channel.pk}/status?message={message.pk}", params
+    )
+
+    assert answer.json()["outcome"] == "now failed"
+    entry = address_suppressed("phone", phone)
+    error = Message.objects.get(pk=message.pk).error
+    if not suppressed:
+        assert entry is None
+        assert error == code
+        return
+    assert entry is not None
+    assert entry.reason == Suppression.Reason.PROVIDER
+    assert entry.source.startswith(f"Twilio error {code}: ")
+    assert entry.source.endswith("on channel SMS")
+    assert error.startswith(f"bounced: Twilio error {code}")
+    assert error.endswith("(number suppressed)")
+    others = [m.contact.phone for m in messages if m.pk != message.pk]
+    assert not any(address_suppressed("phone", other) for other in others)
+
+
+@pytest.mark.django_db
+def test_a_receipt_for_another_channels_message_suppresses_nothing(
+    client: Client, twilio_env: None, sent_messages: Any, make_channel: Any
+) -> None:
+    _, messages = sent_messages
+    other = make_channel(
+        name="Other SMS",
+        kind="sms",
+        settings={"from": "+15005550007"},
+        credentials=TWILIO,
+    )
+    phone = messages[0].contact.phone
+
+    answer = twilio_post(
+        client,
+        f"/hooks/{other.pk}/status?message={messages[0].pk}",
+        {"MessageStatus": "undelivered", "ErrorCode": "30003", "To": phone},
+    )
+
+    assert answer.json()["outcome"] == "no change"
+    assert address_suppressed("phone", phone) is None
 
 
 @pytest.mark.django_db
