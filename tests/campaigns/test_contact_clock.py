@@ -91,6 +91,7 @@ def test_a_bulk_message_at_0900_reaches_each_contact_at_its_own_0900(
     # The earliest zone (UTC+14) reads 09:00 first: beat fires then.
     nine_utc = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
     assert campaign.start_at == nine_utc - EARLIEST_OFFSET
+    assert campaign.periodic_task is not None
     assert campaign.periodic_task.clocked.clocked_time == campaign.start_at
     assert campaign.send_at_local == at(day, MEXICO)
 
@@ -161,6 +162,7 @@ def run_with_hours_in_contact_zone(
     )
     run = campaign_tick(campaign_id=campaign.pk, now=start + dt.timedelta(seconds=1))
     assert run is not None
+    assert run.cohort is not None
     assert run.cohort.batch.hours_in_contact_zone
     return run
 
