@@ -199,3 +199,42 @@ def test_active_hours_in_each_contacts_zone_hold_madrid_and_send_mexico_city(
         MADRID_PHONE,
         MEXICAN_IN_MADRID,
     }
+
+
+@pytest.mark.django_db
+def test_hours_read_in_each_contacts_zone_reach_the_messages_still_to_send(
+    make_campaign: Any,
+) -> None:
+    from campaigns.lifecycle import campaign_suspend, campaign_update
+    from messaging.models import Batch
+
+    campaign = make_campaign(started=True)
+    run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
+    campaign_suspend(campaign=campaign)
+    new_start = timezone.now() + dt.timedelta(days=1)
+
+    campaign_update(
+        campaign=campaign,
+        start_at=new_start,
+        end_at=new_start + dt.timedelta(days=2),
+        active_from=dt.time(9),
+        active_until=dt.time(18),
+        timezone="America/Mexico_City",
+        hours_in_contact_zone=True,
+    )
+
+    batch = Batch.objects.get(cohort__run=run)
+    assert batch.hours_in_contact_zone
+    assert str(batch.window) == (
+        "09:00–18:00 in each contact's zone (else America/Mexico_City)"
+    )
+
+
+@pytest.mark.django_db
+def test_the_campaign_form_offers_hours_in_each_contacts_zone(
+    admin_client: Client,
+) -> None:
+    page = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
+    assert "Read active hours in each contact&#x27;s time zone" in page
+    assert "+52 55: Mexico City" in page
