@@ -4,6 +4,7 @@ flow, so it is delivered, monitored and searched like any campaign."""
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -16,7 +17,7 @@ from audiences.targeting import Condition, audience_count, audience_select
 from base.audit import audit_record
 from base.models import AuditEntry
 from flows.publishing import FlowRefused, flow_publish_one_send
-from messaging.models import Channel, Team
+from messaging.models import Channel, Team, default_timezone
 from messaging.rendering import render, unfilled
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
@@ -41,6 +42,9 @@ class BulkMessage:
     reply_user: User | None = None
     description: str = ""
     send_at: dt.datetime | None = None  # None: as soon as possible
+    # send_at's time of day in each contact's own zone (audiences.zones), in the
+    # installation's zone for contacts without one.
+    in_contact_zone: bool = False
     also_groups: list[AudienceGroup] = field(default_factory=list)
     excluded_groups: list[AudienceGroup] = field(default_factory=list)
     rules: list[Condition] = field(default_factory=list)
@@ -83,6 +87,7 @@ class BulkPreview:
     reply_to: str
     notes: list[str]
     replies_go_to: str = ""
+    when: str = ""  # "09:00 in each contact's zone; contacts without one: …"
 
 
 def bulk_send_time(
@@ -97,9 +102,59 @@ def bulk_send_time(
     return (now + dt.timedelta(seconds=65)).replace(second=0, microsecond=0)
 
 
+# The earliest and latest clocks on Earth: UTC+14 (Kiribati) and UTC−12.
+EARLIEST_OFFSET = dt.timedelta(hours=14)
+LATEST_OFFSET = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class LocalSend:
+    """When a bulk message sent at one time of day in each contact's own zone runs:
+    its campaign starts as the earliest zone reaches ``at`` (read in UTC+14), or
+    now if that is past, and stays open until the latest (UTC−12) has had it."""
+
+    at: dt.datetime  # the send time, for contacts without a zone of their own
+    start: dt.datetime
+    end: dt.datetime
+
+
+def local_send(at: dt.datetime, now: dt.datetime | None = None) -> LocalSend:
+    """The run of a bulk message sent at ``at``'s time of day, read in the
+    installation's zone, in each contact's own zone."""
+    clock = at.astimezone(ZoneInfo(default_timezone())).replace(tzinfo=None)
+    as_utc = clock.replace(tzinfo=dt.UTC)
+    start = max(as_utc - EARLIEST_OFFSET, bulk_send_time(None, now))
+    return LocalSend(at=at, start=start, end=as_utc + LATEST_OFFSET + OPEN_FOR)
+
+
+def bulk_when(message: BulkMessage) -> str:
+    """When the message goes, in words."""
+    if message.send_at is None:
+        return "As soon as possible (within a minute)."
+    zone = default_timezone()
+    at = message.send_at.astimezone(ZoneInfo(zone))
+    if message.in_contact_zone:
+        return (
+            f"{at:%Y-%m-%d %H:%M} in each contact's zone; contacts without one: "
+            f"{at:%H:%M} {zone}."
+        )
+    return f"{at:%Y-%m-%d %H:%M} {zone}."
+
+
 def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaign:
-    """Compose the flow, publish it and schedule the campaign, or change nothing."""
+    """Compose the flow, publish it and schedule the campaign, or change nothing.
+    Sent in each contact's zone, the campaign starts early enough for the earliest
+    zone and each message waits for its own (Campaign.send_at_local)."""
     start = bulk_send_time(message.send_at)
+    end = start + OPEN_FOR
+    send_at_local = None
+    if message.in_contact_zone:
+        if message.send_at is None:
+            raise CampaignRefused(
+                "Give a send time to send it at that time in each contact's zone."
+            )
+        local = local_send(message.send_at)
+        start, end, send_at_local = local.start, local.end, local.at
     with transaction.atomic():
         try:
             flow = flow_publish_one_send(
@@ -119,7 +174,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             flow=flow,
             group=message.group,
             start_at=start,
-            end_at=start + OPEN_FOR,
+            end_at=end,
             schedule=Schedule.ONCE,
             sender_name=message.sender_name,
             reply_to=message.reply_to,
@@ -129,6 +184,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             excluded_groups=message.excluded_groups,
             rules=message.rules,
             match=message.match,
+            send_at_local=send_at_local,
         )
         # The trail's "Bulk message" action: what went to whom, when, on what.
         audit_record(
@@ -137,7 +193,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             actor=actor,
             note=(
                 f"to {message.targets} on {message.channel} at "
-                f"{timezone.localtime(start):%Y-%m-%d %H:%M %Z}: {message.body}"
+                f"{_at(message, start)}: {message.body}"
             ),
         )
         return campaign
@@ -170,7 +226,14 @@ def bulk_message_preview(*, message: BulkMessage) -> BulkPreview:
         reply_to=message.reply_to,
         notes=notes,
         replies_go_to=replies_go_to(message.reply_team, message.reply_user),
+        when=bulk_when(message),
     )
+
+
+def _at(message: BulkMessage, start: dt.datetime) -> str:
+    if message.in_contact_zone:
+        return bulk_when(message).rstrip(".")
+    return f"{timezone.localtime(start):%Y-%m-%d %H:%M %Z}"
 
 
 def replies_go_to(team: Team | None, user: User | None) -> str:

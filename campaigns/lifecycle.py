@@ -46,6 +46,7 @@ EDITABLE_FIELDS = (
     "active_from",
     "active_until",
     "timezone",
+    "hours_in_contact_zone",
 )
 
 
@@ -59,6 +60,7 @@ SENT_AS = (
     "active_from",
     "active_until",
     "timezone",
+    "hours_in_contact_zone",
 )
 
 

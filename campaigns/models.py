@@ -148,6 +148,25 @@ class Campaign(models.Model):
         help_text="Time zone of the window, e.g. America/Bogota or Etc/GMT+5 "
         "(GMT-5). Empty: the installation's.",
     )
+    hours_in_contact_zone = models.BooleanField(
+        "read active hours in each contact's time zone",
+        default=False,
+        help_text="Read the active hours above in each contact's own time zone: the "
+        "contact's TIME ZONE, else the one its phone number belongs to (+52 55: "
+        "Mexico City); contacts without one follow the time zone above. Messages "
+        "then go out zone by zone as each zone's window opens. The channel's own "
+        "active hours stay in the channel's zone.",
+    )
+    send_at_local = models.DateTimeField(
+        "send at, in each contact's zone",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="A bulk message sent at one time of day in each contact's own "
+        "zone: that time, read in the campaign's time zone (contacts without a zone "
+        "of their own get it then). The campaign starts early enough for the "
+        "earliest zone; each message waits for its zone's time.",
+    )
     status = models.CharField(
         max_length=12,
         choices=CampaignStatus.choices,
@@ -211,7 +230,11 @@ class Campaign(models.Model):
     def window(self) -> Window | None:
         """Its active hours, if it has any."""
         return Window.of(
-            self.active_from, self.active_until, self.timezone, owner="the campaign's"
+            self.active_from,
+            self.active_until,
+            self.timezone,
+            owner="the campaign's",
+            in_contact_zone=self.hours_in_contact_zone,
         )
 
     def _window_clashes(self) -> dict[str, str]:

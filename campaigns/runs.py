@@ -112,6 +112,8 @@ def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
         tags={"run": run.pk},
         reply_team=campaign.reply_team,
         reply_user=campaign.reply_user,
+        send_at_local=campaign.send_at_local,
+        local_zone=campaign.timezone,
     )
     members = campaign_audience(campaign)
     # Counted first: the flow may take its contacts out of the group (a group step).

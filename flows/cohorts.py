@@ -6,6 +6,7 @@ version's texts and the sender's name, reply-to and active hours, so sending nee
 nothing of flows. Ending a cohort ends its journeys and stops its batch.
 """
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -44,10 +45,14 @@ def cohort_open(
     tags: dict[str, Any] | None = None,
     reply_team: Team | None = None,
     reply_user: User | None = None,
+    send_at_local: dt.datetime | None = None,
+    local_zone: str = "",
 ) -> Cohort:
     """A new cohort on ``version`` (a campaign run's), with its batch: sent as
-    ``sender_name`` with ``reply_to``, inside ``window`` besides its channels';
-    replies no flow takes go to ``reply_team``'s and ``reply_user``'s inbox."""
+    ``sender_name`` with ``reply_to``, inside ``window`` besides its channels', not
+    before ``send_at_local`` read in each contact's zone (messaging.outbox
+    batch_open); replies no flow takes go to ``reply_team``'s and ``reply_user``'s
+    inbox."""
     batch = batch_open(
         name=name,
         templates=version_templates(version),
@@ -57,6 +62,8 @@ def cohort_open(
         tags=tags,
         reply_team=reply_team,
         reply_user=reply_user,
+        send_at_local=send_at_local,
+        local_zone=local_zone,
     )
     return Cohort.objects.create(flow_version=version, batch=batch)
 

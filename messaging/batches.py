@@ -1,12 +1,14 @@
 """A batch of messages: what sending them needs besides the contact (imported in
 messaging.models, where Django finds it)."""
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
 
-from .windows import Window, zone_default
+from .windows import ActiveHours, Window, zone_default
 
 
 class Batch(models.Model):
@@ -50,7 +52,26 @@ class Batch(models.Model):
     )
     active_from = models.TimeField(null=True, blank=True)
     active_until = models.TimeField(null=True, blank=True)
-    timezone = models.CharField(max_length=64, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The zone of its active hours and of its send time, for contacts "
+        "without a zone of their own. Empty: the installation's.",
+    )
+    hours_in_contact_zone = models.BooleanField(
+        "active hours in each contact's zone",
+        default=False,
+        help_text="Its active hours are read in each contact's own time zone (the "
+        "contact's, else its phone number's); contacts without one follow the "
+        "batch's zone. Its channels' hours stay in their own zones.",
+    )
+    send_at_local = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="None of its messages goes out before this wall-clock time in its "
+        "contact's own zone (a bulk message at 09:00 in each contact's zone). Stored "
+        "as that time in the batch's zone, which contacts without one follow.",
+    )
     hours_of = models.CharField(
         max_length=60,
         blank=True,
@@ -101,6 +122,23 @@ class Batch(models.Model):
             self.active_until,
             self.timezone or zone_default(),
             owner=self.hours_of or "the batch's",
+            in_contact_zone=self.hours_in_contact_zone,
+        )
+
+    @property
+    def local_start(self) -> dt.datetime | None:
+        """``send_at_local`` as a wall-clock time (naive), read in its zone."""
+        if self.send_at_local is None:
+            return None
+        zone = ZoneInfo(self.timezone or zone_default())
+        return self.send_at_local.astimezone(zone).replace(tzinfo=None)
+
+    def active_hours(self) -> ActiveHours:
+        """When its messages may go out, with their channels' hours."""
+        return ActiveHours(
+            self.window,
+            send_at_local=self.local_start,
+            local_zone=self.timezone or zone_default(),
         )
 
     def template(self, step: int) -> dict[str, Any] | None:

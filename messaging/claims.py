@@ -21,6 +21,7 @@ from django.db.models import F
 from django.db.models.base import ModelState
 
 from audiences.models import Contact
+from audiences.zones import contact_zone
 
 from .models import Batch, Channel, Message, MessageQuerySet
 from .recording import messages_fail
@@ -40,6 +41,8 @@ def defer_outside_hours(
 ) -> tuple[int, int]:
     """Defer the due ``messages`` to when their channel's hours (and their batch's)
     next open; fail them when the two never meet. Return (deferred, failed)."""
+    if hours.per_contact:
+        return _defer_by_zone(messages, now, hours)
     deferred = failed = 0
     channel_ids = messages.due(now).values_list("channel_id", flat=True).distinct()
     for channel in Channel.objects.filter(pk__in=list(channel_ids)):
@@ -52,6 +55,49 @@ def defer_outside_hours(
         if opens_at is not None:
             deferred += on_channel.update(
                 status=Message.Status.DEFERRED, not_before=opens_at, lease_until=None
+            )
+    return deferred, failed
+
+
+# Ids per UPDATE of one zone's messages: SQLite's limit on a statement's parameters.
+ZONE_UPDATE_IDS = 900
+
+
+def _defer_by_zone(
+    messages: MessageQuerySet, now: dt.datetime, hours: ActiveHours
+) -> tuple[int, int]:
+    """defer_outside_hours for hours read in each contact's zone: the range's due
+    messages grouped by channel and contact zone (read in one query), each group
+    deferred to its own opening in one UPDATE, so each zone is released at its own
+    time."""
+    deferred = failed = 0
+    groups: dict[tuple[int, str | None], list[int]] = {}
+    for pk, channel_id, phone, named in messages.due(now).values_list(
+        "id", "channel_id", "contact__phone", "contact__timezone"
+    ):
+        groups.setdefault((channel_id, contact_zone(phone, named)), []).append(pk)
+    channels = Channel.objects.in_bulk({channel_id for channel_id, _ in groups})
+    for (channel_id, zone), ids in groups.items():
+        try:
+            opens_at = hours.opens_at(channels[channel_id], now, zone)
+        except WindowsNeverMeet as exc:
+            for first in range(0, len(ids), ZONE_UPDATE_IDS):
+                group = messages.due(now).filter(
+                    pk__in=ids[first : first + ZONE_UPDATE_IDS]
+                )
+                failed += messages_fail(group, str(exc), lease_until=None)
+            continue
+        if opens_at is None:
+            continue
+        for first in range(0, len(ids), ZONE_UPDATE_IDS):
+            deferred += (
+                messages.due(now)
+                .filter(pk__in=ids[first : first + ZONE_UPDATE_IDS])
+                .update(
+                    status=Message.Status.DEFERRED,
+                    not_before=opens_at,
+                    lease_until=None,
+                )
             )
     return deferred, failed
 
@@ -96,13 +142,14 @@ def _claim_and_read(
                           m.contact_id, m.context
             )
             SELECT c.id, c.step, c.attempts, c.channel_id, c.journey_id, c.contact_id,
-                   c.context, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at
+                   c.context, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at,
+                   ct.timezone
             FROM claimed c
             -- A lookup by key per claimed row (LIMIT 1 keeps it so): joined plainly,
             -- the planner merged the claimed rows with a scan of the whole contacts
             -- table from its start, slower with every chunk of a big run.
             CROSS JOIN LATERAL (
-                SELECT phone, name, email, data, opted_out_at
+                SELECT phone, name, email, data, opted_out_at, timezone
                 FROM {Contact._meta.db_table} WHERE id = c.contact_id LIMIT 1
             ) ct
             ORDER BY c.id
@@ -140,6 +187,7 @@ def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
             "contact__email",
             "contact__data",
             "contact__opted_out_at",
+            "contact__timezone",
         )
     )
     return _messages_from_rows(rows, batch)
@@ -150,7 +198,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
     messages = []
     for (
         pk, step, attempts, channel_id, origin, contact_id, context, phone, name,
-        email, data, opted_out_at,
+        email, data, opted_out_at, zone,
     ) in rows:  # fmt: skip
         # Raw rows carry JSON as text; values_list() rows, already decoded.
         if isinstance(data, str):
@@ -177,6 +225,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
             email=email,
             data=data,
             opted_out_at=opted_out_at,
+            timezone=zone,
         )
         message._state.fields_cache["contact"] = contact
         message._state.fields_cache["channel"] = channels[channel_id]

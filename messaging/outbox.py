@@ -35,10 +35,14 @@ def batch_open(
     tags: dict[str, Any] | None = None,
     reply_team: Team | None = None,
     reply_user: User | None = None,
+    send_at_local: dt.datetime | None = None,
+    local_zone: str = "",
 ) -> Batch:
     """A new batch for messages to come. ``templates``: by step id, the body, the
     media URL and a label for operators ("step 1 of Welcome v2"). A reply to its
-    messages opens an inbox conversation for ``reply_team`` and ``reply_user``."""
+    messages opens an inbox conversation for ``reply_team`` and ``reply_user``.
+    With ``send_at_local``, none goes out before that time's wall-clock reading in
+    ``local_zone`` (the window's zone when it has one) in each contact's own zone."""
     return Batch.objects.create(
         name=name[:200],
         templates=templates,
@@ -48,8 +52,10 @@ def batch_open(
         reply_user=reply_user,
         active_from=window.start if window else None,
         active_until=window.end if window else None,
-        timezone=window.timezone if window else "",
+        timezone=window.timezone if window else local_zone,
         hours_of=window.owner if window else "",
+        hours_in_contact_zone=bool(window and window.in_contact_zone),
+        send_at_local=send_at_local,
         tags=tags or {},
     )
 
@@ -189,6 +195,8 @@ def batches_restate(
 ) -> int:
     """Give the batches not stopped a new sender and active hours: their messages
     still to send go out with them. Return how many batches changed."""
+    # Without hours the zone stays: it is also that of the batch's send time.
+    zone = {"timezone": window.timezone} if window else {}
     return batches.filter(stopped_at__isnull=True).update(
         sender_name=sender_name,
         reply_to=reply_to,
@@ -196,8 +204,9 @@ def batches_restate(
         reply_user=reply_user,
         active_from=window.start if window else None,
         active_until=window.end if window else None,
-        timezone=window.timezone if window else "",
         hours_of=window.owner if window else "",
+        hours_in_contact_zone=bool(window and window.in_contact_zone),
+        **zone,
     )
 
 

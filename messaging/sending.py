@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audiences.models import Contact
+from audiences.zones import contact_zone
 
 from .backends import Bounce
 from .bounces import bounce_suppress, bounce_verdict
@@ -89,11 +90,12 @@ def messages_send_range(
     if batch.stopped_at is not None:
         report.cancelled = _cancel_waiting(messages_of_range, batch.stop_reason)
         return report
-    hours = ActiveHours(batch.window)
+    hours = batch.active_hours()
     # Most installations have few channels with a sending window: ask the small
     # channels table before the big messages one.
     if (
         hours.own is not None
+        or hours.per_contact
         or Channel.objects.filter(active_from__isnull=False).exists()
     ):
         deferred, failed = defer_outside_hours(messages_of_range, now, hours)
@@ -236,8 +238,13 @@ def _ready(
         return Message.objects.filter(pk=message.pk, claim_token=token)
 
     # A window may close while a chunk is being sent: check again, per message.
+    zone = (
+        contact_zone(message.contact.phone, message.contact.timezone)
+        if hours.per_contact
+        else None
+    )
     try:
-        opens_at = hours.opens_at(message.channel, now)
+        opens_at = hours.opens_at(message.channel, now, zone)
     except WindowsNeverMeet as exc:
         report.failed += messages_fail(
             mine(), str(exc), claim_token=None, lease_until=None

@@ -56,16 +56,36 @@ class Window:
     end: dt.time
     timezone: str
     owner: str  # whose window, for messages: "the channel's", "the campaign's"
+    # Read in each contact's own zone (audiences.zones), ``timezone`` for contacts
+    # without one.
+    in_contact_zone: bool = False
 
     @classmethod
     def of(
-        cls, start: dt.time | None, end: dt.time | None, timezone: str, owner: str
+        cls,
+        start: dt.time | None,
+        end: dt.time | None,
+        timezone: str,
+        owner: str,
+        in_contact_zone: bool = False,
     ) -> "Window | None":
         if start is None or end is None:
             return None
-        return cls(start, end, timezone, owner)
+        return cls(start, end, timezone, owner, in_contact_zone)
+
+    def in_zone(self, zone: str | None) -> "Window":
+        """This window read in ``zone`` if it is read in each contact's zone and
+        ``zone`` is given; else itself."""
+        if not self.in_contact_zone or not zone or zone == self.timezone:
+            return self
+        return Window(self.start, self.end, zone, self.owner)
 
     def __str__(self) -> str:
+        if self.in_contact_zone:
+            return (
+                f"{self.start:%H:%M}–{self.end:%H:%M} in each contact's zone "
+                f"(else {self.timezone})"
+            )
         return f"{self.start:%H:%M}–{self.end:%H:%M} {self.timezone}"
 
     def is_open(self, now: dt.datetime) -> bool:
@@ -121,26 +141,52 @@ class WithHours(Protocol):
 @dataclass
 class ActiveHours:
     """When a message may go out: its channel's window and its batch's (``own``),
-    both open. The one answer to "when may this go out" — the fan-out asks it for a
-    wait's start, a chunk before its claim, and every message before its send. Each
+    both open, and not before its batch's ``send_at_local`` (a wall-clock time).
+    The one answer to "when may this go out" — the fan-out asks it for a wait's
+    start, a chunk before its claim, and every message before its send. Each
     channel's windows are gathered once: they are checked for every message, and
-    gathering them cost more than the check."""
+    gathering them cost more than the check.
+
+    The batch's window when ``own.in_contact_zone``, and ``send_at_local``, are
+    read in the contact's zone (``zone`` below, audiences.zones.contact_zone);
+    contacts without one, and the channel's own hours, keep their windows' zone
+    (``send_at_local``: ``local_zone``)."""
 
     own: Window | None = None
-    of_channel: dict[int, list[Window]] = field(default_factory=dict)
+    of_channel: dict[tuple[int, str | None], list[Window]] = field(default_factory=dict)
+    send_at_local: dt.datetime | None = None  # naive: a wall-clock time
+    local_zone: str = ""
 
-    def opens_at(self, channel: WithHours, now: dt.datetime) -> dt.datetime | None:
-        """None when a message on ``channel`` may go at ``now``, else the first
-        moment it may. Raise WindowsNeverMeet when that never comes."""
-        windows = self.of_channel.get(channel.pk)
+    @property
+    def per_contact(self) -> bool:
+        """Whether the answer depends on the contact's zone."""
+        return self.send_at_local is not None or bool(
+            self.own is not None and self.own.in_contact_zone
+        )
+
+    def opens_at(
+        self, channel: WithHours, now: dt.datetime, zone: str | None = None
+    ) -> dt.datetime | None:
+        """None when a message on ``channel`` (to a contact in ``zone``) may go at
+        ``now``, else the first moment it may. Raise WindowsNeverMeet when that
+        never comes."""
+        key = (channel.pk, zone if self.per_contact else None)
+        windows = self.of_channel.get(key)
         if windows is None:
-            windows = self.of_channel[channel.pk] = [
-                w for w in (channel.window, self.own) if w is not None
+            own = self.own.in_zone(zone) if self.own is not None else None
+            windows = self.of_channel[key] = [
+                w for w in (channel.window, own) if w is not None
             ]
+        start = now
+        if self.send_at_local is not None:
+            local = self.send_at_local.replace(
+                tzinfo=ZoneInfo(zone or self.local_zone or zone_default())
+            )
+            start = max(now, local.astimezone(dt.UTC))
         for window in windows:
-            if not window.is_open(now):
-                return windows_open_at(windows, now)
-        return None
+            if not window.is_open(start):
+                return windows_open_at(windows, start)
+        return None if start == now else start
 
 
 def windows_meet(first: Window | None, second: Window | None) -> bool:

@@ -29,7 +29,7 @@ from ..targeting import targeting_errors
 
 SENDER = ("sender_name", "reply_to")
 REPLIES = ("reply_team", "reply_user")
-ACTIVE_HOURS = ("active_from", "active_until", "timezone")
+ACTIVE_HOURS = ("active_from", "active_until", "timezone", "hours_in_contact_zone")
 AUDIENCE = ("group", "also_groups", "excluded_groups", "match")
 
 # The campaign form's sections: the optional ones last, each saying what it is for.
@@ -75,10 +75,10 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
         {
             "fields": list(ACTIVE_HOURS),
             "description": "A daily window in which this campaign may send, "
-            "in its time zone. Messages due outside it are deferred, not "
-            "lost, and go out when it opens, at the channel's rate. A "
-            "channel's own active hours apply too: a message goes out when "
-            "both are open.",
+            "in its time zone or in each contact's own. Messages due outside "
+            "it are deferred, not lost, and go out when it opens, at the "
+            "channel's rate. A channel's own active hours apply too: a message "
+            "goes out when both are open.",
         },
     ),
 )
@@ -217,6 +217,14 @@ class BulkMessageForm(forms.Form):
         widget=AdminSplitDateTime,
         help_text="Empty: as soon as possible (within a minute).",
     )
+    in_contact_zone = forms.BooleanField(
+        label="At this time in each contact's own zone",
+        required=False,
+        help_text="Each contact gets it at the send time's time of day in their own "
+        "time zone (their TIME ZONE, else their phone number's: +52 55 is Mexico "
+        "City); contacts without one get it at the send time above. Sending starts "
+        "up to 14 hours earlier, for the earliest zones.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +248,15 @@ class BulkMessageForm(forms.Form):
             excluded_groups=cleaned.get("excluded_groups") or (),
         ).items():
             self.add_error(name, error)
+        if (
+            cleaned.get("in_contact_zone")
+            and not cleaned.get("send_at")
+            and "send_at" not in self.errors
+        ):
+            self.add_error(
+                "in_contact_zone",
+                "Give a send time to send it at that time in each contact's zone.",
+            )
         return cleaned
 
     def bulk_message(self, conditions: list[Condition]) -> BulkMessage:
@@ -259,6 +276,7 @@ class BulkMessageForm(forms.Form):
             reply_team=data["reply_team"],
             reply_user=data["reply_user"],
             send_at=data["send_at"],
+            in_contact_zone=data["in_contact_zone"],
         )
 
 

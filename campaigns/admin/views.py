@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.object_actions import ObjectActionsMixin
 
-from ..bulk import bulk_message_create, bulk_message_preview
+from ..bulk import bulk_message_create, bulk_message_preview, bulk_when
 from ..lifecycle import CampaignRefused, campaign_end, campaign_resume, campaign_suspend
 from ..models import Campaign
 from ..selectors import campaign_finish_summary
@@ -208,10 +208,16 @@ class CampaignViewsMixin(ObjectActionsMixin):
                 except (CampaignRefused, ValidationError) as exc:
                     form.add_error(None, refusal_reason(exc))
                 else:
+                    start = timezone.localtime(campaign.start_at)
+                    when = (
+                        bulk_when(message)
+                        if message.in_contact_zone
+                        else f"{start:%Y-%m-%d %H:%M}."
+                    )
                     self.message_user(
                         request,
                         f"Bulk message {campaign.name!r} goes to {message.targets} "
-                        f"at {timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}.",
+                        f"at {when}",
                     )
                     return HttpResponseRedirect(
                         reverse("admin:campaigns_campaign_change", args=[campaign.pk])
