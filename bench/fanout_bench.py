@@ -42,6 +42,7 @@ def build_group(contacts: int) -> tuple[int, float]:
     from django.db import connection
     from django.utils import timezone
 
+    from audiences.addresses import phone_key
     from audiences.models import AudienceGroup, Contact, Membership
 
     started = time.perf_counter()
@@ -49,14 +50,16 @@ def build_group(contacts: int) -> tuple[int, float]:
     rows = io.StringIO()
     now = timezone.now().isoformat()
     for n in range(contacts):
+        phone = f"+52155{n:08d}"
         rows.write(
-            f'+52155{n:08d}\tBench {n}\t\t{{"NOMBRE": "B{n}"}}\t{now}\t{now}\t\n'
+            f'{phone}\tBench {n}\t\t{{"NOMBRE": "B{n}"}}\t{now}\t{now}\t\t'
+            f"{phone_key(phone)}\n"
         )
     with connection.cursor() as cursor:
         with cursor.copy(
             f"COPY {Contact._meta.db_table} "
-            "(phone, name, email, data, created_at, updated_at, opt_out_source) "
-            "FROM STDIN"
+            "(phone, name, email, data, created_at, updated_at, opt_out_source, "
+            "phone_key) FROM STDIN"
         ) as copy:
             copy.write(rows.getvalue())
         cursor.execute(

@@ -41,3 +41,20 @@ def test_an_upsert_stores_a_time_zone_and_refuses_a_bad_one() -> None:
 
     contacts_upsert(items=[{"phone": "+525500998877", "name": "Ana"}])
     assert Contact.objects.get().timezone == "America/Mexico_City"
+
+
+def test_contacts_generated_in_sql_for_the_admin_bench_get_their_keys() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the admin bench generates its contacts in PostgreSQL")
+    from bench.admin.data.contacts import build_contacts
+
+    build_contacts(30)
+
+    contacts = list(Contact.objects.all())
+    assert len(contacts) == 30
+    assert any(contact.email for contact in contacts)
+    for contact in contacts:
+        assert contact.phone_key == phone_key(contact.phone)
+        assert contact.email_key == email_key(contact.email)
