@@ -132,3 +132,17 @@ def test_the_import_page_counts_the_rows_on_the_suppression_list(
 
     assert "2 rows are on the suppression list (phone or email)" in page
     assert "will not be messaged on those channels" in page
+
+
+def test_an_entry_page_shows_it_read_only(admin_client: Client) -> None:
+    address_suppress(kind="email", address="ana@example.com", reason="bounce")
+    entry = Suppression.objects.get()
+
+    page = admin_client.get(
+        reverse("admin:audiences_suppression_change", args=[entry.pk])
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "a•••@example.com" in text
+    assert 'name="source"' not in text  # entries are taken off, not edited
