@@ -1,6 +1,8 @@
 """Deleting contacts, with everything that was theirs: the rows the apps above keep
 for them (messages, journeys), registered as ContactRows, and their group
-memberships. Their replies stay, without the contact."""
+memberships. Their replies stay, without the contact. The phone and email of a
+contact who had opted out go on the suppression list first, so that the same
+contact imported again is not messaged."""
 
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -10,10 +12,12 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from base.audit import audit_record, changes_between, snapshot
 
-from .models import Contact, Membership
+from .addresses import address_hint, email_key, phone_key
+from .models import Contact, Membership, Suppression
 
 # Contacts deleted per transaction: a selection of many thousands does not hold
 # one long transaction over the messages table.
@@ -131,6 +135,7 @@ def contacts_delete(*, contacts: QuerySet[Contact], actor: Any = None) -> int:
         batch = Contact.objects.filter(pk__in=ids[start : start + BATCH])
         footprint = contacts_footprint(batch)
         with transaction.atomic():
+            _opted_out_suppress(batch, actor)
             for contact in batch:
                 went = footprint.per_contact.get(contact.pk, Counter())
                 audit_record(
@@ -147,3 +152,32 @@ def contacts_delete(*, contacts: QuerySet[Contact], actor: Any = None) -> int:
                 rows.delete(list(footprint.per_contact))
             deleted += batch.delete()[1].get(Contact._meta.label, 0)
     return deleted
+
+
+def _opted_out_suppress(contacts: QuerySet[Contact], actor: Any) -> None:
+    """Put the phones and emails of the opted-out among ``contacts`` on the
+    suppression list (one statement; an address on it keeps its first entry)."""
+    now = timezone.now()
+    user = actor if getattr(actor, "pk", None) else None
+    entries = []
+    for phone, email, source in contacts.filter(opted_out_at__isnull=False).values_list(
+        "phone", "email", "opt_out_source"
+    ):
+        note = f"opted out ({source or 'no source given'}) before erasure"[:200]
+        for kind, address, key in (
+            (Suppression.Address.PHONE, phone, phone_key(phone)),
+            (Suppression.Address.EMAIL, email, email_key(email)),
+        ):
+            if key:
+                entries.append(
+                    Suppression(
+                        address_kind=kind,
+                        key=key,
+                        hint=address_hint(address),
+                        reason=Suppression.Reason.OPERATOR,
+                        source=note,
+                        created_at=now,
+                        created_by=user,
+                    )
+                )
+    Suppression.objects.bulk_create(entries, ignore_conflicts=True)

@@ -23,7 +23,11 @@ class ImportForm(forms.Form):
         f"spreadsheet ({_suffixes(SHEET_SUFFIXES)}). The first row is the header: "
         "CONTACT (the mobile number with its country code), then one column per "
         "custom-data variable, e.g. NOMBRE, MONTO, FECHA. Dates are written "
-        "YYYY-MM-DD. Columns named NAME and EMAIL fill the contact's name and email.",
+        "YYYY-MM-DD. Columns named NAME and EMAIL fill the contact's name and email; "
+        "TIMEZONE its time zone (an IANA name such as America/Mexico_City; another "
+        "value rejects the row). A column UNSUBSCRIBED with yes (sí, true, 1) puts "
+        "the row's phone and email on the suppression list: the contact is "
+        "imported but not messaged at those addresses.",
     )
     group = forms.ModelChoiceField(
         queryset=AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC),
@@ -105,7 +109,7 @@ class ContactForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ["phone", "name", "email", "data"]
+        fields = ["phone", "name", "email", "timezone", "data"]
 
     def clean_data(self) -> dict[str, Any]:
         rows: dict[str, str] = self.cleaned_data["data"]

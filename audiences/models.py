@@ -257,6 +257,12 @@ class ImportJob(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0, editable=False)
     to_create = models.PositiveIntegerField(default=0, editable=False)
     to_update = models.PositiveIntegerField(default=0, editable=False)
+    to_suppress = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Rows whose phone or email is on the suppression list, or that "
+        "the UNSUBSCRIBED column puts there.",
+    )
     created = models.PositiveIntegerField(default=0, editable=False)
     updated = models.PositiveIntegerField(default=0, editable=False)
     unchanged = models.PositiveIntegerField(default=0, editable=False)
@@ -322,6 +328,11 @@ class ImportRow(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.CharField(max_length=254, blank=True)
     data = models.JSONField(default=dict)
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    # UNSUBSCRIBED: the row's phone and email go on the suppression list.
+    suppress = models.BooleanField(default=False)
+    phone_key = models.CharField(max_length=32, blank=True, default="")
+    email_key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         indexes = [

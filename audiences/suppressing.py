@@ -80,3 +80,11 @@ def address_suppressed(kind: str, address: str) -> Suppression | None:
     if not key:
         return None
     return Suppression.objects.filter(address_kind=kind, key=key).first()
+
+
+def suppression_remove(*, entry: Suppression, source: str) -> None:
+    """Take ``entry`` off the list, as address_unsuppress does for an address
+    (recorded in the audit trail): its address may be messaged again."""
+    with transaction.atomic():
+        audit_record(action="unsuppress", target=entry, note=source[:200])
+        entry.delete()

@@ -1,12 +1,12 @@
 """Contacts written from code (the API): created or updated by phone, one or a
 thousand at a time, checked as an import checks a row.
 
-Each item gives a phone and any of name, email and custom data. A field left out is
-kept as it is; custom data is merged, name by name (a null value removes the name).
-Values take their variable's type; a new variable takes the type its values in the
-request look like (mostly dates → date, mostly numbers → number, else text) and is
-created. Items with a problem are left out and reported by position; the others are
-written together.
+Each item gives a phone and any of name, email, time zone (IANA) and custom data. A
+field left out is kept as it is; custom data is merged, name by name (a null value
+removes the name). Values take their variable's type; a new variable takes the type
+its values in the request look like (mostly dates → date, mostly numbers → number,
+else text) and is created. Items with a problem are left out and reported by
+position; the others are written together.
 """
 
 from collections import defaultdict
@@ -19,7 +19,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from .importing.values import VARIABLE_NAME, infer_kind, not_a_date, typed_value
+from .addresses import email_key, phone_key
+from .importing.values import (
+    VARIABLE_NAME,
+    infer_kind,
+    is_time_zone,
+    not_a_date,
+    typed_value,
+)
 from .models import Contact
 from .phones import normalize_phone
 from .variables import Variable
@@ -66,11 +73,11 @@ def _item_read(position: int, raw: Any) -> tuple[_Item | None, dict[str, str]]:
     if not isinstance(raw, dict):
         return None, {"item": "Each item must be an object with a phone."}
     problems: dict[str, str] = {}
-    unknown = sorted(set(raw) - {"phone", "name", "email", "data"})
+    unknown = sorted(set(raw) - {"phone", "name", "email", "timezone", "data"})
     if unknown:
         problems["item"] = (
-            f"Unknown fields: {', '.join(unknown)}; an item has phone, name, email "
-            "and data."
+            f"Unknown fields: {', '.join(unknown)}; an item has phone, name, email, "
+            "timezone and data."
         )
     phone = ""
     try:
@@ -98,6 +105,19 @@ def _item_read(position: int, raw: Any) -> tuple[_Item | None, dict[str, str]]:
                 fields["email"] = email
             except ValidationError:
                 problems["email"] = f"{email!r} is not an email address."
+    if "timezone" in raw:
+        zone = raw["timezone"]
+        if zone is not None and not isinstance(zone, str):
+            problems["timezone"] = "Must be text."
+        else:
+            zone = (zone or "").strip()
+            if zone and not is_time_zone(zone):
+                problems["timezone"] = (
+                    f"{zone!r} is not a time zone (an IANA name such as "
+                    "America/Mexico_City or Europe/Madrid)."
+                )
+            else:
+                fields["timezone"] = zone
     data: dict[str, Any] = {}
     given = raw.get("data")
     if given is not None and not isinstance(given, dict):
@@ -212,8 +232,12 @@ def contacts_upsert(*, items: Sequence[Any]) -> Upserted:
             contact = Contact(phone=item.phone, created_at=now, updated_at=now)
             if known is not None:
                 contact.name, contact.email = known.name, known.email
+                contact.timezone = known.timezone
             for name, value in item.fields.items():
                 setattr(contact, name, value)
+            # bulk_create does not call save(), which keeps the keys elsewhere.
+            contact.phone_key = phone_key(contact.phone)
+            contact.email_key = email_key(contact.email)
             data = dict(known.data or {}) if known is not None else {}
             for name, value in item.data.items():
                 if value is None:
@@ -229,7 +253,15 @@ def contacts_upsert(*, items: Sequence[Any]) -> Upserted:
             rows,
             update_conflicts=True,
             unique_fields=["phone"],
-            update_fields=["name", "email", "data", "updated_at"],
+            update_fields=[
+                "name",
+                "email",
+                "timezone",
+                "phone_key",
+                "email_key",
+                "data",
+                "updated_at",
+            ],
         )
         by_phone = {contact.phone: contact for contact in rows}
     outcome.contacts = [

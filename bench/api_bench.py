@@ -34,17 +34,22 @@ def seed(existing: int) -> str:
     from django.utils import timezone
 
     from api.models import ApiToken
+    from audiences.addresses import phone_key
     from audiences.models import Contact, Variable
 
     now = timezone.now().isoformat()
     rows = io.StringIO()
     for n in range(existing):
-        rows.write(f'+52133{n:08d}\tOld {n}\t\t{{"MONTO": {n}}}\t{now}\t{now}\t\n')
+        phone = f"+52133{n:08d}"
+        rows.write(
+            f'{phone}\tOld {n}\t\t{{"MONTO": {n}}}\t{now}\t{now}\t\t'
+            f"{phone_key(phone)}\n"
+        )
     with connection.cursor() as cursor:
         with cursor.copy(
             f"COPY {Contact._meta.db_table} "
-            "(phone, name, email, data, created_at, updated_at, opt_out_source) "
-            "FROM STDIN"
+            "(phone, name, email, data, created_at, updated_at, opt_out_source, "
+            "phone_key) FROM STDIN"
         ) as copy:
             copy.write(rows.getvalue())
         cursor.execute("VACUUM ANALYZE")

@@ -74,8 +74,9 @@ def build_group(contacts: int, suppressed: int) -> tuple[int, float]:
             keys.write(f"phone\t{key}\t{phone[-4:]}\tbench\tstop\t{now}\n")
     with connection.cursor() as cursor:
         with cursor.copy(
-            f"COPY {Contact._meta.db_table} (phone, name, email, data, created_at, "
-            "updated_at, opt_out_source, email_key, phone_key) FROM STDIN"
+            f"COPY {Contact._meta.db_table} "
+            "(phone, name, email, data, created_at, updated_at, opt_out_source, "
+            "phone_key) FROM STDIN"
         ) as copy:
             copy.write(rows.getvalue())
         with cursor.copy(

@@ -36,6 +36,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
             "phone",
             "name",
             "email",
+            "timezone",
             "data",
             "opted_out",
             "opted_out_at",
@@ -61,6 +62,14 @@ def _contact_write_fields() -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         ),
         "email": serializers.CharField(
             required=False, allow_blank=True, allow_null=True
+        ),
+        "timezone": serializers.CharField(
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            help_text="Where the contact lives, as an IANA zone "
+            "(America/Mexico_City); another value refuses the item. Empty: the "
+            "phone number's zone, else the campaign's.",
         ),
         "data": serializers.DictField(
             child=serializers.JSONField(allow_null=True),

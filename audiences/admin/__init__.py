@@ -4,6 +4,7 @@ from .contacts import ContactAdmin
 from .events import ContactEventAdmin
 from .groups import AudienceGroupAdmin
 from .imports import ImportJobAdmin
+from .suppression import SuppressionAdmin
 from .variables import VariableAdmin
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "ContactAdmin",
     "ContactEventAdmin",
     "ImportJobAdmin",
+    "SuppressionAdmin",
     "VariableAdmin",
 ]

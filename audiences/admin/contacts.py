@@ -29,6 +29,7 @@ from config.paginators import CappedPaginator
 
 from .filters import CountryFilter, GroupFilter
 from .sections import ContactSection, contact_sections
+from .suppression import contact_suppression
 
 
 class MembershipInline(admin.TabularInline):
@@ -73,12 +74,13 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
     )
     readonly_fields = [
         "custom_data",
+        "suppressed",
         "opted_out_at",
         "opt_out_source",
         "created_at",
         "updated_at",
     ]
-    fields = ["phone", "name", "email", "data", *readonly_fields]
+    fields = ["phone", "name", "email", "timezone", "data", *readonly_fields]
     inlines = [MembershipInline]
     show_full_result_count = False
     list_per_page = 50
@@ -97,8 +99,9 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         if footprint.opted_out:
             shown.append(
                 format_html(
-                    "{} of them opted out: the opt-out goes with the contact, so "
-                    "imported again it would receive messages.",
+                    "{} of them opted out: their phone numbers and emails stay on "
+                    "the suppression list, so imported again they are not "
+                    "messaged at those addresses.",
                     footprint.opted_out,
                 )
             )
@@ -116,6 +119,12 @@ class ContactAdmin(ImportExportMixin, AuditedAdmin):
         self, request: HttpRequest, queryset: QuerySet[Contact]
     ) -> None:
         contacts_delete(contacts=queryset, actor=request.user)
+
+    @admin.display(description="suppression list")
+    def suppressed(self, contact: Contact) -> str:
+        if contact.pk is None:
+            return "-"
+        return contact_suppression(contact)
 
     @admin.display(description="custom data, typed")
     def custom_data(self, contact: Contact) -> str:

@@ -24,8 +24,9 @@ from .limits import header_check, limited_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
 from .readers import Sheet, UnreadableFile, open_sheet
 from .rejects import RejectsFile
-from .staging import Staged, drop_duplicates, stage_rows
-from .values import Column, ContactRow, RowRejected, cell_text, infer_kind, read_header
+from .staging import Staged, drop_duplicates, stage_rows, staged
+from .suppressing import staged_suppressed_count
+from .values import Column, RowRejected, cell_text, infer_kind, read_header
 
 BATCH = 5000
 SAMPLE = 1000  # rows that decide the type of a new variable
@@ -83,9 +84,8 @@ def import_file_analyse(
                 on_progress,
                 _workers_for(sample),
             )
-        for number, phone, name, email, data in drop_duplicates(job.pk):
-            row = ContactRow(phone=phone, name=name, email=email, data=data)
-            problem = ("CONTACT", f"{phone} appears earlier in this file")
+        for number, row in drop_duplicates(job.pk):
+            problem = ("CONTACT", f"{row.phone} appears earlier in this file")
             rejects.add(number, rejects.cells_of(row), RowRejected([problem]))
             job.rows_valid -= 1
             job.rows_rejected += 1
@@ -105,6 +105,7 @@ def import_file_analyse(
     )
     job.to_update = existing
     job.to_create = job.rows_valid - existing
+    job.to_suppress = staged_suppressed_count(job)
     job.progress = 1.0
     if job.rows_valid == 0 and job.rows_rejected == 0:
         raise UnreadableFile("The file has a header but no contacts.")
@@ -164,16 +165,7 @@ def _stage(
             rejects.add(number, cells or [], RowRejected(outcome))
         else:
             job.rows_valid += 1
-            batch.append(
-                (
-                    job.pk,
-                    number,
-                    outcome.phone,
-                    outcome.name,
-                    outcome.email,
-                    outcome.data,
-                )
-            )
+            batch.append(staged(job.pk, number, outcome))
         # Every BATCH rows read, valid or not: a file of mostly rejected rows shows
         # its progress and heeds a cancel too.
         if job.rows_read % BATCH == 0:

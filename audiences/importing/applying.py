@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from audiences.models import Contact, ImportJob, ImportRow, Membership, Variable
 
+from .suppressing import staged_suppress
+
 
 def staged_contacts_write(job: ImportJob) -> None:
     """Write the staged rows of ``job`` to contacts and its group, register its new
@@ -21,6 +23,7 @@ def staged_contacts_write(job: ImportJob) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
     _register_variables(job)
+    staged_suppress(job)
     job.created, job.updated, members_added = _upsert_contacts(job)
     job.unchanged = job.rows_valid - job.created - job.updated
     if members_added < job.rows_valid:
@@ -57,19 +60,30 @@ def _upsert_contacts(job: ImportJob) -> tuple[int, int, int]:
             f"CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email "
             f"ELSE {contact}.email END"
         )
+        email_key = (
+            f"CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email_key "
+            f"ELSE {contact}.email_key END"
+        )
+        zone = (
+            f"CASE WHEN EXCLUDED.timezone <> '' THEN EXCLUDED.timezone "
+            f"ELSE {contact}.timezone END"
+        )
         # Rows that would not change are left alone: a re-import writes nothing.
         on_conflict = f"""DO UPDATE SET data = {merged}, name = {name}, email = {email},
-                updated_at = EXCLUDED.updated_at
+                email_key = {email_key}, phone_key = EXCLUDED.phone_key,
+                timezone = {zone}, updated_at = EXCLUDED.updated_at
             WHERE {merged} {distinct} {old_data}
                OR {name} {distinct} {contact}.name
-               OR {email} {distinct} {contact}.email"""
+               OR {email} {distinct} {contact}.email
+               OR {zone} {distinct} {contact}.timezone"""
     # Keep the WHERE: SQLite parses ON CONFLICT after a SELECT only with one.
     # ORDER BY phone takes row locks in one order, so concurrent imports of
     # overlapping files cannot deadlock.
     upsert = f"""
         INSERT INTO {contact}
-            (phone, name, email, data, opt_out_source, created_at, updated_at)
-        SELECT phone, name, email, data, '', %s, %s
+            (phone, name, email, data, timezone, phone_key, email_key,
+             opt_out_source, created_at, updated_at)
+        SELECT phone, name, email, data, timezone, phone_key, email_key, '', %s, %s
         FROM {staging} WHERE job_id = %s ORDER BY phone
         ON CONFLICT (phone) {on_conflict}
     """

@@ -26,7 +26,7 @@ from .converting import converted_rows
 from .limits import Limits, import_limits, limited_rows
 from .rejects import RejectsFile
 from .sheet import Sheet, UnreadableFile
-from .staging import Staged, stage_rows
+from .staging import Staged, stage_rows, staged
 from .text_files import decode_line
 from .values import Column, RowRejected
 
@@ -175,9 +175,7 @@ def _stage_part(
                     rejects.add(number, cells or [], RowRejected(row))
                 else:
                     counts["valid"] += 1
-                    batch.append(
-                        (job_id, number, row.phone, row.name, row.email, row.data)
-                    )
+                    batch.append(staged(job_id, number, row))
                 # Every BATCH rows read, valid or not, a cancel is heeded.
                 if counts["read"] % BATCH == 0:
                     stage_rows(batch)

@@ -46,7 +46,12 @@ class RejectsFile:
         """A valid row's values under the file's header, for rows rejected later."""
         # A header's case may differ from its variable's (nombre for NOMBRE).
         fields = {name.upper(): value for name, value in row.data.items()}
-        fields.update(NAME=row.name, EMAIL=row.email)
+        fields.update(
+            NAME=row.name,
+            EMAIL=row.email,
+            TIMEZONE=row.timezone,
+            UNSUBSCRIBED="yes" if row.suppress else "",
+        )
         return [row.phone] + [
             fields.get(title.upper(), "") for title in self.header[1:]
         ]

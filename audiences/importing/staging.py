@@ -7,8 +7,38 @@ from django.db import connection
 
 from audiences.models import ImportRow
 
-# (job id, row number, phone, name, email, custom data)
-Staged = tuple[int, int, str, str, str, dict[str, Any]]
+from .values import ContactRow
+
+# (job id, row number, phone, name, email, custom data, time zone, suppress,
+# phone key, email key)
+Staged = tuple[int, int, str, str, str, dict[str, Any], str, bool, str, str]
+COLUMNS = (
+    "job_id",
+    "row",
+    "phone",
+    "name",
+    "email",
+    "data",
+    "timezone",
+    "suppress",
+    "phone_key",
+    "email_key",
+)
+
+
+def staged(job_id: int, number: int, row: ContactRow) -> Staged:
+    return (
+        job_id,
+        number,
+        row.phone,
+        row.name,
+        row.email,
+        row.data,
+        row.timezone,
+        row.suppress,
+        row.phone_key,
+        row.email_key,
+    )
 
 
 def stage_rows(batch: list[Staged]) -> None:
@@ -19,25 +49,20 @@ def stage_rows(batch: list[Staged]) -> None:
         table = ImportRow._meta.db_table
         with (
             connection.cursor() as cursor,
-            cursor.copy(
-                f"COPY {table} (job_id, row, phone, name, email, data) FROM STDIN"
-            ) as copy,
+            cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
         ):
-            for job_id, row, phone, name, email, data in batch:
-                copy.write_row((job_id, row, phone, name, email, json.dumps(data)))
+            for values in batch:
+                copy.write_row((*values[:5], json.dumps(values[5]), *values[6:]))
     else:
         ImportRow.objects.bulk_create(
-            ImportRow(
-                job_id=job_id, row=row, phone=phone, name=name, email=email, data=data
-            )
-            for job_id, row, phone, name, email, data in batch
+            ImportRow(**dict(zip(COLUMNS, values, strict=True))) for values in batch
         )
     batch.clear()
 
 
-def drop_duplicates(job_id: int) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+def drop_duplicates(job_id: int) -> list[tuple[int, ContactRow]]:
     """Remove every staged row whose number an earlier row of the file already has;
-    return them as (row, phone, name, email, data), in row order.
+    return them as (row, its values), in row order.
 
     Done in SQL after staging, so it holds whatever the file's size and however many
     processes staged it.
@@ -52,14 +77,27 @@ def drop_duplicates(job_id: int) -> list[tuple[int, str, str, str, dict[str, Any
                     FROM {table} WHERE job_id = %s
                 ) numbered WHERE n > 1
             )
-            RETURNING row, phone, name, email, data
+            RETURNING row, phone, name, email, data, timezone, suppress
             """,
             [job_id],
         )
         found = cursor.fetchall()
     return sorted(
-        (row, phone, name, email, data if isinstance(data, dict) else json.loads(data))
-        for row, phone, name, email, data in found
+        (
+            (
+                row,
+                ContactRow(
+                    phone=phone,
+                    name=name,
+                    email=email,
+                    data=data if isinstance(data, dict) else json.loads(data),
+                    timezone=zone,
+                    suppress=bool(suppress),
+                ),
+            )
+            for row, phone, name, email, data, zone, suppress in found
+        ),
+        key=lambda found: found[0],
     )
 
 

@@ -1,7 +1,8 @@
 """What a contact file's header and cells must be, and what they become.
 
-The header is CONTACT, then one column per custom-data variable (NAME and EMAIL fill
-the contact's own fields). A variable keeps its type: a new one takes the type its
+The header is CONTACT, then one column per custom-data variable (NAME, EMAIL and
+TIMEZONE fill the contact's own fields; UNSUBSCRIBED = yes puts the row's phone and
+email on the suppression list). A variable keeps its type: a new one takes the type its
 first values show (mostly dates → date, mostly numbers → number, otherwise text); a
 known one must fit the type it has. In a new variable's column, whatever its type, a
 value written like a date that is no date (2016-02-30, 31/02/2016) rejects its row.
@@ -11,18 +12,30 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from audiences.addresses import email_key, phone_key
 from audiences.formulas import unescape_formula
 from audiences.models import Variable
 from audiences.phones import normalize_phone
 
 from .sheet import UnreadableFile
 
-CONTACT_FIELDS = {"NAME": "name", "EMAIL": "email"}
+CONTACT_FIELDS = {
+    "NAME": "name",
+    "EMAIL": "email",
+    "TIMEZONE": "timezone",
+    "UNSUBSCRIBED": "suppress",
+}
+# What UNSUBSCRIBED takes for "put this row's addresses on the suppression list";
+# no, false, 0 or an empty cell leave them as they are.
+YES = frozenset({"yes", "y", "true", "1", "si", "sí", "x"})
+NO = frozenset({"no", "n", "false", "0"})
 # Columns of Flowcast's own rejected-rows file, so a corrected copy imports as is.
 REPORT_COLUMNS = ("REJECTED_ROW", "REJECTION_REASON")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -52,7 +65,7 @@ class RowRejected(Exception):
 class Column:
     index: int
     name: str
-    target: str  # "name", "email", "data" or "skip"
+    target: str  # "name", "email", "timezone", "suppress", "data" or "skip"
     kind: str | None = None  # a Variable.Kind, for "data" columns
     new_variable: bool = False  # a "data" column no variable is known for yet
 
@@ -242,6 +255,21 @@ class ContactRow:
     name: str
     email: str
     data: dict[str, Any]
+    timezone: str = ""
+    suppress: bool = False
+    # Keyed hashes (audiences.addresses), computed here in the converting
+    # processes rather than in the one that stages the rows.
+    phone_key: str = ""
+    email_key: str = ""
+
+
+@lru_cache(maxsize=1024)
+def is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
@@ -298,6 +326,26 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
                 validate_email(row.email)
             except ValidationError:
                 problems.append((column.name, f"{row.email!r} is not an email address"))
+        elif target == "timezone":
+            row.timezone = cell_text(value)
+            if not is_time_zone(row.timezone):
+                problems.append(
+                    (
+                        column.name,
+                        f"{row.timezone!r} is not a time zone (an IANA name such as "
+                        "America/Mexico_City or Europe/Madrid)",
+                    )
+                )
+        elif target == "suppress":
+            answer = cell_text(value).lower()
+            if answer in YES:
+                row.suppress = True
+            elif answer not in NO:
+                problems.append(
+                    (column.name, f"{value!r} is neither yes (yes, sí, true, 1) nor no")
+                )
     if problems:
         raise RowRejected(problems)
+    row.phone_key = phone_key(row.phone)
+    row.email_key = email_key(row.email) if row.email else ""
     return row

@@ -211,3 +211,22 @@ def test_a_nested_value_or_a_bad_variable_name_is_refused(operator: KeyClient) -
     fields = response.json()["fields"]
     assert set(fields) == {"data.A", "data.1X"}
     assert not Contact.objects.exists()
+
+
+def test_a_contact_takes_a_time_zone_and_a_bad_one_is_refused(
+    operator: KeyClient,
+) -> None:
+    refused = operator.send(
+        "post", "/api/v1/contacts", {"phone": "+525500998877", "timezone": "Mars/Base"}
+    )
+    assert refused.status_code == 400
+    assert "is not a time zone" in refused.json()["fields"]["timezone"]
+
+    created = operator.send(
+        "post",
+        "/api/v1/contacts",
+        {"phone": "+525500998877", "timezone": "America/Mexico_City"},
+    )
+    assert created.status_code == 201
+    assert created.json()["timezone"] == "America/Mexico_City"
+    assert Contact.objects.get().timezone == "America/Mexico_City"

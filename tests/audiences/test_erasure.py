@@ -49,7 +49,7 @@ def test_an_operator_deletes_a_contact_a_campaign_reached(
     assert "Messages: 1" in text
     assert "Journeys: 1" in text
     assert "Group memberships: 1" in text
-    assert "the opt-out goes with the contact" in text
+    assert "stay on the suppression list" in text
     response = client.post(url, {"post": "yes"})
 
     assert response.status_code == 302
@@ -92,3 +92,40 @@ def test_a_viewer_cannot_delete_a_contact(
 
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert Contact.objects.filter(pk=reached.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_opted_out_contact_erased_and_imported_again_stays_suppressed(
+    tmp_path: Any, run_import: Any, make_user: Any
+) -> None:
+    from audiences.erasure import contacts_delete
+    from audiences.suppressing import address_suppressed
+    from tests.audiences.files import write_text
+
+    gone = Contact.objects.create(
+        phone="+525500998877",
+        email="Carlos@example.com",
+        opted_out_at=timezone.now(),
+        opt_out_source="API",
+    )
+    kept = Contact.objects.create(phone="+525511223344", email="ana@example.com")
+    operator = make_user("Operator")
+
+    contacts_delete(
+        contacts=Contact.objects.filter(pk__in=[gone.pk, kept.pk]), actor=operator
+    )
+    rows = [["CONTACT", "EMAIL"], ["+525500998877", "carlos@example.com"]]
+    job = run_import(write_text(tmp_path / "again.tsv", rows))
+
+    assert job.created == 1
+    again = Contact.objects.get()
+    assert again.opted_out_at is None  # the global opt-out went with the contact
+    entry = address_suppressed("phone", again.phone)
+    assert entry is not None
+    assert (entry.reason, entry.source, entry.created_by) == (
+        "operator",
+        "opted out (API) before erasure",
+        operator,
+    )
+    assert address_suppressed("email", again.email) is not None
+    assert address_suppressed("phone", "+525511223344") is None
