@@ -32,7 +32,28 @@ def address_suppress(
     """Suppress ``address`` (a phone in E.164 or an email) for ``reason``, saying
     where from. The first entry's reason and source are kept: return False when
     the address was suppressed already."""
-    key = _key(kind, address)
+    return key_suppress(
+        kind=kind,
+        key=_key(kind, address),
+        hint=address_hint(address),
+        reason=reason,
+        source=source,
+        user=user,
+    )
+
+
+def key_suppress(
+    *,
+    kind: str,
+    key: str,
+    hint: str,
+    reason: str,
+    source: str = "",
+    user: object | None = None,
+) -> bool:
+    """Suppress the address whose key (audiences.addresses) is ``key``, known to
+    the caller only by its key and ``hint`` (an unsubscribe link: its contact may
+    be erased since). As address_suppress otherwise."""
     if not key:
         return False
     with transaction.atomic():
@@ -40,7 +61,7 @@ def address_suppress(
             address_kind=kind,
             key=key,
             defaults={
-                "hint": address_hint(address),
+                "hint": hint[:80],
                 "reason": reason,
                 "source": source[:200],
                 "created_by": user,
