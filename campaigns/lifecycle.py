@@ -46,6 +46,7 @@ EDITABLE_FIELDS = (
     "active_from",
     "active_until",
     "timezone",
+    "language",
 )
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from audiences.models import AudienceGroup
 from messaging.models import Channel, default_timezone
+from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 from messaging.windows import (
     Window,
     window_errors,
@@ -147,6 +148,13 @@ class Campaign(models.Model):
         blank=True,  # the installation's zone
         help_text="Time zone of the window, e.g. America/Bogota or Etc/GMT+5 "
         "(GMT-5). Empty: the installation's.",
+    )
+    language = models.CharField(
+        max_length=2,
+        choices=LANGUAGES,
+        default=LANGUAGE_DEFAULT,
+        help_text="The language of the unsubscribe page and of the unsubscribe line "
+        "at the foot of its emails.",
     )
     status = models.CharField(
         max_length=12,
