@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.lifecycle import campaign_suspend, campaign_update
 from campaigns.models import Campaign
 from campaigns.runs import campaign_tick
 from messaging.models import Batch
@@ -66,3 +67,21 @@ def test_a_bulk_message_takes_a_language(
 
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert Campaign.objects.get().language == "pt"
+
+
+@pytest.mark.django_db
+def test_the_messages_of_a_suspended_campaign_follow_a_change_of_language(
+    make_campaign: Any,
+) -> None:
+    campaign = make_campaign(started=True, language="es")
+    run = campaign_tick(campaign_id=campaign.pk)
+    assert run is not None
+    campaign_suspend(campaign=campaign)
+
+    later = timezone.now() + dt.timedelta(hours=1)
+    campaign_update(campaign=campaign, language="pt", start_at=later)
+
+    assert Batch.objects.get(pk=batch_of(run)).tags == {
+        "run": run.pk,
+        "language": "pt",
+    }
