@@ -6,6 +6,7 @@ import email.message
 import time
 from typing import Any
 
+import httpx
 import pytest
 from django.core import signing
 from django.test import Client, override_settings
@@ -272,3 +273,31 @@ def test_the_page_takes_no_other_method() -> None:
     assert Client().put(f"/u/{token}").status_code == 405
     assert Client().delete(f"/u/{token}").status_code == 405
     assert not Suppression.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_clients_one_click_over_http_unsubscribes(
+    live_server: Any,
+    smtp: Mailbox,  # noqa: F811
+    make_campaign: Any,
+    make_flow: Any,
+    make_channel: Any,
+) -> None:
+    with override_settings(FLOWCAST_PUBLIC_URL=live_server.url):
+        sent = campaign_emails(smtp, make_campaign, make_flow, make_channel)[CARLOS]
+    url = str(sent["List-Unsubscribe"]).replace("\r\n", "").strip()[1:-1]
+    assert url.startswith(f"{live_server.url}/u/")
+
+    # As Gmail posts it: the header's URL, the one-click body, nothing else.
+    with httpx.Client(timeout=10) as client:
+        asked = client.get(url)
+        assert asked.status_code == 200
+        assert address_suppressed("email", CARLOS) is None
+        answer = client.post(
+            url,
+            content=ONE_CLICK,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    assert answer.status_code == 200, answer.text
+    assert address_suppressed("email", CARLOS) is not None
