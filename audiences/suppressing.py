@@ -32,7 +32,31 @@ def address_suppress(
     """Suppress ``address`` (a phone in E.164 or an email) for ``reason``, saying
     where from. The first entry's reason and source are kept: return False when
     the address was suppressed already."""
-    key = _key(kind, address)
+    return key_suppress(
+        kind=kind,
+        key=_key(kind, address),
+        hint=address_hint(address),
+        reason=reason,
+        source=source,
+        user=user,
+        phone=address.strip() if kind == Suppression.Address.PHONE else "",
+    )
+
+
+def key_suppress(
+    *,
+    kind: str,
+    key: str,
+    hint: str,
+    reason: str,
+    source: str = "",
+    user: object | None = None,
+    phone: str = "",
+) -> bool:
+    """Suppress the address whose key (audiences.addresses) is ``key``, known to
+    the caller only by its key and ``hint`` (an unsubscribe link: its contact may
+    be erased since). As address_suppress otherwise; ``phone``, the number itself
+    when the caller knows it, finds its holder by the phone's unique index."""
     if not key:
         return False
     with transaction.atomic():
@@ -40,21 +64,22 @@ def address_suppress(
             address_kind=kind,
             key=key,
             defaults={
-                "hint": address_hint(address),
+                "hint": hint[:80],
                 "reason": reason,
                 "source": source[:200],
                 "created_by": user,
             },
         )
         if created:
-            # A phone's holder by the (unique) phone, an email's by its key.
-            holders = list(
-                (
-                    Contact.objects.filter(email_key=key)
-                    if kind == Suppression.Address.EMAIL
-                    else Contact.objects.filter(phone=address.strip())
-                ).values_list("pk", flat=True)
-            )
+            # An email's holders by its key's index, a phone's by the phone when
+            # known (unique), else by its key (a scan: rare).
+            if kind == Suppression.Address.EMAIL:
+                found = Contact.objects.filter(email_key=key)
+            elif phone:
+                found = Contact.objects.filter(phone=phone)
+            else:
+                found = Contact.objects.filter(phone_key=key)
+            holders = list(found.values_list("pk", flat=True))
             for listener in suppression_listeners:
                 listener(kind, holders)
             audit_record(action="suppress", target=entry, note=source[:200])

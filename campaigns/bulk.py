@@ -19,6 +19,7 @@ from base.models import AuditEntry
 from flows.publishing import FlowRefused, flow_publish_one_send
 from messaging.models import Channel, Team, default_timezone
 from messaging.rendering import render, unfilled
+from messaging.unsubscribing import LANGUAGE_DEFAULT
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
 from .models import Campaign, CampaignRun, CampaignStatus, Schedule
@@ -38,6 +39,7 @@ class BulkMessage:
     media_url: str = ""
     sender_name: str = ""
     reply_to: str = ""
+    language: str = LANGUAGE_DEFAULT  # of the unsubscribe line and page (email)
     reply_team: Team | None = None
     reply_user: User | None = None
     description: str = ""
@@ -178,6 +180,7 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             schedule=Schedule.ONCE,
             sender_name=message.sender_name,
             reply_to=message.reply_to,
+            language=message.language,
             reply_team=message.reply_team,
             reply_user=message.reply_user,
             also_groups=message.also_groups,

@@ -18,7 +18,7 @@ from base.audit import audit_record, changes_between, snapshot
 from flows.cohorts import cohorts_delete, cohorts_end, cohorts_hold, cohorts_release
 from flows.models import Cohort
 from messaging.models import Batch, Message
-from messaging.outbox import UNSENT, batches_restate
+from messaging.outbox import UNSENT, batches_restate, batches_retag
 
 from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
@@ -47,6 +47,7 @@ EDITABLE_FIELDS = (
     "active_until",
     "timezone",
     "hours_in_contact_zone",
+    "language",
 )
 
 
@@ -216,6 +217,11 @@ def campaign_update(
                 window=campaign.window,
                 reply_team=campaign.reply_team,
                 reply_user=campaign.reply_user,
+            )
+        if "language" in changes:
+            batches_retag(
+                batches=Batch.objects.filter(cohort__run__campaign=campaign),
+                tags={"language": campaign.language},
             )
         if current.status == CampaignStatus.SUSPENDED:
             campaign_transition(

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from audiences.models import AudienceGroup
 from messaging.models import Channel, default_timezone
+from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 from messaging.windows import (
     Window,
     window_errors,
@@ -166,6 +167,13 @@ class Campaign(models.Model):
         "zone: that time, read in the campaign's time zone (contacts without a zone "
         "of their own get it then). The campaign starts early enough for the "
         "earliest zone; each message waits for its zone's time.",
+    )
+    language = models.CharField(
+        max_length=2,
+        choices=LANGUAGES,
+        default=LANGUAGE_DEFAULT,
+        help_text="The language of the unsubscribe page and of the unsubscribe line "
+        "at the foot of its emails.",
     )
     status = models.CharField(
         max_length=12,

@@ -109,7 +109,7 @@ def run_fan_out(*, run: CampaignRun, now: dt.datetime) -> None:
         sender_name=campaign.sender_name,
         reply_to=campaign.reply_to,
         window=campaign.window,
-        tags={"run": run.pk},
+        tags={"run": run.pk, "language": campaign.language},
         reply_team=campaign.reply_team,
         reply_user=campaign.reply_user,
         send_at_local=campaign.send_at_local,

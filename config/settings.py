@@ -294,7 +294,8 @@ MESSAGING_STOP_KEYWORDS = sorted(
 # accepted on its hooks, and still signs its posts beside the new one, this long.
 MESSAGING_SECRET_OVERLAP_HOURS = env_int("MESSAGING_SECRET_OVERLAP_HOURS", 24)
 # Where providers reach this installation (delivery receipts, replies), e.g.
-# https://flowcast.example.com; empty: no status callbacks are requested.
+# https://flowcast.example.com; empty: no status callbacks are requested. Marketing
+# emails' unsubscribe links point here too (empty: http://localhost:8000).
 FLOWCAST_PUBLIC_URL = os.environ.get("FLOWCAST_PUBLIC_URL", "")
 # The media library (messaging.media): uploaded images are kept here and served at
 # MEDIA_URL<token>/<filename> by Flowcast itself, DEBUG or not (providers fetch them

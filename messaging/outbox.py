@@ -210,6 +210,17 @@ def batches_restate(
     )
 
 
+def batches_retag(*, batches: "QuerySet[Batch]", tags: dict[str, Any]) -> int:
+    """Add ``tags`` to those of the batches not stopped (a campaign's language
+    changed: their messages still to send follow it). Return how many changed."""
+    changed = 0
+    for batch in batches.filter(stopped_at__isnull=True).only("pk", "tags"):
+        merged = {**(batch.tags or {}), **tags}
+        if merged != batch.tags:
+            changed += Batch.objects.filter(pk=batch.pk).update(tags=merged)
+    return changed
+
+
 def unsent_count(*, batch_ids: Iterable[int], cap: int | None = None) -> int:
     """Messages of the batches still to send (queued, deferred or being sent); with
     ``cap``, counted up to cap + 1 (through the (batch, status) index)."""

@@ -27,6 +27,7 @@ from campaigns.lifecycle import (
     campaign_suspend,
 )
 from campaigns.models import Campaign, CampaignRule, CampaignRun, Schedule
+from messaging.unsubscribing import LANGUAGES
 
 from ..errors import Conflict
 from .base import Audited, IdField, form_problems, found_by_id, refusal_problems
@@ -98,6 +99,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "active_from",
             "active_until",
             "timezone",
+            "language",
             "created_at",
             "updated_at",
         ]
@@ -123,6 +125,12 @@ def replies_fields() -> dict[str, Any]:
             required=False,
             allow_null=True,
             help_text="The id of the operator replies are assigned to.",
+        ),
+        "language": serializers.ChoiceField(
+            choices=LANGUAGES,
+            required=False,
+            help_text="The language of the unsubscribe line of its emails and of "
+            "the unsubscribe page; left out: en.",
         ),
     }
 

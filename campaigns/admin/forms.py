@@ -21,13 +21,14 @@ from audiences.targeting import Condition
 from base.outbound import http_url
 from flows.models import Flow
 from messaging.models import Channel, Team
+from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS
 from ..models import Campaign
 from ..targeting import targeting_errors
 
-SENDER = ("sender_name", "reply_to")
+SENDER = ("sender_name", "reply_to", "language")
 REPLIES = ("reply_team", "reply_user")
 ACTIVE_HOURS = ("active_from", "active_until", "timezone", "hours_in_contact_zone")
 AUDIENCE = ("group", "also_groups", "excluded_groups", "match")
@@ -58,7 +59,8 @@ CAMPAIGN_FIELDSETS: tuple[Any, ...] = (
         "Sender (optional)",
         {
             "fields": list(SENDER),
-            "description": "How recipients see who wrote, on channels that show it.",
+            "description": "How recipients see who wrote, on channels that show it, "
+            "and the language their emails' unsubscribe line and page speak.",
         },
     ),
     (
@@ -127,8 +129,9 @@ class CampaignForm(forms.ModelForm):
                 "'_blank');}"
                 "else{alert('Choose a flow first.');}return false;",
             )
-        if "match" in self.fields:
-            self.fields["match"].required = False
+        for name in ("match", "language"):
+            if name in self.fields:
+                self.fields[name].required = False
         if "schedule" in self.fields:
             self.fields["schedule"].help_text += (
                 " A slot that comes while the previous run is still sending is "
@@ -145,6 +148,10 @@ class CampaignForm(forms.ModelForm):
     def clean_match(self) -> str:
         # Left out of a post (a script, a form from before targeting): all.
         return self.cleaned_data.get("match") or AudienceGroup.Match.ALL
+
+    def clean_language(self) -> str:
+        # Left out of a post (a script, the API): English.
+        return self.cleaned_data.get("language") or LANGUAGE_DEFAULT
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
@@ -197,6 +204,12 @@ class BulkMessageForm(forms.Form):
     )
     sender_name = forms.CharField(label="Sender name", max_length=60, required=False)
     reply_to = forms.EmailField(label="Reply-to", required=False)
+    language = forms.ChoiceField(
+        choices=LANGUAGES,
+        initial=LANGUAGE_DEFAULT,
+        required=False,
+        help_text=Campaign._meta.get_field("language").help_text,
+    )
     reply_team = forms.ModelChoiceField(
         label="Reply message sent to team",
         queryset=Team.objects.order_by("name"),
@@ -273,6 +286,7 @@ class BulkMessageForm(forms.Form):
             media_url=data["media_url"],
             sender_name=data["sender_name"],
             reply_to=data["reply_to"],
+            language=data["language"] or LANGUAGE_DEFAULT,
             reply_team=data["reply_team"],
             reply_user=data["reply_user"],
             send_at=data["send_at"],

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0014_reply_team'),
+        ('campaigns', '0015_campaign_language'),
     ]
 
     operations = [

@@ -4,7 +4,10 @@ environment), on connections kept open and reused.
 Channel settings: ``from_email`` (default DEFAULT_FROM_EMAIL) and ``subject``; without
 a subject, the message's first line is the subject. The campaign's sender name and
 reply-to become the From name and Reply-To. The Message-ID is built from the message
-id, so a receiver can tell a resent copy from a new message.
+id, so a receiver can tell a resent copy from a new message. A marketing email (not a
+transactional send, not a console answer) ends with an unsubscribe link, and carries
+it in List-Unsubscribe with List-Unsubscribe-Post (one-click, RFC 8058):
+messaging.unsubscribing.
 
 Each worker process keeps a small pool of open connections (one per message it has
 in flight on email, at most the channel's ``max_in_flight``): connect, EHLO,
@@ -35,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.html import escape
+
+from messaging.unsubscribing import email_unsubscribe
 
 from .base import BaseBackend, Bounce, DeliveryError, Receipt
 
@@ -161,18 +166,23 @@ class EmailBackend(BaseBackend):
         subject = str(channel_settings.get("subject") or lines[0])[:150]
         domain = settings.MESSAGING_EMAIL_DOMAIN
         message_id = f"<flowcast-{message.pk}@{domain}>"
+        headers = {"Message-ID": message_id, "X-Flowcast-Message": str(message.pk)}
+        unsubscribe = email_unsubscribe(message, contact.email)
+        if unsubscribe is not None:
+            headers |= unsubscribe.headers
         email = EmailMultiAlternatives(
             subject=subject,
-            body=message.body,
+            body=message.body + (unsubscribe.text if unsubscribe else ""),
             from_email=from_email,
             to=[contact.email],
             reply_to=[message.reply_to] if message.reply_to else None,
-            headers={"Message-ID": message_id, "X-Flowcast-Message": str(message.pk)},
+            headers=headers,
         )
         if message.media_url:
             html = escape(message.body).replace("\n", "<br>")
             email.attach_alternative(
-                f'<p><img src="{escape(message.media_url)}" alt=""></p><p>{html}</p>',
+                f'<p><img src="{escape(message.media_url)}" alt=""></p><p>{html}</p>'
+                + (unsubscribe.html if unsubscribe else ""),
                 "text/html",
             )
         try:
