@@ -385,5 +385,5 @@ class InboundMessageAdmin(KnownActionsOnly):
         return False
 
 
-# The Inbox and teams, in a module of their own.
-from . import admin_inbox  # noqa: E402, F401
+# The Inbox and teams, and the frequency caps, in modules of their own.
+from . import admin_inbox, caps_admin  # noqa: E402, F401
