@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from audiences.models import Contact
 
+from .capping import caps_hold
 from .claims import claim, claims_release, defer_outside_hours, in_range
 from .delivery import Courier, Outcome
 from .models import Batch, Channel, Message, MessageQuerySet
@@ -110,6 +111,9 @@ def messages_send_range(
             status=Message.Status.SKIPPED, claim_token=None, lease_until=None
         )
         messages = [m for m in messages if m.contact.opted_out_at is None]
+    # A frequency cap holds a marketing message until the contact is under it.
+    messages, held = caps_hold(batch=batch, messages=messages, token=token, now=now)
+    report.deferred += held
     began = checked_at = time.monotonic()
 
     def clock() -> dt.datetime:
