@@ -316,3 +316,16 @@ def test_the_admin_lists_caps_in_words(admin_client: Client, channel: Channel) -
 def test_a_cap_cannot_count_further_back_than_messages_are_kept() -> None:
     with pytest.raises(ValidationError, match="kept 30 days"):
         FrequencyCap(messages=3, days=60).clean()
+
+
+@pytest.mark.django_db
+def test_the_message_list_says_a_held_message_is_capped(
+    admin_client: Client, ana: Contact, channel: Channel, provider: Any
+) -> None:
+    FrequencyCap.objects.create(messages=1, days=7)
+    send(write(ana, channel))
+    send(write(ana, channel))
+
+    page = admin_client.get("/admin/messaging/message/").content.decode()
+
+    assert "Capped (waiting for a frequency cap)" in page
