@@ -128,18 +128,19 @@ def campaign_audience_count(campaign: Campaign) -> AudienceCount:
     return audience_count(campaign_audience(campaign))
 
 
+def version_channel_ids(version: FlowVersion | None) -> set[int] | None:
+    """The channels a flow version sends on (None for no version: any)."""
+    if version is None:
+        return None
+    return {step.get("channel_id") for step in version.steps} - {None}
+
+
 def audience_capped_text(
-    contacts: ContactQuerySet, *, version: FlowVersion | None, reachable: int
+    contacts: ContactQuerySet, *, channel_ids: set[int] | None, reachable: int
 ) -> str:
     """ " 412 of 10,000 are at a frequency cap and would wait …" for the
-    ``reachable`` ``contacts`` of a campaign sending ``version`` (on its channels;
-    None: on any), or "" when no cap would hold any of them now. One grouped
-    query."""
-    channel_ids = (
-        {step.get("channel_id") for step in version.steps} - {None}
-        if version is not None
-        else None
-    )
+    ``reachable`` ``contacts`` of a marketing send on ``channel_ids`` (None: on
+    any), or "" when no cap would hold any of them now. One grouped query."""
     capped = contacts_capped_count(
         contacts=contacts.filter(opted_out_at__isnull=True),
         channel_ids=channel_ids,
@@ -163,7 +164,9 @@ def campaign_audience_text(campaign: Campaign) -> str:
         campaign.flow.current_version if campaign.flow_id else None
     )
     return str(counted) + audience_capped_text(
-        contacts, version=version, reachable=counted.reachable
+        contacts,
+        channel_ids=version_channel_ids(version),
+        reachable=counted.reachable,
     )
 
 

@@ -7,7 +7,7 @@ from audiences.rules import RuleError
 from audiences.targeting import Condition, audience_count
 
 from ..models import CampaignRule
-from ..targeting import audience_capped_text, targeting_select
+from ..targeting import audience_capped_text, targeting_select, version_channel_ids
 
 
 def rule_conditions(formset: Any) -> list[Condition]:
@@ -47,6 +47,6 @@ def form_audience_count(form: Any, formsets: list[Any]) -> str:
     flow = data.get("flow")
     return str(counted) + audience_capped_text(
         contacts,
-        version=flow.current_version if flow is not None else None,
+        channel_ids=version_channel_ids(flow.current_version if flow else None),
         reachable=counted.reachable,
     )
