@@ -12,8 +12,9 @@ leaves the window, and says so in its error: "capped until 2026-12-09 10:00 UTC
 Why other workers' claims count: a claim commits before its chunk is checked, so
 of two workers sending to the same contact at once (two campaigns' chunks) the one
 that checks last sees the other's claim, or the message it sent, and never both
-send over the cap. Each may see the other's and both wait a minute, then count
-again: holding one too many for a minute is the safe way round.
+send over the cap. When both check at once, each sees the other's claim and both
+wait a minute or two (a random part, so that they do not meet again), then count
+again: holding one too many for a moment is the safe way round.
 """
 
 import datetime as dt
@@ -60,15 +61,15 @@ def capped_text(until: dt.datetime) -> str:
 def capped_until(message: Message) -> dt.datetime | None:
     """When a deferred ``message`` held by a cap may go, or None when it is not
     held by one (deferred for active hours since, or never capped)."""
-    if message.status != Message.Status.DEFERRED or message.not_before is None:
+    if (
+        message.status != Message.Status.DEFERRED
+        or message.not_before is None
+        or message.claim_token is not None  # being sent
+    ):
         return None
     if message.error.startswith(capped_text(message.not_before)):
         return message.not_before
     return None
-
-
-def _windows(caps: list[FrequencyCap]) -> set[int]:
-    return {cap.days for cap in caps}
 
 
 def _tallies(
@@ -84,7 +85,7 @@ def _tallies(
     counted: dict[str, Any] = {
         "claimed": Count("pk", filter=Q(claim_token__isnull=False))
     }
-    for days in _windows(caps):
+    for days in {cap.days for cap in caps}:
         within = Q(sent_at__gte=now - dt.timedelta(days=days), status__in=GONE_OUT)
         counted[f"sent_{days}"] = Count("pk", filter=within)
         counted[f"oldest_{days}"] = Min("sent_at", filter=within)
@@ -181,8 +182,8 @@ def caps_hold(
         claim_token=None,
         lease_until=None,
     )
-    kept_order = {m.pk for m in kept}
-    return [m for m in messages if m.pk in kept_order], count
+    kept_ids = {m.pk for m in kept}
+    return [m for m in messages if m.pk in kept_ids], count
 
 
 def contacts_capped_count(
