@@ -17,6 +17,7 @@ from messaging.claims import claim
 from messaging.models import Batch, Channel, FrequencyCap, Message
 from messaging.outbox import batch_open, batches_stop
 from messaging.sending import DispatchReport, messages_send_range
+from messaging.sweep import messages_sweep
 
 MARKETING: dict[str, Any] = {"run": 1}
 TRANSACTIONAL: dict[str, Any] = {"transactional": True}
@@ -329,3 +330,20 @@ def test_the_message_list_says_a_held_message_is_capped(
     page = admin_client.get("/admin/messaging/message/").content.decode()
 
     assert "Capped (waiting for a frequency cap)" in page
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_a_held_message_only_once_its_time_comes(
+    ana: Contact, channel: Channel, provider: Any, redis_client: Any
+) -> None:
+    FrequencyCap.objects.create(messages=1, days=7)
+    send(write(ana, channel))
+    held = write(ana, channel)
+    send(held)
+    until = Message.objects.get(pk=held[0].pk).not_before
+    assert until is not None
+
+    assert messages_sweep(now=until - dt.timedelta(minutes=1)) == 0
+    assert messages_sweep(now=until + dt.timedelta(seconds=1)) == 1
+    assert redis_client.llen("celery") == 1
+    assert send(held, now=until + dt.timedelta(seconds=2)).sent == 1
