@@ -23,6 +23,7 @@ from messaging.unsubscribing import LANGUAGE_DEFAULT
 
 from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
 from .models import Campaign, CampaignRun, CampaignStatus, Schedule
+from .targeting import audience_capped_text
 
 # A bulk message is sent once; its campaign ends by itself once its run is over
 # (bulk_messages_close), at the latest this long after (retries, active
@@ -218,8 +219,13 @@ def bulk_message_preview(*, message: BulkMessage) -> BulkPreview:
     missing = unfilled(message.body, contact) if contact is not None else []
     if missing:
         notes.append(f"{contact} has no value for {', '.join(missing)}: sent empty.")
+    recipients = str(counted) if counted else ""
+    if counted is not None:
+        recipients += audience_capped_text(
+            members, channel_ids={message.channel.pk}, reachable=counted.reachable
+        )
     return BulkPreview(
-        recipients=str(counted) if counted else "",
+        recipients=recipients,
         targets=message.targets,
         sender=message.sender_name or message.channel.name,
         channel=message.channel.get_kind_display(),

@@ -7,11 +7,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from audiences.models import AudienceGroup, ContactQuerySet
 from audiences.rules import Rule, RuleError, rule_condition
 from audiences.targeting import AudienceCount, audience_count, audience_select
 from base.audit import audit_record
+from flows.models import FlowVersion
+from messaging.capping import contacts_capped_count
 
 from .models import Campaign, CampaignRule
 
@@ -125,6 +128,63 @@ def campaign_audience_count(campaign: Campaign) -> AudienceCount:
     return audience_count(campaign_audience(campaign))
 
 
+def version_channel_ids(version: FlowVersion | None) -> set[int] | None:
+    """The channels a flow version sends on (None for no version: any)."""
+    if version is None:
+        return None
+    return {step.get("channel_id") for step in version.steps} - {None}
+
+
+def audience_capped_text(
+    contacts: ContactQuerySet, *, channel_ids: set[int] | None, reachable: int
+) -> str:
+    """ " 412 of 10,000 are at a frequency cap and would wait …" for the
+    ``reachable`` ``contacts`` of a marketing send on ``channel_ids`` (None: on
+    any), or "" when no cap would hold any of them now. One grouped query."""
+    capped = contacts_capped_count(
+        contacts=contacts.filter(opted_out_at__isnull=True),
+        channel_ids=channel_ids,
+        now=timezone.now(),
+    )
+    if not capped:
+        return ""
+    verb = "is" if capped == 1 else "are"
+    return (
+        f" {capped:,} of {reachable:,} {verb} at a frequency cap and would wait "
+        "until under it again."
+    )
+
+
+def campaign_audience_text(campaign: Campaign) -> str:
+    """How many contacts the saved campaign goes to, skips, and a frequency cap
+    would hold now."""
+    contacts = campaign_audience(campaign)
+    counted = audience_count(contacts)
+    version = campaign.flow_version or (
+        campaign.flow.current_version if campaign.flow_id else None
+    )
+    return str(counted) + audience_capped_text(
+        contacts,
+        channel_ids=version_channel_ids(version),
+        reachable=counted.reachable,
+    )
+
+
+def targeting_select(
+    *,
+    group: AudienceGroup,
+    also_groups: Iterable[AudienceGroup] = (),
+    excluded_groups: Iterable[AudienceGroup] = (),
+    rules: Iterable[Rule] = (),
+    match: str = AudienceGroup.Match.ALL,
+) -> ContactQuerySet:
+    """The contacts a targeting chosen in a form, not saved yet, goes to, opted out
+    or not."""
+    return audience_select(
+        groups=[group, *also_groups], excluded=excluded_groups, rules=rules, match=match
+    )
+
+
 def targeting_count(
     *,
     group: AudienceGroup,
@@ -136,9 +196,10 @@ def targeting_count(
     """How many contacts a targeting chosen in a form, not saved yet, goes to and
     skips (opted out): one query."""
     return audience_count(
-        audience_select(
-            groups=[group, *also_groups],
-            excluded=excluded_groups,
+        targeting_select(
+            group=group,
+            also_groups=also_groups,
+            excluded_groups=excluded_groups,
             rules=rules,
             match=match,
         )

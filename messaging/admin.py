@@ -23,6 +23,7 @@ from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 
 from . import library_admin  # noqa: F401  (templates and media library)
+from .capping import capped_until
 from .channels import channel_users
 from .credentials import (
     CREDENTIALS,
@@ -313,6 +314,8 @@ class MessageAdmin(RecordAdmin):
     @admin.display(description="status", ordering="status")
     def state(self, message: Message) -> str:
         state = message.state
+        if capped_until(message) is not None:
+            return "Capped (waiting for a frequency cap)"
         return Message.Status(state).label if state in Message.Status else "Sending"
 
     @admin.display(description="sent, or goes out", ordering="sent_at")
@@ -385,5 +388,5 @@ class InboundMessageAdmin(KnownActionsOnly):
         return False
 
 
-# The Inbox and teams, in a module of their own.
-from . import admin_inbox  # noqa: E402, F401
+# The Inbox and teams, and the frequency caps, in modules of their own.
+from . import admin_inbox, caps_admin  # noqa: E402, F401

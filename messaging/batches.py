@@ -10,6 +10,10 @@ from django.db import models
 
 from .windows import ActiveHours, Window, zone_default
 
+# Tags of batches whose messages are not marketing: transactional sends and the
+# console's answers.
+NOT_MARKETING = frozenset({"transactional", "conversation"})
+
 
 class Batch(models.Model):
     """Messages written together, and what sending them needs besides the contact:
@@ -112,7 +116,7 @@ class Batch(models.Model):
         """Whether its messages are marketing (a campaign's, a flow's, a bulk
         message's): frequency caps count them and emails carry an unsubscribe link.
         Transactional sends and the console's answers are not."""
-        return not ({"transactional", "conversation"} & set(self.tags or {}))
+        return not (NOT_MARKETING & set(self.tags or {}))
 
     @property
     def window(self) -> Window | None:

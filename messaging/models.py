@@ -332,5 +332,6 @@ def shown_status(status: str, claimed: bool) -> str:
 
 # Defined in their own modules, registered with the app's models from here.
 from .batches import Batch  # noqa: E402, F401
+from .caps import FrequencyCap  # noqa: E402, F401
 from .conversations import Answer, Conversation, Team  # noqa: E402, F401
 from .inbound import InboundMessage  # noqa: E402, F401

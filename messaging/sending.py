@@ -28,6 +28,7 @@ from audiences.zones import contact_zone
 
 from .backends import Bounce
 from .bounces import bounce_suppress, bounce_verdict
+from .capping import caps_hold
 from .claims import claim, claims_release, defer_outside_hours, in_range
 from .delivery import Courier, Outcome
 from .models import Batch, Channel, Message, MessageQuerySet
@@ -114,6 +115,9 @@ def messages_send_range(
             status=Message.Status.SKIPPED, claim_token=None, lease_until=None
         )
         messages = [m for m in messages if m.contact.opted_out_at is None]
+    # A frequency cap holds a marketing message until the contact is under it.
+    messages, held = caps_hold(batch=batch, messages=messages, token=token, now=now)
+    report.deferred += held
     began = checked_at = time.monotonic()
 
     def clock() -> dt.datetime:

@@ -4,10 +4,10 @@ goes to."""
 from typing import Any
 
 from audiences.rules import RuleError
-from audiences.targeting import Condition
+from audiences.targeting import Condition, audience_count
 
 from ..models import CampaignRule
-from ..targeting import targeting_count
+from ..targeting import audience_capped_text, targeting_select, version_channel_ids
 
 
 def rule_conditions(formset: Any) -> list[Condition]:
@@ -21,7 +21,8 @@ def rule_conditions(formset: Any) -> list[Condition]:
 
 
 def form_audience_count(form: Any, formsets: list[Any]) -> str:
-    """ "Goes to 12,408 contacts; 312 opted out are skipped." for a campaign form and
+    """ "Goes to 12,408 contacts; 312 opted out are skipped." (and how many a
+    frequency cap would hold) for a campaign form and
     its conditions' formset as validated, or what keeps them from being counted."""
     if form.errors or not all(formset.is_valid() for formset in formsets):
         return "Correct the errors below to count the recipients."
@@ -33,13 +34,19 @@ def form_audience_count(form: Any, formsets: list[Any]) -> str:
         for rule in rule_conditions(formset)
     ]
     try:
-        counted = targeting_count(
+        contacts = targeting_select(
             group=data["group"],
             also_groups=data.get("also_groups") or (),
             excluded_groups=data.get("excluded_groups") or (),
             rules=rules,
             match=data.get("match") or "all",
         )
+        counted = audience_count(contacts)
     except RuleError as exc:  # a dynamic group's rule gone bad since it was saved
         return f"The groups cannot be counted: {exc.message}"
-    return str(counted)
+    flow = data.get("flow")
+    return str(counted) + audience_capped_text(
+        contacts,
+        channel_ids=version_channel_ids(flow.current_version if flow else None),
+        reachable=counted.reachable,
+    )

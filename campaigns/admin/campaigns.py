@@ -28,6 +28,7 @@ from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
 from ..targeting import (
     campaign_audience_count,
+    campaign_audience_text,
     campaign_conditions_set,
     targeting_text,
 )
@@ -294,7 +295,7 @@ class CampaignAdmin(CampaignViewsMixin):
             return
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-        self.message_user(request, str(campaign_audience_count(form.instance)))
+        self.message_user(request, campaign_audience_text(form.instance))
 
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool

@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 
 from audiences.models import Contact
 from flows.models import Cohort, Journey
+from messaging.capping import capped_until
 from messaging.models import InboundMessage, Message
 
 SHOWN = 100
@@ -109,12 +110,15 @@ def message_event(message: Message) -> Event:
             detail,
         )
     if state == Message.Status.DEFERRED:
+        capped = capped_until(message)
         return Event(
             message.created_at,
             "message",
             "deferred",
             f"Held on {channel}{origin}",
-            "outside active hours (the channel's or the campaign's); goes out at "
+            f"{message.error}; goes out at {_when(capped)}"
+            if capped
+            else "outside active hours (the channel's or the campaign's); goes out at "
             + _when(message.not_before),
         )
     if state in (Message.Status.SENT, Message.Status.DELIVERED):
