@@ -135,6 +135,10 @@ class ChannelForm(forms.ModelForm):
             "timezone",
             "rate_per_second",
             "settings",
+            "stop_keywords",
+            "start_keywords",
+            "help_keywords",
+            "help_text",
         ]
 
 

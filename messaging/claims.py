@@ -20,10 +20,11 @@ from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import F
 from django.db.models.base import ModelState
 
-from audiences.models import Contact
+from audiences.models import Contact, Suppression
 
 from .models import Batch, Channel, Message, MessageQuerySet
 from .recording import messages_fail
+from .suppressed import channel_kinds, message_suppressed
 from .windows import ActiveHours, WindowsNeverMeet
 
 
@@ -96,13 +97,20 @@ def _claim_and_read(
                           m.contact_id, m.context
             )
             SELECT c.id, c.step, c.attempts, c.channel_id, c.journey_id, c.contact_id,
-                   c.context, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at
+                   c.context, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at,
+                   CASE WHEN c.channel_id = ANY(%s::bigint[]) THEN EXISTS (
+                            SELECT 1 FROM {Suppression._meta.db_table} s
+                            WHERE s.address_kind = %s AND s.key = ct.phone_key)
+                        WHEN c.channel_id = ANY(%s::bigint[]) THEN EXISTS (
+                            SELECT 1 FROM {Suppression._meta.db_table} s
+                            WHERE s.address_kind = %s AND s.key = ct.email_key)
+                        ELSE FALSE END
             FROM claimed c
             -- A lookup by key per claimed row (LIMIT 1 keeps it so): joined plainly,
             -- the planner merged the claimed rows with a scan of the whole contacts
             -- table from its start, slower with every chunk of a big run.
             CROSS JOIN LATERAL (
-                SELECT phone, name, email, data, opted_out_at
+                SELECT phone, name, email, data, opted_out_at, phone_key, email_key
                 FROM {Contact._meta.db_table} WHERE id = c.contact_id LIMIT 1
             ) ct
             ORDER BY c.id
@@ -116,10 +124,22 @@ def _claim_and_read(
                 Message.Status.QUEUED,
                 Message.Status.DEFERRED,
                 now,
+                _channel_ids(Suppression.Address.PHONE),
+                Suppression.Address.PHONE,
+                _channel_ids(Suppression.Address.EMAIL),
+                Suppression.Address.EMAIL,
             ],
         )
         rows = cursor.fetchall()
     return _messages_from_rows(rows, batch)
+
+
+def _channel_ids(address_kind: str) -> list[int]:
+    return list(
+        Channel.objects.filter(kind__in=channel_kinds(address_kind)).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
@@ -127,7 +147,9 @@ def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
     sender), read in one query as plain values: building full model objects for
     every related row cost more than sending through a fast provider."""
     rows = list(
-        mine.order_by("id").values_list(
+        mine.order_by("id")
+        .annotate(address_suppressed=message_suppressed())
+        .values_list(
             "id",
             "step",
             "attempts",
@@ -140,6 +162,7 @@ def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
             "contact__email",
             "contact__data",
             "contact__opted_out_at",
+            "address_suppressed",
         )
     )
     return _messages_from_rows(rows, batch)
@@ -150,7 +173,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
     messages = []
     for (
         pk, step, attempts, channel_id, origin, contact_id, context, phone, name,
-        email, data, opted_out_at,
+        email, data, opted_out_at, suppressed,
     ) in rows:  # fmt: skip
         # Raw rows carry JSON as text; values_list() rows, already decoded.
         if isinstance(data, str):
@@ -184,6 +207,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
         message.sender_name = batch.sender_name
         message.reply_to = batch.reply_to
         message.tags = batch.tags
+        message.suppressed = bool(suppressed)
         messages.append(message)
     return messages
 
