@@ -82,9 +82,11 @@ def help_text(channel: Channel) -> str:
     if channel.help_text.strip():
         return channel.help_text.strip()
     words = channel_keywords(channel)
+    stop = "STOP" if "STOP" in words[STOP] else words[STOP][0]
+    start = "START" if "START" in words[START] else words[START][0]
     return (
-        f"{channel.name}: messages from us. Reply {words[STOP][0]} to stop, "
-        f"{words[START][0]} to start again."
+        f"{channel.name}: messages from us. Reply {stop} to stop, {start} to start "
+        "again."
     )
 
 
@@ -126,7 +128,7 @@ def reply_start(
             f"{source}: not taken off the suppression list, which has it for "
             f"{entry.get_reason_display().lower()}; only an operator may remove it"
         )
-        audit_record(action="unsuppress_refused", target=entry, note=note[:200])
+        audit_record(action="refused", target=entry, note=note[:200])
         logger.warning("%s %s", entry, note)
     if (
         contact is not None
