@@ -31,11 +31,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--suppressed",
+        type=int,
+        default=0,
+        help="how many of the contacts' numbers are on the suppression list",
+    )
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     with postgres_url() as db, redis_url() as broker:
         setup_django(db, broker)
-        run(args.contacts, args.workers, db, broker)
+        run(args.contacts, args.workers, db, broker, args.suppressed)
 
 
 def build_group(contacts: int) -> tuple[int, float]:
@@ -171,7 +177,40 @@ def cpu_snapshot(worker_pid: int, postmaster_pid: int) -> dict[str, float]:
     }
 
 
-def run(contacts: int, workers: int, db: str, broker: str) -> None:
+def suppress_some(contacts: int, suppressed: int) -> None:
+    """Give every contact its phone key (COPY leaves it blank) and put the numbers
+    of ``suppressed`` of them, spread evenly, on the suppression list."""
+    from django.db import connection
+
+    from audiences.addresses import phone_key
+    from audiences.models import Contact, Suppression
+
+    table = Contact._meta.db_table
+    rows = io.StringIO()
+    listed = io.StringIO()
+    every = max(contacts // suppressed, 1) if suppressed else 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, phone FROM {table}")
+        for index, (pk, phone) in enumerate(cursor.fetchall()):
+            key = phone_key(phone)
+            rows.write(f"{pk}\t{key}\n")
+            if every and index % every == 0 and index // every < suppressed:
+                listed.write(f"phone\t{key}\t\tstop\tbench\tnow\n")
+        cursor.execute("CREATE TEMP TABLE keys (id bigint, key text)")
+        with cursor.copy("COPY keys FROM STDIN") as copy:
+            copy.write(rows.getvalue())
+        cursor.execute(
+            f"UPDATE {table} c SET phone_key = k.key FROM keys k WHERE k.id = c.id"
+        )
+        with cursor.copy(
+            f"COPY {Suppression._meta.db_table} "
+            "(address_kind, key, hint, reason, source, created_at) FROM STDIN"
+        ) as copy:
+            copy.write(listed.getvalue())
+        cursor.execute("VACUUM ANALYZE")
+
+
+def run(contacts: int, workers: int, db: str, broker: str, suppressed: int = 0) -> None:
     import psutil
     from django.db import connection
     from django.utils import timezone
@@ -188,6 +227,9 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     print(f"One campaign run to {contacts:,} contacts (PostgreSQL + Redis)")
     group_id, setup = build_group(contacts)
     print(f"  setup (COPY contacts + memberships): {setup:.1f} s")
+    if suppressed:
+        suppress_some(contacts, suppressed)
+        print(f"  {suppressed:,} numbers on the suppression list")
     channel = Channel.objects.create(name="No-op", kind="console")
     flow = Flow.objects.create(name="Bench flow")
     FlowStep.objects.create(
@@ -234,6 +276,9 @@ def run(contacts: int, workers: int, db: str, broker: str) -> None:
     assert run is not None
     assert run.cohort is not None
     assert run.messages_created == contacts
+    skipped = Message.objects.filter(status="skipped").count()
+    if suppressed:
+        print(f"  skipped as suppressed: {skipped:,}")
     batch_id = run.cohort.batch_id
     messages = insert_time[0]
     for label, seconds, unit in (
