@@ -364,6 +364,7 @@ class InboundMessageAdmin(KnownActionsOnly):
         "sender",
         "contact",
         "body",
+        "keyword",
         "opted_out",
         "taken_by_flow",
     ]
@@ -378,6 +379,7 @@ class InboundMessageAdmin(KnownActionsOnly):
         "contact",
         "body",
         "provider_id",
+        "keyword",
         "opted_out",
         "taken_by_flow",
     )
