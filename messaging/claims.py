@@ -22,9 +22,9 @@ from django.db.models.base import ModelState
 
 from audiences.models import Contact, Suppression
 
-from .models import Batch, Channel, Message, MessageQuerySet
+from .models import ADDRESS_KINDS, Batch, Channel, Message, MessageQuerySet
 from .recording import messages_fail
-from .suppressed import channel_kinds, message_suppressed
+from .suppressed import message_suppressed
 from .windows import ActiveHours, WindowsNeverMeet
 
 
@@ -82,6 +82,7 @@ def _claim_and_read(
 ) -> list[Message]:
     """Claim and read in one statement (PostgreSQL): the claimed rows come back from
     the UPDATE itself."""
+    reaching = _channels_reaching()
     # Not "batch_id = %s": right after a big fan-out the planner's statistics do not
     # know the batch yet and would pick the (batch, status) index over the id range.
     with connection.cursor() as cursor:
@@ -124,9 +125,9 @@ def _claim_and_read(
                 Message.Status.QUEUED,
                 Message.Status.DEFERRED,
                 now,
-                _channel_ids(Suppression.Address.PHONE),
+                reaching[Suppression.Address.PHONE],
                 Suppression.Address.PHONE,
-                _channel_ids(Suppression.Address.EMAIL),
+                reaching[Suppression.Address.EMAIL],
                 Suppression.Address.EMAIL,
             ],
         )
@@ -134,12 +135,13 @@ def _claim_and_read(
     return _messages_from_rows(rows, batch)
 
 
-def _channel_ids(address_kind: str) -> list[int]:
-    return list(
-        Channel.objects.filter(kind__in=channel_kinds(address_kind)).values_list(
-            "pk", flat=True
-        )
-    )
+def _channels_reaching() -> dict[str, list[int]]:
+    """The ids of the channels that reach each kind of address (a small table)."""
+    reaching: dict[str, list[int]] = {kind: [] for kind in Suppression.Address}
+    for pk, kind in Channel.objects.values_list("pk", "kind"):
+        if ADDRESS_KINDS.get(kind) in reaching:
+            reaching[ADDRESS_KINDS[kind]].append(pk)
+    return reaching
 
 
 def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
