@@ -15,7 +15,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, Whe
 
 from audiences.models import Contact, Suppression
 
-from .models import ADDRESS_KINDS, Message
+from .models import ADDRESS_KINDS, Channel, Message
 from .optouts import KEY_COLUMNS, opt_out_note
 
 
@@ -87,6 +87,24 @@ def messages_skip_suppressed(address_kind: str, contact_ids: list[int]) -> int:
         status__in=(Message.Status.QUEUED, Message.Status.DEFERRED),
         claim_token__isnull=True,
     ).update(status=Message.Status.SKIPPED, error="suppressed", lease_until=None)
+
+
+def suppressed_refusal(contact: Contact, channel: Channel) -> str:
+    """Why nothing may be sent to ``contact`` on ``channel``: its address for the
+    channel is on the list; "" when it is not."""
+    column = KEY_COLUMNS.get(channel.address_kind)
+    key = getattr(contact, column) if column else ""
+    if not key:
+        return ""
+    entry = Suppression.objects.filter(address_kind=channel.address_kind, key=key)
+    found = entry.first()
+    if found is None:
+        return ""
+    return (
+        f"{contact}'s {found.get_address_kind_display().lower()} is on the "
+        f"suppression list ({found.get_reason_display().lower()}, "
+        f"{found.hint}): nothing is sent to it on {channel}."
+    )
 
 
 def suppression_heard(address_kind: str, contact_ids: list[int]) -> None:

@@ -357,3 +357,35 @@ def test_stop_from_a_number_that_is_no_contact_still_suppresses_it(
     assert answer.status_code == 200
     assert address_suppressed("phone", stranger) is not None
     assert InboundMessage.objects.get().opted_out is True
+
+
+@pytest.mark.django_db
+def test_a_transactional_send_to_a_suppressed_number_is_refused_with_the_reason(
+    make_channel: Any, make_group: Any
+) -> None:
+    from django.utils import timezone
+
+    from messaging.transactional import SendRefused, message_send_now
+
+    make_group(PHONES)
+    carlos = with_email()
+    address_suppress(kind="phone", address=PHONES[0], reason="stop", source="STOP")
+    sms = sms_channel(make_channel)
+    mail = make_channel(kind="email", name="Mail")
+
+    with pytest.raises(SendRefused, match="suppression list .replied stop"):
+        message_send_now(
+            contact=carlos,
+            channel=sms,
+            body="Tu código: 1234",
+            label="API",
+            now=timezone.now(),
+        )
+    sent = message_send_now(
+        contact=carlos,
+        channel=mail,
+        body="Tu código: 1234",
+        label="API",
+        now=timezone.now(),
+    )
+    assert sent.status == "queued"
