@@ -51,7 +51,7 @@ def main() -> None:
         run(args.contacts, args.workers, db, broker, args.suppressed, args.capped)
 
 
-def build_group(contacts: int, suppressed: int) -> tuple[int, float]:
+def build_group(contacts: int, suppressed: int = 0) -> tuple[int, float]:
     from django.db import connection
     from django.utils import timezone
 
@@ -215,6 +215,8 @@ def run(
     print(f"One campaign run to {contacts:,} contacts (PostgreSQL + Redis)")
     group_id, setup = build_group(contacts, suppressed)
     print(f"  setup (COPY contacts + memberships): {setup:.1f} s")
+    if suppressed:
+        print(f"  {suppressed:,} numbers on the suppression list (every tenth contact)")
     channel = Channel.objects.create(name="No-op", kind="console")
     flow = Flow.objects.create(name="Bench flow")
     FlowStep.objects.create(
@@ -261,6 +263,9 @@ def run(
     assert run is not None
     assert run.cohort is not None
     assert run.messages_created == contacts
+    skipped = Message.objects.filter(status="skipped").count()
+    if suppressed:
+        print(f"  skipped as suppressed: {skipped:,}")
     batch_id = run.cohort.batch_id
     messages = insert_time[0]
     for label, seconds, unit in (

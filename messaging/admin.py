@@ -136,6 +136,10 @@ class ChannelForm(forms.ModelForm):
             "timezone",
             "rate_per_second",
             "settings",
+            "stop_keywords",
+            "start_keywords",
+            "help_keywords",
+            "help_text",
         ]
 
 
@@ -363,6 +367,7 @@ class InboundMessageAdmin(KnownActionsOnly):
         "sender",
         "contact",
         "body",
+        "keyword",
         "opted_out",
         "taken_by_flow",
     ]
@@ -377,6 +382,7 @@ class InboundMessageAdmin(KnownActionsOnly):
         "contact",
         "body",
         "provider_id",
+        "keyword",
         "opted_out",
         "taken_by_flow",
     )

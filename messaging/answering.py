@@ -19,6 +19,7 @@ from django.utils import timezone
 from .models import Answer, Channel, Conversation, Message
 from .outbox import batch_open
 from .queueing import send_range_on_commit
+from .suppressed import suppressed_refusal
 
 WHATSAPP_SESSION = dt.timedelta(hours=24)
 LONGEST_ANSWER = 1600  # characters: what SMS and WhatsApp providers take in one
@@ -58,6 +59,9 @@ def answer_refusal(conversation: Conversation, now: dt.datetime) -> str:
         )
     if not channel.enabled:
         return f"The channel {channel} is disabled: enable it to answer."
+    suppressed = suppressed_refusal(contact, channel)
+    if suppressed:
+        return suppressed
     until = answerable_until(conversation)
     if until is not None and now > until:
         last = timezone.localtime(conversation.last_reply_at)

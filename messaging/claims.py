@@ -20,11 +20,12 @@ from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import F
 from django.db.models.base import ModelState
 
-from audiences.models import Contact
+from audiences.models import Contact, Suppression
 from audiences.zones import contact_zone
 
-from .models import Batch, Channel, Message, MessageQuerySet
+from .models import ADDRESS_KINDS, Batch, Channel, Message, MessageQuerySet
 from .recording import messages_fail
+from .suppressed import message_suppressed
 from .windows import ActiveHours, WindowsNeverMeet
 
 
@@ -127,6 +128,7 @@ def _claim_and_read(
 ) -> list[Message]:
     """Claim and read in one statement (PostgreSQL): the claimed rows come back from
     the UPDATE itself."""
+    reaching = _channels_reaching()
     # Not "batch_id = %s": right after a big fan-out the planner's statistics do not
     # know the batch yet and would pick the (batch, status) index over the id range.
     with connection.cursor() as cursor:
@@ -143,13 +145,21 @@ def _claim_and_read(
             )
             SELECT c.id, c.step, c.attempts, c.channel_id, c.journey_id, c.contact_id,
                    c.context, ct.phone, ct.name, ct.email, ct.data, ct.opted_out_at,
-                   ct.timezone
+                   ct.timezone,
+                   CASE WHEN c.channel_id = ANY(%s::bigint[]) THEN EXISTS (
+                            SELECT 1 FROM {Suppression._meta.db_table} s
+                            WHERE s.address_kind = %s AND s.key = ct.phone_key)
+                        WHEN c.channel_id = ANY(%s::bigint[]) THEN EXISTS (
+                            SELECT 1 FROM {Suppression._meta.db_table} s
+                            WHERE s.address_kind = %s AND s.key = ct.email_key)
+                        ELSE FALSE END
             FROM claimed c
             -- A lookup by key per claimed row (LIMIT 1 keeps it so): joined plainly,
             -- the planner merged the claimed rows with a scan of the whole contacts
             -- table from its start, slower with every chunk of a big run.
             CROSS JOIN LATERAL (
-                SELECT phone, name, email, data, opted_out_at, timezone
+                SELECT phone, name, email, data, opted_out_at, timezone, phone_key,
+                       email_key
                 FROM {Contact._meta.db_table} WHERE id = c.contact_id LIMIT 1
             ) ct
             ORDER BY c.id
@@ -163,10 +173,23 @@ def _claim_and_read(
                 Message.Status.QUEUED,
                 Message.Status.DEFERRED,
                 now,
+                reaching[Suppression.Address.PHONE],
+                Suppression.Address.PHONE,
+                reaching[Suppression.Address.EMAIL],
+                Suppression.Address.EMAIL,
             ],
         )
         rows = cursor.fetchall()
     return _messages_from_rows(rows, batch)
+
+
+def _channels_reaching() -> dict[str, list[int]]:
+    """The ids of the channels that reach each kind of address (a small table)."""
+    reaching: dict[str, list[int]] = {kind: [] for kind in Suppression.Address}
+    for pk, kind in Channel.objects.values_list("pk", "kind"):
+        if ADDRESS_KINDS.get(kind) in reaching:
+            reaching[ADDRESS_KINDS[kind]].append(pk)
+    return reaching
 
 
 def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
@@ -174,7 +197,9 @@ def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
     sender), read in one query as plain values: building full model objects for
     every related row cost more than sending through a fast provider."""
     rows = list(
-        mine.order_by("id").values_list(
+        mine.order_by("id")
+        .annotate(address_suppressed=message_suppressed())
+        .values_list(
             "id",
             "step",
             "attempts",
@@ -188,6 +213,7 @@ def claimed_messages(mine: MessageQuerySet, batch: Batch) -> list[Message]:
             "contact__data",
             "contact__opted_out_at",
             "contact__timezone",
+            "address_suppressed",
         )
     )
     return _messages_from_rows(rows, batch)
@@ -198,7 +224,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
     messages = []
     for (
         pk, step, attempts, channel_id, origin, contact_id, context, phone, name,
-        email, data, opted_out_at, zone,
+        email, data, opted_out_at, zone, suppressed,
     ) in rows:  # fmt: skip
         # Raw rows carry JSON as text; values_list() rows, already decoded.
         if isinstance(data, str):
@@ -233,6 +259,7 @@ def _messages_from_rows(rows: list[Any], batch: Batch) -> list[Message]:
         message.sender_name = batch.sender_name
         message.reply_to = batch.reply_to
         message.tags = batch.tags
+        message.suppressed = bool(suppressed)
         messages.append(message)
     return messages
 

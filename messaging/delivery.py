@@ -84,7 +84,7 @@ def hand_over(message: Message, backend: BaseBackend, deadline: float) -> Outcom
                 else nullcontext()
             ):
                 # The last look before the provider: a STOP committed by now wins.
-                if opting_out(message.contact_id):
+                if opting_out(message.contact_id, message.channel.address_kind):
                     return Outcome(message, opted_out=True)
                 return Outcome(message, receipt=backend.send(message))
         except Exception as exc:
@@ -106,7 +106,9 @@ async def hand_over_async(
         try:
             async with gate_async(channel, deadline=deadline):
                 # The last look before the provider: a STOP committed by now wins.
-                if await opting_out_async(message.contact_id):
+                if await opting_out_async(
+                    message.contact_id, message.channel.address_kind
+                ):
                     return Outcome(message, opted_out=True)
                 return Outcome(message, receipt=await backend.send_async(message))
         except Exception as exc:

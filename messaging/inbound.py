@@ -28,6 +28,11 @@ class InboundMessage(models.Model):
     opted_out = models.BooleanField(
         default=False, help_text="This reply was an opt-out keyword (STOP, ...)."
     )
+    keyword = models.CharField(
+        max_length=5,
+        blank=True,
+        help_text="The channel's keyword this reply was: stop, start or help.",
+    )
     taken_by_flow = models.BooleanField(
         "answered by a flow",
         default=False,

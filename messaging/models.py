@@ -105,6 +105,33 @@ class Channel(models.Model):
         help_text="The provider's credentials (Twilio: account SID and auth token), "
         "as encrypted JSON.",
     )
+    # Reply keywords (messaging.keywords): blank takes the defaults.
+    stop_keywords = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Replies that stop messages to the sender's number, separated by "
+        "commas (e.g. BAJA, PARAR); compared as letters only, in any case. Blank: "
+        "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT and MESSAGING_STOP_KEYWORDS.",
+    )
+    start_keywords = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Replies that take back a STOP (e.g. ALTA), separated by commas. "
+        "Blank: START, UNSTOP, SUBSCRIBE, YES.",
+    )
+    help_keywords = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Replies answered with the help text (e.g. AYUDA), separated by "
+        "commas. Blank: HELP, INFO.",
+    )
+    help_text = models.TextField(
+        "answer to HELP",
+        blank=True,
+        help_text="Sent back to whoever replies a help keyword: who you are and how "
+        'to stop. Blank: "<channel name>: messages from us. Reply STOP to stop, '
+        'START to start again."',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -285,6 +312,8 @@ class Message(models.Model):
     sender_name = ""
     reply_to = ""
     tags: dict[str, Any] = {}  # replaced per message, never changed in place
+    # Set by a claim: its channel's address is on the suppression list.
+    suppressed = False
 
     class Meta:
         ordering = ["-id"]

@@ -17,8 +17,9 @@ import threading
 import time
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 
-from audiences.models import Contact
+from audiences.models import Contact, Suppression
 
 from .shared_redis import redis_client
 
@@ -27,6 +28,11 @@ logger = logging.getLogger(__name__)
 CHANNEL = "flowcast:opt-outs"
 # How long an id heard is kept: longer than any claim taken before it (its lease).
 KEEP_SECONDS = 3600.0
+# The contact's key column each kind of suppressed address is looked up by.
+KEY_COLUMNS: dict[str, str] = {
+    Suppression.Address.PHONE: "phone_key",
+    Suppression.Address.EMAIL: "email_key",
+}
 
 
 class _Listener:
@@ -99,23 +105,30 @@ def opt_out_note(contact_id: int) -> None:
         )
 
 
-def opting_out(contact_id: int) -> bool:
-    """Whether the contact opted out (or is opting out) since this process began
-    listening; asked just before each send."""
+def opting_out(contact_id: int, address_kind: str = "") -> bool:
+    """Whether the contact opted out (or is opting out), or one of its addresses
+    was suppressed, since this process began listening; asked just before each
+    send. Without Redis, read now: the opt-out, or the suppression of the contact's
+    ``address_kind`` address (the one the message's channel reaches)."""
     listener = _listeners.get(settings.MESSAGING_REDIS_URL)
     if listener is None:
-        return Contact.objects.filter(
-            pk=contact_id, opted_out_at__isnull=False
-        ).exists()
+        stopped = Q(opted_out_at__isnull=False)
+        column = KEY_COLUMNS.get(address_kind)
+        if column:
+            listed = Suppression.objects.filter(
+                address_kind=address_kind, key=OuterRef(column)
+            )
+            stopped |= Q(Exists(listed))
+        return Contact.objects.filter(stopped, pk=contact_id).exists()
     return contact_id in listener.heard
 
 
-async def opting_out_async(contact_id: int) -> bool:
+async def opting_out_async(contact_id: int, address_kind: str = "") -> bool:
     """opting_out, on the sending loop (a thread of its own reads the row without
     Redis)."""
     if settings.MESSAGING_REDIS_URL in _listeners:
         return opting_out(contact_id)
-    return await asyncio.to_thread(opting_out, contact_id)
+    return await asyncio.to_thread(opting_out, contact_id, address_kind)
 
 
 def opt_out_forget(contact_ids: list[int]) -> None:

@@ -17,9 +17,10 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audiences.models import Contact
+from audiences.models import Contact, Suppression
 
 from .models import Batch, Channel, Message, Team
+from .optouts import KEY_COLUMNS
 from .windows import ActiveHours, Window, WindowsNeverMeet
 
 UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)
@@ -83,6 +84,32 @@ def _adapt(moment: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+def _suppression_join(channel_id: int) -> tuple[str, list[str]]:
+    """The LEFT JOIN (a hash join over the list, not a look-up per contact) to the
+    suppression list's entries for the address the channel reaches, as ``s``; ""
+    for channels that reach none (webhooks)."""
+    kind = Channel.objects.get(pk=channel_id).address_kind
+    if kind not in KEY_COLUMNS:
+        return "", []
+    return (
+        f"LEFT JOIN {Suppression._meta.db_table} s "
+        f"ON s.address_kind = %s AND s.key = c.{KEY_COLUMNS[kind]}",
+        [kind],
+    )
+
+
+def _suppressed_error() -> str:
+    # "suppressed: Replied STOP", from the list's reasons (constant SQL: no
+    # parameters in the SELECT part, whose parameters come before the origins').
+    labels = " ".join(
+        "WHEN '{}' THEN 'suppressed: {}'".format(
+            reason.value, str(reason.label).replace("'", "''")
+        )
+        for reason in Suppression.Reason
+    )
+    return f"WHEN s.id IS NOT NULL THEN CASE s.reason {labels} ELSE 'suppressed' END"
+
+
 def messages_write(
     *,
     batch_id: int,
@@ -94,8 +121,9 @@ def messages_write(
 ) -> Written:
     """One message in batch ``batch_id`` for each row of ``origins`` (a values()
     query giving ``id``, ``contact_id`` and, with ``with_context``, ``context``),
-    for template ``step`` on ``channel_id``. Contacts who opted out get a skipped
-    row. A row whose origin already has a message for the step gets none.
+    for template ``step`` on ``channel_id``. Contacts who opted out, or whose
+    address for the channel is on the suppression list, get a skipped row saying
+    why. A row whose origin already has a message for the step gets none.
 
     The messages are held for the dispatch queued when the caller's transaction
     commits (messaging.queueing); after their lease, the sweeper queues them again
@@ -105,6 +133,7 @@ def messages_write(
     origin_sql, params = origins.order_by().values(*fields).query.sql_with_params()
     lease_until = now + dt.timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
     table = Message._meta.db_table
+    listed, listed_params = _suppression_join(channel_id)
     # Naming the unique key a repeated write hits spares PostgreSQL a probe of every
     # other unique index for every row.
     insert = f"""
@@ -112,10 +141,16 @@ def messages_write(
             (batch_id, journey_id, contact_id, step, channel_id, status, attempts,
              body, error, provider_id, created_at, lease_until, context)
         SELECT %s, o.id, o.contact_id, %s, %s,
-               CASE WHEN c.opted_out_at IS NULL THEN %s ELSE %s END,
-               0, '', '', '', %s, %s, {"o.context" if with_context else "NULL"}
+               CASE WHEN c.opted_out_at IS NULL {"AND s.id IS NULL" if listed else ""}
+                    THEN %s ELSE %s END,
+               0, '',
+               CASE WHEN c.opted_out_at IS NOT NULL THEN 'opted out'
+                    {_suppressed_error() if listed else ""}
+                    ELSE '' END,
+               '', %s, %s, {"o.context" if with_context else "NULL"}
         FROM ({origin_sql}) o
         JOIN {Contact._meta.db_table} c ON c.id = o.contact_id
+        {listed}
         WHERE TRUE
         ORDER BY o.id
         ON CONFLICT (journey_id, step) DO NOTHING
@@ -129,6 +164,7 @@ def messages_write(
         _adapt(now),
         _adapt(lease_until),
         *params,
+        *listed_params,
     ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

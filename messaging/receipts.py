@@ -3,16 +3,15 @@
 A receipt only moves a message forward (sent → delivered, sent → failed): a late
 "sent" after "delivered" changes nothing, and a repeated receipt is harmless. A receipt
 for a message a worker is still recording is kept on the row and applied when the send
-is recorded (messaging.recording). A reply whose text is an opt-out keyword opts its
-sender out at once, and the messages still queued for them are skipped.
+is recorded (messaging.recording). A reply that is one of its channel's keywords
+(STOP, START, HELP: messaging.keywords) acts at once; a STOP skips the messages
+still waiting for its sender's number.
 """
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,6 +24,7 @@ from .backends import Bounce
 from .bounces import receipt_bounce
 from .inbound import reply_takers
 from .inbox import conversation_take
+from .keywords import HELP, START, STOP, keyword_of, reply_help, reply_start, reply_stop
 from .models import Channel, Conversation, InboundMessage, Message
 from .streaming import messages_status_emit, reply_emit
 
@@ -98,12 +98,6 @@ def _move(
     return bool(moved)
 
 
-def opt_out_keyword(text: str) -> bool:
-    """STOP, stop, ' Stop all! ' ... : letters only, any case and spacing."""
-    word = re.sub(r"[^A-Za-z]", "", text).upper()
-    return word in settings.MESSAGING_STOP_KEYWORDS
-
-
 @dataclass
 class Reply:
     inbound: InboundMessage
@@ -120,22 +114,28 @@ def reply_record(
     provider_id: str = "",
     now: dt.datetime | None = None,
 ) -> Reply | None:
-    """Store a reply; opt its sender out if it says STOP, or else hand it to the
-    flows waiting for it (messaging.inbound.reply_takers) and, if none took it, put it
-    in its inbox conversation. None for a reply already stored (providers retry
-    their webhooks)."""
+    """Store a reply. A keyword of the channel's (messaging.keywords) acts: STOP
+    suppresses the sender's address, START takes a STOP back, HELP is answered.
+    Any other reply is handed to the flows waiting for it
+    (messaging.inbound.reply_takers) and, if none took it, put in its inbox
+    conversation. None for a reply already stored (providers retry their
+    webhooks)."""
     now = now or timezone.now()
     address = sender.removeprefix("whatsapp:").strip()
     contact = None
+    phone = ""
     try:
-        contact = Contact.objects.filter(phone=normalize_phone(address)).first()
+        phone = normalize_phone(address)
+        contact = Contact.objects.filter(phone=phone).first()
     except Exception:  # an email address or a short code: no contact by phone
         contact = (
             Contact.objects.filter(email__iexact=address).first()
             if "@" in address
             else None
         )
-    stop = opt_out_keyword(body)
+    keyword = keyword_of(channel, body)
+    # Webhook channels reach no address: STOP opts the contact out of everything.
+    stop = keyword == STOP and (contact is not None or channel.address_kind != "")
     try:
         with transaction.atomic():
             inbound = InboundMessage.objects.create(
@@ -144,20 +144,28 @@ def reply_record(
                 sender=address[:254],
                 body=body,
                 provider_id=provider_id[:200],
-                opted_out=stop and contact is not None,
+                opted_out=stop,
+                keyword=keyword,
                 received_at=now,
             )
             reply_emit(inbound=inbound)
     except IntegrityError:
         return None
     reply = Reply(inbound)
-    if stop and contact is not None:
-        reply.skipped = contact_opt_out(
-            contact=contact, source=f"replied {body.strip()[:40]!r} on {channel.name}"
-        )
+    source = f"replied {body.strip()[:40]!r} on {channel.name}"
+    # The number as the list keys it; an email channel's sender as it came.
+    address = phone or address
+    if stop and channel.address_kind:
+        reply.skipped = reply_stop(channel=channel, address=address, source=source)
+    elif stop and contact is not None:
+        reply.skipped = contact_opt_out(contact=contact, source=source)
+    elif keyword == START:
+        reply_start(channel=channel, address=address, contact=contact, source=source)
+    elif keyword == HELP:
+        reply_help(channel=channel, contact=contact, now=now)
     elif contact is not None:
         reply.taken_by_flow = _hand_to_flows(inbound, now)
-    if not stop and not reply.taken_by_flow:
+    if not keyword and not reply.taken_by_flow:
         reply.conversation = conversation_take(inbound=inbound, now=now)
     return reply
 

@@ -23,7 +23,6 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from audiences.models import Contact
 from audiences.zones import contact_zone
 
 from .backends import Bounce
@@ -36,6 +35,7 @@ from .optouts import opt_out_forget, opt_outs_listen
 from .queueing import send_range
 from .recording import SentBatch, messages_fail, record_failure
 from .rendering import render
+from .suppressed import messages_stopped
 from .windows import ActiveHours, WindowsNeverMeet
 
 logger = logging.getLogger(__name__)
@@ -108,13 +108,22 @@ def messages_send_range(
     if not messages:
         return report
     mine = messages_of_range.filter(claim_token=token)
-    # Opted out since the fan-out (a STOP reply): skipped, not sent.
+    # Opted out or suppressed since the fan-out (a STOP reply): skipped, not sent.
     opted_out = [m.pk for m in messages if m.contact.opted_out_at is not None]
-    if opted_out:
-        report.skipped = mine.filter(pk__in=opted_out).update(
-            status=Message.Status.SKIPPED, claim_token=None, lease_until=None
-        )
-        messages = [m for m in messages if m.contact.opted_out_at is None]
+    suppressed = [
+        m.pk for m in messages if m.suppressed and m.contact.opted_out_at is None
+    ]
+    for stopped, why in ((opted_out, "opted out"), (suppressed, "suppressed")):
+        if stopped:
+            report.skipped += mine.filter(pk__in=stopped).update(
+                status=Message.Status.SKIPPED,
+                error=why,
+                claim_token=None,
+                lease_until=None,
+            )
+    if opted_out or suppressed:
+        gone = {*opted_out, *suppressed}
+        messages = [m for m in messages if m.pk not in gone]
     # A frequency cap holds a marketing message until the contact is under it.
     messages, held = caps_hold(batch=batch, messages=messages, token=token, now=now)
     report.deferred += held
@@ -198,23 +207,26 @@ def _cancel_waiting(messages: MessageQuerySet, reason: str) -> int:
 def _opted_out_since_claim(
     rest: list[Message], token: uuid.UUID, report: DispatchReport
 ) -> set[int]:
-    """Skip the messages of ``rest`` whose contact opted out (a STOP reply) since
-    they were claimed: a long chunk (a slow provider, a rate limit) must not send
-    them. Return their ids."""
-    opted_out = set(
-        Contact.objects.filter(
-            pk__in={m.contact_id for m in rest}, opted_out_at__isnull=False
-        ).values_list("pk", flat=True)
-    )
-    skip = [m.pk for m in rest if m.contact_id in opted_out]
-    if skip:
-        report.skipped += Message.objects.filter(pk__in=skip, claim_token=token).update(
+    """Skip the messages of ``rest`` whose contact opted out (a STOP reply) or
+    whose channel's address was suppressed since they were claimed: a long chunk
+    (a slow provider, a rate limit) must not send them. Return their ids."""
+    stopped = messages_stopped(rest)
+    _skip(stopped, token, report)
+    return set(stopped)
+
+
+def _skip(stopped: dict[int, str], token: uuid.UUID, report: DispatchReport) -> None:
+    """Skip the messages held under ``token`` by id, each with its reason."""
+    for why in set(stopped.values()):
+        report.skipped += Message.objects.filter(
+            pk__in=[pk for pk, said in stopped.items() if said == why],
+            claim_token=token,
+        ).update(
             status=Message.Status.SKIPPED,
-            error="opted out",
+            error=why,
             claim_token=None,
             lease_until=None,
         )
-    return set(skip)
 
 
 def _hand_on(
@@ -281,22 +293,14 @@ def _ready(
 def _skip_opted_out(
     messages: list[Message], token: uuid.UUID, report: DispatchReport
 ) -> list[Message]:
-    """Skip the messages whose contact's opt-out stopped them just before their
-    send. Return those whose contact's opt-out did not commit: an opt-out commits
-    in a moment, so by now it rolled back; they are handed on and sent."""
-    committed = set(
-        Contact.objects.filter(
-            pk__in={m.contact_id for m in messages}, opted_out_at__isnull=False
-        ).values_list("pk", flat=True)
-    )
-    skip = [m.pk for m in messages if m.contact_id in committed]
-    report.skipped += Message.objects.filter(pk__in=skip, claim_token=token).update(
-        status=Message.Status.SKIPPED,
-        error="opted out",
-        claim_token=None,
-        lease_until=None,
-    )
-    uncommitted = [m for m in messages if m.contact_id not in committed]
+    """Skip the messages whose contact's opt-out (or their channel's address's
+    suppression) stopped them just before their send. Return those not stopped by
+    what committed: an opt-out commits in a moment, so by now it rolled back (or it
+    suppressed another kind of address: an email, for an SMS); they are handed on
+    and sent."""
+    stopped = messages_stopped(messages)
+    _skip(stopped, token, report)
+    uncommitted = [m for m in messages if m.pk not in stopped]
     opt_out_forget([m.contact_id for m in uncommitted])
     return uncommitted
 

@@ -6,7 +6,8 @@ one template holds the text, one message row, queued for the send task when the
 transaction commits, then claimed, checked for opt-out and active hours and handed
 to the channel's backend with its id as idempotency key (messaging.sending).
 Refused, with the reason: an empty text or one with broken placeholders, an
-opted-out contact, a disabled channel.
+opted-out contact, a disabled channel, an address on the suppression list (a number
+that replied STOP, for SMS).
 """
 
 import datetime as dt
@@ -20,6 +21,7 @@ from audiences.models import Contact
 from .models import Channel, Message
 from .outbox import batch_open
 from .queueing import send_range_on_commit
+from .suppressed import suppressed_refusal
 from .templating import text_check
 
 STEP = 1  # the one template of a transactional message's batch
@@ -49,7 +51,7 @@ def send_refusal(*, contact: Contact, channel: Channel) -> str:
         return refusal
     if not channel.enabled:
         return f"The channel {channel} is disabled: enable it to send on it."
-    return ""
+    return suppressed_refusal(contact, channel)
 
 
 def message_send_now(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0015_conversation_open_once_per_sender'),
+        ('messaging', '0016_channel_consent_keywords'),
     ]
 
     operations = [

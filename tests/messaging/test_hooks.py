@@ -237,9 +237,14 @@ def test_a_stop_reply_opts_out_at_once_and_skips_what_is_queued(
     assert reply.status_code == repeat.status_code == chat.status_code == 200
     assert "<Response>" in reply.content.decode()
     carlos = Contact.objects.get(phone=PHONES[0])
-    assert carlos.opted_out_at is not None
-    assert "Stop" in carlos.opt_out_source
-    assert Message.objects.get(contact=carlos).status == "skipped"
+    # The number is suppressed, not the contact opted out of everything (email
+    # still reaches it).
+    assert carlos.opted_out_at is None
+    entry = address_suppressed("phone", PHONES[0])
+    assert entry is not None
+    assert (entry.reason, "Stop" in entry.source) == ("stop", True)
+    skipped = Message.objects.get(contact=carlos)
+    assert (skipped.status, skipped.error) == ("skipped", "suppressed")
     assert Message.objects.filter(status="queued").count() == 2
     assert InboundMessage.objects.count() == 2
     assert Contact.objects.get(phone=PHONES[1]).opted_out_at is None
@@ -250,9 +255,10 @@ def test_a_stop_reply_opts_out_at_once_and_skips_what_is_queued(
     "text",
     ["STOP", "stop", " Stop all!", "unsubscribe", "Cancel", "end", "QUIT", "baja"],
 )
-def test_stop_words_in_any_case_and_spacing(text: str) -> None:
-    from messaging.receipts import opt_out_keyword
+def test_stop_words_in_any_case_and_spacing(text: str, make_channel: Any) -> None:
+    from messaging.keywords import keyword_of
 
+    channel = make_channel(kind="sms")
     with override_settings(
         MESSAGING_STOP_KEYWORDS=[
             "STOP",
@@ -264,8 +270,8 @@ def test_stop_words_in_any_case_and_spacing(text: str) -> None:
             "BAJA",
         ]
     ):
-        assert opt_out_keyword(text)
-        assert not opt_out_keyword("stop sending me the blue one please")
+        assert keyword_of(channel, text) == "stop"
+        assert keyword_of(channel, "stop sending me the blue one please") == ""
 
 
 @pytest.mark.django_db

@@ -41,7 +41,10 @@ class Command(BaseCommand):
         inbound = reply.inbound
         who = inbound.contact or f"{inbound.sender} (no contact)"
         if inbound.opted_out:
-            outcome = f"opted out; {reply.skipped} waiting message(s) skipped"
+            what = "suppressed" if channel.address_kind else "opted out"
+            outcome = f"{what}; {reply.skipped} waiting message(s) skipped"
+        elif inbound.keyword:
+            outcome = f"{inbound.keyword.upper()} keyword"
         elif reply.taken_by_flow:
             outcome = "answered by the flow waiting for it"
         elif reply.conversation is not None:
