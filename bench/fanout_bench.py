@@ -93,6 +93,35 @@ def build_group(contacts: int, suppressed: int = 0) -> tuple[int, float]:
     return group.pk, time.perf_counter() - started
 
 
+def cap_with_history(capped: int, channel_id: int) -> None:
+    """Turn on a cap of 3 messages per 7 days, and give ``capped`` contacts (every
+    tenth, from the second: none of them suppressed) 3 marketing messages sent in
+    the last days, in a batch of their own."""
+    from django.db import connection
+
+    from audiences.models import Contact
+    from messaging.caps import FrequencyCap
+    from messaging.models import Batch, Message
+
+    FrequencyCap.objects.create(messages=3, days=7)
+    earlier = Batch.objects.create(name="Earlier campaign", templates={})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Message._meta.db_table}
+                (batch_id, contact_id, step, channel_id, status, attempts, body,
+                 created_at, sent_at, error, provider_id, reported_status)
+            SELECT %s, c.id, n, %s, 'sent', 1, 'earlier', now() - interval '2 days',
+                   now() - make_interval(days => n), '', '', ''
+            FROM (SELECT id FROM {Contact._meta.db_table} WHERE id %% 10 = 2
+                  ORDER BY id LIMIT %s) c
+            CROSS JOIN generate_series(1, 3) n
+            """,
+            [earlier.pk, channel_id, capped],
+        )
+        cursor.execute("VACUUM ANALYZE")
+
+
 def raw_insert_select(group_id: int, channel_id: int, *, indexed: bool) -> float:
     """The same rows, INSERT … SELECT straight from the group: into a copy of the
     messages table with its indexes and fill factor (``indexed``), or into a bare
@@ -240,6 +269,12 @@ def run(
     )
     campaign.refresh_from_db()
     campaign_transition(campaign=campaign, to="in_progress")
+    if capped:
+        cap_with_history(capped, channel.pk)
+        print(
+            f"  frequency cap 3 per 7 days; {capped:,} contacts (every tenth, "
+            "from the second) had 3 messages in the last days: theirs is held"
+        )
 
     bare = raw_insert_select(group_id, channel.pk, indexed=False)
     raw = raw_insert_select(group_id, channel.pk, indexed=True)
@@ -290,9 +325,11 @@ def run(
         cpu_before = cpu_snapshot(worker.pid, postmaster.pid)
         t0 = time.perf_counter()
         tasks = queueing.send_range(batch_id=batch_id, low=low, high=high)
+        # Held by the cap, a message waits for days: the run is over when none
+        # is left that is due now.
         unsent = Message.objects.filter(
             batch_id=batch_id, status__in=("queued", "deferred")
-        )
+        ).exclude(not_before__gt=timezone.now() + dt.timedelta(minutes=30))
         sampled = 0.0
         # Watch for the last unsent message five times a second with an EXISTS (the
         # first live entry of the run's status index): counting what is left would
@@ -312,6 +349,8 @@ def run(
         elapsed = time.perf_counter() - t0
         cpu_after = cpu_snapshot(worker.pid, postmaster.pid)
         sent = Message.objects.filter(batch_id=batch_id, status="sent").count()
+        held = Message.objects.filter(batch_id=batch_id, status="deferred").count()
+        skipped = Message.objects.filter(batch_id=batch_id, status="skipped").count()
     finally:
         worker.terminate()
         worker.wait(30)
@@ -319,7 +358,9 @@ def run(
     print(
         f"  sending, no-op backend, {workers} workers: {sent:,} messages "
         f"({tasks:,} tasks) in {elapsed:.1f} s = {rate:,.0f} messages/s"
-        f" (watching for the end took {watching / elapsed:.1%} of that time)"
+        f" (watching for the end took {watching / elapsed:.1%} of that time); "
+        f"{held:,} held by the cap, {skipped:,} skipped (suppressed); all handled "
+        f"at {(sent + held + skipped) / elapsed:,.0f} messages/s"
     )
     cores = os.cpu_count() or 1
     used = {key: cpu_after[key] - cpu_before[key] for key in cpu_after}

@@ -93,7 +93,9 @@ def _suppression_join(channel_id: int) -> tuple[str, list[str]]:
         return "", []
     return (
         f"LEFT JOIN {Suppression._meta.db_table} s "
-        f"ON s.address_kind = %s AND s.key = c.{KEY_COLUMNS[kind]}",
+        # A blank key (no email) is never anyone's address.
+        f"ON s.address_kind = %s AND s.key = c.{KEY_COLUMNS[kind]} "
+        f"AND c.{KEY_COLUMNS[kind]} <> ''",
         [kind],
     )
 

@@ -195,9 +195,9 @@ def test_a_tick_reaches_the_provider_through_three_apps_all_downward(
     apps = [app_of(filename) for filename, _ in chain]
     crossings = [(a, b) for a, b in zip(apps, apps[1:], strict=False) if a != b]
     assert crossings == [("campaigns", "flows"), ("flows", "messaging")], chain
-    # Sending reads messaging's own tables and the contacts (and the event stream's
-    # endpoints, to learn who subscribes to what it emits), nothing of flows or
-    # campaigns.
+    # Sending reads messaging's own tables, the contacts and the suppression list
+    # (and the event stream's endpoints, to learn who subscribes to what it emits),
+    # nothing of flows or campaigns.
     read &= set(connection.introspection.table_names())
     assert read
     assert {table.split("_")[0] for table in read} <= {
@@ -205,4 +205,7 @@ def test_a_tick_reaches_the_provider_through_three_apps_all_downward(
         "audiences",
         "stream",
     }, read
-    assert {t for t in read if t.startswith("audiences")} == {"audiences_contact"}
+    assert {t for t in read if t.startswith("audiences")} == {
+        "audiences_contact",
+        "audiences_suppression",
+    }
