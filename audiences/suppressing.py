@@ -3,8 +3,12 @@
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from base.audit import audit_record
+from stream.emitting import emit
+from stream.models import EventType
 
 from .addresses import address_hint, email_key, phone_key
 from .models import Contact, Suppression
@@ -71,18 +75,11 @@ def key_suppress(
             },
         )
         if created:
-            # An email's holders by its key's index, a phone's by the phone when
-            # known (unique), else by its key (a scan: rare).
-            if kind == Suppression.Address.EMAIL:
-                found = Contact.objects.filter(email_key=key)
-            elif phone:
-                found = Contact.objects.filter(phone=phone)
-            else:
-                found = Contact.objects.filter(phone_key=key)
-            holders = list(found.values_list("pk", flat=True))
+            holders = list(_holders(kind, key, phone))
             for listener in suppression_listeners:
                 listener(kind, holders)
             audit_record(action="suppress", target=entry, note=source[:200])
+            _emit(EventType.ADDRESS_SUPPRESSED, entry, holders, source)
     return created
 
 
@@ -94,8 +91,7 @@ def address_unsuppress(*, kind: str, address: str, source: str) -> bool:
         entry = Suppression.objects.filter(address_kind=kind, key=key).first()
         if entry is None:
             return False
-        audit_record(action="unsuppress", target=entry, note=source[:200])
-        entry.delete()
+        _remove(entry, source, phone=address.strip())
     return True
 
 
@@ -111,5 +107,38 @@ def suppression_remove(*, entry: Suppression, source: str) -> None:
     """Take ``entry`` off the list, as address_unsuppress does for an address
     (recorded in the audit trail): its address may be messaged again."""
     with transaction.atomic():
-        audit_record(action="unsuppress", target=entry, note=source[:200])
-        entry.delete()
+        _remove(entry, source)
+
+
+def _remove(entry: Suppression, source: str, phone: str = "") -> None:
+    holders = list(_holders(entry.address_kind, entry.key, phone))
+    audit_record(action="unsuppress", target=entry, note=source[:200])
+    _emit(EventType.ADDRESS_UNSUPPRESSED, entry, holders, source)
+    entry.delete()
+
+
+def _holders(kind: str, key: str, phone: str = "") -> "QuerySet[Contact, int]":
+    """The ids of the contacts holding the address: an email's by its key's
+    index, a phone's by the phone when known (unique), else by its key (a scan:
+    rare)."""
+    if kind == Suppression.Address.EMAIL:
+        found = Contact.objects.filter(email_key=key)
+    elif phone:
+        found = Contact.objects.filter(phone=phone)
+    else:
+        found = Contact.objects.filter(phone_key=key)
+    return found.values_list("pk", flat=True)
+
+
+def _emit(type: str, entry: Suppression, holders: list[int], source: str) -> None:
+    """Tell the event stream (in the change's transaction), about each holder's
+    contact in order, or about nobody's when no contact holds it."""
+    data = {
+        "address": entry.address_kind,
+        "hint": entry.hint,
+        "reason": entry.reason,
+        "source": source[:200],
+        "contacts": holders,
+        "at": timezone.now().isoformat(),
+    }
+    emit(type=type, data=data, contact=holders[0] if holders else None)

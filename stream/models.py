@@ -17,6 +17,11 @@ class EventType(models.TextChoices):
     MESSAGE_FAILED = "message.failed", "Message failed"
     REPLY_RECEIVED = "reply.received", "Reply received"
     CONTACT_OPTED_OUT = "contact.opted_out", "Contact opted out"
+    ADDRESS_SUPPRESSED = "address.suppressed", "Address put on the suppression list"
+    ADDRESS_UNSUPPRESSED = (
+        "address.unsuppressed",
+        "Address taken off the suppression list",
+    )
     RUN_FINISHED = "run.finished", "Campaign run finished"
     IMPORT_FINISHED = "import.finished", "Contact import finished"
     # Sent to one endpoint by its "Send a test event" button; not subscribable.

@@ -134,6 +134,41 @@ def test_a_reply_and_a_stop_emit_reply_then_opt_out(
     assert types == ["reply.received", "reply.received", "contact.opted_out"]
 
 
+def test_stop_and_start_on_sms_emit_the_address_suppressed_then_taken_off(
+    listening: Endpoint, make_channel: Callable[..., Channel], make_group: Any
+) -> None:
+    make_group(PHONES[:1])
+    channel = make_channel(kind="sms", settings={"from": "+15005550006"})
+    contact = Contact.objects.get(phone=PHONES[0])
+
+    reply_record(channel=channel, sender=PHONES[0], body="STOP", provider_id="SM1")
+    reply_record(channel=channel, sender=PHONES[0], body="START", provider_id="SM2")
+    reply_record(channel=channel, sender="+15005550006", body="stop", provider_id="S3")
+
+    suppressed = events("address.suppressed")
+    assert [(e["address"], e["reason"], e["contacts"]) for e in suppressed] == [
+        ("phone", "stop", [contact.pk]),
+        ("phone", "stop", []),  # a number that is no contact is listed too
+    ]
+    assert PHONES[0] not in str(suppressed)  # a hint, never the number itself
+    assert suppressed[0]["hint"].endswith(PHONES[0][-4:])
+    [taken_off] = events("address.unsuppressed")
+    assert (taken_off["address"], taken_off["contacts"]) == ("phone", [contact.pk])
+    assert "START" in taken_off["source"]
+    assert events("contact.opted_out") == []  # email still reaches the contact
+    types = list(
+        Event.objects.filter(contact_key=contact.pk)
+        .order_by("id")
+        .values_list("type", flat=True)
+    )
+    assert types == [
+        "reply.received",
+        "address.suppressed",
+        "reply.received",
+        "address.unsuppressed",
+    ]
+
+
 def test_a_run_done_or_ended_emits_run_finished_with_its_counts(
     listening: Endpoint, provider: Any, make_campaign: Callable[..., Any]
 ) -> None:
