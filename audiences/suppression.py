@@ -26,7 +26,7 @@ class Suppression(models.Model):
         IMPORT = "import", "Import column"
 
     address_kind = models.CharField(
-        "address", max_length=5, choices=Address.choices, default=Address.PHONE
+        "kind of address", max_length=5, choices=Address.choices, default=Address.PHONE
     )
     key = models.CharField(
         max_length=32,

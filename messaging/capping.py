@@ -113,9 +113,9 @@ def _tallies_probed(
     now: dt.datetime,
 ) -> dict[tuple[int, int], dict[str, Any]]:
     """_tallies on PostgreSQL: the messages of each contact found by the contact
-    index, one probe per contact. Written as an IN list, the planner took the
-    whole messages table in one scan whenever its statistics had not yet seen a
-    big fan-out (a chunk then cost a scan of a million rows)."""
+    index, one probe per contact (a LATERAL subquery). Written as an IN list or a
+    plain join, the planner scanned the whole messages table for every chunk (a
+    million rows, in parallel workers) once it held a big fan-out."""
     longest = max(cap.period for cap in caps)
     every_days = sorted({cap.days for cap in caps})
     counts = ", ".join(
@@ -127,20 +127,29 @@ def _tallies_probed(
     for days in every_days:
         since = now - dt.timedelta(days=days)
         count_params += [*GONE_OUT, since] * 2
-    not_marketing = " AND ".join(
-        f"NOT (b.tags ? '{tag}')" for tag in sorted(NOT_MARKETING)
-    )
+    is_not_marketing = " OR ".join(f"b.tags ? '{tag}'" for tag in sorted(NOT_MARKETING))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT m.contact_id, m.channel_id, count(m.claim_token), {counts}
             FROM unnest(%s::bigint[]) AS c(id)
-            JOIN {Message._meta.db_table} m ON m.contact_id = c.id
-            JOIN {Batch._meta.db_table} b ON b.id = m.batch_id
-            WHERE {not_marketing}
-              AND ((m.status IN (%s, %s) AND m.sent_at >= %s)
-                   OR (m.status IN (%s, %s) AND m.claim_token IS NOT NULL
-                       AND m.claim_token <> %s))
+            -- OFFSET 0 keeps the subquery whole: pulled up into a plain join,
+            -- the planner hashed a scan of the whole messages table instead of
+            -- looking up each contact's few messages by the contact index.
+            CROSS JOIN LATERAL (
+                SELECT contact_id, channel_id, claim_token, status, sent_at
+                FROM {Message._meta.db_table} m
+                WHERE contact_id = c.id
+                  AND ((status IN (%s, %s) AND sent_at >= %s)
+                       OR (status IN (%s, %s) AND claim_token IS NOT NULL
+                           AND claim_token <> %s))
+                  -- Marketing only, asked of each message found (by the batch's
+                  -- key), never as a join the planner could start from.
+                  AND NOT EXISTS (
+                      SELECT 1 FROM {Batch._meta.db_table} b
+                      WHERE b.id = m.batch_id AND ({is_not_marketing}))
+                OFFSET 0
+            ) m
             GROUP BY m.contact_id, m.channel_id
             """,
             [

@@ -31,5 +31,5 @@ class FrequencyCapAdmin(AuditedAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        extra_context = {"subtitle": EXPLAINED, **(extra_context or {})}
+        extra_context = {"explained": EXPLAINED, **(extra_context or {})}
         return super().changelist_view(request, extra_context)

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             name='Suppression',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_kind', models.CharField(choices=[('phone', 'Phone number (SMS, WhatsApp)'), ('email', 'Email address')], default='phone', max_length=5, verbose_name='address')),
+                ('address_kind', models.CharField(choices=[('phone', 'Phone number (SMS, WhatsApp)'), ('email', 'Email address')], default='phone', max_length=5, verbose_name='kind of address')),
                 ('key', models.CharField(editable=False, help_text='Keyed hash of the normalised address: the address itself is not kept.', max_length=32)),
                 ('hint', models.CharField(blank=True, editable=False, help_text='Enough of the address to recognise it (+52•••••8877).', max_length=80)),
                 ('reason', models.CharField(choices=[('stop', 'Replied STOP'), ('unsubscribe', 'Unsubscribe link'), ('bounce', 'Bounced'), ('provider', 'Provider said unsubscribed or unreachable'), ('operator', 'Added by an operator'), ('import', 'Import column')], max_length=12)),
