@@ -19,7 +19,15 @@ from .models import Contact, Suppression
 suppression_listeners: list[Callable[[str, list[int]], None]] = []
 
 
-def _key(kind: str, address: str) -> str:
+# The contact's key column each kind of suppressed address is matched by.
+KEY_COLUMNS: dict[str, str] = {
+    Suppression.Address.PHONE: "phone_key",
+    Suppression.Address.EMAIL: "email_key",
+}
+
+
+def address_key_of(kind: str, address: str) -> str:
+    """The key the list knows ``address`` (a phone or an email, as ``kind``) by."""
     if kind == Suppression.Address.EMAIL:
         return email_key(address)
     return phone_key(address)
@@ -38,7 +46,7 @@ def address_suppress(
     the address was suppressed already."""
     return key_suppress(
         kind=kind,
-        key=_key(kind, address),
+        key=address_key_of(kind, address),
         hint=address_hint(address),
         reason=reason,
         source=source,
@@ -75,7 +83,7 @@ def key_suppress(
             },
         )
         if created:
-            holders = list(_holders(kind, key, phone))
+            holders = list(address_holders(kind, key, phone))
             for listener in suppression_listeners:
                 listener(kind, holders)
             audit_record(action="suppress", target=entry, note=source[:200])
@@ -86,7 +94,7 @@ def key_suppress(
 def address_unsuppress(*, kind: str, address: str, source: str) -> bool:
     """Take ``address`` off the list (the contact asked to hear from us again).
     Return False when it was not on it."""
-    key = _key(kind, address)
+    key = address_key_of(kind, address)
     with transaction.atomic():
         entry = Suppression.objects.filter(address_kind=kind, key=key).first()
         if entry is None:
@@ -97,7 +105,7 @@ def address_unsuppress(*, kind: str, address: str, source: str) -> bool:
 
 def address_suppressed(kind: str, address: str) -> Suppression | None:
     """The list's entry for ``address``, if it is on it."""
-    key = _key(kind, address)
+    key = address_key_of(kind, address)
     if not key:
         return None
     return Suppression.objects.filter(address_kind=kind, key=key).first()
@@ -111,13 +119,13 @@ def suppression_remove(*, entry: Suppression, source: str) -> None:
 
 
 def _remove(entry: Suppression, source: str, phone: str = "") -> None:
-    holders = list(_holders(entry.address_kind, entry.key, phone))
+    holders = list(address_holders(entry.address_kind, entry.key, phone))
     audit_record(action="unsuppress", target=entry, note=source[:200])
     _emit(EventType.ADDRESS_UNSUPPRESSED, entry, holders, source)
     entry.delete()
 
 
-def _holders(kind: str, key: str, phone: str = "") -> "QuerySet[Contact, int]":
+def address_holders(kind: str, key: str, phone: str = "") -> "QuerySet[Contact, int]":
     """The ids of the contacts holding the address: an email's by its key's
     index, a phone's by the phone when known (unique), else by its key (a scan:
     rare)."""

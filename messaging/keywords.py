@@ -15,15 +15,16 @@ name its own (BAJA, ALTA, AYUDA), else the defaults below.
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
 
-from audiences.addresses import email_key, phone_key
 from audiences.consent import contact_mark_opted_in
 from audiences.models import Contact, Suppression
 from audiences.suppressing import (
+    KEY_COLUMNS,
+    address_holders,
+    address_key_of,
     address_suppress,
     address_suppressed,
     address_unsuppress,
@@ -31,7 +32,7 @@ from audiences.suppressing import (
 from base.audit import audit_record
 
 from .models import Channel, Message
-from .suppressed import KEY_COLUMNS, messages_skip_suppressed
+from .suppressed import messages_skip_suppressed
 from .transactional import SendRefused, message_send_now
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,6 @@ logger = logging.getLogger(__name__)
 STOP, START, HELP = "stop", "start", "help"
 START_WORDS = ("START", "UNSTOP", "SUBSCRIBE")
 HELP_WORDS = ("HELP", "INFO")
-ADDRESS_KEYS: dict[str, Callable[[str], str]] = {
-    Suppression.Address.PHONE: phone_key,
-    Suppression.Address.EMAIL: email_key,
-}
 # The entries a START may take back: those the contact's own word or the
 # provider's report made, not an operator's decision.
 TAKEN_BACK_BY_START = (Suppression.Reason.STOP, Suppression.Reason.PROVIDER)
@@ -96,15 +93,12 @@ def reply_stop(*, channel: Channel, address: str, source: str) -> int:
     what waits for it; return how many waiting messages were skipped. Channels
     that reach no address (webhooks) are the caller's: they opt the contact out."""
     kind = channel.address_kind
-    key = ADDRESS_KEYS[kind](address)
+    key = address_key_of(kind, address)
     if not key:
         return 0
     with transaction.atomic():
-        holders = list(
-            Contact.objects.filter(**{KEY_COLUMNS[kind]: key}).values_list(
-                "pk", flat=True
-            )
-        )
+        phone = address.strip() if kind == Suppression.Address.PHONE else ""
+        holders = list(address_holders(kind, key, phone))
         skipped = messages_skip_suppressed(kind, holders)
         address_suppress(kind=kind, address=address, reason="stop", source=source)
     logger.info(

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
 from audiences.models import Contact, Suppression
+from audiences.suppressing import KEY_COLUMNS
 
 from .shared_redis import redis_client
 
@@ -28,11 +29,6 @@ logger = logging.getLogger(__name__)
 CHANNEL = "flowcast:opt-outs"
 # How long an id heard is kept: longer than any claim taken before it (its lease).
 KEEP_SECONDS = 3600.0
-# The contact's key column each kind of suppressed address is looked up by.
-KEY_COLUMNS: dict[str, str] = {
-    Suppression.Address.PHONE: "phone_key",
-    Suppression.Address.EMAIL: "email_key",
-}
 
 
 class _Listener:

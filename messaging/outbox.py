@@ -18,9 +18,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audiences.models import Contact, Suppression
+from audiences.suppressing import KEY_COLUMNS
 
 from .models import Batch, Channel, Message, Team
-from .optouts import KEY_COLUMNS
 from .windows import ActiveHours, Window, WindowsNeverMeet
 
 UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)

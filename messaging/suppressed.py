@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, Value, When
 
 from audiences.models import Contact, Suppression
+from audiences.suppressing import KEY_COLUMNS
 
 from .models import ADDRESS_KINDS, Channel, Message
-from .optouts import KEY_COLUMNS, opt_out_note
+from .optouts import opt_out_note
 
 
 def channel_kinds(address_kind: str) -> list[str]:

@@ -29,29 +29,22 @@ def staged_suppress(job: ImportJob) -> int:
         entries = []
         for row, phone, email, phone_hash, email_hash in rows:
             source = f"import {job.pk}, row {row}"
-            entries.append(
-                Suppression(
-                    address_kind=Suppression.Address.PHONE,
-                    key=phone_hash,
-                    hint=address_hint(phone),
-                    reason=Suppression.Reason.IMPORT,
-                    source=source,
-                    created_at=now,
-                    created_by_id=job.created_by_id,
-                )
-            )
-            if email_hash:
-                entries.append(
-                    Suppression(
-                        address_kind=Suppression.Address.EMAIL,
-                        key=email_hash,
-                        hint=address_hint(email),
-                        reason=Suppression.Reason.IMPORT,
-                        source=source,
-                        created_at=now,
-                        created_by_id=job.created_by_id,
+            for kind, address, key in (
+                (Suppression.Address.PHONE, phone, phone_hash),
+                (Suppression.Address.EMAIL, email, email_hash),
+            ):
+                if key:
+                    entries.append(
+                        Suppression(
+                            address_kind=kind,
+                            key=key,
+                            hint=address_hint(address),
+                            reason=Suppression.Reason.IMPORT,
+                            source=source,
+                            created_at=now,
+                            created_by_id=job.created_by_id,
+                        )
                     )
-                )
         # ON CONFLICT DO NOTHING: an address on the list keeps its first reason.
         Suppression.objects.bulk_create(entries, ignore_conflicts=True)
         _tell_listeners(rows)
@@ -72,15 +65,18 @@ def _tell_listeners(rows: list[tuple[int, str, str, str, str]]) -> None:
     suppression); the contacts this import creates hold none yet."""
     if not suppression_listeners:
         return
-    for kind, column, keys in (
-        (Suppression.Address.PHONE, "phone_key", [row[3] for row in rows]),
-        (Suppression.Address.EMAIL, "email_key", [row[4] for row in rows if row[4]]),
+    # A phone's holders by the (unique) phone, an email's by its key's index.
+    for kind, found in (
+        (
+            Suppression.Address.PHONE,
+            Contact.objects.filter(phone__in=[row[1] for row in rows]),
+        ),
+        (
+            Suppression.Address.EMAIL,
+            Contact.objects.filter(email_key__in=[row[4] for row in rows if row[4]]),
+        ),
     ):
-        holders = list(
-            Contact.objects.filter(**{f"{column}__in": keys}).values_list(
-                "pk", flat=True
-            )
-        )
+        holders = list(found.values_list("pk", flat=True))
         if holders:
             for listener in suppression_listeners:
                 listener(kind, holders)
