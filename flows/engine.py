@@ -43,7 +43,7 @@ from .graph import (
     first_position,
     segment,
 )
-from .journey_rows import journeys_insert
+from .journey_rows import journeys_insert, journeys_restat
 from .models import Cohort, FlowVersion, Journey
 
 logger = logging.getLogger(__name__)
@@ -285,6 +285,7 @@ def journeys_start(
         ended_at=ended_at,
         awaiting_reply=stop["kind"] == REPLY,
     )
+    journeys_restat(entered)
     journeys = Journey.objects.filter(cohort=cohort)
     moved = Moved(
         cohort, entered=entered, ended=entered if status == Journey.Status.ENDED else 0

@@ -2,14 +2,23 @@
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 
 from audiences.models import Contact
 
 from .models import Cohort, Journey
+
+logger = logging.getLogger(__name__)
+
+# From this many journeys written at once, the table's statistics are refreshed
+# before they are read back (about 0.1 s: ANALYZE reads a sample of 30,000 rows).
+RESTAT_FROM = 10_000
+# How long the refresh waits for another run's, before doing without.
+RESTAT_LOCK_WAIT = "100ms"
 
 
 def _adapt(moment: dt.datetime) -> Any:
@@ -68,3 +77,30 @@ def journeys_insert(
             ],
         )
         return max(cursor.rowcount, 0)
+
+
+def journeys_restat(written: int) -> None:
+    """After ``written`` journeys were inserted in this transaction, tell
+    PostgreSQL's planner about them, so that the statements reading them back (a
+    run's messages: one INSERT … SELECT joining contacts and the suppression list)
+    are planned for a million rows, with hash joins, not as the handful its old
+    statistics promise, with an index probe per journey (a third slower at 300,000).
+
+    Only for large writes. ANALYZE holds a lock that a concurrent run's refresh
+    would wait on until this transaction ends: past a short wait the refresh is
+    skipped (the run is only slower, never blocked), and the transaction's own
+    lock timeout is left as it was."""
+    if connection.vendor != "postgresql" or written < RESTAT_FROM:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            (before,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)", [RESTAT_LOCK_WAIT]
+            )
+            cursor.execute(f"ANALYZE {Journey._meta.db_table}")
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+    except OperationalError as exc:
+        # The savepoint's rollback also undid the lock timeout set here.
+        logger.info("journey statistics not refreshed (%s): planning without", exc)
