@@ -28,6 +28,7 @@ from .graph import (
     ordered,
     reachable,
 )
+from .routing import Grid, polyline_path, routes
 
 # Members looked at for the variables some members of a group have no value for.
 GROUP_SAMPLE = 10_000
@@ -140,11 +141,13 @@ def flow_svg(steps: list[Step]) -> SafeString:
     columns = max(c for c, _ in places.values()) + 1
     rows = max(r for _, r in places.values()) + 1
     width = MARGIN * 2 + columns * BOX_W + (columns - 1) * GAP_X + 60
-    height = MARGIN * 2 + rows * BOX_H + (rows - 1) * GAP_Y
+    # The bottom margin holds the arrows that leave the last row (loops back).
+    height = MARGIN * 2 + rows * BOX_H + (rows - 1) * GAP_Y + 12
+
+    grid = Grid(BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN)
 
     def box(position: int) -> tuple[int, int]:
-        column, row = places[position]
-        return MARGIN + column * (BOX_W + GAP_X), MARGIN + row * (BOX_H + GAP_Y)
+        return grid.corner(places[position])
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -155,38 +158,34 @@ def flow_svg(steps: list[Step]) -> SafeString:
         '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
     ]
     reached = set(reachable(steps))
-    for step in ordered(steps):
-        x, y = box(step["position"])
-        for label, target in edges(steps)[step["position"]]:
-            if target not in places:
-                continue
-            tx, ty = box(target)
-            if places[target][1] > places[step["position"]][1]:
-                x1, y1, x2, y2 = x + BOX_W // 2, y + BOX_H, tx + BOX_W // 2, ty
-                path = f"M{x1},{y1} C{x1},{y1 + 30} {x2},{y2 - 30} {x2},{y2}"
-                lx, ly = (x1 + x2) // 2 + 6, (y1 + y2) // 2
-            else:  # back to an earlier row (a loop): around the right side
-                x1, y1, x2, y2 = x + BOX_W, y + BOX_H // 2, tx + BOX_W, ty + BOX_H // 2
-                bend = max(x1, x2) + 50
-                path = f"M{x1},{y1} C{bend},{y1} {bend},{y2} {x2},{y2}"
-                lx, ly = bend - 18, (y1 + y2) // 2
-            colour = {"yes": "#2e7d32", "no": "#c62828"}.get(label, "#555")
+    ways = [
+        (step["position"], label, target)
+        for step in ordered(steps)
+        for label, target in edges(steps)[step["position"]]
+        if target in places
+    ]
+    lines = routes(grid, places, [(source, target) for source, _, target in ways])
+    for (source, label, target), points in zip(ways, lines, strict=True):
+        colour = {"yes": "#2e7d32", "no": "#c62828"}.get(label, "#555")
+        parts.append(
+            f'<path d="{polyline_path(points)}" fill="none" stroke="{colour}" '
+            f'stroke-width="1.6" marker-end="url(#arrow)" data-from="{source}" '
+            f'data-to="{target}"/>'
+        )
+        if label:
+            (x1, _), (_, y2) = points[0], points[1]
             parts.append(
-                f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6" '
-                'marker-end="url(#arrow)"/>'
+                f'<text x="{x1 + 3}" y="{y2 - 2}" fill="{colour}" font-size="10" '
+                f'font-weight="bold">{escape(label)}</text>'
             )
-            if label:
-                parts.append(
-                    f'<text x="{lx}" y="{ly}" fill="{colour}" font-weight="bold">'
-                    f"{escape(label)}</text>"
-                )
     for step in ordered(steps):
         x, y = box(step["position"])
         title, detail = step_title(step, channels, groups)
         kind = step["kind"]
         dashed = "" if step["position"] in reached else ' stroke-dasharray="5,4"'
         parts.append(
-            f'<g class="step step-{kind}"><rect x="{x}" y="{y}" width="{BOX_W}" '
+            f'<g class="step step-{kind}" data-position="{step["position"]}">'
+            f'<rect x="{x}" y="{y}" width="{BOX_W}" '
             f'height="{BOX_H}" rx="8" fill="{FILL.get(kind, "#fff")}" '
             f'stroke="{STROKE.get(kind, "#999")}" stroke-width="1.5"{dashed}/>'
             f'<text x="{x + 10}" y="{y + 22}" font-weight="bold">'
