@@ -108,8 +108,12 @@ def graph_problems(steps: list[Step]) -> list[str]:
             if position not in finishing and any(t in finishing for _, t in ways):
                 finishing.add(position)
                 changed = True
+    # A step whose way stops short (leads nowhere, or to a missing step) is named
+    # above for that; one whose every way goes round without an end loops forever.
+    stopping = {p for p, ways in out.items() if any(t not in out for _, t in ways)}
     for position in seen:
-        if position not in finishing:
+        stops_short = bool(({position} | _reaches(position, out)) & stopping)
+        if position not in finishing and not stops_short:
             problems.append(
                 f"Step {position}: no path from it reaches an End step "
                 "(it loops forever)."

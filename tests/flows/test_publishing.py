@@ -126,6 +126,46 @@ def test_a_loop_with_no_way_out_never_reaches_an_end() -> None:
     assert "Step 1: no path from it reaches an End step (it loops forever)." in problems
 
 
+def test_a_step_leading_nowhere_is_told_to_end_not_said_to_loop() -> None:
+    # Issue 19: a one-step flow was refused as one that "loops forever".
+    problems = graph_problems(_steps({"position": 1, "kind": "send"}))
+    assert problems == [
+        "Step 1 leads nowhere: it must go to a step (add an End step to finish the "
+        "flow).",
+        "The flow has no End step.",
+    ]
+    steps = _steps(
+        {"position": 1, "kind": "send"},
+        {"position": 2, "kind": "wait", "next": 7},
+        {"position": 3, "kind": "end"},
+    )
+    assert not any("loops forever" in p for p in graph_problems(steps))
+
+
+@pytest.mark.django_db
+def test_a_one_step_flow_is_refused_for_what_it_lacks(make_channel: Any) -> None:
+    channel = make_channel()
+    only_send = Flow.objects.create(name="Only a send")
+    FlowStep.objects.create(
+        flow=only_send, position=1, kind="send", channel=channel, body="Hola"
+    )
+    only_end = Flow.objects.create(name="Only an end")
+    FlowStep.objects.create(flow=only_end, position=1, kind="end")
+
+    with pytest.raises(FlowRefused) as send_refused:
+        flow_publish(flow=only_send)
+    with pytest.raises(FlowRefused) as end_refused:
+        flow_publish(flow=only_end)
+
+    assert "loops forever" not in str(send_refused.value)
+    assert "add an End step to finish the flow" in str(send_refused.value)
+    assert str(end_refused.value) == (
+        "The flow needs at least one 'Send a message' step."
+    )
+    FlowStep.objects.create(flow=only_send, position=2, kind="end")
+    assert flow_publish(flow=only_send).number == 1
+
+
 @pytest.mark.django_db
 def test_event_and_audience_flows_need_their_trigger_settings(make_flow: Any) -> None:
     flow = make_flow(publish=False, trigger="event")
