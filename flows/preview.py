@@ -13,7 +13,8 @@ from django.utils.safestring import SafeString, mark_safe
 from audiences.models import AudienceGroup, Contact, Variable
 from audiences.rules import RuleError
 from messaging.models import Channel
-from messaging.rendering import BUILTINS, placeholders, render, unfilled
+from messaging.rendering import BUILTINS, fallbacks, placeholders, render, unfilled
+from messaging.templating import fallback_note
 
 from .conditions import branch_q, describe
 from .graph import (
@@ -242,6 +243,8 @@ class RenderedMessage:
     missing_for_contact: list[str] = field(default_factory=list)
     missing_in_group: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    # Variables no contact has, used with a fallback: what everyone gets instead.
+    fallback_notes: list[str] = field(default_factory=list)
 
 
 def rendered_messages(
@@ -271,8 +274,11 @@ def rendered_messages(
         if contact is not None:
             message.missing_for_contact = unfilled(body, contact)
         bare = placeholders(body, bare=True)
+        with_fallback = fallbacks(body)
         for name in placeholders(body):
-            if name in names and name not in known:
+            if name in names and name not in known and name in with_fallback:
+                message.fallback_notes.append(fallback_note(name, with_fallback[name]))
+            elif name in names and name not in known:
                 message.unknown.append(name)
             if name in lacking and name in bare:
                 message.missing_in_group.append(name)

@@ -28,6 +28,17 @@ def placeholders(template: str, *, bare: bool = False) -> list[str]:
     )
 
 
+def fallbacks(template: str) -> dict[str, str]:
+    """The variables ``template`` uses only with a fallback, each with its first
+    fallback: a contact without the variable gets that text, never an empty one."""
+    bare = set(placeholders(template, bare=True))
+    found: dict[str, str] = {}
+    for match in PLACEHOLDER.finditer(template):
+        if match.group(1) not in bare:
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""

@@ -15,7 +15,7 @@ from audiences.models import Variable
 from base.audit import audit_record
 
 from .models import Channel
-from .rendering import BUILTINS, PLACEHOLDER, placeholders
+from .rendering import BUILTINS, PLACEHOLDER, fallbacks, placeholders
 from .templates import MediaAsset, MessageTemplate, TemplateVersion
 
 
@@ -47,14 +47,27 @@ def text_check(body: str, *, where: str = "The text") -> TextCheck:
         )
     names = [n for n in placeholders(body) if n.upper() not in BUILTINS]
     known = set(Variable.objects.filter(name__in=names).values_list("name", flat=True))
-    unknown = [n for n in names if n not in known]
+    with_fallback = fallbacks(body)
+    unknown = [n for n in names if n not in known and n not in with_fallback]
     if unknown:
         check.warnings.append(
             f"{where} names {', '.join(unknown)}, which no contact import has "
-            "brought as custom data: contacts get the fallback there, or nothing "
+            "brought as custom data: contacts get nothing there "
             "(event properties of that name fill it on event flows)."
         )
+    check.warnings.extend(
+        f"{where}: {fallback_note(name, fallback)} (an event property {name} fills "
+        "it on event flows)."
+        for name, fallback in with_fallback.items()
+        if name in names and name not in known
+    )
     return check
+
+
+def fallback_note(name: str, fallback: str) -> str:
+    """What a placeholder of a variable no contact has, with a fallback, sends."""
+    gets = repr(fallback) if fallback else "an empty text"
+    return f"{name} is not a variable: every contact gets {gets}"
 
 
 def _stray_braces(body: str) -> int | None:

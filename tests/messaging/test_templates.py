@@ -75,12 +75,32 @@ def test_braces_that_make_no_placeholder_are_refused() -> None:
 def test_unknown_custom_data_is_named_in_a_warning_builtins_and_known_are_not() -> None:
     Variable.objects.create(name="NOMBRE", kind="text")
 
-    check = text_check("Hola {{NOMBRE}} {{name}} {{PHONE}}, tu cupón {{CUPON|X}}")
+    check = text_check("Hola {{NOMBRE}} {{name}} {{PHONE}}, tu cupón {{CUPON}}")
 
     assert check.errors == []
     assert len(check.warnings) == 1
     assert "names CUPON, which no contact import has brought" in check.warnings[0]
     assert text_check("Hola {{NOMBRE}} ({{EMAIL}})").warnings == []
+
+
+def test_an_unknown_variable_with_a_fallback_is_told_what_every_contact_gets() -> None:
+    # Issue 19: {{CIUDAD|CDMX}} was flagged like a typo.
+    Variable.objects.create(name="NOMBRE", kind="text")
+
+    check = text_check("Hola {{NOMBRE|cliente}}, en {{CIUDAD|CDMX}} {{CUPON|}}")
+
+    assert check.errors == []
+    assert check.warnings == [
+        "The text: CIUDAD is not a variable: every contact gets 'CDMX' (an event "
+        "property CIUDAD fills it on event flows).",
+        "The text: CUPON is not a variable: every contact gets an empty text (an "
+        "event property CUPON fills it on event flows).",
+    ]
+    # Used once without the fallback: that use sends nothing to every contact.
+    assert (
+        "names CIUDAD, which no contact"
+        in text_check("{{CIUDAD|CDMX}} {{CIUDAD}}").warnings[0]
+    )
 
 
 def test_an_image_of_the_library_and_a_url_together_are_refused() -> None:
