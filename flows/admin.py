@@ -21,7 +21,7 @@ from config.object_actions import ObjectActionsMixin
 from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 
-from .admin_events import EVENT_FIELDS, FlowEventConditionInline
+from .admin_events import FlowEventConditionInline
 from .forms import FIELD_GROUPS, FlowStepForm, FlowStepFormSet, group_kinds
 from .models import Flow, FlowStep, FlowVersion, Journey
 from .preview import preview_context
@@ -35,6 +35,7 @@ from .publishing import (
     snapshot,
     steps_differ_from_published,
 )
+from .trigger_settings import TRIGGER_FIELDSETS, FlowForm, shown_fieldsets
 
 
 class FlowStepInline(admin.TabularInline):
@@ -109,19 +110,19 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "description", "trigger"]}),
-        (
-            "Trigger settings",
-            {
-                "fields": [*EVENT_FIELDS, "audience_group", "audience_every"],
-                "description": "Only for behavioural-event and audience flows; a "
-                "Manual flow is started by the campaigns that choose it.",
-            },
-        ),
+        *TRIGGER_FIELDSETS,
         (None, {"fields": list(readonly_fields)}),
     ]
+    form = FlowForm
     autocomplete_fields = ["audience_group"]
     actions = ["publish_selected"]
     inlines = [FlowStepInline, FlowEventConditionInline, FlowVersionInline]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Flow | None = None) -> Any:
+        # Read-only (a Viewer): only the settings of the flow's trigger.
+        fieldsets = super().get_fieldsets(request, obj)
+        editable = self.has_change_permission(request, obj)
+        return fieldsets if editable else shown_fieldsets(fieldsets, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
         # The status badge reads the current version, whose name reads its flow.

@@ -4,12 +4,6 @@ from django.contrib import admin
 
 from .event_rules import FlowEventCondition
 
-# The Flow's fields of its event in the trigger settings; the occurrence on one line.
-EVENT_FIELDS: list[str | tuple[str, ...]] = [
-    "event_name",
-    ("event_occurrence", "event_within"),
-]
-
 
 class FlowEventConditionInline(admin.TabularInline):
     """Behavioural-event flows: conditions on the event's properties, ALL of which
