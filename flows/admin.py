@@ -119,7 +119,6 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
     inlines = [FlowStepInline, FlowEventConditionInline, FlowVersionInline]
 
     def get_fieldsets(self, request: HttpRequest, obj: Flow | None = None) -> Any:
-        # Read-only (a Viewer): only the settings of the flow's trigger.
         fieldsets = super().get_fieldsets(request, obj)
         editable = self.has_change_permission(request, obj)
         return fieldsets if editable else shown_fieldsets(fieldsets, obj)
