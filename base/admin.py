@@ -24,8 +24,34 @@ from django_celery_beat.models import (
 
 from config.records_admin import RecordAdmin
 
+from .accounts import RoleUserChangeForm, RoleUserCreationForm
 from .auditing import AuditedAdmin
 from .models import AuditEntry
+from .roles import ROLES
+
+USER_FIELDSETS: list[Any] = [
+    (None, {"fields": ("username", "password")}),
+    ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+    ("Access", {"fields": ("is_active", "role")}),
+    ("Important dates", {"fields": ("last_login", "date_joined")}),
+]
+USER_ADVANCED_FIELDSET = (
+    "Advanced: staff, superuser, groups and raw permissions",
+    {
+        "classes": ("collapse",),
+        "description": "Superusers only. The Role above is all most people need.",
+        "fields": ("is_staff", "is_superuser", "groups", "user_permissions"),
+    },
+)
+USER_ADD_FIELDSETS: list[Any] = [
+    (
+        None,
+        {
+            "classes": ("wide",),
+            "fields": ("username", "usable_password", "password1", "password2", "role"),
+        },
+    ),
+]
 
 
 @admin.register(AuditEntry)
@@ -162,7 +188,28 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class AuditedUserAdmin(AuditedAdmin, UserAdmin):
-    pass
+    """Users with a Role to pick; groups and raw permissions only for superusers,
+    folded away."""
+
+    form = RoleUserChangeForm
+    add_form = RoleUserCreationForm
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = ("groups", "is_active", "is_superuser")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return USER_ADD_FIELDSETS
+        if request.user.is_superuser:
+            return [*USER_FIELDSETS, USER_ADVANCED_FIELDSET]
+        return USER_FIELDSETS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="role")
+    def role(self, user: User) -> str:
+        names = {group.name for group in user.groups.all()}
+        return next((role for role in ROLES if role in names), "—")
 
 
 @admin.register(Group)

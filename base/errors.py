@@ -8,6 +8,12 @@ from .roles import OPERATOR, VIEWER
 def _role_reason(request: HttpRequest) -> str:
     """Why the signed-in user's role refuses, in that role's terms."""
     user = request.user
+    if getattr(user, "is_superuser", False):
+        # Nothing is refused to a superuser's role: what refused is the record.
+        return (
+            "This is not allowed on this record as it is now; nothing was changed. "
+            "Go back and reload the page to see its current state."
+        )
     roles = (
         set(user.groups.values_list("name", flat=True))
         if user.is_authenticated

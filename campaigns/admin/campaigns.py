@@ -35,6 +35,7 @@ from ..targeting import (
 from .actions import delete_selected, end_selected, suspend_selected
 from .audience import form_audience_count, rule_conditions
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
+from .guards import StatusGuardsMixin
 from .monitor import monitor_html, stall_context
 from .views import CampaignViewsMixin, refusal_reason
 
@@ -75,7 +76,7 @@ class CampaignRuleInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(CampaignViewsMixin):
+class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
     form = CampaignForm
     list_display = [
         "name",

@@ -18,8 +18,14 @@ from config.object_actions import ObjectActionsMixin
 from ..bulk import bulk_message_create, bulk_message_preview, bulk_when
 from ..lifecycle import CampaignRefused, campaign_end, campaign_resume, campaign_suspend
 from ..models import Campaign
+from ..refusals import (
+    campaign_end_refusal,
+    campaign_resume_refusal,
+    campaign_suspend_refusal,
+)
 from ..selectors import campaign_finish_summary
 from .forms import BulkMessageForm, ConditionFormSet, ResumeForm, conditions_of
+from .guards import refused_back
 
 
 def confirm_page(
@@ -117,6 +123,11 @@ class CampaignViewsMixin(ObjectActionsMixin):
         if not self.has_suspend_permission(request):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
+        # No confirmation asked for what the campaign's status refuses; on a
+        # POST, campaigns.lifecycle decides again under the campaign's lock.
+        refused = refused_back(self, request, campaign, campaign_suspend_refusal)
+        if refused is not None:
+            return refused
         if request.method == "POST":
             return self._do(request, campaign, campaign_suspend, "suspended")
         return confirm_page(
@@ -134,6 +145,11 @@ class CampaignViewsMixin(ObjectActionsMixin):
         if not self.has_end_permission(request):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
+        # No confirmation asked for what the campaign's status refuses; on a
+        # POST, campaigns.lifecycle decides again under the campaign's lock.
+        refused = refused_back(self, request, campaign, campaign_end_refusal)
+        if refused is not None:
+            return refused
         if request.method == "POST":
             return self._do(request, campaign, campaign_end, "finished")
         return confirm_page(
@@ -157,6 +173,9 @@ class CampaignViewsMixin(ObjectActionsMixin):
         if not self.has_resume_permission(request):
             raise PermissionDenied
         campaign = get_object_or_404(Campaign, pk=pk)
+        refused = refused_back(self, request, campaign, campaign_resume_refusal)
+        if refused is not None:
+            return refused
         form = ResumeForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:

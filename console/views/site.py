@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from base.accounts import ConsoleAuthenticationForm
+
 from .dashboard import dashboard
 
 # The product's apps, in the order an operator works with them. Apps not named here
@@ -68,6 +70,7 @@ class FlowcastAdminSite(admin.AdminSite):
     # Lists need the width more than a second menu: the breadcrumbs and the
     # dashboard lead everywhere.
     enable_nav_sidebar = False
+    login_form = ConsoleAuthenticationForm
 
     def get_app_list(
         self, request: HttpRequest, app_label: str | None = None
