@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from audiences.addresses import email_key, phone_key
+from audiences.dates import iso_date_problem
 from audiences.formulas import unescape_formula
 from audiences.models import Variable
 from audiences.phones import normalize_phone
@@ -187,6 +188,15 @@ def not_a_date(text: str) -> bool:
     return False
 
 
+def date_problem(text: str) -> str:
+    """Why ``text``, which is no date YYYY-MM-DD, is refused as one."""
+    if ISO_SHAPE.match(text):
+        return iso_date_problem(text) or f"{text!r} is not a date"
+    if not_a_date(text):
+        return f"{text!r} is not a date: there is no such day"
+    return f"{text!r} is not a date written YYYY-MM-DD"
+
+
 def _as_iso_date(text: str) -> str | None:
     if not ISO_DATE.match(text):
         return None
@@ -242,9 +252,7 @@ def typed_value(value: Any, kind: str) -> Any:
         text = cell_text(value)
         iso = _as_iso_date(text)
         if iso is None:
-            if not_a_date(text):
-                raise ValueError(f"{text!r} is not a date: there is no such day")
-            raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+            raise ValueError(date_problem(text))
         return iso
     return cell_text(value)
 
@@ -312,7 +320,7 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
                 and type(value) is str
                 and not_a_date(value)
             ):
-                problems.append((column.name, f"{value!r} is not a date"))
+                problems.append((column.name, date_problem(value)))
                 continue
             try:
                 row.data[column.name] = typed_value(value, column.kind or "text")
