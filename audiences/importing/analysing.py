@@ -67,7 +67,9 @@ def import_file_analyse(
                 sheet=sheet,
                 parts=parts,
                 rejects=rejects,
-                report=lambda progress: _report(job, progress, rejects, on_progress),
+                report=lambda progress, counts: _report(
+                    job, progress, rejects, on_progress, counts
+                ),
             )
             job.rows_read, job.rows_valid, job.rows_rejected = (
                 counts["read"],
@@ -182,8 +184,17 @@ def _report(
     progress: float,
     rejects: RejectsFile,
     on_progress: Callable[[ImportJob], None] | None,
+    counts: dict[str, int] | None = None,
 ) -> bool:
-    """Show progress on the job; return True when the operator asked to cancel."""
+    """Show progress and the rows counted so far (``counts`` when other processes
+    count them) on the job, in one update; return True when the operator asked to
+    cancel."""
+    if counts is not None:
+        job.rows_read, job.rows_valid, job.rows_rejected = (
+            counts["read"],
+            counts["valid"],
+            counts["rejected"],
+        )
     job.progress = progress
     job.rejections = rejects.preview
     ImportJob.objects.filter(pk=job.pk).update(

@@ -84,8 +84,19 @@ def text_parts(sheet: Sheet, workers: int) -> list[Part] | None:
 _shared: dict[str, Any] = {}
 
 
-def _share(progress: Any, cancel: Any) -> None:
+def _share(progress: Any, cancel: Any, counted: Any) -> None:
     _shared["progress"], _shared["cancel"] = progress, cancel
+    _shared["counted"] = counted
+
+
+COUNTS = ("read", "valid", "rejected")
+
+
+def _show_counts(slot: int, counts: dict[str, int]) -> None:
+    """Put a part's counts where the parent reads them for the job's page."""
+    counted = _shared["counted"]
+    for index, key in enumerate(COUNTS):
+        counted[slot * len(COUNTS) + index] = counts[key]
 
 
 BLOCK = 256 << 10
@@ -176,12 +187,15 @@ def _stage_part(
                 else:
                     counts["valid"] += 1
                     batch.append(staged(job_id, number, row))
-                # Every BATCH rows read, valid or not, a cancel is heeded.
+                # Every BATCH rows read, valid or not, the counts are shown and a
+                # cancel is heeded.
                 if counts["read"] % BATCH == 0:
                     stage_rows(batch)
+                    _show_counts(slot, counts)
                     if _shared["cancel"].is_set():
                         raise ImportCancelled
         stage_rows(batch)
+        _show_counts(slot, counts)
         rejects.close()
         return {**counts, "preview": rejects.preview}
     finally:
@@ -195,9 +209,11 @@ def stage_parts(
     sheet: Sheet,
     parts: list[Part],
     rejects: RejectsFile,
-    report: Callable[[float], bool],
+    report: Callable[[float, dict[str, int]], bool],
 ) -> dict[str, int]:
-    """Stage the parts in parallel; ``report(progress)`` returns True to cancel.
+    """Stage the parts in parallel; ``report(progress, counts)`` is called with the
+    share of the file read and the rows read, valid and rejected (staged ones, every
+    BATCH rows of each part) as they go, and returns True to cancel.
 
     Returns the summed counts; raises ImportCancelled when cancelled.
     """
@@ -208,12 +224,13 @@ def stage_parts(
     context = billiard.get_context("fork")
     progress = context.Array(ctypes.c_longlong, len(parts), lock=False)
     cancel = context.Event()
+    counted = context.Array(ctypes.c_longlong, len(COUNTS) * len(parts), lock=False)
     total = sum(part.end - part.start for part in parts) or 1
     part_paths = [
         rejects.path.with_suffix(f".part{slot}") for slot in range(len(parts))
     ]
     with context.Pool(
-        len(parts), initializer=_share, initargs=(progress, cancel)
+        len(parts), initializer=_share, initargs=(progress, cancel, counted)
     ) as pool:
         results = [
             pool.apply_async(
@@ -227,12 +244,18 @@ def stage_parts(
             for result in results:
                 if result.ready() and not result.successful():
                     result.get()  # a refusal or failure in one part ends them all
-            if report(sum(progress[:]) / total):
+            if report(sum(progress[:]) / total, _summed(counted)):
                 cancel.set()
         outcomes = [result.get() for result in results]
-    counts = {"read": 0, "valid": 0, "rejected": 0}
+    counts = dict.fromkeys(COUNTS, 0)
     for slot, outcome in enumerate(outcomes):
         rejects.append(part_paths[slot], outcome.pop("preview"))
         for key in counts:
             counts[key] += outcome[key]
     return counts
+
+
+def _summed(counted: Any) -> dict[str, int]:
+    values = counted[:]
+    width = len(COUNTS)
+    return {key: sum(values[index::width]) for index, key in enumerate(COUNTS)}

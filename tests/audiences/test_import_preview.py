@@ -1,0 +1,68 @@
+"""What an import's page tells the operator while and after the file is read."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audiences.importing import import_job_analyse, import_job_create, parallel
+from audiences.models import AudienceGroup, ImportJob, Variable
+from tests.audiences.files import write_text, write_xlsx
+
+
+def test_a_month_13_is_refused_as_no_real_date_not_as_badly_written(
+    tmp_path: Path, run_import: Any
+) -> None:
+    Variable.objects.create(name="FECHA", kind=Variable.Kind.DATE)
+    rows = [
+        ["CONTACT", "FECHA"],
+        ["+525500998877", "2019-12-25"],
+        ["+525511223344", "2019-13-45"],
+        ["+525533445566", "2019-02-29"],
+    ]
+
+    job = run_import(write_xlsx(tmp_path / "dates.xlsx", rows))
+
+    reasons = {r["row"]: r["reason"] for r in job.rejections}
+    assert reasons == {
+        3: "'2019-13-45' is not a real date: there is no month 13",
+        4: "'2019-02-29' is not a real date: February 2019 has 28 days",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_read_valid_and_rejected_advance_while_parts_read_in_parallel(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = [["CONTACT", "MONTO"]]
+    data += [[f"+5255{10000000 + n}", str(n)] for n in range(3000)]
+    data[10][1] = "many"
+    path = write_text(tmp_path / "big.tsv", data)
+    settings.IMPORT_WORKERS = 2
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "BATCH", 100)
+    stage = parallel.stage_rows
+
+    def slow_stage(batch: Any) -> None:
+        time.sleep(0.05)  # a big file's pace, for the page to look in meanwhile
+        stage(batch)
+
+    monkeypatch.setattr(parallel, "stage_rows", slow_stage)
+    group = AudienceGroup.objects.create(name="Customers")
+    job = import_job_create(source=path, group=group)
+    seen: list[tuple[float, int, int, int]] = []
+
+    def look(_: ImportJob) -> None:
+        shown = ImportJob.objects.get(pk=job.pk)
+        seen.append(
+            (shown.progress, shown.rows_read, shown.rows_valid, shown.rows_rejected)
+        )
+
+    job = import_job_analyse(job_id=job.pk, on_progress=look)
+
+    assert (job.status, job.rows_read, job.rows_rejected) == ("ready", 3000, 1)
+    during = [s for s in seen if 0 < s[1] < 3000]
+    assert during, seen
+    assert all(read == valid + rejected for _, read, valid, rejected in seen), seen
+    assert during[0][3] == 1, seen
