@@ -23,6 +23,7 @@ import billiard
 from django.db import connection, connections
 
 from .converting import converted_rows
+from .countries import DefaultCountryNote
 from .limits import Limits, import_limits, limited_rows
 from .rejects import RejectsFile
 from .sheet import Sheet, UnreadableFile
@@ -167,6 +168,7 @@ def _stage_part(
     try:
         rejects = RejectsFile(rejects_path, header, with_header=False)
         counts = {"read": 0, "valid": 0, "rejected": 0}
+        note = DefaultCountryNote()
         batch: list[Staged] = []
         limits = import_limits()
         with path.open("rb") as stream:
@@ -186,6 +188,7 @@ def _stage_part(
                     rejects.add(number, cells or [], RowRejected(row))
                 else:
                     counts["valid"] += 1
+                    note.add(number, row)
                     batch.append(staged(job_id, number, row))
                 # Every BATCH rows read, valid or not, the counts are shown and a
                 # cancel is heeded.
@@ -197,7 +200,7 @@ def _stage_part(
         stage_rows(batch)
         _show_counts(slot, counts)
         rejects.close()
-        return {**counts, "preview": rejects.preview}
+        return {**counts, "preview": rejects.preview, "countries": note.share()}
     finally:
         connections.close_all()
 
@@ -210,12 +213,14 @@ def stage_parts(
     parts: list[Part],
     rejects: RejectsFile,
     report: Callable[[float, dict[str, int]], bool],
+    note: DefaultCountryNote,
 ) -> dict[str, int]:
     """Stage the parts in parallel; ``report(progress, counts)`` is called with the
     share of the file read and the rows read, valid and rejected (staged ones, every
     BATCH rows of each part) as they go, and returns True to cancel.
 
-    Returns the summed counts; raises ImportCancelled when cancelled.
+    Returns the summed counts, and adds the parts' numbers read in the default
+    country to ``note``; raises ImportCancelled when cancelled.
     """
     assert sheet.text is not None
     path = sheet.text[0]
@@ -250,6 +255,7 @@ def stage_parts(
     counts = dict.fromkeys(COUNTS, 0)
     for slot, outcome in enumerate(outcomes):
         rejects.append(part_paths[slot], outcome.pop("preview"))
+        note.merge(outcome.pop("countries"))
         for key in counts:
             counts[key] += outcome[key]
     return counts

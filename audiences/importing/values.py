@@ -23,7 +23,7 @@ from audiences.addresses import email_key, phone_key
 from audiences.dates import iso_date_problem
 from audiences.formulas import unescape_formula
 from audiences.models import Variable
-from audiences.phones import normalize_phone
+from audiences.phones import phone_read
 
 from .sheet import UnreadableFile
 
@@ -269,6 +269,9 @@ class ContactRow:
     # processes rather than in the one that stages the rows.
     phone_key: str = ""
     email_key: str = ""
+    # The CONTACT cell as written, for a number read in the default country for
+    # want of a country code; empty for the others.
+    phone_without_country: str = ""
 
 
 @lru_cache(maxsize=1024)
@@ -286,7 +289,9 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
     problems: list[tuple[str, str]] = []
     row = ContactRow(phone="", name="", email="", data={})
     try:
-        row.phone = normalize_phone(cells[0] if cells else "")
+        row.phone, from_region = phone_read(cells[0] if cells else "")
+        if from_region:
+            row.phone_without_country = cell_text(cells[0])
     except ValidationError as exc:
         problems.append(("CONTACT", exc.messages[0]))
     width, count = len(columns) + 1, len(cells)

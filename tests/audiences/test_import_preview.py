@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from audiences.importing import import_job_analyse, import_job_create, parallel
 from audiences.models import AudienceGroup, ImportJob, Variable
@@ -66,3 +68,67 @@ def test_rows_read_valid_and_rejected_advance_while_parts_read_in_parallel(
     assert during, seen
     assert all(read == valid + rejected for _, read, valid, rejected in seen), seen
     assert during[0][3] == 1, seen
+
+
+def test_the_preview_says_which_numbers_were_read_as_the_default_country(
+    tmp_path: Path, run_import: Any, admin_client: Client
+) -> None:
+    rows = [
+        ["CONTACT", "NOMBRE"],
+        ["+525500998877", "Carlos"],
+        ["55 1122 3344", "Ana"],
+        ["525533445566", "Alfredo"],
+        ["044 55 4455 6677", "Rosa"],
+        ["5566778899", "Luis"],
+    ]
+
+    job = run_import(write_xlsx(tmp_path / "local.xlsx", rows), apply=False)
+
+    assert job.status == "ready", job.error
+    assert job.default_country == {
+        "count": 3,
+        "country": "Mexico (+52)",
+        "samples": [
+            {"row": 3, "written": "55 1122 3344", "read": "+525511223344"},
+            {"row": 5, "written": "044 55 4455 6677", "read": "+525544556677"},
+        ],
+    }
+    url = reverse("admin:audiences_importjob_change", args=[job.pk])
+    page = " ".join(admin_client.get(url).content.decode().split())
+    assert "3 numbers had no country code and were read as Mexico (+52)" in page
+    assert "row 3: 55 1122 3344 → +525511223344" in page
+    assert "PHONE_DEFAULT_REGION" in page
+
+
+def test_numbers_with_their_country_code_bring_no_note(
+    tmp_path: Path, run_import: Any, admin_client: Client
+) -> None:
+    rows = [["CONTACT"], ["+525500998877"], ["+57 300 123 4567"]]
+
+    job = run_import(write_text(tmp_path / "intl.csv", rows, delimiter=","))
+
+    assert job.status == "done", job.error
+    assert job.default_country == {}
+    url = reverse("admin:audiences_importjob_change", args=[job.pk])
+    assert "no country code" not in admin_client.get(url).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parts_read_in_parallel_count_the_numbers_read_as_the_default_country(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = [["CONTACT"]] + [[f"+5255{10000000 + n}"] for n in range(3000)]
+    data[2000] = ["55 2000 0001"]
+    data[2500] = ["55 2500 0001"]
+    data[2900] = ["55 2900 0001"]
+    path = write_text(tmp_path / "big.tsv", data)
+    settings.IMPORT_WORKERS = 2
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    group = AudienceGroup.objects.create(name="Customers")
+
+    job = import_job_create(source=path, group=group)
+    job = import_job_analyse(job_id=job.pk)
+
+    assert job.status == "ready", job.error
+    assert job.default_country["count"] == 3
+    assert [s["row"] for s in job.default_country["samples"]] == [2001, 2501]
