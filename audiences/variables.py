@@ -57,3 +57,12 @@ class Variable(models.Model):
                     f"{', '.join(shown)}: untick one of them first."
                 }
             )
+
+
+def contacts_list_variables() -> list[str]:
+    """The names of the variables the contact list shows as columns, by name."""
+    return list(
+        Variable.objects.filter(in_contact_list=True)
+        .order_by("name")
+        .values_list("name", flat=True)[:CONTACT_LIST_MOST]
+    )

@@ -1,7 +1,8 @@
 """What a contact file's header and cells must be, and what they become.
 
 The header is CONTACT, then one column per custom-data variable (NAME, EMAIL and
-TIMEZONE fill the contact's own fields; UNSUBSCRIBED = yes puts the row's phone and
+TIMEZONE fill the contact's own fields, and NOMBRE, kept as custom data, fills the
+name too when there is no NAME column; UNSUBSCRIBED = yes puts the row's phone and
 email on the suppression list). A variable keeps its type: a new one takes the type its
 first values show (mostly dates → date, mostly numbers → number, otherwise text); a
 known one must fit the type it has. In a new variable's column, whatever its type, a
@@ -33,6 +34,10 @@ CONTACT_FIELDS = {
     "TIMEZONE": "timezone",
     "UNSUBSCRIBED": "suppress",
 }
+# Custom-data columns that also fill the contact's name when the file has no NAME
+# column: the seed files' NOMBRE stays custom data ({{NOMBRE}} in templates) and is
+# the name the contact list and search show.
+NAME_VARIABLES = ("NOMBRE",)
 # What UNSUBSCRIBED takes for "put this row's addresses on the suppression list";
 # no, false, 0 or an empty cell leave them as they are.
 YES = frozenset({"yes", "y", "true", "1", "si", "sí", "x"})
@@ -69,6 +74,7 @@ class Column:
     target: str  # "name", "email", "timezone", "suppress", "data" or "skip"
     kind: str | None = None  # a Variable.Kind, for "data" columns
     new_variable: bool = False  # a "data" column no variable is known for yet
+    fills_name: bool = False  # a "data" column whose values are the name too
 
 
 def read_header(header: list[str]) -> list[Column]:
@@ -111,6 +117,11 @@ def read_header(header: list[str]) -> list[Column]:
                 f"Column {number} is headed {title!r}, which cannot be a variable "
                 "name: use letters, digits and _, starting with a letter."
             )
+    if "NAME" not in seen:
+        for column in columns:
+            if column.target == "data" and column.name.upper() in NAME_VARIABLES:
+                column.fills_name = True
+                break
     return columns
 
 
@@ -331,6 +342,8 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
                 row.data[column.name] = typed_value(value, column.kind or "text")
             except ValueError as exc:
                 problems.append((column.name, str(exc)))
+            if column.fills_name:
+                row.name = cell_text(value)[:200]
         elif target == "name":
             row.name = cell_text(value)[:200]
         elif target == "email":
