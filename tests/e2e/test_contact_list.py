@@ -50,3 +50,26 @@ def test_the_contact_list_shows_names_emails_and_the_variables_chosen_for_it(
     ana = page.locator("#result_list tr", has_text="+525511223344")
     expect(ana.locator("td.field-name_shown")).to_have_text("Ana")
     expect(page.locator("#result_list")).not_to_contain_text("Puebla")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_import_page_says_numbers_without_country_code_were_read_as_mexican(
+    page: Page, screens: Screens, make_operator: Any, tmp_path: Path
+) -> None:
+    rows = [["CONTACT", "NOMBRE"], ["+525500998877", "Carlos"], ["55 1122 3344", "Ana"]]
+    group = AudienceGroup.objects.create(name="Customers")
+    job = import_job_create(
+        source=write_xlsx(tmp_path / "local.xlsx", rows), group=group
+    )
+    assert import_job_analyse(job_id=job.pk).status == "ready"
+    sign_in(page, screens, make_operator().username, "login")
+
+    page.goto(f"/admin/audiences/importjob/{job.pk}/change/")
+    screens.shot(page, "import-preview-default-country")
+
+    note = page.locator(".import-default-country")
+    expect(note).to_contain_text(
+        "1 number had no country code and was read as Mexico (+52)"
+    )
+    expect(note).to_contain_text("row 3: 55 1122 3344 → +525511223344")
+    expect(note).to_contain_text("PHONE_DEFAULT_REGION")
