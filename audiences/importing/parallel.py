@@ -90,14 +90,17 @@ def _share(progress: Any, cancel: Any, counted: Any) -> None:
     _shared["counted"] = counted
 
 
-COUNTS = ("read", "valid", "rejected")
+# What a part shares as it goes; rows read are their sum, so the three shown
+# always add up, whenever the parent looks.
+SHARED = ("valid", "rejected")
+COUNTS = ("read", *SHARED)
 
 
 def _show_counts(slot: int, counts: dict[str, int]) -> None:
     """Put a part's counts where the parent reads them for the job's page."""
     counted = _shared["counted"]
-    for index, key in enumerate(COUNTS):
-        counted[slot * len(COUNTS) + index] = counts[key]
+    for index, key in enumerate(SHARED):
+        counted[slot * len(SHARED) + index] = counts[key]
 
 
 BLOCK = 256 << 10
@@ -229,7 +232,7 @@ def stage_parts(
     context = billiard.get_context("fork")
     progress = context.Array(ctypes.c_longlong, len(parts), lock=False)
     cancel = context.Event()
-    counted = context.Array(ctypes.c_longlong, len(COUNTS) * len(parts), lock=False)
+    counted = context.Array(ctypes.c_longlong, len(SHARED) * len(parts), lock=False)
     total = sum(part.end - part.start for part in parts) or 1
     part_paths = [
         rejects.path.with_suffix(f".part{slot}") for slot in range(len(parts))
@@ -263,5 +266,6 @@ def stage_parts(
 
 def _summed(counted: Any) -> dict[str, int]:
     values = counted[:]
-    width = len(COUNTS)
-    return {key: sum(values[index::width]) for index, key in enumerate(COUNTS)}
+    width = len(SHARED)
+    summed = {key: sum(values[index::width]) for index, key in enumerate(SHARED)}
+    return {"read": sum(summed.values()), **summed}

@@ -45,12 +45,21 @@ def test_rows_read_valid_and_rejected_advance_while_parts_read_in_parallel(
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "BATCH", 100)
     stage = parallel.stage_rows
+    looked = tmp_path / "looked"
+    calls = [0]  # each part's process counts its own
 
-    def slow_stage(batch: Any) -> None:
-        time.sleep(0.05)  # a big file's pace, for the page to look in meanwhile
+    def held_stage(batch: Any) -> None:
+        # A big file's pace: each part holds at its second batch (the first one
+        # counted) until the page has shown some rows read, or for 10 s.
+        calls[0] += 1
+        if calls[0] == 2:
+            for _ in range(200):
+                if looked.exists():
+                    break
+                time.sleep(0.05)
         stage(batch)
 
-    monkeypatch.setattr(parallel, "stage_rows", slow_stage)
+    monkeypatch.setattr(parallel, "stage_rows", held_stage)
     group = AudienceGroup.objects.create(name="Customers")
     job = import_job_create(source=path, group=group)
     seen: list[tuple[float, int, int, int]] = []
@@ -60,6 +69,8 @@ def test_rows_read_valid_and_rejected_advance_while_parts_read_in_parallel(
         seen.append(
             (shown.progress, shown.rows_read, shown.rows_valid, shown.rows_rejected)
         )
+        if 0 < shown.rows_read < 3000:
+            looked.touch()
 
     job = import_job_analyse(job_id=job.pk, on_progress=look)
 
