@@ -274,6 +274,13 @@ class ImportJob(models.Model):
     variables = models.JSONField(
         default=dict, editable=False, help_text="The file's variables and their types."
     )
+    default_country = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Numbers read in the default country (PHONE_DEFAULT_REGION) for "
+        "want of a country code: count, country and the first rows.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

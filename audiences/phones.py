@@ -8,6 +8,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from phonenumbers import geocoder
 
 _COUNTRY_CODES = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
 # Number types in the order phonenumbers tests them; any match makes a number valid.
@@ -178,6 +179,13 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
     has abolished (``+52 1``, ``044``). A number without ``+`` is read in ``region``
     (default: the PHONE_DEFAULT_REGION setting).
     """
+    return phone_read(raw, region=region)[0]
+
+
+def phone_read(raw: object, *, region: str | None = None) -> tuple[str, bool]:
+    """normalize_phone's number, and whether its country came from ``region`` (or
+    the PHONE_DEFAULT_REGION setting) because it was written with no country code
+    (``55 0099 8877``; not ``+52…``, ``0052…`` nor ``52…``)."""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     text = str(raw if raw is not None else "").strip()
@@ -186,19 +194,25 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
     if not text:
         raise ValidationError("A phone number is required.", code="required")
     if _valid_e164(text):
-        return text
+        return text, False
     text = " ".join(text.translate(_INVISIBLE).split())
     if not text:
         raise ValidationError("A phone number is required.", code="required")
     try:
-        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(
+            text, region or settings.PHONE_DEFAULT_REGION, keep_raw_input=True
+        )
     except phonenumbers.NumberParseException:
         raise ValidationError(
             "%(value)s is not a phone number.", code="invalid", params={"value": text}
         ) from None
+    from_region = (
+        number.country_code_source
+        == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY
+    )
     if not phonenumbers.is_valid_number(number):
         if bare := _without_abolished_prefix(number):
-            return bare
+            return bare, from_region
         if text.startswith("+"):
             # It has its country code already: telling to add one misleads.
             raise ValidationError(
@@ -213,7 +227,17 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
             code="invalid",
             params={"value": text},
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, from_region
+
+
+def region_named(region: str | None = None) -> str:
+    """A region as the console names it: ``Mexico (+52)`` for MX (default: the
+    PHONE_DEFAULT_REGION setting)."""
+    region = (region or settings.PHONE_DEFAULT_REGION).upper()
+    example = phonenumbers.example_number(region)
+    name = geocoder.country_name_for_number(example, "en") if example else region
+    return f"{name} (+{phonenumbers.country_code_for_region(region)})"
 
 
 # Digits, maybe a leading +, spaces, dashes, dots or brackets: a phone number.

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from django.db.models import Q
 
+from .dates import iso_date_problem
 from .variables import Variable
 
 
@@ -80,9 +81,8 @@ def _typed(rule: Rule, kind: str) -> Any:
         try:
             return dt.date.fromisoformat(text).isoformat()
         except ValueError:
-            raise RuleError(
-                "value", f"{rule.field} holds dates; write the date as YYYY-MM-DD."
-            ) from None
+            problem = iso_date_problem(text) or f"{text!r} is not a date"
+            raise RuleError("value", f"{rule.field} holds dates; {problem}.") from None
     return text
 
 

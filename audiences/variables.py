@@ -5,7 +5,12 @@ Kept apart from the other models because the rules read it and the groups' model
 read the rules.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# Columns of custom data the contact list may show: each is read from the contacts'
+# JSON data in the list's one query, and the list stays a page wide.
+CONTACT_LIST_MOST = 3
 
 
 class Variable(models.Model):
@@ -21,6 +26,12 @@ class Variable(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.TEXT)
+    in_contact_list = models.BooleanField(
+        "show in the contact list",
+        default=False,
+        help_text=f"Show this variable as a column of the contact list (at most "
+        f"{CONTACT_LIST_MOST} variables).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -29,3 +40,29 @@ class Variable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        if not self.in_contact_list:
+            return
+        shown = list(
+            Variable.objects.filter(in_contact_list=True)
+            .exclude(pk=self.pk)
+            .values_list("name", flat=True)
+        )
+        if len(shown) >= CONTACT_LIST_MOST:
+            raise ValidationError(
+                {
+                    "in_contact_list": f"The contact list shows at most "
+                    f"{CONTACT_LIST_MOST} variables and already shows "
+                    f"{', '.join(shown)}: untick one of them first."
+                }
+            )
+
+
+def contacts_list_variables() -> list[str]:
+    """The names of the variables the contact list shows as columns, by name."""
+    return list(
+        Variable.objects.filter(in_contact_list=True)
+        .order_by("name")
+        .values_list("name", flat=True)[:CONTACT_LIST_MOST]
+    )

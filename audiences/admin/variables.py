@@ -8,6 +8,6 @@ from base.auditing import AuditedAdmin
 
 @admin.register(Variable)
 class VariableAdmin(AuditedAdmin):
-    list_display = ["name", "kind", "created_at"]
-    list_filter = ["kind"]
+    list_display = ["name", "kind", "in_contact_list", "created_at"]
+    list_filter = ["kind", "in_contact_list"]
     search_fields = ["name"]

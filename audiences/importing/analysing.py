@@ -19,6 +19,7 @@ from django.utils import timezone
 from audiences.models import Contact, ImportJob, ImportRow, Variable
 
 from .converting import converted_rows
+from .countries import DefaultCountryNote
 from .files import import_dir
 from .limits import header_check, limited_rows
 from .parallel import ImportCancelled, stage_parts, text_parts
@@ -59,6 +60,7 @@ def import_file_analyse(
         ImportJob.objects.filter(pk=job.pk).update(variables=job.variables)
         # Parts do all their own work, so they pay on every core whatever the numbers.
         parts = text_parts(sheet, settings.IMPORT_WORKERS or os.cpu_count() or 1)
+        note = DefaultCountryNote()
         if parts:
             sheet.close()
             counts = stage_parts(
@@ -67,7 +69,10 @@ def import_file_analyse(
                 sheet=sheet,
                 parts=parts,
                 rejects=rejects,
-                report=lambda progress: _report(job, progress, rejects, on_progress),
+                report=lambda progress, counts: _report(
+                    job, progress, rejects, on_progress, counts
+                ),
+                note=note,
             )
             job.rows_read, job.rows_valid, job.rows_rejected = (
                 counts["read"],
@@ -83,12 +88,14 @@ def import_file_analyse(
                 rejects,
                 on_progress,
                 _workers_for(sample),
+                note,
             )
         for number, row in drop_duplicates(job.pk):
             problem = ("CONTACT", f"{row.phone} appears earlier in this file")
             rejects.add(number, rejects.cells_of(row), RowRejected([problem]))
             job.rows_valid -= 1
             job.rows_rejected += 1
+        job.default_country = note.as_dict()
         done = True
     finally:
         sheet.close()
@@ -156,6 +163,7 @@ def _stage(
     rejects: RejectsFile,
     on_progress: Callable[[ImportJob], None] | None,
     workers: int,
+    note: DefaultCountryNote,
 ) -> None:
     batch: list[Staged] = []
     for number, cells, outcome in converted_rows(rows, columns, workers):
@@ -165,6 +173,7 @@ def _stage(
             rejects.add(number, cells or [], RowRejected(outcome))
         else:
             job.rows_valid += 1
+            note.add(number, outcome)
             batch.append(staged(job.pk, number, outcome))
         # Every BATCH rows read, valid or not: a file of mostly rejected rows shows
         # its progress and heeds a cancel too.
@@ -182,8 +191,17 @@ def _report(
     progress: float,
     rejects: RejectsFile,
     on_progress: Callable[[ImportJob], None] | None,
+    counts: dict[str, int] | None = None,
 ) -> bool:
-    """Show progress on the job; return True when the operator asked to cancel."""
+    """Show progress and the rows counted so far (``counts`` when other processes
+    count them) on the job, in one update; return True when the operator asked to
+    cancel."""
+    if counts is not None:
+        job.rows_read, job.rows_valid, job.rows_rejected = (
+            counts["read"],
+            counts["valid"],
+            counts["rejected"],
+        )
     job.progress = progress
     job.rejections = rejects.preview
     ImportJob.objects.filter(pk=job.pk).update(

@@ -23,6 +23,7 @@ import billiard
 from django.db import connection, connections
 
 from .converting import converted_rows
+from .countries import DefaultCountryNote
 from .limits import Limits, import_limits, limited_rows
 from .rejects import RejectsFile
 from .sheet import Sheet, UnreadableFile
@@ -84,8 +85,22 @@ def text_parts(sheet: Sheet, workers: int) -> list[Part] | None:
 _shared: dict[str, Any] = {}
 
 
-def _share(progress: Any, cancel: Any) -> None:
+def _share(progress: Any, cancel: Any, counted: Any) -> None:
     _shared["progress"], _shared["cancel"] = progress, cancel
+    _shared["counted"] = counted
+
+
+# What a part shares as it goes; rows read are their sum, so the three shown
+# always add up, whenever the parent looks.
+SHARED = ("valid", "rejected")
+COUNTS = ("read", *SHARED)
+
+
+def _show_counts(slot: int, counts: dict[str, int]) -> None:
+    """Put a part's counts where the parent reads them for the job's page."""
+    counted = _shared["counted"]
+    for index, key in enumerate(SHARED):
+        counted[slot * len(SHARED) + index] = counts[key]
 
 
 BLOCK = 256 << 10
@@ -156,6 +171,7 @@ def _stage_part(
     try:
         rejects = RejectsFile(rejects_path, header, with_header=False)
         counts = {"read": 0, "valid": 0, "rejected": 0}
+        note = DefaultCountryNote()
         batch: list[Staged] = []
         limits = import_limits()
         with path.open("rb") as stream:
@@ -175,15 +191,19 @@ def _stage_part(
                     rejects.add(number, cells or [], RowRejected(row))
                 else:
                     counts["valid"] += 1
+                    note.add(number, row)
                     batch.append(staged(job_id, number, row))
-                # Every BATCH rows read, valid or not, a cancel is heeded.
+                # Every BATCH rows read, valid or not, the counts are shown and a
+                # cancel is heeded.
                 if counts["read"] % BATCH == 0:
                     stage_rows(batch)
+                    _show_counts(slot, counts)
                     if _shared["cancel"].is_set():
                         raise ImportCancelled
         stage_rows(batch)
+        _show_counts(slot, counts)
         rejects.close()
-        return {**counts, "preview": rejects.preview}
+        return {**counts, "preview": rejects.preview, "countries": note.share()}
     finally:
         connections.close_all()
 
@@ -195,11 +215,15 @@ def stage_parts(
     sheet: Sheet,
     parts: list[Part],
     rejects: RejectsFile,
-    report: Callable[[float], bool],
+    report: Callable[[float, dict[str, int]], bool],
+    note: DefaultCountryNote,
 ) -> dict[str, int]:
-    """Stage the parts in parallel; ``report(progress)`` returns True to cancel.
+    """Stage the parts in parallel; ``report(progress, counts)`` is called with the
+    share of the file read and the rows read, valid and rejected (staged ones, every
+    BATCH rows of each part) as they go, and returns True to cancel.
 
-    Returns the summed counts; raises ImportCancelled when cancelled.
+    Returns the summed counts, and adds the parts' numbers read in the default
+    country to ``note``; raises ImportCancelled when cancelled.
     """
     assert sheet.text is not None
     path = sheet.text[0]
@@ -208,12 +232,13 @@ def stage_parts(
     context = billiard.get_context("fork")
     progress = context.Array(ctypes.c_longlong, len(parts), lock=False)
     cancel = context.Event()
+    counted = context.Array(ctypes.c_longlong, len(SHARED) * len(parts), lock=False)
     total = sum(part.end - part.start for part in parts) or 1
     part_paths = [
         rejects.path.with_suffix(f".part{slot}") for slot in range(len(parts))
     ]
     with context.Pool(
-        len(parts), initializer=_share, initargs=(progress, cancel)
+        len(parts), initializer=_share, initargs=(progress, cancel, counted)
     ) as pool:
         results = [
             pool.apply_async(
@@ -227,12 +252,20 @@ def stage_parts(
             for result in results:
                 if result.ready() and not result.successful():
                     result.get()  # a refusal or failure in one part ends them all
-            if report(sum(progress[:]) / total):
+            if report(sum(progress[:]) / total, _summed(counted)):
                 cancel.set()
         outcomes = [result.get() for result in results]
-    counts = {"read": 0, "valid": 0, "rejected": 0}
+    counts = dict.fromkeys(COUNTS, 0)
     for slot, outcome in enumerate(outcomes):
         rejects.append(part_paths[slot], outcome.pop("preview"))
+        note.merge(outcome.pop("countries"))
         for key in counts:
             counts[key] += outcome[key]
     return counts
+
+
+def _summed(counted: Any) -> dict[str, int]:
+    values = counted[:]
+    width = len(SHARED)
+    summed = {key: sum(values[index::width]) for index, key in enumerate(SHARED)}
+    return {"read": sum(summed.values()), **summed}

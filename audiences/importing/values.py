@@ -1,7 +1,8 @@
 """What a contact file's header and cells must be, and what they become.
 
 The header is CONTACT, then one column per custom-data variable (NAME, EMAIL and
-TIMEZONE fill the contact's own fields; UNSUBSCRIBED = yes puts the row's phone and
+TIMEZONE fill the contact's own fields, and NOMBRE, kept as custom data, fills the
+name too when there is no NAME column; UNSUBSCRIBED = yes puts the row's phone and
 email on the suppression list). A variable keeps its type: a new one takes the type its
 first values show (mostly dates → date, mostly numbers → number, otherwise text); a
 known one must fit the type it has. In a new variable's column, whatever its type, a
@@ -20,9 +21,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from audiences.addresses import email_key, phone_key
+from audiences.dates import iso_date_problem
 from audiences.formulas import unescape_formula
 from audiences.models import Variable
-from audiences.phones import normalize_phone
+from audiences.phones import phone_read
 
 from .sheet import UnreadableFile
 
@@ -32,6 +34,10 @@ CONTACT_FIELDS = {
     "TIMEZONE": "timezone",
     "UNSUBSCRIBED": "suppress",
 }
+# Custom-data columns that also fill the contact's name when the file has no NAME
+# column: the seed files' NOMBRE stays custom data ({{NOMBRE}} in templates) and is
+# the name the contact list and search show.
+NAME_VARIABLES = ("NOMBRE",)
 # What UNSUBSCRIBED takes for "put this row's addresses on the suppression list";
 # no, false, 0 or an empty cell leave them as they are.
 YES = frozenset({"yes", "y", "true", "1", "si", "sí", "x"})
@@ -68,6 +74,7 @@ class Column:
     target: str  # "name", "email", "timezone", "suppress", "data" or "skip"
     kind: str | None = None  # a Variable.Kind, for "data" columns
     new_variable: bool = False  # a "data" column no variable is known for yet
+    fills_name: bool = False  # a "data" column whose values are the name too
 
 
 def read_header(header: list[str]) -> list[Column]:
@@ -110,6 +117,11 @@ def read_header(header: list[str]) -> list[Column]:
                 f"Column {number} is headed {title!r}, which cannot be a variable "
                 "name: use letters, digits and _, starting with a letter."
             )
+    if "NAME" not in seen:
+        for column in columns:
+            if column.target == "data" and column.name.upper() in NAME_VARIABLES:
+                column.fills_name = True
+                break
     return columns
 
 
@@ -187,6 +199,15 @@ def not_a_date(text: str) -> bool:
     return False
 
 
+def date_problem(text: str) -> str:
+    """Why ``text``, which is no date YYYY-MM-DD, is refused as one."""
+    if ISO_SHAPE.match(text):
+        return iso_date_problem(text) or f"{text!r} is not a date"
+    if not_a_date(text):
+        return f"{text!r} is not a date: there is no such day"
+    return f"{text!r} is not a date written YYYY-MM-DD"
+
+
 def _as_iso_date(text: str) -> str | None:
     if not ISO_DATE.match(text):
         return None
@@ -242,9 +263,7 @@ def typed_value(value: Any, kind: str) -> Any:
         text = cell_text(value)
         iso = _as_iso_date(text)
         if iso is None:
-            if not_a_date(text):
-                raise ValueError(f"{text!r} is not a date: there is no such day")
-            raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+            raise ValueError(date_problem(text))
         return iso
     return cell_text(value)
 
@@ -261,6 +280,9 @@ class ContactRow:
     # processes rather than in the one that stages the rows.
     phone_key: str = ""
     email_key: str = ""
+    # The CONTACT cell as written, for a number read in the default country for
+    # want of a country code; empty for the others.
+    phone_without_country: str = ""
 
 
 @lru_cache(maxsize=1024)
@@ -278,7 +300,9 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
     problems: list[tuple[str, str]] = []
     row = ContactRow(phone="", name="", email="", data={})
     try:
-        row.phone = normalize_phone(cells[0] if cells else "")
+        row.phone, from_region = phone_read(cells[0] if cells else "")
+        if from_region:
+            row.phone_without_country = cell_text(cells[0])
     except ValidationError as exc:
         problems.append(("CONTACT", exc.messages[0]))
     width, count = len(columns) + 1, len(cells)
@@ -312,12 +336,14 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
                 and type(value) is str
                 and not_a_date(value)
             ):
-                problems.append((column.name, f"{value!r} is not a date"))
+                problems.append((column.name, date_problem(value)))
                 continue
             try:
                 row.data[column.name] = typed_value(value, column.kind or "text")
             except ValueError as exc:
                 problems.append((column.name, str(exc)))
+            if column.fills_name:
+                row.name = cell_text(value)[:200]
         elif target == "name":
             row.name = cell_text(value)[:200]
         elif target == "email":

@@ -89,7 +89,14 @@ def test_a_dynamic_group_without_conditions_has_no_members() -> None:
     ("field", "op", "value", "where", "message"),
     [
         ("MONTO", "gt", "lots", "value", "MONTO holds numbers; 'lots' is not one."),
-        ("FECHA", "before", "25/12/2016", "value", "write the date as YYYY-MM-DD"),
+        ("FECHA", "before", "25/12/2016", "value", "is not a date written YYYY-MM-DD"),
+        (
+            "FECHA",
+            "before",
+            "2019-13-45",
+            "value",
+            "FECHA holds dates; '2019-13-45' is not a real date: there is no month 13.",
+        ),
         ("MONTO", "contains", "1", "op", "MONTO holds number values"),
         ("NOMBRE", "gt", "A", "op", "NOMBRE holds text values"),
         ("CITY", "equals", "x", "field", "'CITY' is neither PHONE, NAME"),

@@ -26,8 +26,9 @@ def build_people() -> dict[str, Any]:
     Variable.objects.bulk_create(
         [
             Variable(name="NOMBRE", kind=Variable.Kind.TEXT),
-            Variable(name="MONTO", kind=Variable.Kind.NUMBER),
-            Variable(name="FECHA", kind=Variable.Kind.DATE),
+            # Columns of the contact list, as an operator would choose them.
+            Variable(name="MONTO", kind=Variable.Kind.NUMBER, in_contact_list=True),
+            Variable(name="FECHA", kind=Variable.Kind.DATE, in_contact_list=True),
         ]
     )
     channels = {
