@@ -16,6 +16,7 @@ from django.utils.timezone import localtime
 from audiences.phones import contact_search
 from base.auditing import AuditedAdmin
 from base.outbound import url_refusal
+from base.zones import ZoneField
 from config.admin_actions import KnownActionsOnly
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.object_actions import ObjectActionsMixin
@@ -141,6 +142,7 @@ class ChannelForm(forms.ModelForm):
             "help_keywords",
             "help_text",
         ]
+        field_classes = {"timezone": ZoneField}
 
 
 @admin.register(Channel)
