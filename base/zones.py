@@ -194,6 +194,14 @@ class ZoneField(forms.CharField):
     widget = ZoneInput
 
     def __init__(self, **kwargs: Any) -> None:
+        # The admin hands every CharField its plain text box: this field's own
+        # widget is what it is for.
+        widget = kwargs.get("widget")
+        if not (
+            isinstance(widget, ZoneInput)
+            or (isinstance(widget, type) and issubclass(widget, ZoneInput))
+        ):
+            kwargs["widget"] = ZoneInput
         super().__init__(**kwargs)
         hint = (
             "Choose a place from the list (type to search) or type an offset "

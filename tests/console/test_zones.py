@@ -1,5 +1,7 @@
 """Time zones as operators write them (base.zones)."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -62,3 +64,19 @@ def test_the_zone_field_offers_the_places_and_shows_an_offset_as_typed() -> None
     assert '<option value="America/Bogota">' in html
     assert field.clean("GMT-5") == "Etc/GMT+5"
     assert field.clean("") == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["admin:campaigns_campaign_add", "admin:messaging_channel_add"]
+)
+def test_the_admins_zone_fields_pick_from_the_list_of_zones(
+    admin_client: Any, url: str
+) -> None:
+    from django.urls import reverse
+
+    page = admin_client.get(reverse(url)).content.decode()
+
+    assert 'list="id_timezone_zones"' in page
+    assert '<option value="America/Bogota">' in page
+    assert "GMT-5, UTC+05:30" in page
