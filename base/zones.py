@@ -140,6 +140,15 @@ def zone_parse(text: str) -> str:
     return _zone_for_offset(-offset if sign in "-−" else offset, text)
 
 
+def zone_normal(text: str) -> str:
+    """The IANA zone ``text`` means, or ``text`` unchanged when it means none (for
+    a model's clean(), whose own check then refuses it)."""
+    try:
+        return zone_parse(text) if text else text
+    except ValidationError:
+        return text
+
+
 def zone_label(name: str) -> str:
     """How a stored zone is shown back: an Etc/GMT zone as the offset people write
     ("Etc/GMT+5" → "GMT-5"), UTC as "UTC", a place by its name."""

@@ -80,3 +80,24 @@ def test_the_admins_zone_fields_pick_from_the_list_of_zones(
     assert 'list="id_timezone_zones"' in page
     assert '<option value="America/Bogota">' in page
     assert "GMT-5, UTC+05:30" in page
+
+
+@pytest.mark.django_db
+def test_every_zone_a_model_is_given_is_read_as_operators_write_it(
+    make_channel: Any, make_campaign: Any
+) -> None:
+    from audiences.importing.values import convert_row, read_header
+    from audiences.models import Contact
+
+    contact = Contact(phone="+573001234567", timezone="GMT-5")
+    contact.full_clean()
+    channel = make_channel(active_from="08:00", active_until="21:00")
+    channel.timezone = "GMT-5:00"  # seed 003: "8:00 a.m to 21:00 p.m (GMT-5:00)"
+    channel.full_clean()
+    campaign = make_campaign()
+    campaign.timezone = "UTC-05:00"
+    campaign.full_clean()
+    row = convert_row(["+573001234567", "GMT-5"], read_header(["CONTACT", "TIMEZONE"]))
+
+    assert contact.timezone == channel.timezone == campaign.timezone == "Etc/GMT+5"
+    assert row.timezone == "Etc/GMT+5"
