@@ -86,3 +86,22 @@ def test_a_held_message_goes_out_at_a_time_shown_in_the_operators_zone(
 
     assert "from 2031-03-02 20:00 -05" in text
     assert "01:00" not in text
+
+
+def test_a_capped_messages_hold_is_told_in_the_operators_zone(
+    admin_client: Client, admin_user: User, make_campaign: Any
+) -> None:
+    from messaging.capping import capped_text
+    from messaging.models import Message
+
+    opening = dt.datetime(2031, 3, 3, 1, 0, tzinfo=dt.UTC)
+    held = held_message(make_campaign, opening)
+    Message.objects.filter(pk=held.pk).update(error=capped_text(opening) + ".")
+    operator_zone_set(user=admin_user, time_zone="America/Bogota")
+
+    text = admin_client.get(
+        reverse("admin:messaging_message_changelist")
+    ).content.decode()
+
+    assert "capped until 2031-03-02 20:00 -05." in text
+    assert "UTC" not in text.split("result_list", 1)[1]
