@@ -277,6 +277,14 @@ class BulkMessageForm(forms.Form):
 
     def bulk_message(self, conditions: list[Condition]) -> BulkMessage:
         data = self.cleaned_data
+        send_at = data["send_at"]
+        if data["in_contact_zone"] and send_at is not None:
+            # A time of day for every contact, typed on the operator's clock: bulk
+            # sends read such a time on the installation's (campaigns.bulk).
+            send_at = timezone.make_aware(
+                timezone.localtime(send_at).replace(tzinfo=None),
+                timezone.get_default_timezone(),
+            )
         return BulkMessage(
             also_groups=list(data["also_groups"]),
             excluded_groups=list(data["excluded_groups"]),
@@ -292,7 +300,7 @@ class BulkMessageForm(forms.Form):
             language=data["language"] or LANGUAGE_DEFAULT,
             reply_team=data["reply_team"],
             reply_user=data["reply_user"],
-            send_at=data["send_at"],
+            send_at=send_at,
             in_contact_zone=data["in_contact_zone"],
         )
 
