@@ -105,3 +105,22 @@ def test_a_capped_messages_hold_is_told_in_the_operators_zone(
 
     assert "capped until 2031-03-02 20:00 -05." in text
     assert "UTC" not in text.split("result_list", 1)[1]
+
+
+def test_the_audit_trail_names_the_zone_of_its_times(
+    admin_client: Client, admin_user: User
+) -> None:
+    from base.audit import audit_record
+    from base.models import AuditEntry
+
+    entry = audit_record(action="change", target=admin_user, note="tested")
+    AuditEntry.objects.filter(pk=entry.pk).update(
+        at=dt.datetime(2031, 3, 3, 1, 0, tzinfo=dt.UTC)
+    )
+    operator_zone_set(user=admin_user, time_zone="America/Bogota")
+
+    text = admin_client.get(
+        reverse("admin:console_auditentry_changelist")
+    ).content.decode()
+
+    assert "2031-03-02 20:00:00 -05" in text
