@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from base.zones import ZoneField
 from config.keyvalue import KeyValueField, KeyValueWidget
 
 from .importing.readers import SHEET_SUFFIXES, TEXT_SUFFIXES
@@ -112,6 +113,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["phone", "name", "email", "timezone", "data"]
+        field_classes = {"timezone": ZoneField}
 
     def clean_data(self) -> dict[str, Any]:
         rows: dict[str, str] = self.cleaned_data["data"]

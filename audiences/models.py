@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 
 # Behavioural events of contacts (audiences.events).
+from base.zones import zone_normal
+
 from .addresses import email_key, phone_key
 from .events import ContactEvent as ContactEvent
 from .phones import normalize_phone
@@ -114,6 +116,7 @@ class Contact(models.Model):
         return self.phone or self.email or f"contact {self.pk}"
 
     def clean(self) -> None:
+        self.timezone = zone_normal(self.timezone)  # "GMT-5" is Etc/GMT+5
         if self.timezone:
             try:
                 ZoneInfo(self.timezone)

@@ -95,7 +95,7 @@ class AuditEntryAdmin(RecordAdmin):
 
     @admin.display(description="when", ordering="at")
     def when(self, entry: AuditEntry) -> str:
-        return date_format(timezone.localtime(entry.at), "Y-m-d H:i:s")
+        return date_format(timezone.localtime(entry.at), "Y-m-d H:i:s T")
 
     @admin.display(description="what changed")
     def summary(self, entry: AuditEntry) -> str:

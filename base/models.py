@@ -78,3 +78,33 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+def installation_zone() -> str:
+    return settings.TIME_ZONE
+
+
+class OperatorSettings(models.Model):
+    """One operator's own settings, chosen on their My settings page: for now the
+    time zone the console shows them every time in (base.clock)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="operator_settings",
+    )
+    time_zone = models.CharField(
+        "my time zone",
+        max_length=64,
+        default=installation_zone,
+        help_text="Every date and time in the console is shown to you in this zone, "
+        "and the dates and times you type are read in it.",
+    )
+
+    class Meta:
+        verbose_name = "operator's settings"
+        verbose_name_plural = "operators' settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"

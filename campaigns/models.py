@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from audiences.models import AudienceGroup
+from base.zones import zone_normal
 from messaging.models import Channel, default_timezone
 from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 from messaging.windows import (
@@ -222,7 +223,7 @@ class Campaign(models.Model):
             self.end_at = self.end_at.replace(second=0, microsecond=0)
             if self.start_at is not None and self.end_at <= self.start_at:
                 errors["end_at"] = "The end must be later than the start."
-        self.timezone = self.timezone or default_timezone()
+        self.timezone = zone_normal(self.timezone) or default_timezone()
         errors.update(window_errors(self.active_from, self.active_until, self.timezone))
         if self.flow_id is not None and not self.flow.can_run_in_campaign:
             errors["flow"] = (

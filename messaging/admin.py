@@ -16,6 +16,7 @@ from django.utils.timezone import localtime
 from audiences.phones import contact_search
 from base.auditing import AuditedAdmin
 from base.outbound import url_refusal
+from base.zones import ZoneField
 from config.admin_actions import KnownActionsOnly
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.object_actions import ObjectActionsMixin
@@ -23,7 +24,7 @@ from config.paginators import CappedPaginator
 from config.records_admin import RecordAdmin
 
 from . import library_admin  # noqa: F401  (templates and media library)
-from .capping import capped_until
+from .capping import capped_error_shown, capped_until
 from .channels import channel_users
 from .credentials import (
     CREDENTIALS,
@@ -141,6 +142,7 @@ class ChannelForm(forms.ModelForm):
             "help_keywords",
             "help_text",
         ]
+        field_classes = {"timezone": ZoneField}
 
 
 @admin.register(Channel)
@@ -352,7 +354,8 @@ class MessageAdmin(RecordAdmin):
 
     @admin.display(description="text sent, or the error")
     def text(self, message: Message) -> str:
-        text = message.error if message.error and not message.body else message.body
+        error = capped_error_shown(message)
+        text = error if error and not message.body else message.body
         text = " ".join(text.split())
         return text if len(text) <= 48 else text[:47] + "…"
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 
 from audiences.models import Contact
 
@@ -57,6 +58,16 @@ def caps_enabled() -> list[FrequencyCap]:
 def capped_text(until: dt.datetime) -> str:
     """How a held message's error starts: "capped until 2026-12-09 10:00 UTC"."""
     return f"capped until {until.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def capped_error_shown(message: Message) -> str:
+    """A message's error as an operator reads it: a cap's hold (stored in UTC, which
+    capped_until() matches) told in the operator's zone."""
+    until = capped_until(message)
+    if until is None:
+        return message.error
+    shown = f"capped until {timezone.localtime(until):%Y-%m-%d %H:%M %Z}"
+    return message.error.replace(capped_text(until), shown, 1)
 
 
 def capped_until(message: Message) -> dt.datetime | None:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from base.encryption import SecretField
+from base.zones import zone_normal
 
 from .templates import MediaAsset, MessageTemplate, TemplateVersion  # noqa: F401
 from .windows import Window, window_clashes, window_errors, zone_default
@@ -198,6 +199,7 @@ class Channel(models.Model):
                 "account SID and auth token in their fields; webhook channels sign "
                 "with a secret Flowcast makes (Rotate signing secret)."
             )
+        self.timezone = zone_normal(self.timezone)  # "GMT-5" is Etc/GMT+5
         errors.update(window_errors(self.active_from, self.active_until, self.timezone))
         if not errors and self.pk is not None:
             errors.update(self._window_clashes())

@@ -25,6 +25,7 @@ from audiences.dates import iso_date_problem
 from audiences.formulas import unescape_formula
 from audiences.models import Variable
 from audiences.phones import phone_read
+from base.zones import zone_normal
 
 from .sheet import UnreadableFile
 
@@ -353,7 +354,7 @@ def convert_row(cells: list[Any], columns: list[Column]) -> ContactRow:
             except ValidationError:
                 problems.append((column.name, f"{row.email!r} is not an email address"))
         elif target == "timezone":
-            row.timezone = cell_text(value)
+            row.timezone = zone_normal(cell_text(value))  # GMT-5 is Etc/GMT+5
             if not is_time_zone(row.timezone):
                 problems.append(
                     (

@@ -5,7 +5,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import (
-    AdminSplitDateTime,
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
@@ -18,7 +17,9 @@ from django.utils.html import format_html
 from audiences.models import AudienceGroup, GroupRule
 from audiences.rules import RuleError, rule_condition
 from audiences.targeting import Condition
+from base import dates
 from base.outbound import http_url
+from base.zones import ZoneField, zone_with_offset
 from flows.models import Flow
 from messaging.models import Channel, Team
 from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
@@ -107,6 +108,7 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [*EDITABLE_FIELDS, "also_groups", "excluded_groups"]
+        field_classes = {"timezone": ZoneField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,11 +141,10 @@ class CampaignForm(forms.ModelForm):
                 "at its channels' rates."
             )
         # The date pickers say nothing of the zone they are read in.
+        zone = zone_with_offset(timezone.get_current_timezone_name())
         for name in ("start_at", "end_at"):
             if name in self.fields:
-                self.fields[
-                    name
-                ].help_text += f" Read in {timezone.get_current_timezone_name()}."
+                self.fields[name].help_text += f" Read in {zone}."
 
     def clean_match(self) -> str:
         # Left out of a post (a script, a form from before targeting): all.
@@ -224,10 +225,10 @@ class BulkMessageForm(forms.Form):
         required=False,
         help_text="The conversation is assigned to this operator.",
     )
-    send_at = forms.SplitDateTimeField(
+    send_at = dates.SplitDateTimeField(
         label="Send at",
         required=False,
-        widget=AdminSplitDateTime,
+        widget=dates.SplitDateTimeInput,
         help_text="Empty: as soon as possible (within a minute).",
     )
     in_contact_zone = forms.BooleanField(
@@ -243,7 +244,9 @@ class BulkMessageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields[
             "send_at"
-        ].help_text += f" Read in {timezone.get_current_timezone_name()}."
+        ].help_text += (
+            f" Read in {zone_with_offset(timezone.get_current_timezone_name())}."
+        )
 
     def clean_send_at(self) -> Any:
         value = self.cleaned_data.get("send_at")
@@ -274,6 +277,14 @@ class BulkMessageForm(forms.Form):
 
     def bulk_message(self, conditions: list[Condition]) -> BulkMessage:
         data = self.cleaned_data
+        send_at = data["send_at"]
+        if data["in_contact_zone"] and send_at is not None:
+            # A time of day for every contact, typed on the operator's clock: bulk
+            # sends read such a time on the installation's (campaigns.bulk).
+            send_at = timezone.make_aware(
+                timezone.localtime(send_at).replace(tzinfo=None),
+                timezone.get_default_timezone(),
+            )
         return BulkMessage(
             also_groups=list(data["also_groups"]),
             excluded_groups=list(data["excluded_groups"]),
@@ -289,7 +300,7 @@ class BulkMessageForm(forms.Form):
             language=data["language"] or LANGUAGE_DEFAULT,
             reply_team=data["reply_team"],
             reply_user=data["reply_user"],
-            send_at=data["send_at"],
+            send_at=send_at,
             in_contact_zone=data["in_contact_zone"],
         )
 
@@ -346,9 +357,9 @@ def conditions_of(formset: Any) -> list[Condition]:
 
 
 class ResumeForm(forms.Form):
-    start_at = forms.SplitDateTimeField(
+    start_at = dates.SplitDateTimeField(
         label="New start",
-        widget=AdminSplitDateTime,
+        widget=dates.SplitDateTimeInput,
         help_text="Later than now and earlier than the campaign's end; the campaign "
         "is pending until then.",
     )

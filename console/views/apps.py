@@ -8,6 +8,13 @@ class ConsoleAdminConfig(admin_apps.AdminConfig):
     default_site = "console.views.site.FlowcastAdminSite"
 
     def ready(self) -> None:
+        from django.contrib.admin import options
+
+        from base.dates import admin_defaults
+
+        # Before the ModelAdmins are made (super().ready() finds them), each of
+        # which copies these: every date and time input says its format.
+        options.FORMFIELD_FOR_DBFIELD_DEFAULTS.update(admin_defaults())
         super().ready()
         from audiences.admin.sections import ContactSection, contact_section_register
 

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
+
+from base.clock import my_settings
 
 from base.accounts import ConsoleAuthenticationForm
 
@@ -108,3 +110,8 @@ class FlowcastAdminSite(admin.AdminSite):
             ],
         }
         return super().index(request, context)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        # Each operator's own page, under the admin's sign-in like every page.
+        mine = [path("my-settings/", self.admin_view(my_settings), name="my_settings")]
+        return mine + super().get_urls()

@@ -238,3 +238,39 @@ def test_the_campaign_form_offers_hours_in_each_contacts_zone(
     page = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
     assert "Read active hours in each contact&#x27;s time zone" in page
     assert "+52 55: Mexico City" in page
+
+
+@pytest.mark.django_db
+def test_a_bulk_message_in_each_contacts_zone_keeps_the_time_of_day_typed(
+    mexico_installation: None,
+    admin_client: Client,
+    admin_user: Any,
+    make_group: Any,
+    make_channel: Any,
+) -> None:
+    """An operator on another clock (their My settings) types 09:00: each contact
+    gets it at 09:00, not at the installation's reading of 09:00 in Tokyo."""
+    from base.clock import operator_zone_set
+
+    operator_zone_set(user=admin_user, time_zone="Asia/Tokyo")
+    group, channel = make_group([MEXICO_CITY_PHONE]), make_channel()
+    day = timezone.localdate() + dt.timedelta(days=3)
+    admin_client.post(
+        reverse("admin:campaigns_bulk"),
+        {
+            "name": "Buenos días",
+            "group": group.pk,
+            "channel": channel.pk,
+            "body": "Buenos días {{NOMBRE}}",
+            "send_at_0": day.isoformat(),
+            "send_at_1": "09:00",
+            "in_contact_zone": "on",
+            "match": "all",
+            "conditions-TOTAL_FORMS": "0",
+            "conditions-INITIAL_FORMS": "0",
+            "_send": "1",
+        },
+    )
+
+    campaign = Campaign.objects.get()
+    assert campaign.send_at_local == at(day, MEXICO)
