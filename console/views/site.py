@@ -6,9 +6,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 
-from base.clock import my_settings
-
 from base.accounts import ConsoleAuthenticationForm
+from base.clock import my_settings
 
 from .dashboard import dashboard
 
