@@ -34,9 +34,10 @@ def bulk_messages_annotated(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
     )
 
 
-def bulk_status(campaign: Campaign) -> BulkStatus:
-    """Scheduled until it starts; sending while its run sends; sent once it has;
-    cancelled when finished before it started."""
+def bulk_status(campaign: Campaign, counted: "BulkCounts | None" = None) -> BulkStatus:
+    """Scheduled until it starts; sending while its run sends; sent once it has
+    (``counted``: its messages counted, none left to send, though the run is not
+    closed yet); cancelled when finished before it started."""
     has_runs = getattr(campaign, "_has_runs", None)
     if has_runs is None:
         has_runs = campaign.runs.exists()
@@ -49,6 +50,8 @@ def bulk_status(campaign: Campaign) -> BulkStatus:
         return BulkStatus.SUSPENDED
     if campaign.status == CampaignStatus.PENDING and not has_runs:
         return BulkStatus.SCHEDULED
+    if running and counted is not None and counted.total and not counted.to_send:
+        return BulkStatus.SENT
     if running or not has_runs:
         return BulkStatus.SENDING
     return BulkStatus.SENT
@@ -89,6 +92,14 @@ class BulkCounts:
     counts: Counter[str] = field(default_factory=Counter)
     recipients: int | None = None
     batch_ids: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def to_send(self) -> int:
+        return sum(self.counts[status] for status in ("queued", "deferred", "sending"))
 
     @property
     def sent(self) -> int:

@@ -131,7 +131,7 @@ class BulkMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_badge(self, campaign: Campaign) -> str:
-        status = bulk_status(campaign)
+        status = bulk_status(campaign, self._counted(campaign))
         return badge(status.label, COLOURS[status])
 
     @admin.display(description="channel")
@@ -214,10 +214,12 @@ class BulkMessageAdmin(admin.ModelAdmin):
         if locked is not None:
             for field in form.fields.values():
                 field.disabled = True
-        status = bulk_status(campaign) if campaign is not None else None
-        report = None
-        if campaign is not None and status not in (None, BulkStatus.SCHEDULED):
-            report = self._report(campaign)
+        status = report = None
+        if campaign is not None:
+            counted = bulk_counts([campaign])[campaign.pk]
+            status = bulk_status(campaign, counted)
+            if status != BulkStatus.SCHEDULED:
+                report = self._report(campaign, counted)
         return TemplateResponse(
             request,
             "admin/campaigns/campaign/bulk.html",
@@ -269,8 +271,7 @@ class BulkMessageAdmin(admin.ModelAdmin):
             reverse("admin:campaigns_bulkmessage_change", args=[saved.pk])
         )
 
-    def _report(self, campaign: Campaign) -> str:
-        counted = bulk_counts([campaign])[campaign.pk]
+    def _report(self, campaign: Campaign, counted: BulkCounts) -> str:
         url = reverse("admin:messaging_message_changelist")
         links = format_html_join(
             " · ",
