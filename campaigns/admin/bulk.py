@@ -34,9 +34,10 @@ from ..bulk_selectors import (
     bulk_status,
     channel_names,
 )
-from ..lifecycle import CampaignRefused
+from ..lifecycle import CampaignRefused, campaign_delete
 from ..models import BulkMessage as BulkMessageRecord
 from ..models import Campaign
+from ..selectors import campaigns_delete_totals
 from .forms import BulkMessageForm, ConditionFormSet, conditions_of
 from .monitor import monitor_html
 from .views import refusal_reason
@@ -112,7 +113,24 @@ class BulkMessageAdmin(admin.ModelAdmin):
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # cancelled (Finish), not deleted: its trail stays
+        if obj is not None and not obj.is_deletable:
+            return False  # on its way: cancel it first
+        return self._may(request, "delete")
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # Its messages and journeys in numbers, not one line each.
+        messages = list(objs)
+        totals = campaigns_delete_totals(campaigns=messages)
+        deleted = [format_html("Bulk message: {}", m.name) for m in messages]
+        counts = {
+            "bulk messages": len(messages),
+            "messages": totals.messages,
+            "contacts' journeys": totals.journeys,
+        }
+        return deleted, {k: v for k, v in counts.items() if v}, set(), []
+
+    def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
+        campaign_delete(campaign=obj, actor=request.user)  # type: ignore[arg-type]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return bulk_messages_annotated(super().get_queryset(request))
@@ -234,6 +252,12 @@ class BulkMessageAdmin(admin.ModelAdmin):
                 "status": status.label if status else "",
                 "report": report,
                 "cancel_url": self._cancel_url(request, campaign, status),
+                "delete_url": reverse(
+                    "admin:campaigns_bulkmessage_delete", args=[campaign.pk]
+                )
+                if campaign is not None
+                and self.has_delete_permission(request, campaign)
+                else "",
             },
         )
 

@@ -201,3 +201,44 @@ def test_bulk_messages_stay_out_of_the_campaigns_their_plans_and_flow_pickers(
     ).content.decode()
     assert "Select a valid choice" in refused
     assert Campaign.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_scheduled_bulk_message_is_cancelled_or_deleted_from_its_page(
+    admin_client: Client, make_group: Any, make_channel: Any
+) -> None:
+    group, channel = make_group(PHONES), make_channel()
+    campaign = bulk_message_create(
+        message=BulkMessage(name="Promo", group=group, channel=channel, body="Hi")
+    )
+    url = reverse("admin:campaigns_bulkmessage_change", args=[campaign.pk])
+    page = admin_client.get(url).content.decode()
+    end = reverse("admin:campaigns_end", args=[campaign.pk])
+    delete = reverse("admin:campaigns_bulkmessage_delete", args=[campaign.pk])
+    assert f'href="{end}">Cancel the send' in page
+    assert f'href="{delete}"' in page
+
+    cancelled = admin_client.post(end, follow=True)
+    assert cancelled.redirect_chain[-1][0] == url
+    page = cancelled.content.decode()
+    assert "Status: <strong>Cancelled</strong>" in page
+    assert "was cancelled; compose a new one" in page
+
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bulk_message_on_its_way_cannot_be_deleted(
+    admin_client: Client, make_group: Any, make_channel: Any
+) -> None:
+    group, channel = make_group(PHONES), make_channel()
+    campaign = bulk_message_create(
+        message=BulkMessage(name="Promo", group=group, channel=channel, body="Hi")
+    )
+    assert campaign_tick(
+        campaign_id=campaign.pk, now=campaign.start_at + dt.timedelta(seconds=1)
+    )
+    delete = reverse("admin:campaigns_bulkmessage_delete", args=[campaign.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
