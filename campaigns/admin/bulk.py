@@ -229,7 +229,10 @@ class BulkMessageAdmin(admin.ModelAdmin):
             preview = bulk_message_preview(message=message)
         elif campaign is not None and not posted:
             preview = bulk_message_preview(message=bulk_message_of(campaign))
-        if locked is not None:
+        read_only = locked is not None or (
+            campaign is not None and not self.has_change_permission(request, campaign)
+        )
+        if read_only:
             for field in form.fields.values():
                 field.disabled = True
         status = report = None
@@ -249,6 +252,7 @@ class BulkMessageAdmin(admin.ModelAdmin):
                 "conditions": conditions,
                 "preview": preview,
                 "locked": locked,
+                "read_only": read_only,
                 "status": status.label if status else "",
                 "report": report,
                 "cancel_url": self._cancel_url(request, campaign, status),

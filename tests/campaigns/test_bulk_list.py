@@ -242,3 +242,26 @@ def test_a_bulk_message_on_its_way_cannot_be_deleted(
     delete = reverse("admin:campaigns_bulkmessage_delete", args=[campaign.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_sees_a_bulk_message_but_cannot_change_it(
+    client: Client, make_user: Any, make_group: Any, make_channel: Any
+) -> None:
+    group, channel = make_group(PHONES), make_channel()
+    campaign = bulk_message_create(
+        message=BulkMessage(
+            name="Promo", group=group, channel=channel, body="Hi", send_at=later()
+        )
+    )
+    client.force_login(make_user("Viewer"))
+    url = reverse("admin:campaigns_bulkmessage_change", args=[campaign.pk])
+    listed = client.get(reverse("admin:campaigns_bulkmessage_changelist"))
+    assert "Promo" in listed.content.decode()
+    page = client.get(url).content.decode()
+    assert "Promo" in page
+    assert 'name="_send"' not in page
+    assert "Cancel the send" not in page
+    posted = client.post(url, {**scheduled(group, channel, body="X"), "_send": "1"})
+    assert posted.status_code == 403
+    assert client.get(reverse("admin:campaigns_bulkmessage_add")).status_code == 403
