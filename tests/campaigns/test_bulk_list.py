@@ -265,3 +265,21 @@ def test_a_viewer_sees_a_bulk_message_but_cannot_change_it(
     posted = client.post(url, {**scheduled(group, channel, body="X"), "_send": "1"})
     assert posted.status_code == 403
     assert client.get(reverse("admin:campaigns_bulkmessage_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_migration_marks_the_flows_bulk_messages_made_before_the_flag() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("flows.migrations.0014_flow_for_bulk")
+    made = Flow.objects.create(
+        name="Bulk: Old promo", description="The message of a bulk send."
+    )
+    own = Flow.objects.create(name="Bulk: an operator's own", description="Mine")
+    migration.mark_bulk_flows(apps, None)
+    made.refresh_from_db()
+    own.refresh_from_db()
+    assert made.for_bulk
+    assert not own.for_bulk
