@@ -1,6 +1,7 @@
 """Reads of bulk messages for the console: where each stands, what it says, and its
 messages counted, for one message or a page of them in a few queries."""
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,10 @@ from messaging.models import Channel
 from .bulk import BulkMessage
 from .models import Campaign, CampaignRun, CampaignStatus
 from .monitoring import counts_by_run
+
+# The start of a message sent as soon as possible is at most this long after it
+# was saved (bulk_send_time: the next whole minute, 5 seconds ahead).
+ASAP_WITHIN = dt.timedelta(seconds=125)
 
 
 class BulkStatus(models.TextChoices):
@@ -57,6 +62,14 @@ def bulk_status(campaign: Campaign, counted: "BulkCounts | None" = None) -> Bulk
     return BulkStatus.SENT
 
 
+def bulk_as_soon_as_possible(campaign: Campaign) -> bool:
+    """Whether it was composed to go as soon as possible: its start is the next
+    whole minute after it was saved (bulk_send_time), not a time set."""
+    return campaign.send_at_local is None and (
+        campaign.start_at - campaign.created_at <= ASAP_WITHIN
+    )
+
+
 def bulk_message_of(campaign: Campaign) -> BulkMessage:
     """The bulk message a campaign of schedule "once" sends, as composed: its text,
     image and channel are those of its flow's published version."""
@@ -75,7 +88,9 @@ def bulk_message_of(campaign: Campaign) -> BulkMessage:
         language=campaign.language,
         reply_team=campaign.reply_team,
         reply_user=campaign.reply_user,
-        send_at=campaign.send_at_local if in_contact_zone else campaign.start_at,
+        send_at=None
+        if bulk_as_soon_as_possible(campaign)
+        else campaign.send_at_local or campaign.start_at,
         in_contact_zone=in_contact_zone,
         also_groups=list(campaign.also_groups.all()),
         excluded_groups=list(campaign.excluded_groups.all()),

@@ -3,7 +3,6 @@ still scheduled, its preview as a recipient sees it, and, once sent, its report.
 Underneath each is a campaign of schedule "once" (campaigns.bulk); nothing here
 shows that."""
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -28,6 +27,7 @@ from ..bulk import (
 from ..bulk_selectors import (
     BulkCounts,
     BulkStatus,
+    bulk_as_soon_as_possible,
     bulk_counts,
     bulk_message_of,
     bulk_messages_annotated,
@@ -166,7 +166,7 @@ class BulkMessageAdmin(admin.ModelAdmin):
         if campaign.send_at_local is not None:
             at = timezone.localtime(campaign.send_at_local)
             return f"{at:%Y-%m-%d %H:%M} in each contact's zone"
-        if campaign.start_at - campaign.created_at <= dt.timedelta(seconds=125):
+        if bulk_as_soon_as_possible(campaign):
             return "as soon as possible"
         return f"{timezone.localtime(campaign.start_at):%Y-%m-%d %H:%M}"
 

@@ -79,6 +79,13 @@ def test_the_bulk_list_shows_channel_audience_time_status_and_counts(
     assert "Buyers" in page
     assert "as soon as possible" in page
     assert 'white-space:nowrap">Scheduled</span>' in page
+    # Its editor leaves the time empty, as composed: a time already past would be
+    # refused on saving.
+    editor = admin_client.get(
+        reverse("admin:campaigns_bulkmessage_change", args=[campaign.pk])
+    ).content.decode()
+    assert "Sends As soon as possible (within a minute)." in editor
+    assert 'name="send_at_0" class="vDateField" size="10" id="id_send_at_0"' in editor
 
     run = campaign_tick(
         campaign_id=campaign.pk, now=campaign.start_at + dt.timedelta(seconds=1)
