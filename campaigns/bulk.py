@@ -16,12 +16,19 @@ from audiences.rules import RuleError
 from audiences.targeting import Condition, audience_count, audience_select
 from base.audit import audit_record
 from base.models import AuditEntry
+from flows.models import Flow
 from flows.publishing import FlowRefused, flow_publish_one_send
 from messaging.models import Channel, Team, default_timezone
 from messaging.rendering import render, unfilled
 from messaging.unsubscribing import LANGUAGE_DEFAULT
 
-from .lifecycle import Actor, CampaignRefused, campaign_create, campaign_end
+from .lifecycle import (
+    Actor,
+    CampaignRefused,
+    campaign_create,
+    campaign_end,
+    campaign_update,
+)
 from .models import Campaign, CampaignRun, CampaignStatus, Schedule
 from .targeting import audience_capped_text
 
@@ -144,32 +151,43 @@ def bulk_when(message: BulkMessage) -> str:
     return f"{at:%Y-%m-%d %H:%M} {zone}."
 
 
+def _timing(
+    message: BulkMessage,
+) -> tuple[dt.datetime, dt.datetime, dt.datetime | None]:
+    """The campaign's start and end, and its send_at_local (sent in each contact's
+    zone) or None."""
+    start = bulk_send_time(message.send_at)
+    if not message.in_contact_zone:
+        return start, start + OPEN_FOR, None
+    if message.send_at is None:
+        raise CampaignRefused(
+            "Give a send time to send it at that time in each contact's zone."
+        )
+    local = local_send(message.send_at)
+    return local.start, local.end, local.at
+
+
+def _flow_of(message: BulkMessage, actor: Actor) -> Flow:
+    try:
+        return flow_publish_one_send(
+            name=f"Bulk: {message.name}",
+            description="The message of a bulk send.",
+            channel=message.channel,
+            body=message.body,
+            media_url=message.media_url,
+            actor=actor,
+        )
+    except FlowRefused as exc:
+        raise CampaignRefused(str(exc)) from None
+
+
 def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaign:
     """Compose the flow, publish it and schedule the campaign, or change nothing.
     Sent in each contact's zone, the campaign starts early enough for the earliest
     zone and each message waits for its own (Campaign.send_at_local)."""
-    start = bulk_send_time(message.send_at)
-    end = start + OPEN_FOR
-    send_at_local = None
-    if message.in_contact_zone:
-        if message.send_at is None:
-            raise CampaignRefused(
-                "Give a send time to send it at that time in each contact's zone."
-            )
-        local = local_send(message.send_at)
-        start, end, send_at_local = local.start, local.end, local.at
+    start, end, send_at_local = _timing(message)
     with transaction.atomic():
-        try:
-            flow = flow_publish_one_send(
-                name=f"Bulk: {message.name}",
-                description="The message of a bulk send.",
-                channel=message.channel,
-                body=message.body,
-                media_url=message.media_url,
-                actor=actor,
-            )
-        except FlowRefused as exc:
-            raise CampaignRefused(str(exc)) from None
+        flow = _flow_of(message, actor)
         campaign = campaign_create(
             actor=actor,
             name=message.name,
@@ -201,6 +219,70 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
             ),
         )
         return campaign
+
+
+def bulk_locked_reason(campaign: Campaign) -> str | None:
+    """Why a bulk message can no longer be changed, or None while it is scheduled:
+    once its run has opened (sent or sending), or once it was cancelled."""
+    if campaign.is_sent_bulk(fresh=True):
+        return (
+            f"Bulk message {campaign.name!r} has been sent; a sent message is "
+            "locked and cannot be changed."
+        )
+    if campaign.status == CampaignStatus.IN_PROGRESS:
+        return (
+            f"Bulk message {campaign.name!r} is being sent; a message on its way is "
+            "locked and cannot be changed."
+        )
+    if campaign.status == CampaignStatus.ENDED:
+        return (
+            f"Bulk message {campaign.name!r} was cancelled; compose a new one to "
+            "send it."
+        )
+    return None
+
+
+def bulk_message_update(
+    *, campaign: Campaign, message: BulkMessage, actor: Actor = None
+) -> Campaign:
+    """Change a scheduled bulk message to ``message``, or change nothing: refused
+    (CampaignRefused, bulk_locked_reason) once it is sent, sending or cancelled. A
+    changed text, image or channel is published as a new one-step flow."""
+    start, end, send_at_local = _timing(message)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        refusal = bulk_locked_reason(locked)
+        if refusal is not None:
+            raise CampaignRefused(refusal)
+        step = locked.flow_version.steps[0] if locked.flow_version else {}
+        same = (
+            step.get("channel_id") == message.channel.pk
+            and step.get("body") == message.body
+            and (step.get("media_url") or "") == message.media_url
+        )
+        flow = locked.flow if same else _flow_of(message, actor)
+        updated = campaign_update(
+            campaign=locked,
+            actor=actor,
+            name=message.name,
+            description=message.description,
+            flow=flow,
+            group=message.group,
+            start_at=start,
+            end_at=end,
+            sender_name=message.sender_name,
+            reply_to=message.reply_to,
+            language=message.language,
+            reply_team=message.reply_team,
+            reply_user=message.reply_user,
+            also_groups=message.also_groups,
+            excluded_groups=message.excluded_groups,
+            rules=message.rules,
+            match=message.match,
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(send_at_local=send_at_local)
+        updated.send_at_local = send_at_local
+        return updated
 
 
 def bulk_message_preview(*, message: BulkMessage) -> BulkPreview:

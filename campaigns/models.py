@@ -298,6 +298,23 @@ class Campaign(models.Model):
         return self.status != CampaignStatus.IN_PROGRESS
 
 
+class BulkMessageManager(models.Manager["BulkMessage"]):
+    def get_queryset(self) -> "models.QuerySet[BulkMessage]":
+        return super().get_queryset().filter(schedule=Schedule.ONCE)
+
+
+class BulkMessage(Campaign):
+    """A bulk message as the console lists it: a campaign of schedule "once", kept
+    apart from the campaigns (campaigns.bulk composes and changes them)."""
+
+    objects = BulkMessageManager()  # type: ignore[assignment,misc]
+
+    class Meta:
+        proxy = True
+        verbose_name = "bulk message"
+        verbose_name_plural = "bulk messages"
+
+
 # A campaign's status changes and its runs live in their own module; Django finds
 # them here.
 from .run_models import CampaignEvent, CampaignRun  # noqa: E402
@@ -310,6 +327,7 @@ __all__ = [
     "CampaignExcludedGroup",
     "CampaignRule",
     "CampaignRun",
+    "BulkMessage",
     "CampaignStatus",
     "Schedule",
 ]

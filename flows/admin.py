@@ -124,8 +124,14 @@ class FlowAdmin(AuditedAdmin, ObjectActionsMixin):
         return fieldsets if editable else shown_fieldsets(fieldsets, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
-        # The status badge reads the current version, whose name reads its flow.
-        return super().get_queryset(request).select_related("current_version__flow")
+        # The status badge reads the current version, whose name reads its flow. A
+        # bulk message's flow is shown only with its bulk message.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(for_bulk=False)
+            .select_related("current_version__flow")
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, flow: Flow) -> str:

@@ -43,6 +43,13 @@ class Flow(models.Model):
         help_text="The steps were edited after the last publish; campaigns keep "
         "sending the published version until the flow is published again.",
     )
+    for_bulk = models.BooleanField(
+        "made for a bulk message",
+        default=False,
+        editable=False,
+        help_text="The one-step flow behind a bulk message: shown only with its bulk "
+        "message, never in the Flows list or a campaign's flow picker.",
+    )
     event_name = models.CharField(
         max_length=100,
         blank=True,

@@ -202,11 +202,11 @@ def flow_publish_one_send(
     media_url: str = "",
     actor: User | None = None,
 ) -> Flow:
-    """A new Manual flow that sends one message and ends, published. Named
-    ``name``, or ``name (2)``, ``(3)`` ... when taken, even by one made at the same
-    moment."""
+    """A new Manual flow that sends one message and ends, published, marked as a bulk
+    message's (Flow.for_bulk). Named ``name``, or ``name (2)``, ``(3)`` ... when
+    taken, even by one made at the same moment."""
     with transaction.atomic():
-        flow = _new_flow(name, description)
+        flow = _new_flow(name, description, for_bulk=True)
         FlowStep.objects.create(
             flow=flow,
             position=1,
@@ -220,14 +220,17 @@ def flow_publish_one_send(
     return flow
 
 
-def _new_flow(name: str, description: str) -> Flow:
+def _new_flow(name: str, description: str, *, for_bulk: bool = False) -> Flow:
     base = name[:94]
     for number in range(1, 1000):
         candidate = name[:100] if number == 1 else f"{base} ({number})"
         try:
             with transaction.atomic():
                 return Flow.objects.create(
-                    name=candidate, description=description, trigger=Flow.Trigger.MANUAL
+                    name=candidate,
+                    description=description,
+                    trigger=Flow.Trigger.MANUAL,
+                    for_bulk=for_bulk,
                 )
         except IntegrityError:
             continue

@@ -1,7 +1,13 @@
 """The campaigns admin. Django's autodiscovery imports this package: importing the
 modules below registers their ModelAdmins."""
 
+from .bulk import BulkMessageAdmin
 from .campaigns import CampaignAdmin, CampaignEventInline
 from .runs import CampaignRunAdmin
 
-__all__ = ["CampaignAdmin", "CampaignEventInline", "CampaignRunAdmin"]
+__all__ = [
+    "BulkMessageAdmin",
+    "CampaignAdmin",
+    "CampaignEventInline",
+    "CampaignRunAdmin",
+]

@@ -23,7 +23,7 @@ from ..lifecycle import (
     campaign_delete,
     campaign_update,
 )
-from ..models import Campaign, CampaignEvent, CampaignRule, CampaignRun
+from ..models import Campaign, CampaignEvent, CampaignRule, CampaignRun, Schedule
 from ..pace import campaign_pace, campaign_run_estimate
 from ..selectors import campaigns_delete_totals
 from ..targeting import (
@@ -170,10 +170,12 @@ class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
         return [*self.list_display[:2], actions, *self.list_display[2:]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        # Whether a bulk message has been sent, for every row in one query.
+        # Bulk messages have their own list (admin.bulk). Whether one has been sent,
+        # for every row in one query.
         return (
             super()
             .get_queryset(request)
+            .exclude(schedule=Schedule.ONCE)
             .annotate(
                 _has_runs=Exists(CampaignRun.objects.filter(campaign=OuterRef("pk")))
             )

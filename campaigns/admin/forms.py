@@ -26,7 +26,7 @@ from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS
-from ..models import Campaign
+from ..models import Campaign, Schedule
 from ..targeting import targeting_errors
 
 SENDER = ("sender_name", "reply_to", "language")
@@ -116,7 +116,9 @@ class CampaignForm(forms.ModelForm):
             field = self.fields["flow"]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = Flow.objects.filter(
-                status=Flow.Status.PUBLISHED, trigger=Flow.Trigger.MANUAL
+                status=Flow.Status.PUBLISHED,
+                trigger=Flow.Trigger.MANUAL,
+                for_bulk=False,  # a bulk message's own flow
             )
             # After choosing the flow, the operator previews its chain, with the
             # group chosen (if one is) so the preview warns of its members' missing
@@ -135,7 +137,15 @@ class CampaignForm(forms.ModelForm):
             if name in self.fields:
                 self.fields[name].required = False
         if "schedule" in self.fields:
-            self.fields["schedule"].help_text += (
+            # A message sent once is a bulk message, composed on its own page.
+            plans = self.fields["schedule"]
+            assert isinstance(plans, forms.TypedChoiceField)
+            plans.choices = [
+                (value, label)
+                for value, label in Schedule.choices
+                if value != Schedule.ONCE
+            ]
+            plans.help_text += (
                 " A slot that comes while the previous run is still sending is "
                 "skipped; saving warns when the group cannot be sent in one period "
                 "at its channels' rates."

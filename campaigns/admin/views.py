@@ -1,6 +1,6 @@
 """The campaign pages beyond Django's own, and the buttons leading to them: suspend,
-finish or resume one campaign, and compose a bulk message. Each page asks, calls one
-function of campaigns.lifecycle or campaigns.bulk, and reports."""
+finish or resume one campaign; the way to the bulk message composer (admin.bulk).
+Each page asks, calls one function of campaigns.lifecycle, and reports."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -15,16 +15,15 @@ from django.utils import timezone
 
 from config.object_actions import ObjectActionsMixin
 
-from ..bulk import bulk_message_create, bulk_message_preview, bulk_when
 from ..lifecycle import CampaignRefused, campaign_end, campaign_resume, campaign_suspend
-from ..models import Campaign
+from ..models import BulkMessage, Campaign, Schedule
 from ..refusals import (
     campaign_end_refusal,
     campaign_resume_refusal,
     campaign_suspend_refusal,
 )
 from ..selectors import campaign_finish_summary
-from .forms import BulkMessageForm, ConditionFormSet, ResumeForm, conditions_of
+from .forms import ResumeForm
 from .guards import refused_back
 
 
@@ -209,51 +208,28 @@ class CampaignViewsMixin(ObjectActionsMixin):
         )
 
     def bulk_view(self, request: HttpRequest) -> HttpResponse:
-        # A bulk message publishes a flow of its own: it takes those rights too.
-        if not (
-            self.has_add_permission(request)
-            and request.user.has_perms(["flows.add_flow", "flows.publish_flow"])
-        ):
+        # Composed on the Bulk messages page, where it is listed once saved; posts
+        # to this older address are composed there too.
+        bulk_admin = self.admin_site.get_model_admin(BulkMessage)
+        if not bulk_admin.has_add_permission(request):
             raise PermissionDenied
-        data = request.POST if request.method == "POST" else None
-        form = BulkMessageForm(data)
-        conditions = ConditionFormSet(data, prefix="conditions")
-        preview = None
-        if data is not None and all([form.is_valid(), conditions.is_valid()]):
-            message = form.bulk_message(conditions_of(conditions))
-            if "_send" in request.POST:
-                try:
-                    campaign = bulk_message_create(message=message, actor=request.user)  # type: ignore[arg-type]
-                except (CampaignRefused, ValidationError) as exc:
-                    form.add_error(None, refusal_reason(exc))
-                else:
-                    start = timezone.localtime(campaign.start_at)
-                    when = (
-                        bulk_when(message)
-                        if message.in_contact_zone
-                        else f"{start:%Y-%m-%d %H:%M}."
-                    )
-                    self.message_user(
-                        request,
-                        f"Bulk message {campaign.name!r} goes to {message.targets} "
-                        f"at {when}",
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-                    )
-            preview = bulk_message_preview(message=message)
-        return TemplateResponse(
-            request,
-            "admin/campaigns/campaign/bulk.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": "Send a bulk message",
-                "form": form,
-                "conditions": conditions,
-                "preview": preview,
-            },
-        )
+        if request.method == "POST":
+            return bulk_admin.add_view(request)
+        return HttpResponseRedirect(reverse("admin:campaigns_bulkmessage_add"))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # A bulk message is shown, edited and reported on its own page.
+        if Campaign.objects.filter(pk=object_id, schedule=Schedule.ONCE).exists():
+            return HttpResponseRedirect(
+                reverse("admin:campaigns_bulkmessage_change", args=[object_id])
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _do(
         self, request: HttpRequest, campaign: Campaign, action: Any, done: str

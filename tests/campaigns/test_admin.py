@@ -450,7 +450,7 @@ def test_the_campaign_and_bulk_forms_name_the_zone_their_times_are_read_in(
 ) -> None:
     zone = timezone.get_current_timezone_name()
     add = admin_client.get(reverse("admin:campaigns_campaign_add")).content.decode()
-    bulk = admin_client.get(reverse("admin:campaigns_bulk")).content.decode()
+    bulk = admin_client.get(reverse("admin:campaigns_bulkmessage_add")).content.decode()
 
     assert add.count(f"Read in {zone}.") == 2  # start and end
     assert f"Read in {zone}." in bulk
