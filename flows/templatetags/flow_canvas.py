@@ -1,0 +1,15 @@
+from typing import Any
+
+from django import template
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+
+from flows.canvas import canvas_problems
+
+register = template.Library()
+
+
+@register.simple_tag
+def flow_canvas_problems(flow: Any) -> SafeString:
+    """The saved flow's problems by step, as JSON for flows/canvas.js."""
+    return json_script(canvas_problems(flow), "flow-canvas-problems")
