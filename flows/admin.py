@@ -36,7 +36,6 @@ from .publishing import (
     steps_differ_from_published,
 )
 
-
 # The canvas editor's library (MIT), served from static files; see its SOURCE.txt.
 DRAWFLOW = "flows/vendor/drawflow-0.0.60/"
 
@@ -60,7 +59,13 @@ class FlowStepInline(admin.TabularInline):
     verbose_name_plural = "steps"
 
     class Media:
-        css = {"all": ["flows/steps.css", DRAWFLOW + "drawflow.min.css", "flows/canvas.css"]}
+        css = {
+            "all": [
+                "flows/steps.css",
+                DRAWFLOW + "drawflow.min.css",
+                "flows/canvas.css",
+            ]
+        }
         js = ["flows/steps.js", DRAWFLOW + "drawflow.min.js", "flows/canvas.js"]
 
     def formfield_for_dbfield(

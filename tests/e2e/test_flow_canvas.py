@@ -26,10 +26,13 @@ def node(page: Page, position: int) -> Locator:
 def drag(page: Page, start: Locator, end: Locator) -> None:
     """Mouse down on ``start``, through the canvas, up on ``end``."""
     first, last = start.bounding_box(), end.bounding_box()
-    assert first is not None and last is not None
+    assert first is not None
+    assert last is not None
     page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
     page.mouse.down()
-    page.mouse.move(last["x"] + last["width"] / 2, last["y"] + last["height"] / 2, steps=8)
+    page.mouse.move(
+        last["x"] + last["width"] / 2, last["y"] + last["height"] / 2, steps=8
+    )
     page.mouse.up()
 
 
@@ -43,7 +46,9 @@ def connect(page: Page, source: int, output: int, target: int) -> None:
 
 def add_step(page: Page, kind: str) -> Locator:
     """A step of ``kind`` from the palette: its row, shown under the canvas."""
-    page.locator(".flow-canvas-palette").get_by_role("button", name=kind, exact=True).click()
+    page.locator(".flow-canvas-palette").get_by_role(
+        "button", name=kind, exact=True
+    ).click()
     return page.locator("tr.step-row.flow-canvas-selected")
 
 
