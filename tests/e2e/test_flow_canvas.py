@@ -23,8 +23,20 @@ def node(page: Page, position: int) -> Locator:
     )
 
 
+def place(page: Page, position: int) -> tuple[float, float]:
+    """Where a step's node is drawn in the canvas."""
+    area = page.locator(".flow-canvas-area").bounding_box()
+    box = node(page, position).bounding_box()
+    assert area is not None
+    assert box is not None
+    return box["x"] - area["x"], box["y"] - area["y"]
+
+
 def drag(page: Page, start: Locator, end: Locator) -> None:
-    """Mouse down on ``start``, through the canvas, up on ``end``."""
+    """Mouse down on ``start``, through the canvas, up on ``end``, once the canvas
+    is drawn anew after the last change."""
+    expect(page.locator(".flow-canvas-root[data-pending]")).to_have_count(0)
+    start.scroll_into_view_if_needed()
     first, last = start.bounding_box(), end.bounding_box()
     assert first is not None
     assert last is not None
@@ -191,3 +203,33 @@ def test_the_canvas_points_at_the_step_a_problem_is_in(
     )
     screens.shot(page, "flow-canvas-problems")
     assert not flow.steps.filter(position=2).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_moved_on_the_canvas_stays_where_it_was_put(
+    page: Page, screens: Screens, make_operator: Any, make_flow: Any
+) -> None:
+    flow = make_flow(name="Moved", publish=False)  # 1 sends, 2 ends
+    operator = make_operator()
+    sign_in(page, screens, operator.username, "flow-canvas-move-login")
+    page.goto(f"/admin/flows/flow/{flow.pk}/change/")
+    before = place(page, 2)
+
+    page.locator(".flow-canvas-area").scroll_into_view_if_needed()
+    title = node(page, 2).locator(".step-node-title").bounding_box()
+    assert title is not None
+    page.mouse.move(title["x"] + 10, title["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(title["x"] + 10, title["y"] + 205, steps=8)
+    page.mouse.up()
+    moved = place(page, 2)
+    assert moved[1] - before[1] > 150
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    flow.refresh_from_db()
+    assert set(flow.canvas_layout) == {"1", "2"}, flow.canvas_layout
+    after = place(page, 2)
+    assert abs(after[0] - moved[0]) < 2
+    assert abs(after[1] - moved[1]) < 2
+    screens.shot(page, "flow-canvas-moved")

@@ -6,7 +6,8 @@
 // a palette button adds a row of its kind. The selected node's row shows under the
 // canvas to fill in; "Steps table" shows every row instead. The server checks the
 // steps on save and publish as it does for the table; its problems are shown on
-// the nodes they name (flow-canvas-problems, from the page).
+// the nodes they name (flow-canvas-data, from the page). Where the nodes are drawn
+// is posted with the form (flow-canvas-layout) and kept on the flow.
 {
     // The fields each kind's outputs write, in the order of the node's outputs.
     const OUTPUTS = {
@@ -101,8 +102,9 @@
             this.nodes = new Map(); // node id (string) -> row
             this.building = false;
             this.selected = null;
-            const data = document.getElementById("flow-canvas-problems");
+            const data = document.getElementById("flow-canvas-data");
             this.problems = data ? JSON.parse(data.textContent) : { steps: {}, flow: [] };
+            this.saved = this.problems.layout || {}; // position -> [x, y]
             this.draw();
             this.editor = new Drawflow(this.area);
             // Delete removes the selected node only while the canvas has the focus,
@@ -141,7 +143,8 @@
                 one down. Click a step to fill it in below; select it and press Delete to remove it.
                 Save to keep the changes.</p>
               <ul class="flow-canvas-problems errorlist">${this.problems.flow.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>
-              <div class="flow-canvas-area" tabindex="0" aria-label="Flow canvas"></div>`;
+              <div class="flow-canvas-area" tabindex="0" aria-label="Flow canvas"></div>
+              <input type="hidden" name="flow-canvas-layout">`;
             this.area = this.root.querySelector(".flow-canvas-area");
         }
 
@@ -159,6 +162,10 @@
                 }
             });
             this.table.addEventListener("change", () => this.later());
+            const form = this.root.closest("form");
+            if (form) {
+                form.addEventListener("submit", () => this.keepLayout());
+            }
             document.addEventListener("formset:added", () => this.later());
             document.addEventListener("formset:removed", () => this.later());
             const on = (name, handler) => this.editor.on(name, (detail) => {
@@ -170,8 +177,12 @@
             on("connectionRemoved", (c) => this.disconnect(c));
             on("nodeRemoved", (id) => this.removeStep(id));
             on("nodeMoved", (id) => {
-                const node = this.editor.getNodeFromId(id);
-                this.places.set(this.nodes.get(String(id)), { x: node.pos_x, y: node.pos_y });
+                // Where it is drawn (Drawflow's own pos_x / pos_y run one move ahead).
+                const node = this.area.querySelector(`#node-${id}`);
+                this.places.set(this.nodes.get(String(id)), {
+                    x: parseFloat(node.style.left),
+                    y: parseFloat(node.style.top),
+                });
             });
             on("nodeSelected", (id) => this.select(this.nodes.get(String(id))));
         }
@@ -239,6 +250,11 @@
                 if (this.places.has(row)) {
                     continue;
                 }
+                const saved = this.saved[String(number(row, "position"))];
+                if (Array.isArray(saved) && saved.length === 2) {
+                    this.places.set(row, { x: saved[0], y: saved[1] });
+                    continue;
+                }
                 const column = depth.has(row) ? depth.get(row) : deepest + 1;
                 const index = filled.get(column) || 0;
                 filled.set(column, index + 1);
@@ -246,8 +262,23 @@
             }
         }
 
+        // Where each step is drawn, by position, for the flow to keep.
+        keepLayout() {
+            const layout = {};
+            for (const row of this.rows()) {
+                const position = number(row, "position");
+                const place = this.places.get(row);
+                if (position !== null && place && !(String(position) in layout)) {
+                    layout[String(position)] = [Math.round(place.x), Math.round(place.y)];
+                }
+            }
+            this.root.querySelector("input[name='flow-canvas-layout']").value = JSON.stringify(layout);
+        }
+
+        // Drawn again once the current event is done (marked meanwhile, for tests).
         later() {
             clearTimeout(this.pending);
+            this.root.dataset.pending = "true";
             this.pending = setTimeout(() => this.render(), 0);
         }
 
@@ -302,6 +333,7 @@
                 this.editor.connection_selected = null;
             } finally {
                 this.building = false;
+                delete this.root.dataset.pending;
             }
         }
 
