@@ -37,6 +37,9 @@ from .publishing import (
 )
 from .trigger_settings import TRIGGER_FIELDSETS, FlowForm, shown_fieldsets
 
+# The canvas editor's library (MIT), served from static files; see its SOURCE.txt.
+DRAWFLOW = "flows/vendor/drawflow-0.0.60/"
+
 
 class FlowStepInline(admin.TabularInline):
     """One row a step: its position and kind, then only the fields of its kind
@@ -57,8 +60,14 @@ class FlowStepInline(admin.TabularInline):
     verbose_name_plural = "steps"
 
     class Media:
-        css = {"all": ["flows/steps.css"]}
-        js = ["flows/steps.js"]
+        css = {
+            "all": [
+                "flows/steps.css",
+                DRAWFLOW + "drawflow.min.css",
+                "flows/canvas.css",
+            ]
+        }
+        js = ["flows/steps.js", DRAWFLOW + "drawflow.min.js", "flows/canvas.js"]
 
     def formfield_for_dbfield(
         self, db_field: "models.Field[Any, Any]", request: HttpRequest, **kwargs: Any

@@ -7,6 +7,7 @@ from django.forms.models import BaseInlineFormSet
 
 from base.outbound import http_url
 
+from .canvas import LAYOUT_FIELD, flow_canvas_place
 from .models import FlowStep
 
 # The fields each kind of step uses; position and kind are common to all.
@@ -144,3 +145,10 @@ class FlowStepFormSet(BaseInlineFormSet):
             if name not in cache:
                 cache[name] = list(field.iterator(field))
             field.choices = cache[name]
+
+    def save(self, commit: bool = True) -> Any:
+        saved = super().save(commit)
+        if commit:
+            # Where the canvas drew the steps, when it was on the page.
+            flow_canvas_place(flow=self.instance, text=self.data.get(LAYOUT_FIELD, ""))
+        return saved

@@ -95,6 +95,13 @@ class Flow(models.Model):
         "at most once per period).",
     )
     audience_last_entry = models.DateTimeField(null=True, blank=True, editable=False)
+    canvas_layout = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Where the flow's canvas draws each step, by position: "
+        '{"3": [x, y]}; a step not in it is laid out by the canvas.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -134,6 +134,7 @@ def build_and_publish_flow(page: Page, screens: Screens, channel: Channel) -> Fl
     page.goto("/admin/flows/flow/add/")
     page.fill("#id_name", FLOW)
     page.fill("#id_description", "Greets each contact by name.")
+    page.get_by_role("button", name="Steps table").click()  # not the canvas
     steps = page.locator("#steps-group")
     add_step = steps.get_by_role("button", name=re.compile("Add another", re.I))
     add_step.click()
