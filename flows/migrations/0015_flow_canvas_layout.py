@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flows', '0013_journey_waiting_reply_idx'),
+        ('flows', '0014_flow_for_bulk'),
     ]
 
     operations = [
