@@ -4,9 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 
 from .dashboard import dashboard
+from .timeline_pages import timeline_view
 
 # The product's apps, in the order an operator works with them. Apps not named here
 # follow in Django's order, and the machinery under the console comes last.
@@ -105,3 +106,13 @@ class FlowcastAdminSite(admin.AdminSite):
             ],
         }
         return super().index(request, context)
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            path(
+                "timeline/<int:contact_id>/",
+                self.admin_view(timeline_view),
+                name="contact_timeline",
+            ),
+            *super().get_urls(),
+        ]
