@@ -27,6 +27,7 @@ from messaging.models import InboundMessage, Message
 from .timeline import Event, journey_events, message_event, reply_event
 
 PER_PAGE = 50
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # What comes first of events at the same instant.
 RANKS = {"entered": 0, "message": 1, "reply": 2, "opt-out": 3, "waiting": 4, "left": 5}
 
@@ -40,15 +41,16 @@ class Key:
     id: int
 
     def token(self) -> str:
-        return f"{self.at.timestamp():.6f}_{self.rank}_{self.id}"
+        # Whole microseconds since the epoch: a float would round some of them.
+        micros = (self.at - EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}_{self.rank}_{self.id}"
 
     @classmethod
     def parse(cls, token: str) -> "Key | None":
         try:
-            stamp, rank, pk = token.split("_")
-            at = dt.datetime.fromtimestamp(float(stamp), tz=dt.UTC)
-            return cls(at, int(rank), int(pk))
-        except (ValueError, OverflowError, OSError):
+            micros, rank, pk = (int(part) for part in token.split("_"))
+            return cls(EPOCH + dt.timedelta(microseconds=micros), rank, pk)
+        except (ValueError, OverflowError):
             return None
 
 
