@@ -33,17 +33,29 @@ def message_filters() -> list[type[admin.ListFilter]]:
     return list(_registered)
 
 
+# A channel alone is looked for among this many of the newest messages: no index
+# serves the channel (each would cost every message's writes), and a channel with
+# few messages would otherwise be looked for through the whole table.
+CHANNEL_WINDOW = 1_000_000
+# What narrows the list through an index or an id range.
+NARROWING = ("campaign", "run", "date_from", "date_until", "q", "batch__id__exact")
+
+
 class ChannelFilter(admin.SimpleListFilter):
     """Choices from the channels table (a handful of rows), never from the
     messages."""
 
     title = "channel"
     parameter_name = "channel"
+    template = "admin/messaging/message/channel_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
             (str(pk), name) for pk, name in Channel.objects.values_list("pk", "name")
         ]
+
+    def alone(self, request: HttpRequest) -> bool:
+        return not any(request.GET.get(name) for name in NARROWING)
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Message]
@@ -53,7 +65,23 @@ class ChannelFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit():
             return queryset.none()
-        return queryset.filter(channel_id=int(value))
+        queryset = queryset.filter(channel_id=int(value))
+        if self.alone(request):
+            newest = Message.objects.order_by("-id").values_list("id", flat=True)
+            last = newest.first()
+            if last is not None:
+                queryset = queryset.filter(id__gt=last - CHANNEL_WINDOW)
+        return queryset
+
+    def choices(self, changelist: Any) -> Any:
+        note = (
+            f"Among the newest {CHANNEL_WINDOW:,} messages: choose a campaign, a run "
+            "or dates too to look further back."
+            if self.alone(self.request)
+            else ""
+        )
+        for choice in super().choices(changelist):
+            yield {**choice, "note": note if self.value() else ""}
 
 
 def first_id_from(moment: dt.datetime) -> int | None:

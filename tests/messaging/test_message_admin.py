@@ -125,3 +125,32 @@ def test_a_messages_page_shows_what_it_sent_and_why_and_folds_the_machinery(
     assert "Hola Carlos" in seen
     assert "Lease until" not in seen
     assert "Claim token" not in seen
+
+
+@pytest.mark.django_db
+def test_a_channel_alone_is_looked_for_among_the_newest_messages_and_says_so(
+    admin_client: Client,
+    make_campaign: Any,
+    make_channel: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from messaging import message_filters
+
+    run = _run(make_campaign, "Spring sale")
+    ids = sorted(
+        Message.objects.filter(batch__cohort__run=run).values_list("pk", flat=True)
+    )
+    whatsapp = make_channel(name="WhatsApp line")
+    Message.objects.filter(pk__in=ids).update(channel=whatsapp)
+    monkeypatch.setattr(message_filters, "CHANNEL_WINDOW", 2)
+
+    alone = admin_client.get(reverse(LIST) + f"?channel={whatsapp.pk}")
+    with_run = f"?channel={whatsapp.pk}&run={run.pk}"
+
+    assert {m.pk for m in alone.context["cl"].result_list} == set(ids[-2:])
+    assert "Among the newest 2 messages" in alone.content.decode()
+    assert _shown(admin_client, with_run) == set(ids)
+    assert (
+        "Among the newest"
+        not in admin_client.get(reverse(LIST) + with_run).content.decode()
+    )
