@@ -4,27 +4,20 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 
-from audiences.phones import contact_search
 from base.auditing import AuditedAdmin
 from base.outbound import url_refusal
 from base.zones import ZoneField
 from config.admin_actions import KnownActionsOnly
 from config.keyvalue import KeyValueField, KeyValueWidget
 from config.object_actions import ObjectActionsMixin
-from config.paginators import CappedPaginator
-from config.records_admin import RecordAdmin
 
 from . import library_admin  # noqa: F401  (templates and media library)
-from .capping import capped_error_shown, capped_until
 from .channels import channel_users
 from .credentials import (
     CREDENTIALS,
@@ -34,7 +27,7 @@ from .credentials import (
     channel_secret_shown,
     credentials_sealed,
 )
-from .models import Channel, InboundMessage, Message
+from .models import Channel, InboundMessage
 
 NEW_SECRET = "_flowcast_new_signing_secret"
 
@@ -273,93 +266,6 @@ class ChannelAdmin(AuditedAdmin, ObjectActionsMixin):
         return deleted, {k: v for k, v in counts.items() if v}, perms_needed, protected
 
 
-@admin.register(Message)
-class MessageAdmin(RecordAdmin):
-    paginator = CappedPaginator  # millions of rows: never counted in full
-    list_display = [
-        "id",
-        "contact",
-        "sent_for",
-        "state",
-        "text",
-        "when",
-    ]
-    # Filters the indexes serve on millions of rows (no channel or campaign filter:
-    # a campaign's messages are counted on its page).
-    list_filter = ["status"]
-    list_select_related = ["contact", "channel", "batch"]
-    search_fields = ["contact__phone"]  # looked up exactly: get_search_results
-    search_help_text = "A phone number: that contact's messages."
-    # Sorting millions of rows by another column reads them all.
-    sortable_by = ("id",)
-    raw_id_fields = ["batch", "contact"]
-    # Not its origin: a journey's id, meaningful to flows, not to an operator.
-    fields = readonly_fields = (
-        "batch",
-        "contact",
-        "flow_step",
-        "channel",
-        "status",
-        "attempts",
-        "not_before",
-        "lease_until",
-        "body",
-        "created_at",
-        "sent_at",
-        "error",
-        "provider_id",
-    )
-    show_full_result_count = False
-    list_per_page = 100
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Message], search_term: str
-    ) -> tuple[QuerySet[Message], bool]:
-        return contact_search(queryset, search_term), False
-
-    @admin.display(description="status", ordering="status")
-    def state(self, message: Message) -> str:
-        state = message.state
-        if capped_until(message) is not None:
-            return "Capped (waiting for a frequency cap)"
-        return Message.Status(state).label if state in Message.Status else "Sending"
-
-    @admin.display(description="sent, or goes out", ordering="sent_at")
-    def when(self, message: Message) -> str:
-        """When it went out; for one still waiting (active hours, a retry), when it
-        goes out at the earliest."""
-        if message.sent_at is not None:
-            return date_format(localtime(message.sent_at), "DATETIME_FORMAT")
-        if message.not_before is not None and message.state in (
-            Message.Status.QUEUED,
-            Message.Status.DEFERRED,
-        ):
-            return "from " + date_format(
-                localtime(message.not_before), "DATETIME_FORMAT"
-            )
-        return "—"
-
-    @admin.display(description="flow step")
-    def flow_step(self, message: Message) -> str:
-        """The step as its batch names it ("step 1 of Welcome v2"): the message
-        stores the step's id, which means nothing to an operator."""
-        template = message.batch.template(message.step)
-        if template is None or not template.get("label"):
-            return f"a step its batch has no text for (id {message.step})"
-        return str(template["label"])
-
-    @admin.display(description="sent for", ordering="batch__name")
-    def sent_for(self, message: Message) -> str:
-        return message.batch.name
-
-    @admin.display(description="text sent, or the error")
-    def text(self, message: Message) -> str:
-        error = capped_error_shown(message)
-        text = error if error and not message.body else message.body
-        text = " ".join(text.split())
-        return text if len(text) <= 48 else text[:47] + "…"
-
-
 @admin.register(InboundMessage)
 class InboundMessageAdmin(KnownActionsOnly):
     """Replies, as providers reported them: read-only."""
@@ -397,5 +303,5 @@ class InboundMessageAdmin(KnownActionsOnly):
         return False
 
 
-# The Inbox and teams, and the frequency caps, in modules of their own.
-from . import admin_inbox, caps_admin  # noqa: E402, F401
+# The Inbox and teams, the frequency caps and the messages, in modules of their own.
+from . import admin_inbox, caps_admin, message_admin  # noqa: E402, F401

@@ -18,7 +18,7 @@ class ConsoleAdminConfig(admin_apps.AdminConfig):
         super().ready()
         from audiences.admin.sections import ContactSection, contact_section_register
 
-        from .timeline import timeline_context
+        from .timeline_pages import timeline_context
 
         contact_section_register(
             ContactSection(

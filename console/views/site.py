@@ -10,6 +10,7 @@ from base.accounts import ConsoleAuthenticationForm
 from base.clock import my_settings
 
 from .dashboard import dashboard
+from .timeline_pages import timeline_view
 
 # The product's apps, in the order an operator works with them. Apps not named here
 # follow in Django's order, and the machinery under the console comes last.
@@ -111,6 +112,13 @@ class FlowcastAdminSite(admin.AdminSite):
         return super().index(request, context)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
-        # Each operator's own page, under the admin's sign-in like every page.
-        mine = [path("my-settings/", self.admin_view(my_settings), name="my_settings")]
-        return mine + super().get_urls()
+        return [
+            # Each operator's own page, under the admin's sign-in like every page.
+            path("my-settings/", self.admin_view(my_settings), name="my_settings"),
+            path(
+                "timeline/<int:contact_id>/",
+                self.admin_view(timeline_view),
+                name="contact_timeline",
+            ),
+            *super().get_urls(),
+        ]

@@ -1,18 +1,15 @@
-"""A contact's timeline: every journey, message and reply, newest first."""
+"""A contact's timeline: the events of its journeys, messages and replies
+(console.views.timeline_pages reads them a page at a time)."""
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from audiences.models import Contact
 from flows.models import Cohort, Journey
 from messaging.capping import capped_until
 from messaging.models import InboundMessage, Message
-
-SHOWN = 100
 
 
 @dataclass
@@ -168,48 +165,11 @@ def _how_it_went_out(message: Message) -> str:
     return ""
 
 
-def contact_timeline(contact: Contact, now: dt.datetime | None = None) -> list[Event]:
-    """The contact's latest journeys, messages and replies as events, newest first
-    (four queries, however long the contact's history)."""
-    now = now or timezone.now()
-    events: list[Event] = []
-    journeys = (
-        Journey.objects.filter(contact=contact)
-        .select_related("flow", "cohort__run__campaign")
-        .order_by("-id")[: SHOWN // 2]
+def reply_event(reply: InboundMessage) -> Event:
+    return Event(
+        reply.received_at,
+        "reply",
+        "opted-out" if reply.opted_out else "reply",
+        "Replied" + (": opted out" if reply.opted_out else ""),
+        text=reply.body,
     )
-    for journey in journeys:
-        events += journey_events(journey, now)
-    messages = (
-        Message.objects.filter(contact=contact)
-        .select_related("channel", "batch__cohort__run__campaign")
-        .order_by("-id")[:SHOWN]
-    )
-    events += [message_event(message) for message in messages]
-    for reply in InboundMessage.objects.filter(contact=contact).order_by("-id")[:20]:
-        events.append(
-            Event(
-                reply.received_at,
-                "reply",
-                "opted-out" if reply.opted_out else "reply",
-                "Replied" + (": opted out" if reply.opted_out else ""),
-                text=reply.body,
-            )
-        )
-    if contact.opted_out_at and not any(e.status == "opted-out" for e in events):
-        events.append(
-            Event(
-                contact.opted_out_at,
-                "opt-out",
-                "opted-out",
-                "Opted out",
-                contact.opt_out_source,
-            )
-        )
-    events.sort(key=lambda event: event.at, reverse=True)
-    return events[:SHOWN]
-
-
-def timeline_context(contact: Contact) -> dict[str, Any]:
-    """What the timeline section of the contact's page reads."""
-    return {"events": contact_timeline(contact), "shown": SHOWN}

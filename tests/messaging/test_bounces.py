@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from audiences.models import Contact, Suppression
 from audiences.suppressing import address_suppressed
 from campaigns.runs import campaign_tick
-from console.views.timeline import contact_timeline
+from console.views.timeline_pages import contact_timeline
 from messaging.backends.email import smtp_bounce
 from messaging.bounces import SOFT_MARK, soft_bounces
 from messaging.models import Message

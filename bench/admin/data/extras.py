@@ -21,13 +21,15 @@ def build_extras(people: dict[str, Any], groups: Groups, contacts: int) -> None:
     sql(
         f"""
         INSERT INTO {table(InboundMessage)}
-            (channel_id, contact_id, sender, body, provider_id, opted_out, received_at)
+            (channel_id, contact_id, sender, body, provider_id, opted_out, received_at,
+             taken_by_flow, keyword)
         SELECT %(channel)s, id, phone,
                CASE WHEN opted_out_at IS NOT NULL THEN 'STOP'
                     WHEN id %% 2 = 0 THEN 'Gracias, ya pagué'
                     ELSE '¿Cuánto debo?' END,
                'MM' || md5(id::text), opted_out_at IS NOT NULL,
-               coalesce(opted_out_at, now() - id %% 1000 * interval '1 hour')
+               coalesce(opted_out_at, now() - id %% 1000 * interval '1 hour'), false,
+               CASE WHEN opted_out_at IS NOT NULL THEN 'STOP' ELSE '' END
         FROM {table(Contact)}
         WHERE (id - %(low)s) %% 97 = 3 OR opted_out_at IS NOT NULL AND id %% 7 = 0
               OR id = %(low)s

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.admin.pages.autocomplete import autocomplete_pages
+from bench.admin.pages.messages import message_filter_pages
 from bench.admin.pages.page import BIG_TABLE, Page
 
 
@@ -41,6 +42,8 @@ def discover(admin_user: Any, reps: dict[Any, dict[str, Any]]) -> list[Page]:
             )
         for name, query in filter_queries(model_admin, req, changelist, big, reps):
             pages.append(Page(f"{label}: filter {name}", base + query, "filter"))
+        if label == "messaging.message":
+            pages.extend(message_filter_pages(base, reps))
         if model_admin.date_hierarchy and big is not None:
             pages.append(date_page(label, base, model_admin.date_hierarchy, big))
         if changelist.result_count >= BIG_TABLE:
