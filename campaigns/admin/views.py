@@ -57,6 +57,13 @@ def refusal_reason(exc: Exception) -> str:
     return str(exc)
 
 
+def _page_of(campaign: Campaign) -> str:
+    """The campaign's page, or the bulk message's for one."""
+    if campaign.schedule == Schedule.ONCE:
+        return reverse("admin:campaigns_bulkmessage_change", args=[campaign.pk])
+    return reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+
 class CampaignViewsMixin(ObjectActionsMixin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -149,18 +156,25 @@ class CampaignViewsMixin(ObjectActionsMixin):
         refused = refused_back(self, request, campaign, campaign_end_refusal)
         if refused is not None:
             return refused
+        bulk = campaign.schedule == Schedule.ONCE  # a bulk message: its own words
         if request.method == "POST":
-            return self._do(request, campaign, campaign_end, "finished")
+            return self._do(
+                request, campaign, campaign_end, "cancelled" if bulk else "finished"
+            )
         return confirm_page(
             self,
             request,
             [campaign],
-            title=f"Finish {campaign.name}?",
-            question="Finishing ends the campaign for good:",
+            title=f"Cancel the send of {campaign.name}?"
+            if bulk
+            else f"Finish {campaign.name}?",
+            question="Cancelling stops this bulk message: nothing more of it is sent:"
+            if bulk
+            else "Finishing ends the campaign for good:",
             warning="This cannot be undone.",
             danger=True,
-            confirm_label="Yes, finish it",
-            back_url=reverse("admin:campaigns_campaign_change", args=[pk]),
+            confirm_label="Yes, cancel the send" if bulk else "Yes, finish it",
+            back_url=_page_of(campaign),
             **{
                 f"item_{campaign.pk}": {
                     "detail": campaign_finish_summary(campaign=campaign)
@@ -239,7 +253,6 @@ class CampaignViewsMixin(ObjectActionsMixin):
         except CampaignRefused as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, f"Campaign {campaign.name!r} {done}.")
-        return HttpResponseRedirect(
-            reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-        )
+            kind = "Bulk message" if campaign.schedule == Schedule.ONCE else "Campaign"
+            self.message_user(request, f"{kind} {campaign.name!r} {done}.")
+        return HttpResponseRedirect(_page_of(campaign))
