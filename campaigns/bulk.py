@@ -4,6 +4,7 @@ flow, so it is delivered, monitored and searched like any campaign."""
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -181,6 +182,29 @@ def _flow_of(message: BulkMessage, actor: Actor) -> Flow:
         raise CampaignRefused(str(exc)) from None
 
 
+def _campaign_fields(
+    message: BulkMessage, flow: Flow, start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    """What the bulk message's campaign is made of, as campaigns.lifecycle takes it."""
+    return {
+        "name": message.name,
+        "description": message.description,
+        "flow": flow,
+        "group": message.group,
+        "start_at": start,
+        "end_at": end,
+        "sender_name": message.sender_name,
+        "reply_to": message.reply_to,
+        "language": message.language,
+        "reply_team": message.reply_team,
+        "reply_user": message.reply_user,
+        "also_groups": message.also_groups,
+        "excluded_groups": message.excluded_groups,
+        "rules": message.rules,
+        "match": message.match,
+    }
+
+
 def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaign:
     """Compose the flow, publish it and schedule the campaign, or change nothing.
     Sent in each contact's zone, the campaign starts early enough for the earliest
@@ -190,23 +214,9 @@ def bulk_message_create(*, message: BulkMessage, actor: Actor = None) -> Campaig
         flow = _flow_of(message, actor)
         campaign = campaign_create(
             actor=actor,
-            name=message.name,
-            description=message.description,
-            flow=flow,
-            group=message.group,
-            start_at=start,
-            end_at=end,
             schedule=Schedule.ONCE,
-            sender_name=message.sender_name,
-            reply_to=message.reply_to,
-            language=message.language,
-            reply_team=message.reply_team,
-            reply_user=message.reply_user,
-            also_groups=message.also_groups,
-            excluded_groups=message.excluded_groups,
-            rules=message.rules,
-            match=message.match,
             send_at_local=send_at_local,
+            **_campaign_fields(message, flow, start, end),
         )
         # The trail's "Bulk message" action: what went to whom, when, on what.
         audit_record(
@@ -264,21 +274,7 @@ def bulk_message_update(
         updated = campaign_update(
             campaign=locked,
             actor=actor,
-            name=message.name,
-            description=message.description,
-            flow=flow,
-            group=message.group,
-            start_at=start,
-            end_at=end,
-            sender_name=message.sender_name,
-            reply_to=message.reply_to,
-            language=message.language,
-            reply_team=message.reply_team,
-            reply_user=message.reply_user,
-            also_groups=message.also_groups,
-            excluded_groups=message.excluded_groups,
-            rules=message.rules,
-            match=message.match,
+            **_campaign_fields(message, flow, start, end),
         )
         Campaign.objects.filter(pk=campaign.pk).update(send_at_local=send_at_local)
         updated.send_at_local = send_at_local
