@@ -1,6 +1,7 @@
 """Phone numbers: parse what operators and spreadsheets write, store E.164."""
 
 import functools
+import importlib.resources
 import re
 import unicodedata
 from typing import Any
@@ -8,7 +9,6 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from phonenumbers import geocoder
 
 _COUNTRY_CODES = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
 # Number types in the order phonenumbers tests them; any match makes a number valid.
@@ -235,9 +235,25 @@ def region_named(region: str | None = None) -> str:
     """A region as the console names it: ``Mexico (+52)`` for MX (default: the
     PHONE_DEFAULT_REGION setting)."""
     region = (region or settings.PHONE_DEFAULT_REGION).upper()
-    example = phonenumbers.example_number(region)
-    name = geocoder.country_name_for_number(example, "en") if example else region
+    name = _country_names().get(region, region)
     return f"{name} (+{phonenumbers.country_code_for_region(region)})"
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """ISO 3166 codes to English names, from the time-zone database's table (the
+    tzdata package, a dependency of django-celery-beat). phonenumbers' geocoder
+    has them too, but loading it costs every process ~95 MB."""
+    try:
+        table = importlib.resources.files("tzdata").joinpath("zoneinfo/iso3166.tab")
+        lines = table.read_text(encoding="utf-8").splitlines()
+    except (ModuleNotFoundError, OSError):
+        return {}
+    return dict(
+        line.split("\t", 1)
+        for line in lines
+        if line and not line.startswith("#") and "\t" in line
+    )
 
 
 # Digits, maybe a leading +, spaces, dashes, dots or brackets: a phone number.
