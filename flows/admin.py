@@ -56,6 +56,8 @@ class FlowStepInline(admin.TabularInline):
     ]
     verbose_name = "step"
     verbose_name_plural = "steps"
+    # Groups may be thousands: looked up as typed, not a list in every row.
+    autocomplete_fields = ["group"]
 
     class Media:
         css = {

@@ -130,10 +130,10 @@ class FlowStepForm(forms.ModelForm):
 
 
 class FlowStepFormSet(BaseInlineFormSet):
-    """The steps of a flow; their channel, group, template and image lists are one
-    read each, not one a step."""
+    """The steps of a flow; their channel, template and image lists are one read
+    each, not one a step (groups are looked up as typed: an autocomplete)."""
 
-    CACHED = ("channel", "group", "template", "media")
+    CACHED = ("channel", "template", "media")
 
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
