@@ -74,13 +74,28 @@ class BulkMessage:
     def targets(self) -> str:
         """Its groups and conditions in a few words: "A + B − C, any of 2
         conditions"."""
-        text = " + ".join(g.name for g in [self.group, *self.also_groups])
-        text += "".join(f" − {g.name}" for g in self.excluded_groups)
-        if len(self.rules) == 1:
-            text += f", if {self.rules[0]}"
-        elif self.rules:
-            text += f", {self.match} of {len(self.rules)} conditions"
-        return text
+        return targets_text(
+            [self.group, *self.also_groups],
+            self.excluded_groups,
+            self.rules,
+            self.match,
+        )
+
+
+def targets_text(
+    groups: list[AudienceGroup],
+    excluded: list[AudienceGroup],
+    rules: list[Any],
+    match: str,
+) -> str:
+    """Groups and conditions in a few words: "A + B − C, any of 2 conditions"."""
+    text = " + ".join(g.name for g in groups)
+    text += "".join(f" − {g.name}" for g in excluded)
+    if len(rules) == 1:
+        text += f", if {rules[0]}"
+    elif rules:
+        text += f", {match} of {len(rules)} conditions"
+    return text
 
 
 @dataclass

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from audiences.targeting import Condition
 from config.badges import badge
 
 from ..bulk import (
@@ -23,6 +24,7 @@ from ..bulk import (
     bulk_message_preview,
     bulk_message_update,
     bulk_when,
+    targets_text,
 )
 from ..bulk_selectors import (
     BulkCounts,
@@ -89,7 +91,7 @@ class BulkMessageAdmin(admin.ModelAdmin):
         "sent",
         "failed",
     ]
-    list_select_related = ["group", "flow_version"]
+    list_select_related = ["group", "flow_version", "reply_team", "reply_user"]
     search_fields = ["name", "group__name"]
     ordering = ["-start_at"]
     actions = None
@@ -133,7 +135,10 @@ class BulkMessageAdmin(admin.ModelAdmin):
         campaign_delete(campaign=obj, actor=request.user)  # type: ignore[arg-type]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return bulk_messages_annotated(super().get_queryset(request))
+        # Its audience's parts and its people, read for the page, not a row at once.
+        return bulk_messages_annotated(super().get_queryset(request)).prefetch_related(
+            "also_groups", "excluded_groups", "rules"
+        )
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
@@ -159,7 +164,13 @@ class BulkMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="group / audience")
     def audience(self, campaign: Campaign) -> str:
-        return bulk_message_of(campaign).targets
+        # From the page's prefetched rows; bulk_message_of would read its channel.
+        return targets_text(
+            [campaign.group, *campaign.also_groups.all()],
+            list(campaign.excluded_groups.all()),
+            [Condition(r.field, r.op, r.value) for r in campaign.rules.all()],
+            campaign.match,
+        )
 
     @admin.display(description="send time", ordering="start_at")
     def send_time(self, campaign: Campaign) -> str:

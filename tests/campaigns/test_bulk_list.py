@@ -300,3 +300,44 @@ def test_the_migration_marks_the_flows_bulk_messages_made_before_the_flag() -> N
     own.refresh_from_db()
     assert made.for_bulk
     assert not own.for_bulk
+
+
+@pytest.mark.django_db
+def test_the_bulk_list_reads_as_many_queries_for_many_messages_as_for_one(
+    admin_client: Client, make_group: Any, make_channel: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audiences.models import AudienceGroup
+    from audiences.targeting import Condition
+
+    group, channel = make_group(PHONES), make_channel()
+    url = reverse("admin:campaigns_bulkmessage_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    bulk_message_create(
+        message=BulkMessage(name="One", group=group, channel=channel, body="Hi")
+    )
+    one = queries()
+    other = AudienceGroup.objects.create(name="Others")
+    left_out = AudienceGroup.objects.create(name="Left out")
+    for n in range(4):
+        bulk_message_create(
+            message=BulkMessage(
+                name=f"More {n}",
+                group=group,
+                channel=make_channel(),
+                body="Hi",
+                also_groups=[other],
+                excluded_groups=[left_out],
+                rules=[Condition("NAME", "contains", "Ana")],
+            )
+        )
+    page = admin_client.get(url).content.decode()
+    assert page.count("+ Others − Left out, if") == 4  # each audience in words
+    assert queries() == one
