@@ -41,6 +41,12 @@ class RoleFormMixin(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["role"].initial = user_role(self.instance)
+            if self.instance.is_superuser and not user_role(self.instance):
+                # An administrator needs no role: say so, not "cannot use".
+                self.fields["role"].choices = [
+                    ("", "None needed: an administrator (superuser) may do everything"),
+                    *ROLE_CHOICES[1:],
+                ]
 
     def _save_m2m(self) -> None:
         super()._save_m2m()  # type: ignore[misc]

@@ -139,3 +139,13 @@ def test_a_user_has_one_role_at_a_time(make_user: Callable[..., Any]) -> None:
     assert user_role(user) == ""
     with pytest.raises(ValueError, match="Unknown role"):
         user_role_set(user=user, role="Admin")
+
+
+@pytest.mark.django_db
+def test_a_superusers_page_says_it_needs_no_role(admin_client: Client) -> None:
+    admin = User.objects.get(is_superuser=True)
+    page = admin_client.get(
+        reverse("admin:auth_user_change", args=[admin.pk])
+    ).content.decode()
+    assert "None needed: an administrator (superuser) may do everything" in page
+    assert "No role (cannot use the console)" not in page
