@@ -43,7 +43,9 @@ class RoleFormMixin(forms.ModelForm):
             self.fields["role"].initial = user_role(self.instance)
             if self.instance.is_superuser and not user_role(self.instance):
                 # An administrator needs no role: say so, not "cannot use".
-                self.fields["role"].choices = [
+                role = self.fields["role"]
+                assert isinstance(role, forms.ChoiceField)
+                role.choices = [
                     ("", "None needed: an administrator (superuser) may do everything"),
                     *ROLE_CHOICES[1:],
                 ]

@@ -31,25 +31,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--suppressed",
-        type=int,
-        default=0,
-        help="put this many of the contacts' numbers on the suppression list",
-    )
-    parser.add_argument(
-        "--capped",
-        type=int,
-        default=0,
-        help="turn on a frequency cap of 3 messages per 7 days, and give this many "
-        "contacts 3 messages sent in the last days (their message is held)",
-    )
-    parser.add_argument(
-        "--cap",
-        action="store_true",
-        help="turn on the frequency cap with nobody at it (what checking it costs, "
-        "on a messages table as empty as without it)",
-    )
+    for name, kind, text in (
+        ("--suppressed", int, "put this many numbers on the suppression list"),
+        ("--capped", int, "turn on a frequency cap of 3 messages per 7 days, and give "
+         "this many contacts 3 messages sent in the last days (theirs is held)"),
+        ("--cap", bool, "turn on the cap with nobody at it (what checking it costs, "
+         "on a messages table as empty as without it)"),
+    ):  # fmt: skip
+        if kind is bool:
+            parser.add_argument(name, action="store_true", help=text)
+        else:
+            parser.add_argument(name, type=int, default=0, help=text)
     args = parser.parse_args()
     if args.cap and not args.capped:
         args.capped = -1  # the cap, no history
