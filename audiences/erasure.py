@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from base.audit import audit_record, changes_between, snapshot
 
-from .addresses import address_hint, email_key, phone_key
+from .addresses import email_key, phone_key
 from .models import Contact, Membership, Suppression
+from .suppressing import suppression_entries
 
 # Contacts deleted per transaction: a selection of many thousands does not hold
 # one long transaction over the messages table.
@@ -158,26 +159,17 @@ def _opted_out_suppress(contacts: QuerySet[Contact], actor: Any) -> None:
     """Put the phones and emails of the opted-out among ``contacts`` on the
     suppression list (one statement; an address on it keeps its first entry)."""
     now = timezone.now()
-    user = actor if getattr(actor, "pk", None) else None
+    user_id = getattr(actor, "pk", None)
     entries = []
     for phone, email, source in contacts.filter(opted_out_at__isnull=False).values_list(
         "phone", "email", "opt_out_source"
     ):
-        note = f"opted out ({source or 'no source given'}) before erasure"[:200]
-        for kind, address, key in (
-            (Suppression.Address.PHONE, phone, phone_key(phone)),
-            (Suppression.Address.EMAIL, email, email_key(email)),
-        ):
-            if key:
-                entries.append(
-                    Suppression(
-                        address_kind=kind,
-                        key=key,
-                        hint=address_hint(address),
-                        reason=Suppression.Reason.OPERATOR,
-                        source=note,
-                        created_at=now,
-                        created_by=user,
-                    )
-                )
+        entries += suppression_entries(
+            phone=(phone, phone_key(phone)),
+            email=(email, email_key(email)),
+            reason=Suppression.Reason.OPERATOR,
+            source=f"opted out ({source or 'no source given'}) before erasure"[:200],
+            now=now,
+            user_id=user_id,
+        )
     Suppression.objects.bulk_create(entries, ignore_conflicts=True)

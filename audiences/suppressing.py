@@ -1,5 +1,6 @@
 """Adding to and taking from the suppression list (audiences.suppression)."""
 
+import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
@@ -24,6 +25,35 @@ KEY_COLUMNS: dict[str, str] = {
     Suppression.Address.PHONE: "phone_key",
     Suppression.Address.EMAIL: "email_key",
 }
+
+
+def suppression_entries(
+    *,
+    phone: tuple[str, str],
+    email: tuple[str, str],
+    reason: str,
+    source: str,
+    now: dt.datetime,
+    user_id: int | None,
+) -> list[Suppression]:
+    """Unsaved list entries for a phone and an email, each given as (address, key),
+    for those that have a key: for writers that add many at once."""
+    return [
+        Suppression(
+            address_kind=kind,
+            key=key,
+            hint=address_hint(address),
+            reason=reason,
+            source=source,
+            created_at=now,
+            created_by_id=user_id,
+        )
+        for kind, (address, key) in (
+            (Suppression.Address.PHONE, phone),
+            (Suppression.Address.EMAIL, email),
+        )
+        if key
+    ]
 
 
 def address_key_of(kind: str, address: str) -> str:

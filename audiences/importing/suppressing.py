@@ -5,9 +5,8 @@ addresses are (or will be) on it."""
 from django.db import connection
 from django.utils import timezone
 
-from audiences.addresses import address_hint
 from audiences.models import Contact, ImportJob, ImportRow, Suppression
-from audiences.suppressing import suppression_listeners
+from audiences.suppressing import suppression_entries, suppression_listeners
 from base.audit import audit_record
 
 CHUNK = 2000
@@ -28,23 +27,14 @@ def staged_suppress(job: ImportJob) -> int:
     while rows:
         entries = []
         for row, phone, email, phone_hash, email_hash in rows:
-            source = f"import {job.pk}, row {row}"
-            for kind, address, key in (
-                (Suppression.Address.PHONE, phone, phone_hash),
-                (Suppression.Address.EMAIL, email, email_hash),
-            ):
-                if key:
-                    entries.append(
-                        Suppression(
-                            address_kind=kind,
-                            key=key,
-                            hint=address_hint(address),
-                            reason=Suppression.Reason.IMPORT,
-                            source=source,
-                            created_at=now,
-                            created_by_id=job.created_by_id,
-                        )
-                    )
+            entries += suppression_entries(
+                phone=(phone, phone_hash),
+                email=(email, email_hash),
+                reason=Suppression.Reason.IMPORT,
+                source=f"import {job.pk}, row {row}",
+                now=now,
+                user_id=job.created_by_id,
+            )
         # ON CONFLICT DO NOTHING: an address on the list keeps its first reason.
         Suppression.objects.bulk_create(entries, ignore_conflicts=True)
         _tell_listeners(rows)
