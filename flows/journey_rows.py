@@ -9,6 +9,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 
 from audiences.models import Contact
+from base.sql import pg_setting
 
 from .models import Cohort, Journey
 
@@ -93,14 +94,12 @@ def journeys_restat(written: int) -> None:
     if connection.vendor != "postgresql" or written < RESTAT_FROM:
         return
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('lock_timeout')")
-            (before,) = cursor.fetchone()
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true)", [RESTAT_LOCK_WAIT]
-            )
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            pg_setting(cursor, "lock_timeout", RESTAT_LOCK_WAIT),
+        ):
             cursor.execute(f"ANALYZE {Journey._meta.db_table}")
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
     except OperationalError as exc:
         # The savepoint's rollback also undid the lock timeout set here.
         logger.info("journey statistics not refreshed (%s): planning without", exc)
