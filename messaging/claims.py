@@ -129,8 +129,11 @@ def _claim_and_read(
     """Claim and read in one statement (PostgreSQL): the claimed rows come back from
     the UPDATE itself."""
     reaching = _channels_reaching()
-    # Not "batch_id = %s": right after a big fan-out the planner's statistics do not
-    # know the batch yet and would pick the (batch, status) index over the id range.
+    # The id range leads, whatever the planner's statistics say: right after a big
+    # fan-out they do not know the batch nor its queued messages yet. Hence not
+    # "batch_id = %s" (it would pick the (batch, status) index), and the status
+    # asked "IS TRUE" (else it would pick the pending messages' partial index, which
+    # it believes nearly empty, and filter a million rows out of it per chunk).
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -138,7 +141,7 @@ def _claim_and_read(
                 UPDATE {Message._meta.db_table} AS m
                 SET claim_token = %s, lease_until = %s, attempts = m.attempts + 1
                 WHERE m.id BETWEEN %s AND %s AND m.batch_id IS NOT DISTINCT FROM %s
-                  AND m.status IN (%s, %s) AND m.claim_token IS NULL
+                  AND (m.status IN (%s, %s)) IS TRUE AND m.claim_token IS NULL
                   AND (m.not_before IS NULL OR m.not_before <= %s)
                 RETURNING m.id, m.step, m.attempts, m.channel_id, m.journey_id,
                           m.contact_id, m.context
