@@ -1,7 +1,8 @@
 """Filters the messages list takes from campaigns (registered in
 CampaignsConfig.ready(): messaging cannot name campaigns). Each maps what campaigns
-own to the batches of its runs, which the messages' (batch, status) index finds;
-their choices come from the campaigns and runs tables, never from the messages."""
+own to the batches of its runs, bounded by where their messages lie along the
+primary key (messaging.batch_span); their choices come from the campaigns and runs
+tables, never from the messages."""
 
 from typing import Any
 
@@ -9,6 +10,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from flows.channels import versions_send_channels
+from messaging.batch_span import batches_narrow
 from messaging.models import Message
 
 from .models import Campaign, CampaignRun
@@ -18,6 +21,26 @@ CHOICES = 30  # the newest; the chosen one is always offered
 
 def _chosen(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+def _narrow(
+    request: HttpRequest, queryset: QuerySet[Message], runs: QuerySet[CampaignRun]
+) -> QuerySet[Message]:
+    """``queryset``'s messages of ``runs``. With a channel chosen too that none of
+    their flow versions sends on, none, said without reading them: their messages
+    go out on their versions' send steps' channels only, and looking for another
+    would read every message of a big run (a million rows) to find nothing."""
+    rows = list(
+        runs.filter(cohort__isnull=False).values_list(
+            "cohort__batch_id", "flow_version_id"
+        )
+    )
+    channel = _chosen(request.GET.get("channel"))
+    if channel is not None and channel not in versions_send_channels(
+        version for _, version in rows
+    ):
+        return queryset.none()
+    return batches_narrow(queryset, [batch for batch, _ in rows])
 
 
 class CampaignFilter(admin.SimpleListFilter):
@@ -41,10 +64,9 @@ class CampaignFilter(admin.SimpleListFilter):
         chosen = _chosen(self.value())
         if chosen is None:
             return queryset.none()
-        batches = CampaignRun.objects.filter(
-            campaign_id=chosen, cohort__isnull=False
-        ).values_list("cohort__batch_id", flat=True)
-        return queryset.filter(batch_id__in=list(batches))
+        return _narrow(
+            request, queryset, CampaignRun.objects.filter(campaign_id=chosen)
+        )
 
 
 class RunFilter(admin.SimpleListFilter):
@@ -74,9 +96,4 @@ class RunFilter(admin.SimpleListFilter):
         chosen = _chosen(self.value())
         if chosen is None:
             return queryset.none()
-        batch = (
-            CampaignRun.objects.filter(pk=chosen)
-            .values_list("cohort__batch_id", flat=True)
-            .first()
-        )
-        return queryset.filter(batch_id=batch) if batch else queryset.none()
+        return _narrow(request, queryset, CampaignRun.objects.filter(pk=chosen))

@@ -51,3 +51,16 @@ def flow_steps_on(channel: Channel) -> list[str]:
         if any(step.get("channel_id") == channel.pk for step in version.steps)
     ]
     return used
+
+
+def versions_send_channels(version_ids: Iterable[int]) -> set[int]:
+    """The channels the versions ``version_ids`` send on: the only ones their runs'
+    messages go out on."""
+    return {
+        step["channel_id"]
+        for steps in FlowVersion.objects.filter(pk__in=set(version_ids)).values_list(
+            "steps", flat=True
+        )
+        for step in steps
+        if step["kind"] == SEND and step.get("channel_id")
+    }

@@ -327,7 +327,11 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["batch", "status"], name="message_batch_status_idx"),
+            # With the id: a batch's newest and oldest message of each status in
+            # one probe each (messaging.batch_span), for the filtered lists.
+            models.Index(
+                fields=["batch", "status", "id"], name="message_batch_status_idx"
+            ),
             # Failures are few and looked for; the common statuses are found through
             # their batch, or by scanning newest first.
             models.Index(
