@@ -29,7 +29,9 @@ from ..bulk import (
 from ..bulk_selectors import (
     BulkCounts,
     BulkStatus,
+    bulk_all_sent,
     bulk_as_soon_as_possible,
+    bulk_batch_ids,
     bulk_counts,
     bulk_message_of,
     bulk_messages_annotated,
@@ -41,7 +43,7 @@ from ..models import BulkMessage as BulkMessageRecord
 from ..models import Campaign
 from ..selectors import campaigns_delete_totals
 from .forms import BulkMessageForm, ConditionFormSet, conditions_of
-from .monitor import monitor_html
+from .monitor import LazyPartsMixin, monitor_html
 from .views import refusal_reason
 
 COLOURS = {
@@ -80,7 +82,7 @@ def _initial(campaign: Campaign) -> tuple[dict[str, Any], list[dict[str, str]]]:
 
 
 @admin.register(BulkMessageRecord)
-class BulkMessageAdmin(admin.ModelAdmin):
+class BulkMessageAdmin(LazyPartsMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "status_badge",
@@ -239,7 +241,12 @@ class BulkMessageAdmin(admin.ModelAdmin):
                     return saved
             preview = bulk_message_preview(message=message)
         elif campaign is not None and not posted:
-            preview = bulk_message_preview(message=bulk_message_of(campaign))
+            preview = bulk_message_preview(
+                message=bulk_message_of(campaign), count=False
+            )
+            preview.recipients = self.lazy_slot(
+                campaign, "audience", "Counting its recipients…"
+            )
         read_only = locked is not None or (
             campaign is not None and not self.has_change_permission(request, campaign)
         )
@@ -248,10 +255,9 @@ class BulkMessageAdmin(admin.ModelAdmin):
                 field.disabled = True
         status = report = None
         if campaign is not None:
-            counted = bulk_counts([campaign])[campaign.pk]
-            status = bulk_status(campaign, counted)
+            status = bulk_status(campaign, all_sent=bulk_all_sent(campaign))
             if status != BulkStatus.SCHEDULED:
-                report = self._report(campaign, counted)
+                report = self._report(campaign)
         return TemplateResponse(
             request,
             "admin/campaigns/campaign/bulk.html",
@@ -310,14 +316,22 @@ class BulkMessageAdmin(admin.ModelAdmin):
             reverse("admin:campaigns_bulkmessage_change", args=[saved.pk])
         )
 
-    def _report(self, campaign: Campaign, counted: BulkCounts) -> str:
+    def _report(self, campaign: Campaign) -> str:
         url = reverse("admin:messaging_message_changelist")
         links = format_html_join(
             " · ",
             '<p><a href="{}?batch__id__exact={}">Its messages</a></p>',
-            ((url, batch_id) for batch_id in counted.batch_ids),
+            ((url, batch_id) for batch_id in bulk_batch_ids(campaign)),
         )
-        return format_html("{}{}", links, monitor_html(campaign))
+        monitor = self.lazy_slot(campaign, "monitor", "Counting its messages…")
+        return format_html("{}{}", links, monitor)
+
+    lazy_parts = {
+        "audience": lambda admin, campaign: (
+            bulk_message_preview(message=bulk_message_of(campaign)).recipients
+        ),
+        "monitor": lambda admin, campaign: monitor_html(campaign),
+    }
 
     def _cancel_url(
         self, request: HttpRequest, campaign: Campaign | None, status: Any

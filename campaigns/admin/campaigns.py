@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from base.lazy import LAZY_MEDIA
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.badges import badge
 
@@ -36,7 +37,7 @@ from .actions import delete_selected, end_selected, suspend_selected
 from .audience import form_audience_count, rule_conditions
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
 from .guards import StatusGuardsMixin
-from .monitor import monitor_html, stall_context
+from .monitor import LazyPartsMixin, monitor_html, stall_context
 from .views import CampaignViewsMixin, refusal_reason
 
 
@@ -93,7 +94,7 @@ class ScheduleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
+class CampaignAdmin(LazyPartsMixin, StatusGuardsMixin, CampaignViewsMixin):
     form = CampaignForm
     list_display = [
         "name",
@@ -128,7 +129,11 @@ class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
 
     @property
     def media(self) -> forms.Media:
-        return super().media + autocomplete_media(Campaign, "group", self.admin_site)
+        return (
+            super().media
+            + autocomplete_media(Campaign, "group", self.admin_site)
+            + LAZY_MEDIA
+        )
 
     def formfield_for_dbfield(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
@@ -207,7 +212,9 @@ class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
 
     @admin.display(description="audience now")
     def audience_now(self, campaign: Campaign) -> str:
-        return str(campaign_audience_count(campaign))
+        if campaign.pk is None:
+            return "—"
+        return self.lazy_slot(campaign, "audience", "counting…")
 
     @admin.display(description="start → end", ordering="start_at")
     def period(self, campaign: Campaign) -> str:
@@ -225,7 +232,14 @@ class CampaignAdmin(StatusGuardsMixin, CampaignViewsMixin):
 
     @admin.display(description="messages and runs")
     def monitor(self, campaign: Campaign) -> str:
-        return monitor_html(campaign)
+        if campaign.pk is None:
+            return "—"
+        return self.lazy_slot(campaign, "monitor", "Counting its messages…")
+
+    lazy_parts = {
+        "audience": lambda admin, campaign: str(campaign_audience_count(campaign)),
+        "monitor": lambda admin, campaign: monitor_html(campaign),
+    }
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None) -> list[Any]:
         # The history only once there is one.

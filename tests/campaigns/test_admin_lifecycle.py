@@ -14,6 +14,7 @@ from campaigns.models import Campaign
 from campaigns.runs import campaign_tick
 from messaging.models import Message
 from tests.conftest import PHONES
+from tests.lazy_parts import page_with_parts
 
 
 def texts(response: Any) -> list[str]:
@@ -92,15 +93,40 @@ def test_the_campaign_page_shows_counts_progress_and_a_chart(
     campaign_tick(campaign_id=campaign.pk)
     Message.objects.filter(contact__phone=PHONES[0]).update(status="sent")
 
-    page = admin_client.get(
-        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-    ).content.decode()
+    page = page_with_parts(
+        admin_client, reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    )
 
     assert "Sent: 1" in page
     assert "Queued: 2" in page
     assert "33% sending" in page
     assert 'class="sends-chart"' in page
     assert "Overlap policy" in page
+
+
+@pytest.mark.django_db
+def test_the_campaign_page_counts_after_it_is_shown(
+    admin_client: Client, client: Client, make_campaign: Any
+) -> None:
+    campaign = running(make_campaign)
+    campaign_tick(campaign_id=campaign.pk)
+    change = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+    page = admin_client.get(change).content.decode()
+
+    # The page itself holds the slots, not the counts (a million contacts, a big
+    # run's messages: a second each); each part answers at its own address.
+    assert "Counting its messages…" in page
+    assert "Queued: 3" not in page
+    monitor = reverse("admin:campaigns_campaign_monitor", args=[campaign.pk])
+    audience = reverse("admin:campaigns_campaign_audience", args=[campaign.pk])
+    assert f'data-lazy-url="{monitor}"' in page
+    assert admin_client.get(audience).content.decode() == "Goes to 3 contacts."
+    assert "Queued: 3" in admin_client.get(monitor).content.decode()
+    unknown = reverse("admin:campaigns_campaign_monitor", args=[campaign.pk + 999])
+    assert admin_client.get(unknown).status_code == 404
+    # Not signed in: the console's sign-in, nothing counted.
+    assert client.get(monitor).status_code == 302
 
 
 @pytest.mark.django_db

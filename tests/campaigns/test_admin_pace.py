@@ -20,6 +20,7 @@ from tests.campaigns.test_pace import (
     in_progress,
     minute_ago,
 )
+from tests.lazy_parts import page_with_parts
 
 
 @pytest.fixture
@@ -50,9 +51,9 @@ def test_the_campaign_page_says_runs_take_longer_than_the_plan(
     add_run(campaign, start + 4 * MINUTE, took=4 * MINUTE)
     missed = timezone.localtime(start + 5 * MINUTE)
 
-    page = admin_client.get(
-        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-    ).content.decode()
+    page = page_with_parts(
+        admin_client, reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    )
 
     assert "Runs do not fit the plan" in page
     assert (
@@ -85,9 +86,9 @@ def test_a_campaign_whose_runs_fit_shows_no_notice(
     for n in (0, 1):
         add_run(campaign, start + n * MINUTE, took=dt.timedelta(seconds=10))
 
-    page = admin_client.get(
-        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-    ).content.decode()
+    page = page_with_parts(
+        admin_client, reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    )
 
     assert "Runs do not fit the plan" not in page
     assert "Recent runs took about 10 s to send" in page

@@ -21,6 +21,7 @@ from campaigns.targeting import campaign_audience, campaign_audience_count
 from messaging.models import Message
 from tests.campaigns.test_admin import form_data
 from tests.campaigns.test_bulk import form as bulk_form
+from tests.lazy_parts import page_with_parts
 
 # Who is who: in the static group, the dynamic one (CIUDAD is CDMX), the excluded
 # dynamic one (NIVEL is bloqueado); MONTO over 1000 or VIP in the name (ANY).
@@ -413,9 +414,9 @@ def test_a_campaign_in_progress_shows_its_targeting_read_only(
     campaign = make_campaign(started=True, **targeted(audience))
     campaign_tick(campaign_id=campaign.pk, now=timezone.now())
 
-    page = admin_client.get(
-        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
-    ).content.decode()
+    page = page_with_parts(
+        admin_client, reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    )
 
     assert 'name="_save"' not in page
     assert 'name="_count"' not in page
