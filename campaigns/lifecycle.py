@@ -1,7 +1,8 @@
 """Campaign lifecycle: the allowed moves, their guards, and the only writer of status.
 
 Every write here is a keyword-only function named ``campaign_<verb>``. A refused action
-raises CampaignRefused with a message written for the operator.
+raises CampaignRefused with a message written for the operator; what the campaign's
+status refuses is said by campaigns.refusals, which the console asks beforehand.
 """
 
 import datetime as dt
@@ -22,6 +23,13 @@ from messaging.outbox import UNSENT, batches_restate, batches_retag
 
 from .counting import run_store_counts
 from .models import Campaign, CampaignEvent, CampaignRun, CampaignStatus
+from .refusals import (
+    campaign_delete_refusal,
+    campaign_end_refusal,
+    campaign_modify_refusal,
+    campaign_resume_refusal,
+    campaign_suspend_refusal,
+)
 from .scheduling import campaign_drop_schedule, campaign_sync_schedule
 from .streaming import runs_finished_emit
 from .targeting import campaign_target, targeting_pop, targeting_snapshot
@@ -176,11 +184,9 @@ def campaign_update(
     """Modify a pending or suspended campaign; a suspended one becomes pending
     again with its new start time."""
     current = Campaign.objects.get(pk=campaign.pk)
-    if not current.is_editable:
-        raise CampaignRefused(
-            f"Campaign {current.name!r} is {current.get_status_display()}; "
-            "only pending or suspended campaigns can be modified."
-        )
+    refusal = campaign_modify_refusal(campaign=current)
+    if refusal:
+        raise CampaignRefused(refusal)
     targeting = targeting_pop(fields)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
@@ -243,11 +249,9 @@ def campaign_resume(
     """Resume a suspended campaign: it waits, pending, for its new start time,
     which must be later than now (and earlier than its end)."""
     current = Campaign.objects.get(pk=campaign.pk)
-    if current.status != CampaignStatus.SUSPENDED:
-        raise CampaignRefused(
-            f"Campaign {current.name!r} is {current.get_status_display()}; only a "
-            "suspended campaign can be resumed."
-        )
+    refusal = campaign_resume_refusal(campaign=current)
+    if refusal:
+        raise CampaignRefused(refusal)
     try:
         return campaign_update(campaign=current, actor=actor, start_at=start_at)
     except ValidationError as exc:
@@ -258,16 +262,9 @@ def campaign_suspend(*, campaign: Campaign, actor: Actor = None) -> Campaign:
     """Pause an in-progress campaign: no further runs until a new start is set."""
     with transaction.atomic():
         _lock(campaign)
-        if campaign.status != CampaignStatus.IN_PROGRESS:
-            raise CampaignRefused(
-                f"Campaign {campaign.name!r} is {campaign.get_status_display()}; only "
-                "a campaign in progress can be suspended."
-            )
-        if campaign.is_sent_bulk(fresh=True):
-            raise CampaignRefused(
-                f"Bulk message {campaign.name!r} has been sent; there is nothing left "
-                "to suspend."
-            )
+        refusal = campaign_suspend_refusal(campaign=campaign, fresh=True)
+        if refusal:
+            raise CampaignRefused(refusal)
         return campaign_transition(
             campaign=campaign,
             to=CampaignStatus.SUSPENDED,
@@ -301,13 +298,11 @@ def campaign_end(
     for it. Cannot be undone."""
     with transaction.atomic():
         _lock(campaign)
-        if campaign.status == CampaignStatus.ENDED:
-            raise CampaignRefused(f"Campaign {campaign.name!r} has already ended.")
-        if on_demand and campaign.is_sent_bulk(fresh=True):
-            raise CampaignRefused(
-                f"Bulk message {campaign.name!r} has been sent; it can no longer be "
-                "cancelled."
-            )
+        refusal = campaign_end_refusal(
+            campaign=campaign, fresh=True, on_demand=on_demand
+        )
+        if refusal:
+            raise CampaignRefused(refusal)
         campaign_transition(
             campaign=campaign,
             to=CampaignStatus.ENDED,
@@ -350,11 +345,9 @@ def campaign_end(
 def campaign_delete(*, campaign: Campaign, actor: Actor = None) -> None:
     """Delete a campaign that is not in progress, with its schedule."""
     current = Campaign.objects.get(pk=campaign.pk)
-    if not current.is_deletable:
-        raise CampaignRefused(
-            f"Campaign {current.name!r} is in progress; suspend or end it before "
-            "deleting it."
-        )
+    refusal = campaign_delete_refusal(campaign=current)
+    if refusal:
+        raise CampaignRefused(refusal)
     with transaction.atomic():
         # Read before the runs go with their campaign; the delete below is the check.
         cohort_ids = list(

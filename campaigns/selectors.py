@@ -1,5 +1,5 @@
-"""Reads about campaigns that other pages and apps ask for: what finishing, suspending
-or deleting some would do, and the answers campaigns gives the apps below it (which
+"""Reads about campaigns that other pages and apps ask for: what finishing or
+deleting some would do, and the answers campaigns gives the apps below it (which
 flows it keeps from being archived, which channel hours its own would never meet)."""
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from messaging.outbox import waiting_count
 from messaging.windows import Window, windows_meet
 
 from .models import Campaign, CampaignRun
+from .refusals import campaign_end_refusal
 
 # Open journeys and unsent messages are counted up to this many: a run to a million
 # contacts waiting on the flow has a million of each, and counting them takes the
@@ -59,11 +60,11 @@ def campaign_finish_impact(*, campaign: Campaign) -> FinishImpact:
 
 def campaign_finish_summary(*, campaign: Campaign) -> str:
     """What Finish would do to ``campaign``, as a phrase for its confirmation page:
-    the journeys it ends and the messages it cancels, or why it would do nothing."""
-    if campaign.status == Campaign.Status.ENDED:
-        return "already ended"
-    if campaign.is_sent_bulk():
-        return "a bulk message already sent cannot be cancelled"
+    the journeys it ends and the messages it cancels; or, when its status refuses
+    Finish, why (campaigns.refusals.campaign_end_refusal)."""
+    refusal = campaign_end_refusal(campaign=campaign)
+    if refusal:
+        return refusal
     impact = campaign_finish_impact(campaign=campaign)
     journeys = f"{impact.open_journeys:,}"
     if impact.journeys_beyond_cap:
@@ -75,17 +76,6 @@ def campaign_finish_summary(*, campaign: Campaign) -> str:
         f"{journeys} open conversations (contacts still on the flow) "
         f"end and {unsent} queued or deferred messages are cancelled"
     )
-
-
-def campaign_suspend_refusal(*, campaign: Campaign) -> str:
-    """Why Suspend would leave ``campaign`` as it is, as a phrase for a confirmation
-    page; "" when it would be suspended. campaign_suspend is the guard itself: this
-    reads the campaign as listed, before anything is locked."""
-    if campaign.status != Campaign.Status.IN_PROGRESS:
-        return f"it is {campaign.get_status_display()}; only campaigns in progress"
-    if campaign.is_sent_bulk():
-        return "a bulk message already sent has nothing left to suspend"
-    return ""
 
 
 @dataclass

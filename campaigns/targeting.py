@@ -17,6 +17,7 @@ from flows.models import FlowVersion
 from messaging.capping import contacts_capped_count
 
 from .models import Campaign, CampaignRule
+from .refusals import campaign_modify_refusal
 
 # What campaign_create and campaign_update take beyond the campaign's own columns.
 TARGETING = ("also_groups", "excluded_groups", "rules")
@@ -96,11 +97,9 @@ def campaign_conditions_set(
     """Replace the conditions of a pending or suspended campaign (the admin's
     inline rows), recorded in the audit trail; raises ValidationError otherwise."""
     current = Campaign.objects.get(pk=campaign.pk)
-    if not current.is_editable:
-        raise ValidationError(
-            f"Campaign {current.name!r} is {current.get_status_display()}; only "
-            "pending or suspended campaigns can be modified."
-        )
+    refusal = campaign_modify_refusal(campaign=current)
+    if refusal:
+        raise ValidationError(refusal)
     before = [str(rule) for rule in current.rules.all()]
     campaign_target(campaign=current, rules=rules)
     after = [str(rule) for rule in current.rules.all()]

@@ -13,7 +13,12 @@ from django.urls import reverse
 
 from ..lifecycle import CampaignRefused, campaign_end, campaign_suspend
 from ..models import Campaign
-from ..selectors import campaign_finish_summary, campaign_suspend_refusal
+from ..refusals import (
+    campaign_delete_refusal,
+    campaign_end_refusal,
+    campaign_suspend_refusal,
+)
+from ..selectors import campaign_finish_summary
 from .views import confirm_page
 
 
@@ -37,9 +42,9 @@ def suspend_selected(
         action_name="suspend_selected",
         back_url=reverse("admin:campaigns_campaign_changelist"),
         **{
-            f"item_{c.pk}": {"refusal": campaign_suspend_refusal(campaign=c)}
+            f"item_{c.pk}": {"refusal": refusal}
             for c in campaigns
-            if campaign_suspend_refusal(campaign=c)
+            if (refusal := campaign_suspend_refusal(campaign=c))
         },
     )
 
@@ -66,11 +71,17 @@ def end_selected(
         selected=[c.pk for c in campaigns],
         action_name="end_selected",
         back_url=reverse("admin:campaigns_campaign_changelist"),
-        **{
-            f"item_{c.pk}": {"detail": campaign_finish_summary(campaign=c)}
-            for c in campaigns
-        },
+        **{f"item_{c.pk}": _finish_item(c) for c in campaigns},
     )
+
+
+def _finish_item(campaign: Campaign) -> dict[str, str]:
+    """A campaign's line on the Finish confirmation: why it stays as it is, or what
+    finishing it does."""
+    refusal = campaign_end_refusal(campaign=campaign)
+    if refusal:
+        return {"refusal": refusal}
+    return {"detail": campaign_finish_summary(campaign=campaign)}
 
 
 @admin.action(description="Delete selected campaigns", permissions=["delete"])
@@ -82,8 +93,7 @@ def delete_selected(
     for campaign in queryset.filter(status=Campaign.Status.IN_PROGRESS):
         model_admin.message_user(
             request,
-            f"Campaign {campaign.name!r} is in progress and was left out; suspend "
-            "or end it before deleting it.",
+            f"Left out: {campaign_delete_refusal(campaign=campaign)}",
             messages.ERROR,
         )
     deletable = queryset.exclude(status=Campaign.Status.IN_PROGRESS)

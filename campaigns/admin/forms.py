@@ -27,6 +27,7 @@ from messaging.unsubscribing import LANGUAGE_DEFAULT, LANGUAGES
 from ..bulk import BulkMessage
 from ..lifecycle import EDITABLE_FIELDS
 from ..models import Campaign, Schedule
+from ..refusals import campaign_modify_refusal
 from ..targeting import targeting_errors
 
 SENDER = ("sender_name", "reply_to", "language")
@@ -168,11 +169,9 @@ class CampaignForm(forms.ModelForm):
         cleaned = super().clean() or {}
         if self.instance.pk is not None:
             current = Campaign.objects.get(pk=self.instance.pk)
-            if not current.is_editable:
-                raise ValidationError(
-                    f"This campaign is {current.get_status_display()}; only pending or "
-                    "suspended campaigns can be modified."
-                )
+            refusal = campaign_modify_refusal(campaign=current)
+            if refusal:
+                raise ValidationError(refusal)
         for name, error in targeting_errors(
             group=cleaned.get("group"),
             also_groups=cleaned.get("also_groups") or (),

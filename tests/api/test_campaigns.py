@@ -145,12 +145,12 @@ def test_suspend_resume_and_finish_are_refused_with_the_consoles_words(
 
     assert suspend.status_code == 409
     assert suspend.json() == {
-        "error": "Campaign 'Spring sale' is Pending execution; only a campaign in "
+        "error": "Campaign 'Spring sale' is Pending execution: only a campaign in "
         "progress can be suspended."
     }
     assert resume.status_code == 409
     assert resume.json() == {
-        "error": "Campaign 'Spring sale' is Pending execution; only a suspended "
+        "error": "Campaign 'Spring sale' is Pending execution: only a suspended "
         "campaign can be resumed."
     }
     finished = operator.send("post", f"{url}/finish")
@@ -158,7 +158,10 @@ def test_suspend_resume_and_finish_are_refused_with_the_consoles_words(
     assert finished.json()["status"] == "ended"
     again = operator.send("post", f"{url}/finish")
     assert again.status_code == 409
-    assert again.json() == {"error": "Campaign 'Spring sale' has already ended."}
+    assert again.json() == {
+        "error": "Campaign 'Spring sale' has ended already: there is nothing left to "
+        "finish."
+    }
     missing = operator.send("post", "/api/v1/campaigns/999999/finish")
     assert missing.status_code == 404
     assert missing.json() == {"error": "No campaign has the id 999999."}

@@ -157,7 +157,10 @@ def test_the_suspend_action_reports_refusals_and_successes(
     assert confirm.status_code == 200
     page = confirm.content.decode()
     assert "Suspend the selected campaigns?" in page
-    assert "Will be left as it is: it is Pending execution" in page
+    assert (
+        "Will be left as it is: Campaign &#x27;Waiting&#x27; is Pending execution: "
+        "only a campaign in progress can be suspended." in page
+    )
     assert Campaign.objects.get(pk=running.pk).status == "in_progress"
 
     response = admin_client.post(url, {**selected, "post": "yes"}, follow=True)
@@ -189,7 +192,10 @@ def test_bulk_delete_names_campaigns_in_progress_and_deletes_the_others(
     assert "Are you sure" in page
     assert f'value="{waiting.pk}"' in page
     assert f'value="{running.pk}"' not in page
-    assert any("'Running' is in progress and was left out" in m for m in texts(confirm))
+    assert (
+        "Left out: Campaign 'Running' is In progress: suspend it or finish it first, "
+        "then delete it." in texts(confirm)
+    )
     response = admin_client.post(
         url,
         {"action": "delete_selected", "_selected_action": [waiting.pk], "post": "yes"},

@@ -81,14 +81,14 @@ class TestActions:
     def test_modify_is_refused_while_in_progress(self, make_campaign: Any) -> None:
         campaign = make_campaign(started=True)
         campaign_transition(campaign=campaign, to="in_progress")
-        with pytest.raises(CampaignRefused, match="only pending or suspended"):
+        with pytest.raises(CampaignRefused, match="Only a pending or suspended"):
             campaign_update(campaign=campaign, name="Renamed")
         assert Campaign.objects.get(pk=campaign.pk).name == "Spring sale"
 
     def test_delete_is_refused_while_in_progress(self, make_campaign: Any) -> None:
         campaign = make_campaign(started=True)
         campaign_transition(campaign=campaign, to="in_progress")
-        with pytest.raises(CampaignRefused, match="in progress"):
+        with pytest.raises(CampaignRefused, match="is In progress: suspend it or"):
             campaign_delete(campaign=campaign)
         assert Campaign.objects.filter(pk=campaign.pk).exists()
 
@@ -172,7 +172,7 @@ class TestActions:
             )
         )
         assert statuses == {"cancelled"}
-        with pytest.raises(CampaignRefused, match="already ended"):
+        with pytest.raises(CampaignRefused, match="has ended already"):
             campaign_end(campaign=campaign)
         with pytest.raises(CampaignRefused):
             campaign_transition(campaign=campaign, to="pending")

@@ -1,15 +1,29 @@
 """A campaign's status refuses an action with its own reason, not the user's role's:
 a stale page or a second tab is told what the campaign is and what to do first."""
 
+import datetime as dt
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.lifecycle import campaign_end, campaign_transition
+from campaigns.admin.forms import CampaignForm
+from campaigns.lifecycle import (
+    CampaignRefused,
+    campaign_delete,
+    campaign_end,
+    campaign_resume,
+    campaign_suspend,
+    campaign_transition,
+    campaign_update,
+)
 from campaigns.models import Campaign
 from campaigns.refusals import (
     campaign_delete_refusal,
@@ -18,6 +32,8 @@ from campaigns.refusals import (
     campaign_resume_refusal,
     campaign_suspend_refusal,
 )
+from campaigns.runs import campaign_tick
+from campaigns.targeting import campaign_conditions_set
 
 ROLE_REASONS = ("has no role", "Your role", "stay with administrators")
 
@@ -175,3 +191,95 @@ def test_each_refusal_is_empty_when_the_status_allows_it(make_campaign: Any) -> 
     assert campaign_end_refusal(campaign=pending) == ""
     assert campaign_suspend_refusal(campaign=pending) != ""
     assert campaign_resume_refusal(campaign=pending) != ""
+
+
+# The status refusals: campaigns.refusals writes their texts, the guards raise them.
+modify, delete, suspend, resume, end = REFUSALS = (
+    campaign_modify_refusal,
+    campaign_delete_refusal,
+    campaign_suspend_refusal,
+    campaign_resume_refusal,
+    campaign_end_refusal,
+)
+
+
+@pytest.fixture
+def marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal functions, wherever a campaigns module holds them, give their
+    text between « and »: a guard that writes a text of its own raises it unmarked,
+    one that forgets to pass ``fresh`` on raises nothing for a stale copy."""
+    for original in REFUSALS:
+
+        def marking(*, _original: Callable[..., str] = original, **kw: Any) -> str:
+            text = _original(**kw)
+            return f"«{text}»" if text else ""
+
+        for name, module in list(sys.modules.items()):
+            held = getattr(module, original.__name__, None)
+            if name.partition(".")[0] == "campaigns" and held is original:
+                monkeypatch.setattr(module, original.__name__, marking)
+
+
+def refused(guard: Callable[[], Any]) -> str:
+    with pytest.raises(CampaignRefused) as info:
+        guard()
+    return str(info.value)
+
+
+@pytest.mark.django_db
+def test_each_guard_refuses_with_the_text_its_refusal_function_returns(
+    make_campaign: Any, marked: None
+) -> None:
+    later = timezone.now() + dt.timedelta(days=1)
+    pending = make_campaign(name="Later")
+    now = running(make_campaign, name="Now")
+    over = running(make_campaign, name="Over")
+    campaign_end(campaign=over)
+    bulk = running(make_campaign, name="Promo", schedule="once")
+    stale = Campaign.objects.get(pk=bulk.pk)
+    stale._has_runs = False  # type: ignore[attr-defined]  # as a list read it
+    campaign_tick(campaign_id=bulk.pk)  # sent meanwhile
+    fresh = {"fresh": True}  # the guards decide under the campaign's lock
+
+    cases: list[tuple[Callable[[], Any], Callable[..., str], Campaign, Any]] = [
+        (lambda: campaign_update(campaign=now, name="x"), modify, now, {}),
+        (lambda: campaign_update(campaign=over, name="x"), modify, over, {}),
+        (lambda: campaign_delete(campaign=now), delete, now, {}),
+        (lambda: campaign_suspend(campaign=pending), suspend, pending, fresh),
+        (lambda: campaign_suspend(campaign=over), suspend, over, fresh),
+        (lambda: campaign_suspend(campaign=stale), suspend, bulk, fresh),
+        (
+            lambda: campaign_resume(campaign=pending, start_at=later),
+            resume,
+            pending,
+            {},
+        ),
+        (lambda: campaign_resume(campaign=now, start_at=later), resume, now, {}),
+        (lambda: campaign_end(campaign=over), end, over, fresh),
+        (lambda: campaign_end(campaign=stale), end, bulk, fresh),
+    ]
+    for guard, refusal, campaign, kwargs in cases:
+        said = refusal(campaign=Campaign.objects.get(pk=campaign.pk), **kwargs)
+        assert said, (refusal.__name__, campaign.name)
+        assert refused(guard) == f"«{said}»", (refusal.__name__, campaign.name)
+    # What the list read would have allowed; the guards read the runs again.
+    assert campaign_suspend_refusal(campaign=stale) == ""
+    # The clock still ends a sent bulk message at its end time.
+    assert campaign_end_refusal(campaign=bulk, fresh=True, on_demand=False) == ""
+
+    # The modify checks raising ValidationError: conditions, the admin's form.
+    for campaign in (now, over):
+        said = campaign_modify_refusal(campaign=Campaign.objects.get(pk=campaign.pk))
+        with pytest.raises(ValidationError) as info:
+            campaign_conditions_set(campaign=campaign, rules=[])
+        assert info.value.messages == [f"«{said}»"]
+        form = CampaignForm(data={}, instance=Campaign.objects.get(pk=campaign.pk))
+        assert not form.is_valid()
+        assert form.non_field_errors() == [f"«{said}»"]
+    statuses = dict(Campaign.objects.values_list("name", "status"))
+    assert statuses == {
+        "Later": "pending",
+        "Now": "in_progress",
+        "Over": "ended",
+        "Promo": "in_progress",
+    }

@@ -166,7 +166,7 @@ def test_targeting_follows_the_lifecycle_and_is_audited(
     change = AuditEntry.objects.filter(action="change").latest("pk")
     assert change.changes["excluded_groups"] == [[], ["Bloqueados"]]
     campaign_transition(campaign=campaign, to="in_progress")
-    with pytest.raises(CampaignRefused, match="only pending or suspended"):
+    with pytest.raises(CampaignRefused, match="Only a pending or suspended campaign"):
         campaign_update(campaign=campaign, excluded_groups=[])
     assert campaign.excluded_groups.count() == 1
 
