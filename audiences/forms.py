@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 
 from base.zones import ZoneField
 from config.keyvalue import KeyValueField, KeyValueWidget
@@ -34,6 +36,8 @@ class ImportForm(forms.Form):
     )
     group = forms.ModelChoiceField(
         queryset=AudienceGroup.objects.filter(kind=AudienceGroup.Kind.STATIC),
+        # Looked up as typed: thousands of groups listed made the page slow.
+        widget=AutocompleteSelect(ImportJob._meta.get_field("group"), admin.site),
         required=False,
         help_text="The contacts of the file are added to this group: one of the "
         "static groups, or a new one, created when the contacts are imported (a "

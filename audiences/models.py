@@ -236,6 +236,8 @@ class ImportJob(models.Model):
         related_name="import_jobs",
         null=True,
         blank=True,
+        # What the import page's search offers: contacts go into static groups.
+        limit_choices_to={"kind": "static"},
     )
     new_group = models.CharField(
         max_length=AudienceGroup._meta.get_field("name").max_length or 200,

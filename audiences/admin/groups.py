@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -10,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from audiences.models import AudienceGroup, GroupRule, Membership
 from base.auditing import AuditedAdmin
+from base.lazy import LAZY_MEDIA, LazyPartsMixin
 
 
 class GroupRuleInline(admin.TabularInline):
@@ -19,7 +21,7 @@ class GroupRuleInline(admin.TabularInline):
 
 
 @admin.register(AudienceGroup)
-class AudienceGroupAdmin(AuditedAdmin):
+class AudienceGroupAdmin(LazyPartsMixin, AuditedAdmin):
     list_display = ["name", "kind", "member_count", "description", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "description"]
@@ -81,10 +83,19 @@ class AudienceGroupAdmin(AuditedAdmin):
         url = reverse("admin:audiences_contact_changelist")
         return format_html(
             '{} contacts — <a href="{}?group={}">see them all</a>',
-            f"{self._member_count(group):,}",
+            # Counted after the page is shown: a million members take a moment.
+            self.lazy_slot(group, "members", "counting the"),
             url,
             group.pk,
         )
+
+    lazy_parts = {
+        "members": lambda admin, group: f"{admin._member_count(group):,}",
+    }
+
+    @property
+    def media(self) -> forms.Media:
+        return super().media + LAZY_MEDIA
 
     @admin.display(description="first members")
     def preview(self, group: AudienceGroup) -> str:

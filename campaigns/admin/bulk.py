@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audiences.targeting import Condition
+from base.lazy import LazyPartsMixin
 from config.badges import badge
 
 from ..bulk import (
@@ -43,7 +44,7 @@ from ..models import BulkMessage as BulkMessageRecord
 from ..models import Campaign
 from ..selectors import campaigns_delete_totals
 from .forms import BulkMessageForm, ConditionFormSet, conditions_of
-from .monitor import LazyPartsMixin, monitor_html
+from .monitor import monitor_html
 from .views import refusal_reason
 
 COLOURS = {

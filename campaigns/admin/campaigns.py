@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from base.lazy import LAZY_MEDIA
+from base.lazy import LAZY_MEDIA, LazyPartsMixin
 from config.autocomplete_filter import AutocompleteFilter, autocomplete_media
 from config.badges import badge
 
@@ -37,7 +37,7 @@ from .actions import delete_selected, end_selected, suspend_selected
 from .audience import form_audience_count, rule_conditions
 from .forms import CAMPAIGN_FIELDSETS, CampaignForm
 from .guards import StatusGuardsMixin
-from .monitor import LazyPartsMixin, monitor_html, stall_context
+from .monitor import monitor_html, stall_context
 from .views import CampaignViewsMixin, refusal_reason
 
 

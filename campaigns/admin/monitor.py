@@ -1,18 +1,10 @@
 """The campaign page's monitor: its messages by status, a chart of sends per run, and
 its newest runs' progress."""
 
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
-
-from base.lazy import lazy_html
 
 from ..models import Campaign
 from ..monitoring import COLUMNS, STATUSES, campaign_runs_counted, sends_chart
@@ -88,45 +80,3 @@ def stall_context(campaign: Campaign) -> dict[str, Any]:
     now = timezone.now()
     texts = [run_stall_text(run, now) for run in runs_stalled(campaign=campaign)]
     return {"stall_notices": texts, "stall_checks": stall_checks(now)} if texts else {}
-
-
-class LazyPartsMixin:
-    """A campaign page's parts that count its audience or its messages, each at its
-    own address (…/<id>/monitor/, …/<id>/audience/), fetched once the page is shown
-    (base.lazy): at a million contacts each takes a second or more.
-
-    The admin says what each part shows in ``lazy_parts``."""
-
-    lazy_parts: dict[str, Callable[[Any, Campaign], str]] = {}
-
-    def get_urls(self) -> list[Any]:
-        opts = self.opts  # type: ignore[attr-defined]
-        site = self.admin_site  # type: ignore[attr-defined]
-        parts = [
-            path(
-                f"<path:object_id>/{part}/",
-                site.admin_view(self._part_view),
-                {"part": part},
-                name=f"{opts.app_label}_{opts.model_name}_{part}",
-            )
-            for part in self.lazy_parts
-        ]
-        return [*parts, *super().get_urls()]  # type: ignore[misc]
-
-    def lazy_slot(self, campaign: Campaign, part: str, waiting: str) -> str:
-        opts = self.opts  # type: ignore[attr-defined]
-        url = reverse(
-            f"admin:{opts.app_label}_{opts.model_name}_{part}", args=[campaign.pk]
-        )
-        return lazy_html(url, waiting, block=part == "monitor")
-
-    def _part_view(
-        self, request: HttpRequest, object_id: str, part: str
-    ) -> HttpResponse:
-        campaign = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-        if campaign is None:
-            raise Http404(f"No campaign with id {object_id!r}.")
-        if not self.has_view_permission(request, campaign):  # type: ignore[attr-defined]
-            raise PermissionDenied
-        # Parts are put in the page as HTML: a plain text is escaped here.
-        return HttpResponse(conditional_escape(self.lazy_parts[part](self, campaign)))

@@ -332,15 +332,6 @@ def test_the_group_is_one_static_group_or_a_new_name_not_yet_taken(
     assert not ImportJob.objects.exists()
 
 
-def test_the_form_offers_static_groups_only(admin_client: Client, group: Any) -> None:
-    AudienceGroup.objects.create(name="Big spenders", kind="dynamic")
-
-    page = admin_client.get(IMPORT_URL).content.decode()
-
-    assert "Customers</option>" in page
-    assert "Big spenders" not in page
-
-
 def test_cancelling_a_ready_import_keeps_nothing(
     admin_client: Client, tmp_path: Path, group: Any
 ) -> None:

@@ -143,3 +143,27 @@ def test_parts_read_in_parallel_count_the_numbers_read_as_the_default_country(
     assert job.status == "ready", job.error
     assert job.default_country["count"] == 3
     assert [s["row"] for s in job.default_country["samples"]] == [2001, 2501]
+
+
+@pytest.mark.django_db
+def test_the_import_page_looks_its_group_up_as_typed_among_static_groups(
+    admin_client: Client,
+) -> None:
+    AudienceGroup.objects.create(name="Clientes 2024")
+    AudienceGroup.objects.create(name="Clientes VIP", kind=AudienceGroup.Kind.DYNAMIC)
+
+    page = admin_client.get(reverse("admin:audiences_contact_import"))
+    found = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "audiences",
+            "model_name": "importjob",
+            "field_name": "group",
+            "term": "Clientes",
+        },
+    )
+
+    # No group listed in the page: looked up as typed, static ones only.
+    assert "Clientes" not in page.content.decode()
+    assert 'data-ajax--url="/admin/autocomplete/"' in page.content.decode()
+    assert [row["text"] for row in found.json()["results"]] == ["Clientes 2024"]

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audiences.models import AudienceGroup, Contact, GroupRule, Variable
+from tests.lazy_parts import page_with_parts
 
 pytestmark = pytest.mark.django_db
 
@@ -138,9 +139,9 @@ def test_the_group_page_counts_and_previews_its_members(admin_client: Any) -> No
     group = AudienceGroup.objects.create(name="Big spenders", kind="dynamic")
     GroupRule.objects.create(group=group, field="MONTO", op="gt", value="1000")
 
-    page = admin_client.get(
-        f"/admin/audiences/audiencegroup/{group.pk}/change/"
-    ).content.decode()
+    page = page_with_parts(
+        admin_client, f"/admin/audiences/audiencegroup/{group.pk}/change/"
+    )
 
     assert "2 contacts" in page
     assert CARLOS in page

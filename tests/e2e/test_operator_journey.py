@@ -84,7 +84,7 @@ def import_contacts(page: Page, screens: Screens, tmp_path: Path) -> None:
     page.get_by_role("link", name="Import", exact=True).click()
     expect(page.locator("h1")).to_have_text("Import contacts")
     page.set_input_files("#id_file", str(contacts_file))
-    page.select_option("#id_group", label=GROUP)
+    choose(page, "id_group", GROUP[:4], GROUP)
     screens.shot(page, "import-form")
     page.get_by_role("button", name="Read the file").click()
 
