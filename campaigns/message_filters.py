@@ -40,7 +40,7 @@ def _narrow(
         version for _, version in rows
     ):
         return queryset.none()
-    return batches_narrow(queryset, [batch for batch, _ in rows])
+    return batches_narrow(queryset, [batch for batch, _ in rows], channel)
 
 
 class CampaignFilter(admin.SimpleListFilter):

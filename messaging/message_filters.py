@@ -36,7 +36,7 @@ def message_filters() -> list[type[admin.ListFilter]]:
 # A channel alone is looked for among this many of the newest messages: no index
 # serves the channel (each would cost every message's writes), and a channel with
 # few messages would otherwise be looked for through the whole table.
-CHANNEL_WINDOW = 500_000
+CHANNEL_WINDOW = 250_000
 # What narrows the list through an index or an id range.
 NARROWING = ("campaign", "run", "date_from", "date_until", "q", "batch__id__exact")
 

@@ -327,17 +327,20 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            # With the id: a batch's newest and oldest message of each status in
-            # one probe each (messaging.batch_span), for the filtered lists.
+            # With the channel and the id: a batch's newest and oldest message of
+            # each status (and channel) in one probe each (messaging.batch_span),
+            # for the lists filtered by campaign or run.
             models.Index(
-                fields=["batch", "status", "id"], name="message_batch_status_idx"
+                fields=["batch", "status", "channel", "id"],
+                name="message_batch_status_idx",
             ),
-            # Failures are few and looked for; the common statuses are found through
-            # their batch, or by scanning newest first.
+            # The statuses looked for that are rarely the most: newest first, each
+            # its own; the common ones are found through their batch, or by
+            # scanning newest first.
             models.Index(
-                fields=["-id"],
-                name="message_failed_idx",
-                condition=models.Q(status="failed"),
+                fields=["status", "-id"],
+                name="message_attention_idx",
+                condition=models.Q(status__in=["failed", "cancelled", "skipped"]),
             ),
             models.Index(
                 fields=["not_before"],

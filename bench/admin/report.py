@@ -7,8 +7,15 @@ BUDGET_MS = 300.0
 
 
 def report(pages: list[Page], explain: bool) -> None:
+    # Parts that come after their page (base.lazy: an audience or a run's messages
+    # counted) are no page of their own: listed apart, with their times.
+    parts = [p for p in pages if p.kind == "part" and p.status == 200]
+    pages = [p for p in pages if p not in parts]
     timed = [p for p in pages if p.status == 200]
     others = [p for p in pages if p.status != 200]
+    print(f"\nParts fetched after their page is shown ({len(parts)}):")
+    for page in sorted(parts, key=lambda p: -p.median_ms):
+        print(f"  {page.median_ms:9.1f} ms {len(page.queries):4d} q  {page.name}")
     for page in timed:
         if page.median_ms > BUDGET_MS:
             page.flags.insert(0, f"over {BUDGET_MS:.0f} ms")

@@ -58,6 +58,8 @@ def test_an_operator_composes_previews_sends_and_finds_a_bulk_message(
         "Hola {{NOMBRE|cliente}} 🎉 -30% hoy"
     )
     expect(page.locator(".bulk-status")).to_contain_text("Scheduled")
+    # Its recipients counted after the page is shown.
+    expect(page.locator("#content")).to_contain_text("Goes to 3 contacts.")
     expect(page.locator("#id_flow")).to_have_count(0)
     screens.shot(page, "bulk-saved")
 
@@ -93,7 +95,7 @@ def test_an_operator_composes_previews_sends_and_finds_a_bulk_message(
     expect(page.get_by_role("button", name="Save the changes")).to_have_count(0)
     expect(page.locator("#id_body")).to_be_disabled()
     report = page.locator(".bulk-report")
-    expect(report).to_contain_text("Sent")
+    expect(report).to_contain_text("Sent: 3")  # its monitor, after the page
     screens.shot(page, "bulk-report")
     report.get_by_role("link", name="Its messages").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(3)

@@ -36,6 +36,16 @@ def test_the_span_of_interleaved_batches_covers_every_status(
     assert batches_span([empty.pk]) is None
     assert batches_span([]) is None
 
+    # On one channel: the span of that channel's messages only.
+    email = make_channel(name="Email", kind="email")
+    Message.objects.filter(pk=made[autumn.pk][2]).update(channel=email)
+    assert batches_span([autumn.pk], email.pk) == (made[autumn.pk][2],) * 2
+    assert batches_span([spring.pk], email.pk) is None
+    assert batches_span([autumn.pk], channel.pk) == (
+        made[autumn.pk][0],
+        made[autumn.pk][-1],
+    )
+
     narrowed = batches_narrow(Message.objects.all(), [autumn.pk])
     assert sorted(narrowed.values_list("pk", flat=True)) == made[autumn.pk]
     assert not batches_narrow(Message.objects.all(), [empty.pk]).exists()

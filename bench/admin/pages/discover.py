@@ -81,7 +81,14 @@ def discover(admin_user: Any, reps: dict[Any, dict[str, Any]]) -> list[Page]:
                 url = reverse(f"admin:{pattern.name}", kwargs=dict.fromkeys(keys, pk))
             except NoReverseMatch:
                 continue
-            pages.append(Page(f"{label}: {pattern.name}", url, "custom"))
+            # A part of an object's page that comes after it (base.lazy): timed
+            # and reported apart, its page being timed without it.
+            lazy = any(
+                pattern.name.endswith(f"_{part}")
+                for part in getattr(model_admin, "lazy_parts", {})
+            )
+            kind = "part" if lazy else "custom"
+            pages.append(Page(f"{label}: {pattern.name}", url, kind))
         if big is not None and hasattr(model_admin, "object_actions"):
             for action in model_admin.object_actions(req, big):
                 if action.get("method") == "get":
