@@ -2,7 +2,8 @@
 modules below registers their ModelAdmins."""
 
 from .bulk import BulkMessageAdmin
-from .campaigns import CampaignAdmin, CampaignEventInline
+from .campaigns import CampaignAdmin
+from .inlines import CampaignEventInline
 from .runs import CampaignRunAdmin
 
 __all__ = [
