@@ -156,7 +156,7 @@ def local_send(at: dt.datetime, now: dt.datetime | None = None) -> LocalSend:
 def bulk_when(message: BulkMessage) -> str:
     """When the message goes, in words."""
     if message.send_at is None:
-        return "As soon as possible (within a minute)."
+        return "as soon as possible (within a minute)."
     zone = default_timezone()
     at = message.send_at.astimezone(ZoneInfo(zone))
     if message.in_contact_zone:

@@ -85,7 +85,7 @@ def test_the_bulk_list_shows_channel_audience_time_status_and_counts(
     editor = admin_client.get(
         reverse("admin:campaigns_bulkmessage_change", args=[campaign.pk])
     ).content.decode()
-    assert "Sends As soon as possible (within a minute)." in editor
+    assert "Sends as soon as possible (within a minute)." in editor
     date_input = re.search(r'<input type="text" name="send_at_0"[^>]*>', editor)
     assert date_input is not None
     assert "value=" not in date_input.group(0)
