@@ -53,10 +53,13 @@ class LazyPartsMixin:
         ]
         return [*parts, *super().get_urls()]  # type: ignore[misc]
 
-    def lazy_slot(self, obj: Any, part: str, waiting: str) -> str:
+    def lazy_slot(
+        self, obj: Any, part: str, waiting: str, *, block: bool = False
+    ) -> str:
+        """The slot of ``obj``'s ``part`` in its page (lazy_html)."""
         opts = self.opts  # type: ignore[attr-defined]
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{part}", args=[obj.pk])
-        return lazy_html(url, waiting, block=part == "monitor")
+        return lazy_html(url, waiting, block=block)
 
     def _part_view(
         self, request: HttpRequest, object_id: str, part: str

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from audiences.targeting import Condition
 from messaging.models import Channel, Message
+from messaging.outbox import unsent_count
 
 from .bulk import BulkMessage
 from .models import Campaign, CampaignRun, CampaignStatus
@@ -83,9 +84,9 @@ def bulk_all_sent(campaign: Campaign) -> bool:
     """Whether the bulk message's messages are written and none is left to send:
     two probes of the messages' (batch, status, id) index, where counting them read
     a million rows."""
-    messages = Message.objects.filter(batch_id__in=bulk_batch_ids(campaign))
-    waiting = (Message.Status.QUEUED, Message.Status.DEFERRED)
-    return messages.exists() and not messages.filter(status__in=waiting).exists()
+    batches = bulk_batch_ids(campaign)
+    written = Message.objects.filter(batch_id__in=batches).exists()
+    return written and not unsent_count(batch_ids=batches, cap=0)
 
 
 def bulk_as_soon_as_possible(campaign: Campaign) -> bool:

@@ -15,9 +15,14 @@ class FlowNotRunnable(ImproperlyConfigured):
     """The version cannot be run (a channel it sends on is gone)."""
 
 
+def _sent_on(steps: Iterable[Step]) -> set[int]:
+    """The channels the send steps of ``steps`` send on."""
+    return {step["channel_id"] for step in steps if step["kind"] == SEND}
+
+
 def check_channels(steps: Iterable[Step]) -> None:
     """Refuse steps that send on a channel which no longer exists."""
-    wanted = {step["channel_id"] for step in steps if step["kind"] == SEND}
+    wanted = _sent_on(steps)
     if not wanted:
         return
     gone = wanted - set(
@@ -56,11 +61,7 @@ def flow_steps_on(channel: Channel) -> list[str]:
 def versions_send_channels(version_ids: Iterable[int]) -> set[int]:
     """The channels the versions ``version_ids`` send on: the only ones their runs'
     messages go out on."""
-    return {
-        step["channel_id"]
-        for steps in FlowVersion.objects.filter(pk__in=set(version_ids)).values_list(
-            "steps", flat=True
-        )
-        for step in steps
-        if step["kind"] == SEND and step.get("channel_id")
-    }
+    versions = FlowVersion.objects.filter(pk__in=set(version_ids))
+    return set().union(
+        *(_sent_on(steps) for steps in versions.values_list("steps", flat=True))
+    )

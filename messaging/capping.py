@@ -36,10 +36,10 @@ from base.sql import pg_setting
 from .batches import NOT_MARKETING
 from .caps import FrequencyCap
 from .models import Batch, Message
+from .outbox import UNSENT
 
 # What counts as gone out to the contact.
 GONE_OUT = (Message.Status.SENT, Message.Status.DELIVERED)
-UNSENT = (Message.Status.QUEUED, Message.Status.DEFERRED)
 # A held message waits at least this long: the time to let the sends of other
 # workers that made the count finish, before counting again.
 SHORTEST_HOLD = dt.timedelta(minutes=1)

@@ -324,7 +324,9 @@ class BulkMessageAdmin(LazyPartsMixin, admin.ModelAdmin):
             '<p><a href="{}?batch__id__exact={}">Its messages</a></p>',
             ((url, batch_id) for batch_id in bulk_batch_ids(campaign)),
         )
-        monitor = self.lazy_slot(campaign, "monitor", "Counting its messages…")
+        monitor = self.lazy_slot(
+            campaign, "monitor", "Counting its messages…", block=True
+        )
         return format_html("{}{}", links, monitor)
 
     lazy_parts = {

@@ -183,7 +183,7 @@ class CampaignAdmin(LazyPartsMixin, StatusGuardsMixin, CampaignViewsMixin):
     def monitor(self, campaign: Campaign) -> str:
         if campaign.pk is None:
             return "—"
-        return self.lazy_slot(campaign, "monitor", "Counting its messages…")
+        return self.lazy_slot(campaign, "monitor", "Counting its messages…", block=True)
 
     lazy_parts = {
         "audience": lambda admin, campaign: str(campaign_audience_count(campaign)),
